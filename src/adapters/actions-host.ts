@@ -1,0 +1,43 @@
+import * as core from '@actions/core'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
+import type { InputName } from '../context.js'
+import type { SourceLocation } from '../core/errors.js'
+import type { Host } from '../host.js'
+
+function annotation(location?: SourceLocation): core.AnnotationProperties | undefined {
+  return location ? { file: location.file, startLine: location.line, startColumn: location.column } : undefined
+}
+
+/** The GitHub Actions runner: inputs from INPUT_*, outputs to GITHUB_OUTPUT, annotations on the file's line. */
+export class ActionsHost implements Host {
+  log = process.stdout
+
+  getInput(name: InputName): string {
+    return core.getInput(name)
+  }
+  setSecret(value: string): void {
+    core.setSecret(value)
+  }
+  info(message: string): void {
+    core.info(message)
+  }
+  warning(message: string, location?: SourceLocation): void {
+    core.warning(message, annotation(location))
+  }
+  error(message: string, location?: SourceLocation): void {
+    core.error(message, annotation(location))
+  }
+  setOutput(name: string, value: string): void {
+    core.setOutput(name, value)
+  }
+  defaultOutput(inputFile: string): string {
+    return join(process.env.RUNNER_TEMP || tmpdir(), 'lacework-fargate', basename(inputFile))
+  }
+  writeResult(text: string): void {
+    process.stdout.write(text)
+  }
+  fail(): void {
+    process.exitCode = 1
+  }
+}

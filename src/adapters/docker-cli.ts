@@ -1,0 +1,97 @@
+import { getExecOutput } from '@actions/exec'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Writable } from 'node:stream'
+import { BUILD_FAILURE_MARKER } from '../core/dockerfile.js'
+import { DockerError, ImageError } from '../core/errors.js'
+import type { InspectEntry } from '../core/image-facts.js'
+
+interface RunResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+}
+
+/** The docker command line, run with argument arrays only (never a shell), so no value is ever interpreted. */
+export class DockerCli {
+  constructor(
+    /** Where build and push output goes: the job log, or stderr for the CLI whose stdout is the result. */
+    private readonly log: Writable,
+    private readonly command = 'docker'
+  ) {}
+
+  /** `docker image inspect`; undefined when the engine does not have the image. */
+  async inspect(reference: string): Promise<InspectEntry | undefined> {
+    const result = await this.run(['image', 'inspect', reference], { quiet: true })
+    if (result.exitCode !== 0) {
+      if (/no such (image|object)/i.test(result.stderr)) return undefined
+      throw this.engineError('docker image inspect', result)
+    }
+    return (JSON.parse(result.stdout) as InspectEntry[])[0]
+  }
+
+  async pull(reference: string): Promise<void> {
+    const result = await this.run(['pull', '--quiet', reference], { quiet: true })
+    if (result.exitCode !== 0) throw new ImageError(reference, `not found locally and docker pull failed: ${lastLine(result.stderr)}`)
+  }
+
+  /** Builds `dockerfile` (which needs no build context) and tags it. */
+  async build(dockerfile: string, tag: string): Promise<void> {
+    const context = await mkdtemp(join(tmpdir(), 'lacework-fargate-build-'))
+    try {
+      await writeFile(join(context, 'Dockerfile'), dockerfile)
+      const result = await this.run(['build', '--tag', tag, context])
+      if (result.exitCode !== 0) {
+        const output = `${result.stdout}\n${result.stderr}`
+        const cause = output.split('\n').find(line => line.includes(BUILD_FAILURE_MARKER))
+        const reason = cause ? cause.slice(cause.indexOf(BUILD_FAILURE_MARKER) + BUILD_FAILURE_MARKER.length).trim() : lastLine(output)
+        throw new DockerError(`docker build of ${tag} failed: ${reason}\n${tail(output, 15)}`)
+      }
+    } finally {
+      await rm(context, { recursive: true, force: true })
+    }
+  }
+
+  /** Pushes `tag` and returns the digest the registry stored it under. */
+  async push(tag: string): Promise<string> {
+    const result = await this.run(['push', tag])
+    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(result.stdout)?.[1]
+    if (result.exitCode !== 0 || !digest) {
+      throw new DockerError(`docker push of ${tag} failed: ${lastLine(`${result.stdout}\n${result.stderr}`)}`)
+    }
+    return digest
+  }
+
+  private async run(args: string[], options: { quiet?: boolean } = {}): Promise<RunResult> {
+    try {
+      return await getExecOutput(this.command, args, {
+        ignoreReturnCode: true,
+        silent: options.quiet,
+        outStream: this.log,
+        errStream: this.log
+      })
+    } catch (error) {
+      // @actions/exec throws when the executable is not on PATH.
+      throw new DockerError(`cannot run ${this.command}: ${(error as Error).message.split('\n')[0]}; install Docker or put it on PATH`)
+    }
+  }
+
+  private engineError(what: string, result: RunResult): DockerError {
+    return new DockerError(`${what} failed: ${lastLine(result.stderr)}`)
+  }
+}
+
+function lastLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .map(line => line.trim())
+      .filter(Boolean)
+      .pop() ?? 'no output'
+  )
+}
+
+function tail(text: string, lines: number): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n')
+}

@@ -1,0 +1,59 @@
+import { readFile } from 'node:fs/promises'
+import { InputError, ImageError } from '../core/errors.js'
+import { findInspectEntry, imageFactsFromInspect, type ImageFacts, type InspectEntry } from '../core/image-facts.js'
+import type { DockerCli } from './docker-cli.js'
+
+/**
+ * Finds image facts: first in saved `docker image inspect` output, then in the local engine, pulling only
+ * when the engine does not have the image. Each reference is looked up once per run.
+ */
+export class ImageFactsLookup {
+  private readonly cache = new Map<string, Promise<ImageFacts>>()
+
+  constructor(
+    private readonly docker: DockerCli,
+    private readonly saved: InspectEntry[] = []
+  ) {}
+
+  facts(reference: string): Promise<ImageFacts> {
+    let facts = this.cache.get(reference)
+    if (!facts) {
+      facts = this.lookUp(reference)
+      this.cache.set(reference, facts)
+    }
+    return facts
+  }
+
+  private async lookUp(reference: string): Promise<ImageFacts> {
+    const saved = findInspectEntry(this.saved, reference)
+    if (saved) return imageFactsFromInspect(saved, reference)
+    let entry = await this.docker.inspect(reference)
+    if (!entry) {
+      await this.docker.pull(reference)
+      entry = await this.docker.inspect(reference)
+    }
+    if (!entry) throw new ImageError(reference, 'not found after docker pull')
+    return imageFactsFromInspect(entry, reference)
+  }
+}
+
+/** Reads saved `docker image inspect` output (an array, or one object). */
+export async function loadSavedInspect(path: string, input: string): Promise<InspectEntry[]> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw new InputError(input, `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    throw new InputError(input, `${path} is not docker image inspect output: ${(error as Error).message}`)
+  }
+  const entries = Array.isArray(value) ? value : [value]
+  if (!entries.every(entry => typeof entry === 'object' && entry !== null && 'Config' in entry)) {
+    throw new InputError(input, `${path} is not docker image inspect output: every entry needs a Config`)
+  }
+  return entries as InspectEntry[]
+}

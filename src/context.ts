@@ -1,0 +1,111 @@
+import { DEFAULT_AGENT_CONTAINER, DEFAULT_AGENT_IMAGE, TOKEN_PATTERN } from './core/agent.js'
+import type { Mode, NonRootStrategy } from './core/container-plan.js'
+import { InputError } from './core/errors.js'
+import type { TokenSource } from './core/rewrite.js'
+
+/** Everything the run needs from its inputs, typed and checked. Action inputs and CLI flags share it. */
+export interface Context {
+  taskDefinition: string
+  containerNames: string[]
+  image?: string
+  mode: Mode
+  nonRootStrategy: NonRootStrategy
+  agentImage: string
+  agentContainerName: string
+  serverUrl?: string
+  token?: TokenSource
+  targetImage?: string
+  push: boolean
+  output?: string
+  dryRun: boolean
+  imageInspectFile?: string
+  warnings: string[]
+}
+
+/** The names of every input, as action.yml declares them and the CLI takes them as flags. */
+export const INPUT_NAMES = [
+  'task-definition',
+  'container-name',
+  'image',
+  'mode',
+  'non-root-strategy',
+  'agent-image',
+  'agent-container-name',
+  'lacework-server-url',
+  'lacework-access-token-secret',
+  'lacework-access-token',
+  'target-image',
+  'push',
+  'output',
+  'dry-run',
+  'image-inspect-file'
+] as const
+
+export type InputName = (typeof INPUT_NAMES)[number]
+export type GetInput = (name: InputName) => string
+
+export function readContext(getInput: GetInput): Context {
+  const get = (name: InputName): string | undefined => getInput(name).trim() || undefined
+  const warnings: string[] = []
+  const taskDefinition = get('task-definition')
+  if (!taskDefinition) throw new InputError('task-definition', 'is required')
+  return {
+    taskDefinition,
+    containerNames: (get('container-name') ?? '')
+      .split(/[,\n]/)
+      .map(name => name.trim())
+      .filter(Boolean),
+    image: get('image'),
+    mode: oneOf('mode', get('mode') ?? 'sidecar', ['sidecar', 'embedded']),
+    nonRootStrategy: oneOf('non-root-strategy', get('non-root-strategy') ?? 'sudo', ['sudo', 'run-as-root']),
+    agentImage: get('agent-image') ?? DEFAULT_AGENT_IMAGE,
+    agentContainerName: get('agent-container-name') ?? DEFAULT_AGENT_CONTAINER,
+    serverUrl: serverUrl(get('lacework-server-url')),
+    token: tokenSource(get('lacework-access-token-secret'), get('lacework-access-token'), warnings),
+    targetImage: get('target-image'),
+    push: flag('push', get('push'), true),
+    output: get('output'),
+    dryRun: flag('dry-run', get('dry-run'), false),
+    imageInspectFile: get('image-inspect-file'),
+    warnings
+  }
+}
+
+function oneOf<T extends string>(input: InputName, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new InputError(input, `must be one of ${allowed.join(', ')}, not "${value}"`)
+  }
+  return value as T
+}
+
+function flag(input: InputName, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  return oneOf(input, value.toLowerCase(), ['true', 'false']) === 'true'
+}
+
+function serverUrl(value: string | undefined): string | undefined {
+  if (value && !/^https:\/\/[^\s/]+(\/\S*)?$/.test(value)) {
+    throw new InputError('lacework-server-url', `must be an https URL such as https://api.fra.lacework.net`)
+  }
+  return value
+}
+
+function tokenSource(secret: string | undefined, plaintext: string | undefined, warnings: string[]): TokenSource | undefined {
+  if (secret && plaintext) {
+    throw new InputError('lacework-access-token', 'give lacework-access-token-secret or lacework-access-token, not both')
+  }
+  if (secret) {
+    if (/\s/.test(secret)) throw new InputError('lacework-access-token-secret', 'must be an SSM parameter or Secrets Manager ARN')
+    return { kind: 'secret', valueFrom: secret }
+  }
+  if (plaintext) {
+    warnings.push(
+      'lacework-access-token puts the token in plain text into the task definition; prefer lacework-access-token-secret (an SSM parameter or Secrets Manager ARN)'
+    )
+    if (!TOKEN_PATTERN.test(plaintext)) {
+      warnings.push('lacework-access-token does not have the form the agent accepts (12 to 57 letters, digits, - or _): the agent will exit with status 100')
+    }
+    return { kind: 'plaintext', value: plaintext }
+  }
+  return undefined
+}

@@ -1,0 +1,49 @@
+/** Where in an input file a problem sits, so it can be annotated on the pull request's diff. */
+export interface SourceLocation {
+  file: string
+  line?: number
+  column?: number
+}
+
+/** Every failure the action reports is one of these: one clear line, optionally tied to a file position. */
+export class ActionError extends Error {
+  constructor(
+    message: string,
+    readonly location?: SourceLocation
+  ) {
+    super(message)
+    this.name = new.target.name
+  }
+}
+
+/** An action input (or CLI flag) is missing, malformed or contradicts another. */
+export class InputError extends ActionError {
+  constructor(
+    readonly input: string,
+    message: string
+  ) {
+    super(`input ${input}: ${message}`)
+  }
+}
+
+/** The task definition file is unreadable, malformed, or asks for something impossible. */
+export class TaskDefinitionError extends ActionError {
+  constructor(message: string, location: SourceLocation) {
+    const where = [location.file, location.line, location.column].filter(part => part !== undefined).join(':')
+    super(`${where}: ${message}`, location)
+  }
+}
+
+/** An image cannot be found, read, or instrumented. */
+export class ImageError extends ActionError {
+  constructor(
+    readonly image: string,
+    message: string,
+    location?: SourceLocation
+  ) {
+    super(`image ${image}: ${message}`, location)
+  }
+}
+
+/** The Docker engine is missing, or a build or push failed. */
+export class DockerError extends ActionError {}

@@ -1,0 +1,50 @@
+import { canonicalImageReference } from './image-reference.js'
+
+/** What the action needs to know of an image: who it runs as and what it runs. */
+export interface ImageFacts {
+  /** The reference the facts were looked up by. */
+  reference: string
+  /** `repo@sha256:…` when the engine or registry knows it. */
+  digest?: string
+  user: string
+  entrypoint: string[]
+  cmd: string[]
+  architecture?: string
+}
+
+interface InspectEntry {
+  Id?: string
+  RepoTags?: string[] | null
+  RepoDigests?: string[] | null
+  Architecture?: string
+  Config?: { User?: string; Entrypoint?: string[] | null; Cmd?: string[] | null }
+}
+
+/** Facts from one object of `docker image inspect` output. */
+export function imageFactsFromInspect(entry: InspectEntry, reference: string): ImageFacts {
+  const config = entry.Config ?? {}
+  return {
+    reference,
+    digest: entry.RepoDigests?.[0] ?? undefined,
+    user: config.User ?? '',
+    entrypoint: config.Entrypoint ?? [],
+    cmd: config.Cmd ?? [],
+    architecture: entry.Architecture
+  }
+}
+
+/** The entry of saved `docker image inspect` output that describes `reference`, matched by tag, digest or id. */
+export function findInspectEntry(entries: InspectEntry[], reference: string): InspectEntry | undefined {
+  const wanted = canonicalImageReference(reference)
+  const digest = reference.includes('@') ? reference.slice(reference.indexOf('@') + 1) : undefined
+  return entries.find(
+    entry =>
+      entry.Id === reference ||
+      (entry.RepoTags ?? []).some(tag => canonicalImageReference(tag) === wanted) ||
+      (entry.RepoDigests ?? []).some(
+        repoDigest => canonicalImageReference(repoDigest) === wanted || (digest && repoDigest.endsWith(`@${digest}`))
+      )
+  )
+}
+
+export type { InspectEntry }

@@ -1,0 +1,81 @@
+import { SERVER_URL_VARIABLE, TOKEN_VARIABLE } from './agent.js'
+import type { ContainerPlan } from './container-plan.js'
+import { deepEqual, type JsonDocument, type JsonPath } from './json-document.js'
+import type { ContainerDefinition } from './task-definition.js'
+
+/** How the agent gets its access token: a value in `environment`, or an SSM / Secrets Manager ARN in `secrets`. */
+export type TokenSource = { kind: 'plaintext'; value: string } | { kind: 'secret'; valueFrom: string }
+
+export interface AgentSettings {
+  agentImage: string
+  agentContainerName: string
+  serverUrl?: string
+  token?: TokenSource
+}
+
+/** A planned container, by its index in containerDefinitions, with the image it is to run. */
+export interface ContainerChange {
+  index: number
+  plan: ContainerPlan
+  image: string
+}
+
+const PTRACE = 'SYS_PTRACE'
+
+/** Applies the plans to the document. Idempotent: a second application finds nothing to change. */
+export function rewriteTaskDefinition(doc: JsonDocument, changes: ContainerChange[], settings: AgentSettings): void {
+  for (const { index, plan, image } of changes) {
+    const at = (...path: JsonPath): JsonPath => ['containerDefinitions', index, ...path]
+    const container = doc.get(at()) as ContainerDefinition
+    doc.set(at('image'), image)
+    if (plan.runAsRoot) doc.set(at('user'), 'root')
+    if (plan.entryPoint) doc.set(at('entryPoint'), plan.entryPoint)
+    if (plan.command === null) doc.remove(at('command'))
+    else if (plan.command) doc.set(at('command'), plan.command)
+
+    if (settings.token?.kind === 'plaintext') {
+      upsertByKey(doc, at('environment'), 'name', { name: TOKEN_VARIABLE, value: settings.token.value })
+      removeByKey(doc, at('secrets'), 'name', TOKEN_VARIABLE)
+    } else if (settings.token?.kind === 'secret') {
+      upsertByKey(doc, at('secrets'), 'name', { name: TOKEN_VARIABLE, valueFrom: settings.token.valueFrom })
+      removeByKey(doc, at('environment'), 'name', TOKEN_VARIABLE)
+    }
+    if (settings.serverUrl) upsertByKey(doc, at('environment'), 'name', { name: SERVER_URL_VARIABLE, value: settings.serverUrl })
+    if (plan.addPtrace && !(container.linuxParameters?.capabilities?.add ?? []).includes(PTRACE)) {
+      doc.append(at('linuxParameters', 'capabilities', 'add'), PTRACE)
+    }
+    if (plan.attachSidecar) {
+      const name = settings.agentContainerName
+      upsertByKey(doc, at('volumesFrom'), 'sourceContainer', { sourceContainer: name, readOnly: true })
+      // SUCCESS: the sidecar only has to put its volume in place and exit 0 before the app starts.
+      upsertByKey(doc, at('dependsOn'), 'containerName', { containerName: name, condition: 'SUCCESS' })
+    }
+  }
+  if (changes.some(change => change.plan.attachSidecar)) ensureAgentSidecar(doc, settings)
+}
+
+/** The agent sidecar: non-essential (a SUCCESS dependency cannot point at an essential container). */
+function ensureAgentSidecar(doc: JsonDocument, settings: AgentSettings): void {
+  const containers = doc.get(['containerDefinitions']) as ContainerDefinition[]
+  const index = containers.findIndex(container => container.name === settings.agentContainerName)
+  if (index < 0) {
+    doc.append(['containerDefinitions'], { essential: false, name: settings.agentContainerName, image: settings.agentImage })
+    return
+  }
+  doc.set(['containerDefinitions', index, 'image'], settings.agentImage)
+  doc.set(['containerDefinitions', index, 'essential'], false)
+}
+
+/** Replaces the entry whose `key` matches, or appends it: environment, secrets, volumesFrom, dependsOn. */
+function upsertByKey(doc: JsonDocument, path: JsonPath, key: string, entry: Record<string, unknown>): void {
+  const list = (doc.get(path) as Record<string, unknown>[] | undefined) ?? []
+  const index = list.findIndex(item => item?.[key] === entry[key])
+  if (index < 0) doc.append(path, entry)
+  else if (!deepEqual(list[index], entry)) doc.set([...path, index], entry)
+}
+
+function removeByKey(doc: JsonDocument, path: JsonPath, key: string, value: string): void {
+  const list = (doc.get(path) as Record<string, unknown>[] | undefined) ?? []
+  const index = list.findIndex(item => item?.[key] === value)
+  if (index >= 0) doc.remove([...path, index])
+}

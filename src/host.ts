@@ -1,0 +1,21 @@
+import type { Writable } from 'node:stream'
+import type { InputName } from './context.js'
+import type { SourceLocation } from './core/errors.js'
+
+/** What the run needs from where it runs: a GitHub Actions runner, or a terminal (the CLI). */
+export interface Host {
+  getInput(name: InputName): string
+  /** Hide a value in everything logged from now on. */
+  setSecret(value: string): void
+  info(message: string): void
+  warning(message: string, location?: SourceLocation): void
+  error(message: string, location?: SourceLocation): void
+  setOutput(name: string, value: string): void
+  /** Where the rewritten task definition goes when no output path is given; undefined: a file in the runner's temp. */
+  defaultOutput(inputFile: string): string | undefined
+  /** Writes the result to standard output (the CLI without --output). */
+  writeResult(text: string): void
+  /** Where long tool output (docker build) goes. */
+  log: Writable
+  fail(): void
+}
