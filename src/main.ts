@@ -3,8 +3,9 @@ import { ImageFactsLookup, loadSavedInspect } from './adapters/image-facts-looku
 import { readTaskDefinitionFile, writeFileAtomically } from './adapters/task-definition-file.js'
 import { readContext, type Context } from './context.js'
 import { EmptyCommandError, planContainer, type ContainerPlan } from './core/container-plan.js'
-import { ActionError, InputError, TaskDefinitionError } from './core/errors.js'
+import { ActionError, DockerError, InputError, TaskDefinitionError } from './core/errors.js'
 import { TOKEN_VARIABLE } from './core/agent.js'
+import { renderDiff } from './core/diff.js'
 import { repositoryOf } from './core/image-reference.js'
 import type { JsonDocument } from './core/json-document.js'
 import { rewriteTaskDefinition, type ContainerChange } from './core/rewrite.js'
@@ -19,8 +20,9 @@ export async function run(host: Host): Promise<void> {
   try {
     await instrument(host, readContext(name => host.getInput(name)))
   } catch (error) {
-    if (!(error instanceof ActionError)) throw error
-    host.error(error.message, error.location)
+    if (error instanceof DockerError && error.details) host.info(error.details)
+    if (error instanceof ActionError) host.error(error.message, error.location)
+    else host.error(`unexpected failure: ${(error as Error).stack ?? String(error)}`)
     host.fail()
   }
 }
@@ -61,6 +63,7 @@ async function instrument(host: Host, ctx: Context): Promise<void> {
   }
   const done = new Map<string, BuiltImage>()
   for (const [container, build] of builds) {
+    host.info(`${container}: Dockerfile of ${build.reference}:\n${build.dockerfile}`)
     if (ctx.dryRun) {
       host.info(`${container}: dry run, not building ${build.reference}`)
       continue
@@ -89,6 +92,9 @@ async function instrument(host: Host, ctx: Context): Promise<void> {
     for (const warning of plan.warnings) host.warning(`container ${plan.container}: ${warning}`)
   }
   const changed = document.text !== file.original
+  const secrets = tokenValues(definition, ctx)
+  secrets.forEach(secret => host.setSecret(secret))
+  host.info(changed ? `Task definition changes:\n${renderDiff(ctx.taskDefinition, file.original, document.text, secrets)}` : 'The task definition needs no change.')
   const output = ctx.output ?? host.defaultOutput(ctx.taskDefinition)
   if (output) {
     await writeFileAtomically(output, document.text)
@@ -162,4 +168,12 @@ function warnAboutTask(host: Host, definition: TaskDefinition, document: JsonDoc
     )
   }
   if (planned.length === 0) host.warning('no container was selected')
+}
+
+/** Every token value the run may print: the input, and any plaintext token the file already holds. */
+function tokenValues(definition: TaskDefinition, ctx: Context): string[] {
+  const inFile = definition.containerDefinitions.flatMap(container =>
+    (container.environment ?? []).filter(entry => entry.name === TOKEN_VARIABLE && entry.value).map(entry => entry.value as string)
+  )
+  return [...(ctx.token?.kind === 'plaintext' ? [ctx.token.value] : []), ...inFile]
 }

@@ -44,9 +44,10 @@ export class DockerCli {
       const result = await this.run(['build', '--tag', tag, context])
       if (result.exitCode !== 0) {
         const output = `${result.stdout}\n${result.stderr}`
-        const cause = output.split('\n').find(line => line.includes(BUILD_FAILURE_MARKER))
+        // The last marked line: the build log also echoes the RUN step, whose text holds the same marker.
+        const cause = output.split('\n').filter(line => line.includes(BUILD_FAILURE_MARKER)).pop()
         const reason = cause ? cause.slice(cause.indexOf(BUILD_FAILURE_MARKER) + BUILD_FAILURE_MARKER.length).trim() : lastLine(output)
-        throw new DockerError(`docker build of ${tag} failed: ${reason}\n${tail(output, 15)}`)
+        throw new DockerError(`docker build of ${tag} failed: ${reason}`, tail(output, 15))
       }
     } finally {
       await rm(context, { recursive: true, force: true })
@@ -58,7 +59,7 @@ export class DockerCli {
     const result = await this.run(['push', tag])
     const digest = /digest: (sha256:[0-9a-f]{64})/.exec(result.stdout)?.[1]
     if (result.exitCode !== 0 || !digest) {
-      throw new DockerError(`docker push of ${tag} failed: ${lastLine(`${result.stdout}\n${result.stderr}`)}`)
+      throw new DockerError(`docker push of ${tag} failed: ${lastLine(result.stderr || result.stdout)}`, tail(`${result.stdout}\n${result.stderr}`, 15))
     }
     return digest
   }

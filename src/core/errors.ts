@@ -45,5 +45,12 @@ export class ImageError extends ActionError {
   }
 }
 
-/** The Docker engine is missing, or a build or push failed. */
-export class DockerError extends ActionError {}
+/** The Docker engine is missing, or a build or push failed; `details` holds the tool's last output lines. */
+export class DockerError extends ActionError {
+  constructor(
+    message: string,
+    readonly details?: string
+  ) {
+    super(message)
+  }
+}

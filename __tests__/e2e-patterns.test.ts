@@ -1,0 +1,200 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TaskDefinition } from '../src/core/task-definition.js'
+import { ROOT, runAction } from './support/action.js'
+import { processes, startTask, waitForHttp } from './support/ecs-local.js'
+import { IMAGES, REGISTRY, docker, dockerStatus, requireServices } from './support/test-env.js'
+
+// End to end, for each seed pattern: the bundled action against real images in a real engine and registry,
+// then the result started the way ECS starts it.
+
+const SCRIPT = '/var/lib/lacework-backup/lacework-sidecar.sh'
+const WRAPPER = ['/bin/sh', '-c', `sudo -n ${SCRIPT} && exec "$0" "$@"`]
+const TOKEN = 'e2eTestToken_0123456789abcdef'
+const SERVER_URL = 'https://api.fra.lacework.net'
+const NGINX_ARGV = ['/docker-entrypoint.sh', 'nginx', '-g', 'daemon off;']
+
+interface Case {
+  pattern: string
+  plain: string
+  image: string
+  mode: 'sidecar' | 'embedded'
+  strategy: 'sudo' | 'run-as-root'
+  port: number
+  /** The app container as the rewrite must leave it (the fields the pattern decides). */
+  expected: Record<string, unknown>
+  builds: boolean
+  sidecar: boolean
+  appUid: number
+}
+
+const cases: Case[] = [
+  {
+    pattern: 'root-sidecar',
+    plain: 'nginx-root.json',
+    image: IMAGES.nginx,
+    mode: 'sidecar',
+    strategy: 'sudo',
+    port: 80,
+    expected: { image: IMAGES.nginx, entryPoint: [SCRIPT, '/docker-entrypoint.sh'], command: ['nginx', '-g', 'daemon off;'] },
+    builds: false,
+    sidecar: true,
+    appUid: 0
+  },
+  {
+    pattern: 'root-embedded',
+    plain: 'nginx-root.json',
+    image: IMAGES.nginx,
+    mode: 'embedded',
+    strategy: 'sudo',
+    port: 80,
+    expected: {},
+    builds: true,
+    sidecar: false,
+    appUid: 0
+  },
+  {
+    pattern: 'nonroot-sidecar',
+    plain: 'nginx-nonroot.json',
+    image: IMAGES.unprivileged,
+    mode: 'sidecar',
+    strategy: 'sudo',
+    port: 8080,
+    expected: { entryPoint: [...WRAPPER, ...NGINX_ARGV], linuxParameters: { capabilities: { add: ['SYS_PTRACE'] } } },
+    builds: true,
+    sidecar: true,
+    appUid: 101
+  },
+  {
+    pattern: 'nonroot-embedded',
+    plain: 'nginx-nonroot.json',
+    image: IMAGES.unprivileged,
+    mode: 'embedded',
+    strategy: 'sudo',
+    port: 8080,
+    expected: { linuxParameters: { capabilities: { add: ['SYS_PTRACE'] } } },
+    builds: true,
+    sidecar: false,
+    appUid: 101
+  },
+  {
+    pattern: 'nonroot-as-root-sidecar',
+    plain: 'nginx-nonroot.json',
+    image: IMAGES.unprivileged,
+    mode: 'sidecar',
+    strategy: 'run-as-root',
+    port: 8080,
+    expected: { image: IMAGES.unprivileged, user: 'root', entryPoint: [SCRIPT, '/docker-entrypoint.sh'], command: ['nginx', '-g', 'daemon off;'] },
+    builds: false,
+    sidecar: true,
+    appUid: 0
+  }
+]
+
+beforeAll(requireServices)
+
+describe.each(cases)('$pattern', testCase => {
+  const work = mkdtempSync(join(tmpdir(), `lwf-e2e-${testCase.pattern}-`))
+  const input = join(work, 'task-definition.json')
+  const target = `${REGISTRY}/lwf-e2e/${testCase.pattern}`
+  let written: TaskDefinition
+  let run: ReturnType<typeof runAction>
+
+  beforeAll(() => {
+    const plain = JSON.parse(readFileSync(join(ROOT, 'examples', testCase.plain), 'utf8')) as TaskDefinition
+    plain.containerDefinitions[0].image = testCase.image
+    writeFileSync(input, JSON.stringify(plain, null, 4))
+    run = runAction({
+      'task-definition': input,
+      mode: testCase.mode,
+      'non-root-strategy': testCase.strategy,
+      'agent-image': IMAGES.agent,
+      'lacework-server-url': SERVER_URL,
+      'lacework-access-token': TOKEN,
+      'target-image': target
+    })
+    if (run.status !== 0) throw new Error(`action failed (${run.status}):\n${run.stdout}\n${run.stderr}`)
+    written = JSON.parse(readFileSync(run.outputs['task-definition'], 'utf8')) as TaskDefinition
+  })
+
+  it('writes the task definition to RUNNER_TEMP and sets the outputs', () => {
+    expect(run.outputs['task-definition']).toBe(join(run.runnerTemp, 'lacework-fargate', 'task-definition.json'))
+    expect(run.outputs.pattern).toBe(`nginx=${testCase.pattern}`)
+    expect(run.outputs.changed).toBe('true')
+    if (testCase.builds) expect(run.outputs.image).toMatch(new RegExp(`^${target}@sha256:[0-9a-f]{64}$`))
+    else expect(run.outputs.image).toBe(testCase.image)
+  })
+
+  it('rewrites the container as the pattern requires', () => {
+    const app = written.containerDefinitions[0]
+    expect(app).toMatchObject(testCase.expected)
+    expect(app.image).toBe(run.outputs.image)
+    expect(app.environment).toEqual([
+      { name: 'LaceworkAccessToken', value: TOKEN },
+      { name: 'LaceworkServerUrl', value: SERVER_URL }
+    ])
+    if (testCase.sidecar) {
+      expect(app.volumesFrom).toEqual([{ sourceContainer: 'datacollector-sidecar', readOnly: true }])
+      expect(app.dependsOn).toEqual([{ containerName: 'datacollector-sidecar', condition: 'SUCCESS' }])
+      expect(written.containerDefinitions[1]).toEqual({ essential: false, name: 'datacollector-sidecar', image: IMAGES.agent })
+    } else {
+      expect(written.containerDefinitions).toHaveLength(1)
+      expect(app.volumesFrom).toBeUndefined()
+    }
+    // The input file is never touched.
+    expect(JSON.parse(readFileSync(input, 'utf8')).containerDefinitions[0]).not.toHaveProperty('environment')
+  })
+
+  if (testCase.builds) {
+    it('pushed an image whose config and files are right', async () => {
+      const [repository, digest] = (run.outputs.image as string).replace(`${REGISTRY}/`, '').split('@')
+      const manifest = await fetch(`http://${REGISTRY}/v2/${repository}/manifests/${digest}`, {
+        headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' }
+      })
+      expect(manifest.status).toBe(200)
+      const config = JSON.parse(docker(['image', 'inspect', '--format', '{{json .Config}}', run.outputs.image]))
+      expect(config.User).toBe(testCase.appUid === 0 ? '' : '101')
+      const hasAgent = testCase.mode === 'embedded'
+      if (hasAgent) {
+        const entrypoint = testCase.appUid === 0 ? [SCRIPT, '/docker-entrypoint.sh'] : [...WRAPPER, '/docker-entrypoint.sh']
+        expect(config.Entrypoint).toEqual(entrypoint)
+        expect(config.Cmd).toEqual(['nginx', '-g', 'daemon off;'])
+      } else {
+        expect(config.Entrypoint).toEqual(['/docker-entrypoint.sh'])
+      }
+      const files = docker(['run', '--rm', '--user', '0', '--entrypoint', '/bin/sh', run.outputs.image, '-c', `ls ${SCRIPT} 2>&1; cat /etc/sudoers.d/lacework-agent 2>&1; true`])
+      expect(files.includes(`${SCRIPT}\n`)).toBe(hasAgent)
+      if (testCase.appUid !== 0) {
+        expect(files).toContain(`#101 ALL=(root) NOPASSWD: ${SCRIPT} ""`)
+        expect(files).not.toMatch(/NOPASSWD:\s*ALL/)
+      }
+    })
+  }
+
+  it('starts the way ECS starts it: agent as root, app answering HTTP as its user, quick stop', async () => {
+    const task = startTask(written, 'nginx', `lwf-e2e-${testCase.pattern}`)
+    try {
+      if (testCase.sidecar) expect(task.sidecarExitCode).toBe(0)
+      const body = await waitForHttp(`http://127.0.0.1:${task.hostPort(testCase.port)}/`, task.app)
+      expect(body).toContain('nginx')
+      const procs = processes(task.app)
+      expect(procs.filter(proc => proc.name === 'datacollector').map(proc => proc.uid)).toEqual([0])
+      const master = procs.find(proc => proc.name === 'nginx')
+      expect(master?.uid).toBe(testCase.appUid)
+      // PID 1 is nginx itself, so SIGTERM/SIGQUIT reach it.
+      expect(docker(['exec', task.app, 'cat', '/proc/1/comm']).trim()).toBe('nginx')
+      if (testCase.strategy === 'sudo' && testCase.appUid !== 0) {
+        const escalation = dockerStatus(['exec', '--user', '101', task.app, 'sudo', '-n', 'sh', '-c', 'id'])
+        expect(escalation.status).not.toBe(0)
+        const withArgs = dockerStatus(['exec', '--user', '101', task.app, 'sudo', '-n', SCRIPT, 'sh', '-c', 'id'])
+        expect(withArgs.status).not.toBe(0)
+      }
+      const started = Date.now()
+      docker(['stop', '--time', '10', task.app])
+      expect(Date.now() - started).toBeLessThan(3000)
+    } finally {
+      task.remove()
+    }
+  })
+})

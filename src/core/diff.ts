@@ -1,0 +1,14 @@
+import { createTwoFilesPatch } from 'diff'
+
+/** Hides every secret value, so no rendering of a task definition can show the token. */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  return secrets.filter(Boolean).reduce((masked, secret) => masked.split(secret).join('***'), text)
+}
+
+/** A unified diff of the task definition, before → after, with secrets masked; empty when nothing changed. */
+export function renderDiff(path: string, before: string, after: string, secrets: readonly string[] = []): string {
+  if (before === after) return ''
+  const patch = createTwoFilesPatch(`a/${path}`, `b/${path}`, maskSecrets(before, secrets), maskSecrets(after, secrets), undefined, undefined, { context: 3 })
+  // Drop the "=====" banner line jsdiff puts first; keep the ---/+++ headers and hunks.
+  return patch.replace(/^=+\n/, '')
+}
