@@ -154,7 +154,8 @@ describe.each(cases)('$pattern', testCase => {
       })
       expect(manifest.status).toBe(200)
       const config = JSON.parse(docker(['image', 'inspect', '--format', '{{json .Config}}', run.outputs.image]))
-      expect(config.User).toBe(testCase.appUid === 0 ? '' : '101')
+      // docker omits an empty User from the JSON.
+      expect(config.User ?? '').toBe(testCase.appUid === 0 ? '' : '101')
       const hasAgent = testCase.mode === 'embedded'
       if (hasAgent) {
         const entrypoint = testCase.appUid === 0 ? [SCRIPT, '/docker-entrypoint.sh'] : [...WRAPPER, '/docker-entrypoint.sh']

@@ -49,7 +49,14 @@ async function instrument(host: Host, ctx: Context): Promise<void> {
     planned.push({ index, plan, image, baseDigest: facts.digest })
   }
   checkTokenPresent(planned, definition, ctx, document)
-  warnAboutTask(host, definition, document, planned, ctx)
+  // Reported before any edit, so the annotations point at the lines of the file as the user wrote it.
+  for (const { plan, index } of planned) {
+    host.info(`${plan.container}: ${plan.pattern} (${plan.reason})${plan.alreadyInstrumented ? ', already instrumented' : ''}`)
+    for (const { message, field } of plan.warnings) {
+      host.warning(`container ${plan.container}: ${message}`, document.locate(['containerDefinitions', index, ...(field ? [field] : [])]))
+    }
+  }
+  warnAboutTask(host, definition, document, ctx)
 
   // Every check is done before the first build: a bad input never leaves a half-done run behind.
   const builds = new Map<string, BuiltImage>()
@@ -87,10 +94,6 @@ async function instrument(host: Host, ctx: Context): Promise<void> {
     token: ctx.token
   })
 
-  for (const { plan } of planned) {
-    host.info(`${plan.container}: ${plan.pattern} (${plan.reason})${plan.alreadyInstrumented ? ', already instrumented' : ''}`)
-    for (const warning of plan.warnings) host.warning(`container ${plan.container}: ${warning}`)
-  }
   const changed = document.text !== file.original
   const secrets = tokenValues(definition, ctx)
   secrets.forEach(secret => host.setSecret(secret))
@@ -159,7 +162,7 @@ function checkTokenPresent(planned: { index: number; plan: ContainerPlan }[], de
   }
 }
 
-function warnAboutTask(host: Host, definition: TaskDefinition, document: JsonDocument, planned: { plan: ContainerPlan }[], ctx: Context): void {
+function warnAboutTask(host: Host, definition: TaskDefinition, document: JsonDocument, ctx: Context): void {
   const arch = definition.runtimePlatform?.cpuArchitecture
   if (arch === 'ARM64' && ctx.agentImage.endsWith('-sidecar')) {
     host.warning(
@@ -167,7 +170,6 @@ function warnAboutTask(host: Host, definition: TaskDefinition, document: JsonDoc
       document.locate(['runtimePlatform', 'cpuArchitecture'])
     )
   }
-  if (planned.length === 0) host.warning('no container was selected')
 }
 
 /** Every token value the run may print: the input, and any plaintext token the file already holds. */

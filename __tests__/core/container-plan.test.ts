@@ -110,7 +110,17 @@ describe('planContainer decides the pattern', () => {
 
   it('warns when an instrumented container runs the script as non-root without sudo', () => {
     const plan = planContainer({ name: 'web', entryPoint: [SCRIPT, '/docker-entrypoint.sh'] }, unprivileged, sidecar)
-    expect(plan.warnings.join()).toContain('244')
+    expect(plan.warnings.map(warning => warning.message).join()).toContain('244')
+  })
+
+  it('warns, at the field, about a read-only root and capabilities Fargate rejects', () => {
+    const plan = planContainer(
+      { name: 'web', readonlyRootFilesystem: true, linuxParameters: { capabilities: { add: ['NET_ADMIN', 'SYS_PTRACE'] } } },
+      nginx,
+      sidecar
+    )
+    expect(plan.warnings.map(warning => warning.field)).toEqual(['readonlyRootFilesystem', 'linuxParameters'])
+    expect(plan.warnings[1].message).toBe('Fargate allows adding only SYS_PTRACE; it rejects NET_ADMIN')
   })
 
   it('refuses a container that runs nothing', () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,6 +29,7 @@ function node24(): string {
 export function runAction(inputs: Record<string, string>, env: Record<string, string | undefined> = {}): ActionRun {
   const runnerTemp = mkdtempSync(join(tmpdir(), 'lwf-runner-'))
   const outputFile = join(runnerTemp, 'github-output')
+  writeFileSync(outputFile, '') // the runner creates it before the step starts
   const inputEnv = Object.fromEntries(Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value]))
   const result = spawnSync(node24(), [join(ROOT, 'dist/index.js')], {
     cwd: ROOT,
@@ -36,7 +37,7 @@ export function runAction(inputs: Record<string, string>, env: Record<string, st
     env: { ...cleanEnv(), GITHUB_OUTPUT: outputFile, RUNNER_TEMP: runnerTemp, ...inputEnv, ...env },
     timeout: 300_000
   })
-  const outputs = existsSync(outputFile) ? parseOutputFile(readFileSync(outputFile, 'utf8')) : {}
+  const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'))
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, outputs, runnerTemp }
 }
 

@@ -3459,10 +3459,13 @@ class DockerCli {
             await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(context, 'Dockerfile'), dockerfile);
             const result = await this.run(['build', '--tag', tag, context]);
             if (result.exitCode !== 0) {
-                const output = `${result.stdout}\n${result.stderr}`;
-                // The last marked line: the build log also echoes the RUN step, whose text holds the same marker.
-                const cause = output.split('\n').filter(line => line.includes(BUILD_FAILURE_MARKER)).pop();
-                const reason = cause ? cause.slice(cause.indexOf(BUILD_FAILURE_MARKER) + BUILD_FAILURE_MARKER.length).trim() : lastLine(output);
+                // The legacy builder colours the RUN step's stderr; the colour codes would hide the marker.
+                const output = `${result.stdout}\n${result.stderr}`.replace(/\x1b\[[0-9;]*m/g, '');
+                // A line the RUN step printed starts with the marker (after BuildKit's "#7 0.42 " prefix); the echoed
+                // RUN command and the builder's error line only contain it.
+                const printed = new RegExp(`^\\s*(?:#\\d+\\s+[\\d.]+\\s+)?${BUILD_FAILURE_MARKER}\\s*(.+)$`);
+                const cause = output.split('\n').map(line => printed.exec(line)?.[1]).filter(Boolean).pop();
+                const reason = cause ?? lastLine(output);
                 throw new core_errors/* DockerError */.Bi(`docker build of ${tag} failed: ${reason}`, tail(output, 15));
             }
         }
@@ -3702,7 +3705,17 @@ function planContainer(container, facts, options) {
     const pattern = `${userClass}-${options.mode}`;
     const warnings = [];
     if (container.readonlyRootFilesystem) {
-        warnings.push('readonlyRootFilesystem is true: the agent writes /var/lib/lacework, /var/log/lacework and /tmp; mount volumes there');
+        warnings.push({
+            message: 'readonlyRootFilesystem is true: the agent writes /var/lib/lacework, /var/log/lacework and /tmp; mount volumes there',
+            field: 'readonlyRootFilesystem'
+        });
+    }
+    const otherCapabilities = (container.linuxParameters?.capabilities?.add ?? []).filter(capability => capability !== 'SYS_PTRACE');
+    if (otherCapabilities.length > 0) {
+        warnings.push({
+            message: `Fargate allows adding only SYS_PTRACE; it rejects ${otherCapabilities.join(', ')}`,
+            field: 'linuxParameters'
+        });
     }
     const plan = {
         container: container.name,
@@ -3720,7 +3733,7 @@ function planContainer(container, facts, options) {
         const agentInImage = (0,agent/* runsAgentScript */.JL)([...facts.entrypoint, ...facts.cmd]);
         const viaSudo = effective.argv.some(arg => arg.includes('sudo'));
         if (!isRootUser(effective.user) && !viaSudo) {
-            warnings.push(`the agent script runs as user ${effective.user} without sudo: it will exit with status 244`);
+            warnings.push({ message: `the agent script runs as user ${effective.user} without sudo: it will exit with status 244` });
         }
         return { ...plan, alreadyInstrumented: true, runAsRoot: false, attachSidecar: plan.attachSidecar && !agentInImage };
     }
@@ -4466,7 +4479,9 @@ function maskSecrets(text, secrets) {
 function renderDiff(path, before, after, secrets = []) {
     if (before === after)
         return '';
-    const patch = createTwoFilesPatch(`a/${path}`, `b/${path}`, maskSecrets(before, secrets), maskSecrets(after, secrets), undefined, undefined, { context: 3 });
+    // git's a/ b/ prefixes for a relative path; an absolute one is shown as it is.
+    const [oldName, newName] = path.startsWith('/') ? [path, path] : [`a/${path}`, `b/${path}`];
+    const patch = createTwoFilesPatch(oldName, newName, maskSecrets(before, secrets), maskSecrets(after, secrets), undefined, undefined, { context: 3 });
     // Drop the "=====" banner line jsdiff puts first; keep the ---/+++ headers and hunks.
     return patch.replace(/^=+\n/, '');
 }
@@ -4850,7 +4865,14 @@ async function instrument(host, ctx) {
         planned.push({ index, plan, image, baseDigest: facts.digest });
     }
     checkTokenPresent(planned, definition, ctx, document);
-    warnAboutTask(host, definition, document, planned, ctx);
+    // Reported before any edit, so the annotations point at the lines of the file as the user wrote it.
+    for (const { plan, index } of planned) {
+        host.info(`${plan.container}: ${plan.pattern} (${plan.reason})${plan.alreadyInstrumented ? ', already instrumented' : ''}`);
+        for (const { message, field } of plan.warnings) {
+            host.warning(`container ${plan.container}: ${message}`, document.locate(['containerDefinitions', index, ...(field ? [field] : [])]));
+        }
+    }
+    warnAboutTask(host, definition, document, ctx);
     // Every check is done before the first build: a bad input never leaves a half-done run behind.
     const builds = new Map();
     for (const { plan, image, baseDigest } of planned) {
@@ -4886,11 +4908,6 @@ async function instrument(host, ctx) {
         serverUrl: ctx.serverUrl,
         token: ctx.token
     });
-    for (const { plan } of planned) {
-        host.info(`${plan.container}: ${plan.pattern} (${plan.reason})${plan.alreadyInstrumented ? ', already instrumented' : ''}`);
-        for (const warning of plan.warnings)
-            host.warning(`container ${plan.container}: ${warning}`);
-    }
     const changed = document.text !== file.original;
     const secrets = tokenValues(definition, ctx);
     secrets.forEach(secret => host.setSecret(secret));
@@ -4955,13 +4972,11 @@ function checkTokenPresent(planned, definition, ctx, document) {
         }
     }
 }
-function warnAboutTask(host, definition, document, planned, ctx) {
+function warnAboutTask(host, definition, document, ctx) {
     const arch = definition.runtimePlatform?.cpuArchitecture;
     if (arch === 'ARM64' && ctx.agentImage.endsWith('-sidecar')) {
         host.warning(`runtimePlatform.cpuArchitecture is ARM64, but the Lacework sidecar image ${ctx.agentImage} is published for AMD64 only`, document.locate(['runtimePlatform', 'cpuArchitecture']));
     }
-    if (planned.length === 0)
-        host.warning('no container was selected');
 }
 /** Every token value the run may print: the input, and any plaintext token the file already holds. */
 function tokenValues(definition, ctx) {

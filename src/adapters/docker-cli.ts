@@ -43,10 +43,13 @@ export class DockerCli {
       await writeFile(join(context, 'Dockerfile'), dockerfile)
       const result = await this.run(['build', '--tag', tag, context])
       if (result.exitCode !== 0) {
-        const output = `${result.stdout}\n${result.stderr}`
-        // The last marked line: the build log also echoes the RUN step, whose text holds the same marker.
-        const cause = output.split('\n').filter(line => line.includes(BUILD_FAILURE_MARKER)).pop()
-        const reason = cause ? cause.slice(cause.indexOf(BUILD_FAILURE_MARKER) + BUILD_FAILURE_MARKER.length).trim() : lastLine(output)
+        // The legacy builder colours the RUN step's stderr; the colour codes would hide the marker.
+        const output = `${result.stdout}\n${result.stderr}`.replace(/\x1b\[[0-9;]*m/g, '')
+        // A line the RUN step printed starts with the marker (after BuildKit's "#7 0.42 " prefix); the echoed
+        // RUN command and the builder's error line only contain it.
+        const printed = new RegExp(`^\\s*(?:#\\d+\\s+[\\d.]+\\s+)?${BUILD_FAILURE_MARKER}\\s*(.+)$`)
+        const cause = output.split('\n').map(line => printed.exec(line)?.[1]).filter(Boolean).pop()
+        const reason = cause ?? lastLine(output)
         throw new DockerError(`docker build of ${tag} failed: ${reason}`, tail(output, 15))
       }
     } finally {

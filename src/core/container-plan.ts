@@ -57,7 +57,13 @@ export interface ContainerPlan {
   runAsRoot: boolean
   addPtrace: boolean
   attachSidecar: boolean
-  warnings: string[]
+  warnings: PlanWarning[]
+}
+
+/** A warning about a container, with the container field it concerns (for the annotation's line). */
+export interface PlanWarning {
+  message: string
+  field?: string
 }
 
 /** ECS drops empty values, so an empty list means "not set" there too. */
@@ -97,11 +103,19 @@ export function planContainer(container: ContainerDefinition, facts: ImageFacts,
   const effective = effectiveCommand(container, facts)
   const [userClass, reason] = classify(effective, facts, options.nonRootStrategy)
   const pattern = `${userClass}-${options.mode}` as Pattern
-  const warnings: string[] = []
+  const warnings: PlanWarning[] = []
   if (container.readonlyRootFilesystem) {
-    warnings.push(
-      'readonlyRootFilesystem is true: the agent writes /var/lib/lacework, /var/log/lacework and /tmp; mount volumes there'
-    )
+    warnings.push({
+      message: 'readonlyRootFilesystem is true: the agent writes /var/lib/lacework, /var/log/lacework and /tmp; mount volumes there',
+      field: 'readonlyRootFilesystem'
+    })
+  }
+  const otherCapabilities = (container.linuxParameters?.capabilities?.add ?? []).filter(capability => capability !== 'SYS_PTRACE')
+  if (otherCapabilities.length > 0) {
+    warnings.push({
+      message: `Fargate allows adding only SYS_PTRACE; it rejects ${otherCapabilities.join(', ')}`,
+      field: 'linuxParameters'
+    })
   }
   const plan: ContainerPlan = {
     container: container.name,
@@ -120,7 +134,7 @@ export function planContainer(container: ContainerDefinition, facts: ImageFacts,
     const agentInImage = runsAgentScript([...facts.entrypoint, ...facts.cmd])
     const viaSudo = effective.argv.some(arg => arg.includes('sudo'))
     if (!isRootUser(effective.user) && !viaSudo) {
-      warnings.push(`the agent script runs as user ${effective.user} without sudo: it will exit with status 244`)
+      warnings.push({ message: `the agent script runs as user ${effective.user} without sudo: it will exit with status 244` })
     }
     return { ...plan, alreadyInstrumented: true, runAsRoot: false, attachSidecar: plan.attachSidecar && !agentInImage }
   }
