@@ -173,6 +173,23 @@ describe.each(cases)('$pattern', testCase => {
     })
   }
 
+  it('changes nothing when run again on its own output', () => {
+    const again = runAction({
+      'task-definition': run.outputs['task-definition'],
+      output: join(work, 'again.json'),
+      mode: testCase.mode,
+      'non-root-strategy': testCase.strategy,
+      'agent-image': IMAGES.agent,
+      'lacework-server-url': SERVER_URL,
+      'lacework-access-token': TOKEN,
+      'target-image': target
+    })
+    expect(again.status).toBe(0)
+    expect(again.outputs.changed).toBe('false')
+    expect(readFileSync(join(work, 'again.json'), 'utf8')).toBe(readFileSync(run.outputs['task-definition'], 'utf8'))
+    expect(again.stdout).not.toContain('docker build')
+  })
+
   it('starts the way ECS starts it: agent as root, app answering HTTP as its user, quick stop', async () => {
     const task = startTask(written, 'nginx', `lwf-e2e-${testCase.pattern}`)
     try {
@@ -194,6 +211,34 @@ describe.each(cases)('$pattern', testCase => {
       const started = Date.now()
       docker(['stop', '--time', '10', task.app])
       expect(Date.now() - started).toBeLessThan(3000)
+    } finally {
+      task.remove()
+    }
+  })
+})
+
+describe('an image with Cmd only', () => {
+  it('is wrapped with the script alone as entryPoint and its Cmd as command, and serves', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'lwf-e2e-cmd-only-'))
+    const input = join(work, 'task.json')
+    const plain = JSON.parse(readFileSync(join(ROOT, 'examples/nginx-root.json'), 'utf8')) as TaskDefinition
+    writeFileSync(input, JSON.stringify(plain, null, 2))
+    const run = runAction({
+      'task-definition': input,
+      image: IMAGES.cmdOnly,
+      'agent-image': IMAGES.agent,
+      'lacework-access-token': TOKEN
+    })
+    expect(run.status).toBe(0)
+    const written = JSON.parse(readFileSync(run.outputs['task-definition'], 'utf8')) as TaskDefinition
+    const app = written.containerDefinitions[0]
+    expect(app.image).toBe(IMAGES.cmdOnly)
+    expect(app.entryPoint).toEqual([SCRIPT])
+    expect(app.command).toEqual(['nginx', '-g', 'daemon off;'])
+    const task = startTask(written, 'nginx', 'lwf-e2e-cmd-only')
+    try {
+      expect(await waitForHttp(`http://127.0.0.1:${task.hostPort(80)}/`, task.app)).toContain('nginx')
+      expect(processes(task.app).filter(proc => proc.name === 'datacollector').map(proc => proc.uid)).toEqual([0])
     } finally {
       task.remove()
     }
