@@ -122,6 +122,10 @@ describe.each(cases)('$pattern', testCase => {
     expect(run.outputs['task-definition']).toBe(join(run.runnerTemp, 'lacework-fargate', 'task-definition.json'))
     expect(run.outputs.pattern).toBe(`nginx=${testCase.pattern}`)
     expect(run.outputs.changed).toBe('true')
+    // The token is in the file (plaintext input), but in no log line: the runner consumes ::add-mask:: itself.
+    const logged = [run.stdout, run.stderr].join('\n').split('\n').filter(line => !line.startsWith('::add-mask::'))
+    expect(logged.join('\n')).not.toContain(TOKEN)
+    expect(logged.join('\n')).toContain('"value": "***"')
     if (testCase.builds) expect(run.outputs.image).toMatch(new RegExp(`^${target}@sha256:[0-9a-f]{64}$`))
     else expect(run.outputs.image).toBe(testCase.image)
   })
@@ -242,5 +246,40 @@ describe('an image with Cmd only', () => {
     } finally {
       task.remove()
     }
+  })
+})
+
+describe('images the engine does not have, and builds kept local', () => {
+  const plainFile = (): string => {
+    const work = mkdtempSync(join(tmpdir(), 'lwf-e2e-pull-'))
+    const file = join(work, 'task.json')
+    writeFileSync(file, readFileSync(join(ROOT, 'examples/nginx-nonroot.json'), 'utf8'))
+    return file
+  }
+
+  it('pulls an image that is only in the registry, then inspects it', () => {
+    const remote = `${REGISTRY}/lwf-e2e/pull-me:1`
+    docker(['tag', IMAGES.nginx, remote])
+    docker(['push', remote])
+    docker(['rmi', remote])
+    expect(dockerStatus(['image', 'inspect', remote]).status).not.toBe(0)
+    const run = runAction({ 'task-definition': plainFile(), image: remote, 'agent-image': IMAGES.agent, 'lacework-access-token': TOKEN })
+    expect(run.status).toBe(0)
+    expect(run.outputs.pattern).toBe('nginx=root-sidecar')
+    expect(dockerStatus(['image', 'inspect', remote]).status).toBe(0)
+  })
+
+  it('push: false builds into the local engine only', async () => {
+    const target = `${REGISTRY}/lwf-e2e/local-only`
+    const run = runAction({ 'task-definition': plainFile(), image: IMAGES.unprivileged, push: 'false', 'target-image': target, 'agent-image': IMAGES.agent, 'lacework-access-token': TOKEN })
+    expect(run.status).toBe(0)
+    expect(run.outputs.image).toMatch(new RegExp(`^${target}:lacework-[0-9a-f]{16}$`))
+    expect(dockerStatus(['image', 'inspect', run.outputs.image]).status).toBe(0)
+    const tag = run.outputs.image.split(':').pop()
+    const manifest = await fetch(`http://${REGISTRY}/v2/lwf-e2e/local-only/manifests/${tag}`, {
+      method: 'HEAD',
+      headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' }
+    })
+    expect(manifest.status).toBe(404)
   })
 })
