@@ -100,20 +100,20 @@ describe.each(cases)('$pattern', testCase => {
   const target = `${REGISTRY}/lwf-e2e/${testCase.pattern}`
   let written: TaskDefinition
   let run: ReturnType<typeof runAction>
+  const settings = {
+    mode: testCase.mode,
+    'non-root-strategy': testCase.strategy,
+    'agent-image': IMAGES.agent,
+    'lacework-server-url': SERVER_URL,
+    'lacework-access-token': TOKEN,
+    'target-image': target
+  }
 
   beforeAll(() => {
     const plain = JSON.parse(readFileSync(join(ROOT, 'examples', testCase.plain), 'utf8')) as TaskDefinition
     plain.containerDefinitions[0].image = testCase.image
     writeFileSync(input, JSON.stringify(plain, null, 4))
-    run = runAction({
-      'task-definition': input,
-      mode: testCase.mode,
-      'non-root-strategy': testCase.strategy,
-      'agent-image': IMAGES.agent,
-      'lacework-server-url': SERVER_URL,
-      'lacework-access-token': TOKEN,
-      'target-image': target
-    })
+    run = runAction({ 'task-definition': input, ...settings })
     if (run.status !== 0) throw new Error(`action failed (${run.status}):\n${run.stdout}\n${run.stderr}`)
     written = JSON.parse(readFileSync(run.outputs['task-definition'], 'utf8')) as TaskDefinition
   })
@@ -178,16 +178,7 @@ describe.each(cases)('$pattern', testCase => {
   }
 
   it('changes nothing when run again on its own output', () => {
-    const again = runAction({
-      'task-definition': run.outputs['task-definition'],
-      output: join(work, 'again.json'),
-      mode: testCase.mode,
-      'non-root-strategy': testCase.strategy,
-      'agent-image': IMAGES.agent,
-      'lacework-server-url': SERVER_URL,
-      'lacework-access-token': TOKEN,
-      'target-image': target
-    })
+    const again = runAction({ 'task-definition': run.outputs['task-definition'], output: join(work, 'again.json'), ...settings })
     expect(again.status).toBe(0)
     expect(again.outputs.changed).toBe('false')
     expect(readFileSync(join(work, 'again.json'), 'utf8')).toBe(readFileSync(run.outputs['task-definition'], 'utf8'))
