@@ -67,6 +67,7 @@ ensure_packages() {
   have skopeo || add skopeo
   have htpasswd || add apache2-utils
   have curl || add curl
+  have openssl || add openssl
   [ "${#need[@]}" -eq 0 ] && return 0
   [ "$(id -u)" = 0 ] || die "must run as root to install: ${need[*]}"
   have apt-get || die "apt-get not found: install ${need[*]} by hand"

@@ -19,6 +19,9 @@ export interface Context {
   output?: string
   dryRun: boolean
   imageInspectFile?: string
+  /** Comment the review on the pull request (when the run is for one and a token is given). */
+  comment: boolean
+  githubToken?: string
   warnings: string[]
 }
 
@@ -38,7 +41,9 @@ export const INPUT_NAMES = [
   'push',
   'output',
   'dry-run',
-  'image-inspect-file'
+  'image-inspect-file',
+  'comment',
+  'github-token'
 ] as const
 
 export type InputName = (typeof INPUT_NAMES)[number]
@@ -67,6 +72,8 @@ export function readContext(getInput: GetInput): Context {
     output: get('output'),
     dryRun: flag('dry-run', get('dry-run'), false),
     imageInspectFile: get('image-inspect-file'),
+    comment: flag('comment', get('comment'), true),
+    githubToken: get('github-token'),
     warnings
   }
 }

@@ -15,7 +15,21 @@ export interface Host {
   defaultOutput(inputFile: string): string | undefined
   /** Writes the result to standard output (the CLI without --output). */
   writeResult(text: string): void
+  /** Runs `work` with its log lines folded under `name`. */
+  group<T>(name: string, work: () => Promise<T>): Promise<T>
+  /** Writes the job summary (a no-op where there is none). */
+  writeSummary(markdown: string): Promise<void>
+  /** The GitHub run this is, for the pull-request comment; undefined outside GitHub Actions. */
+  gitHubRun(): GitHubRun | undefined
   /** Where long tool output (docker build) goes. */
   log: Writable
   fail(): void
+}
+
+export interface GitHubRun {
+  eventName: string
+  eventPath: string
+  apiUrl: string
+  /** The run's page, where the summary is. */
+  runUrl?: string
 }

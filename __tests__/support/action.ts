@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -25,20 +25,31 @@ function node24(): string {
   return NODE24
 }
 
-/** Runs the bundled action the way a runner does: INPUT_* variables, a GITHUB_OUTPUT file, RUNNER_TEMP. */
-export function runAction(inputs: Record<string, string>, env: Record<string, string | undefined> = {}): ActionRun {
+function actionEnv(inputs: Record<string, string>, env: Record<string, string | undefined>): { runnerTemp: string; outputFile: string; env: NodeJS.ProcessEnv } {
   const runnerTemp = mkdtempSync(join(tmpdir(), 'lwf-runner-'))
   const outputFile = join(runnerTemp, 'github-output')
   writeFileSync(outputFile, '') // the runner creates it before the step starts
   const inputEnv = Object.fromEntries(Object.entries(inputs).map(([name, value]) => [`INPUT_${name.toUpperCase()}`, value]))
-  const result = spawnSync(node24(), [join(ROOT, 'dist/index.js')], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...cleanEnv(), GITHUB_OUTPUT: outputFile, RUNNER_TEMP: runnerTemp, ...inputEnv, ...env },
-    timeout: 300_000
-  })
-  const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'))
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, outputs, runnerTemp }
+  return { runnerTemp, outputFile, env: { ...cleanEnv(), GITHUB_OUTPUT: outputFile, RUNNER_TEMP: runnerTemp, ...inputEnv, ...env } }
+}
+
+/** Runs the bundled action the way a runner does: INPUT_* variables, a GITHUB_OUTPUT file, RUNNER_TEMP. */
+export function runAction(inputs: Record<string, string>, env: Record<string, string | undefined> = {}): ActionRun {
+  const setup = actionEnv(inputs, env)
+  const result = spawnSync(node24(), [join(ROOT, 'dist/index.js')], { cwd: ROOT, encoding: 'utf8', env: setup.env, timeout: 300_000 })
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, outputs: parseOutputFile(readFileSync(setup.outputFile, 'utf8')), runnerTemp: setup.runnerTemp }
+}
+
+/** The same, without blocking this process: for servers the action talks to that live in the test process. */
+export async function runActionAsync(inputs: Record<string, string>, env: Record<string, string | undefined> = {}): Promise<ActionRun> {
+  const setup = actionEnv(inputs, env)
+  const child = spawn(node24(), [join(ROOT, 'dist/index.js')], { cwd: ROOT, env: setup.env, timeout: 300_000 })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', chunk => (stdout += chunk))
+  child.stderr.on('data', chunk => (stderr += chunk))
+  const status = await new Promise<number | null>(resolve => child.on('close', resolve))
+  return { status, stdout, stderr, outputs: parseOutputFile(readFileSync(setup.outputFile, 'utf8')), runnerTemp: setup.runnerTemp }
 }
 
 /** Runs the bundled CLI. */

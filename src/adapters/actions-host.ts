@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import type { InputName } from '../context.js'
 import type { SourceLocation } from '../core/errors.js'
-import type { Host } from '../host.js'
+import type { GitHubRun, Host } from '../host.js'
 
 function annotation(location?: SourceLocation): core.AnnotationProperties | undefined {
   return location ? { file: location.file, startLine: location.line, startColumn: location.column } : undefined
@@ -33,6 +33,21 @@ export class ActionsHost implements Host {
   }
   defaultOutput(inputFile: string): string {
     return join(process.env.RUNNER_TEMP || tmpdir(), 'lacework-fargate', basename(inputFile))
+  }
+  group<T>(name: string, work: () => Promise<T>): Promise<T> {
+    return core.group(name, work)
+  }
+  async writeSummary(markdown: string): Promise<void> {
+    if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(markdown, true).write()
+  }
+  gitHubRun(): GitHubRun | undefined {
+    const env = process.env
+    if (!env.GITHUB_EVENT_NAME) return undefined
+    const runUrl =
+      env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+        ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+        : undefined
+    return { eventName: env.GITHUB_EVENT_NAME, eventPath: env.GITHUB_EVENT_PATH ?? '', apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com', runUrl }
   }
   writeResult(text: string): void {
     process.stdout.write(text)

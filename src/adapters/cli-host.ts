@@ -30,6 +30,14 @@ export class CliHost implements Host {
   defaultOutput(): undefined {
     return undefined
   }
+  async group<T>(name: string, work: () => Promise<T>): Promise<T> {
+    this.print(`# ${name}`)
+    return work()
+  }
+  async writeSummary(): Promise<void> {}
+  gitHubRun(): undefined {
+    return undefined
+  }
   writeResult(text: string): void {
     process.stdout.write(text)
   }

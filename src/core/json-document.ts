@@ -16,6 +16,9 @@ export interface JsonLayout {
  * (jsonc-parser's own `modify` re-formats the enclosing array and mangles the removal of a last element.)
  */
 export class JsonDocument {
+  /** The parse of `current`, kept until the next edit: a large file is parsed once per edit, not per read. */
+  private tree?: jsonc.Node
+
   private constructor(
     readonly file: string,
     private current: string,
@@ -39,7 +42,7 @@ export class JsonDocument {
   }
 
   get value(): unknown {
-    return jsonc.parse(this.current)
+    return this.get([])
   }
 
   get(path: JsonPath): unknown {
@@ -89,6 +92,26 @@ export class JsonDocument {
     else if (member.parent) this.splice(member.parent.offset + 1, member.parent.length - 2, '')
   }
 
+  /**
+   * Edits each node at `paths` as a document of its own, then puts them back: later nodes first, so one parse
+   * of this document serves all of them (a task with hundreds of containers stays linear).
+   */
+  editEach(paths: JsonPath[], edit: (part: JsonDocument, index: number) => void): void {
+    const parts = paths
+      .map((path, index) => ({ node: this.find(path), index }))
+      .filter((part): part is { node: jsonc.Node; index: number } => part.node !== undefined)
+      .sort((a, b) => b.node.offset - a.node.offset)
+    for (const { node, index } of parts) {
+      // Start at the line's beginning when only indentation precedes the node, so the part knows its depth.
+      const lineStart = this.lineStart(node.offset)
+      const start = this.current.slice(lineStart, node.offset).trim() === '' ? lineStart : node.offset
+      const part = new JsonDocument(this.file, this.current.slice(start, end(node)), this.layout)
+      edit(part, index)
+      this.current = this.current.slice(0, start) + part.text + this.current.slice(end(node))
+    }
+    this.tree = undefined
+  }
+
   /** Where `path` starts in the text (1-based), for annotations; the nearest existing ancestor if it is missing. */
   locate(path: JsonPath): { file: string; line: number; column: number } {
     for (let length = path.length; length >= 0; length--) {
@@ -103,7 +126,8 @@ export class JsonDocument {
   }
 
   private find(path: JsonPath): jsonc.Node | undefined {
-    return jsonc.findNodeAtLocation(jsonc.parseTree(this.current) as jsonc.Node, path)
+    this.tree ??= jsonc.parseTree(this.current) as jsonc.Node
+    return jsonc.findNodeAtLocation(this.tree, path)
   }
 
   /** Adds a member after the last one, laid out like its siblings: on its own line, or inline. */
@@ -145,6 +169,7 @@ export class JsonDocument {
 
   private splice(offset: number, length: number, text: string): void {
     this.current = this.current.slice(0, offset) + text + this.current.slice(offset + length)
+    this.tree = undefined
   }
 }
 

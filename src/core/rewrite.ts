@@ -24,34 +24,39 @@ const PTRACE = 'SYS_PTRACE'
 
 /** Applies the plans to the document. Idempotent: a second application finds nothing to change. */
 export function rewriteTaskDefinition(doc: JsonDocument, changes: ContainerChange[], settings: AgentSettings): void {
-  for (const { index, plan, image } of changes) {
-    const at = (...path: JsonPath): JsonPath => ['containerDefinitions', index, ...path]
-    const container = doc.get(at()) as ContainerDefinition
-    doc.set(at('image'), image)
-    if (plan.runAsRoot) doc.set(at('user'), 'root')
-    if (plan.entryPoint) doc.set(at('entryPoint'), plan.entryPoint)
-    if (plan.command === null) doc.remove(at('command'))
-    else if (plan.command) doc.set(at('command'), plan.command)
-
-    if (settings.token?.kind === 'plaintext') {
-      upsertByKey(doc, at('environment'), 'name', { name: TOKEN_VARIABLE, value: settings.token.value })
-      removeByKey(doc, at('secrets'), 'name', TOKEN_VARIABLE)
-    } else if (settings.token?.kind === 'secret') {
-      upsertByKey(doc, at('secrets'), 'name', { name: TOKEN_VARIABLE, valueFrom: settings.token.valueFrom })
-      removeByKey(doc, at('environment'), 'name', TOKEN_VARIABLE)
-    }
-    if (settings.serverUrl) upsertByKey(doc, at('environment'), 'name', { name: SERVER_URL_VARIABLE, value: settings.serverUrl })
-    if (plan.addPtrace && !(container.linuxParameters?.capabilities?.add ?? []).includes(PTRACE)) {
-      doc.append(at('linuxParameters', 'capabilities', 'add'), PTRACE)
-    }
-    if (plan.attachSidecar) {
-      const name = settings.agentContainerName
-      upsertByKey(doc, at('volumesFrom'), 'sourceContainer', { sourceContainer: name, readOnly: true })
-      // SUCCESS: the sidecar only has to put its volume in place and exit 0 before the app starts.
-      upsertByKey(doc, at('dependsOn'), 'containerName', { containerName: name, condition: 'SUCCESS' })
-    }
-  }
+  doc.editEach(
+    changes.map(change => ['containerDefinitions', change.index]),
+    (container, i) => rewriteContainer(container, changes[i], settings)
+  )
   if (changes.some(change => change.plan.attachSidecar)) ensureAgentSidecar(doc, settings)
+}
+
+/** One container definition, edited as a document of its own. */
+function rewriteContainer(doc: JsonDocument, { plan, image }: ContainerChange, settings: AgentSettings): void {
+  const container = doc.value as ContainerDefinition
+  doc.set(['image'], image)
+  if (plan.runAsRoot) doc.set(['user'], 'root')
+  if (plan.entryPoint) doc.set(['entryPoint'], plan.entryPoint)
+  if (plan.command === null) doc.remove(['command'])
+  else if (plan.command) doc.set(['command'], plan.command)
+
+  if (settings.token?.kind === 'plaintext') {
+    upsertByKey(doc, ['environment'], 'name', { name: TOKEN_VARIABLE, value: settings.token.value })
+    removeByKey(doc, ['secrets'], 'name', TOKEN_VARIABLE)
+  } else if (settings.token?.kind === 'secret') {
+    upsertByKey(doc, ['secrets'], 'name', { name: TOKEN_VARIABLE, valueFrom: settings.token.valueFrom })
+    removeByKey(doc, ['environment'], 'name', TOKEN_VARIABLE)
+  }
+  if (settings.serverUrl) upsertByKey(doc, ['environment'], 'name', { name: SERVER_URL_VARIABLE, value: settings.serverUrl })
+  if (plan.addPtrace && !(container.linuxParameters?.capabilities?.add ?? []).includes(PTRACE)) {
+    doc.append(['linuxParameters', 'capabilities', 'add'], PTRACE)
+  }
+  if (plan.attachSidecar) {
+    const name = settings.agentContainerName
+    upsertByKey(doc, ['volumesFrom'], 'sourceContainer', { sourceContainer: name, readOnly: true })
+    // SUCCESS: the sidecar only has to put its volume in place and exit 0 before the app starts.
+    upsertByKey(doc, ['dependsOn'], 'containerName', { containerName: name, condition: 'SUCCESS' })
+  }
 }
 
 /** The agent sidecar: non-essential (a SUCCESS dependency cannot point at an essential container). */

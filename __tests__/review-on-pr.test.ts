@@ -1,0 +1,132 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ROOT, runActionAsync, type ActionRun } from './support/action.js'
+import { ACTIONS_BOT, startGitHubApi, type GitHubApi } from './support/github-api.js'
+
+// The review through the bundled action: job summary always, one sticky comment per task definition on the
+// pull request, against a local stand-in of GitHub's REST API. Image facts from saved inspect output.
+
+const GITHUB_TOKEN = 'ghs_reviewTestToken0123456789abcdefABCD'
+const LACEWORK_TOKEN = 'reviewLaceworkToken_0123456789'
+const event = join(ROOT, '__tests__/github/fixtures/pull_request.opened.json')
+const inspect = join(ROOT, 'examples/image-inspect.json')
+let api: GitHubApi
+
+beforeAll(async () => {
+  api = await startGitHubApi({ token: GITHUB_TOKEN })
+})
+afterAll(async () => api.close())
+
+function taskDefinition(name: string, change: (td: { containerDefinitions: Record<string, unknown>[] }) => void = () => {}): string {
+  const td = JSON.parse(readFileSync(join(ROOT, 'examples/nginx-nonroot.json'), 'utf8'))
+  change(td)
+  const file = join(mkdtempSync(join(tmpdir(), 'lwf-review-')), name)
+  writeFileSync(file, JSON.stringify(td, null, 4))
+  return file
+}
+
+async function review(file: string, inputs: Record<string, string> = {}): Promise<ActionRun & { summary: string }> {
+  const summaryFile = join(mkdtempSync(join(tmpdir(), 'lwf-summary-')), 'summary.md')
+  writeFileSync(summaryFile, '')
+  const run = await runActionAsync(
+    {
+      'task-definition': file,
+      'image-inspect-file': inspect,
+      'target-image': '012345678901.dkr.ecr.eu-central-1.amazonaws.com/nginx',
+      'dry-run': 'true',
+      'lacework-access-token': LACEWORK_TOKEN,
+      'github-token': GITHUB_TOKEN,
+      ...inputs
+    },
+    { GITHUB_API_URL: api.url, GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event, GITHUB_STEP_SUMMARY: summaryFile, GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'acme/payments-service', GITHUB_RUN_ID: '777' }
+  )
+  return { ...run, summary: readFileSync(summaryFile, 'utf8') }
+}
+
+const comments = (): ReturnType<GitHubApi['comments']> => api.comments('acme', 'payments-service', 42)
+
+describe('the review on the pull request', () => {
+  const web = taskDefinition('web.json')
+
+  it('first run: one comment, the same text as the job summary, URL as output', async () => {
+    const run = await review(web)
+    expect(run.status).toBe(0)
+    expect(comments()).toHaveLength(1)
+    const [comment] = comments()
+    expect(comment.user.login).toBe(ACTIONS_BOT.login)
+    expect(run.outputs['comment-url']).toBe(comment.html_url)
+    expect(run.summary.trim()).toBe(comment.body.trim())
+    expect(comment.body).toContain(`<!-- lacework-fargate: ${web} -->`)
+    expect(comment.body).toContain('nonroot-sidecar')
+    expect(comment.body).toContain('```diff')
+    expect(comment.body).toContain('+            "entryPoint": [')
+  })
+
+  it('second run with a changed task definition updates the same comment', async () => {
+    writeFileSync(web, readFileSync(web, 'utf8').replace('"cpu": "1024"', '"cpu": "2048"'))
+    const run = await review(web, { 'lacework-server-url': 'https://api.fra.lacework.net' })
+    expect(run.status).toBe(0)
+    expect(comments()).toHaveLength(1)
+    expect(comments()[0].body).toContain('LaceworkServerUrl')
+    expect(api.requests.filter(request => request.method === 'PATCH')).toHaveLength(1)
+  })
+
+  it('a second task definition in the same workflow keeps its own comment', async () => {
+    const worker = taskDefinition('worker.json')
+    expect((await review(worker)).status).toBe(0)
+    expect(comments()).toHaveLength(2)
+    expect(comments()[1].body).toContain(`<!-- lacework-fargate: ${worker} -->`)
+  })
+
+  it('no token, GitHub token or Lacework token, in comment, summary, log or outputs', async () => {
+    const run = await review(web)
+    const logged = run.stdout.split('\n').filter(line => !line.startsWith('::add-mask::')).join('\n')
+    for (const secret of [LACEWORK_TOKEN, GITHUB_TOKEN]) {
+      expect(logged).not.toContain(secret)
+      expect(run.summary).not.toContain(secret)
+      expect(JSON.stringify(run.outputs)).not.toContain(secret)
+      for (const request of api.requests) expect(request.body ?? '').not.toContain(secret)
+    }
+    expect(comments()[0].body).toContain('"value": "***"')
+  })
+
+  it('a read-only token (403): one warning pointing at the summary, exit 0, summary written', async () => {
+    api.failWrites(403)
+    try {
+      const run = await review(taskDefinition('forked.json'))
+      expect(run.status).toBe(0)
+      const warnings = run.stdout.split('\n').filter(line => line.startsWith('::warning::could not comment'))
+      expect(warnings).toEqual([
+        '::warning::could not comment on pull request #42 (HTTP 403: Resource not accessible by integration - https://docs.github.com/rest/issues/comments#create-an-issue-comment); the token is read-only here (fork or Dependabot pull requests): the review is in the job summary'
+      ])
+      expect(run.summary).toContain('nonroot-sidecar')
+      expect(run.outputs['comment-url']).toBeUndefined()
+    } finally {
+      api.failWrites(undefined)
+    }
+  })
+
+  it('an oversized diff is shortened to GitHub\'s limit, the decision table intact', async () => {
+    const huge = taskDefinition('huge.json', td => {
+      // 80 containers, each instrumented: a diff of some 3,000 changed lines.
+      td.containerDefinitions = Array.from({ length: 80 }, (_, i) => ({ ...td.containerDefinitions[0], name: `app-${i}` }))
+    })
+    const run = await review(huge)
+    expect(run.status).toBe(0)
+    const body = comments().find(comment => comment.body.includes(`lacework-fargate: ${huge} `))?.body ?? ''
+    expect(body.length).toBeGreaterThan(60000)
+    expect(body.length).toBeLessThanOrEqual(65536)
+    expect(body).toContain('| app-0 |')
+    expect(body).toContain('| app-79 |')
+    expect(body).toContain('https://github.com/acme/payments-service/actions/runs/777')
+  })
+
+  it('comment: false writes the summary only', async () => {
+    const before = api.requests.length
+    const run = await review(taskDefinition('quiet.json'), { comment: 'false' })
+    expect(run.status).toBe(0)
+    expect(run.summary).toContain('nonroot-sidecar')
+    expect(api.requests.length).toBe(before)
+  })
+})

@@ -1,0 +1,103 @@
+import type { ImageFactsLookup } from './adapters/image-facts-lookup.js'
+import type { Context } from './context.js'
+import { TOKEN_VARIABLE } from './core/agent.js'
+import { EmptyCommandError, planContainer, type ContainerPlan } from './core/container-plan.js'
+import { InputError, TaskDefinitionError } from './core/errors.js'
+import type { ImageFacts } from './core/image-facts.js'
+import type { JsonDocument } from './core/json-document.js'
+import type { TaskDefinition } from './core/task-definition.js'
+import type { Host } from './host.js'
+
+/** A selected container with the facts of its image and the plan made from them. */
+export interface PlannedContainer {
+  index: number
+  image: string
+  facts: ImageFacts
+  plan: ContainerPlan
+}
+
+/**
+ * Selects the containers, reads their images' facts and plans each one; checks the whole task before any
+ * image is built, and reports warnings at the lines of the file as the user wrote it.
+ */
+export async function planTask(host: Host, ctx: Context, definition: TaskDefinition, document: JsonDocument, lookup: ImageFactsLookup): Promise<PlannedContainer[]> {
+  const targets = selectContainers(definition, document, ctx)
+  if (ctx.image && targets.length !== 1) {
+    throw new InputError('image', `sets the image of one container, but ${targets.length} are selected; name one with container-name`)
+  }
+  const planned: PlannedContainer[] = []
+  for (const index of targets) {
+    const container = definition.containerDefinitions[index]
+    const at = document.locate(['containerDefinitions', index])
+    const image = ctx.image ?? container.image
+    if (!image) throw new TaskDefinitionError(`container ${container.name} has no image`, at)
+    await host.group(`container ${container.name}: ${image}`, async () => {
+      const facts = await lookup.facts(image)
+      let plan: ContainerPlan
+      try {
+        plan = planContainer(container, facts, { mode: ctx.mode, nonRootStrategy: ctx.nonRootStrategy })
+      } catch (error) {
+        throw error instanceof EmptyCommandError ? new TaskDefinitionError(error.message, at) : error
+      }
+      host.info(`${plan.container}: ${plan.pattern} (${plan.reason})${plan.alreadyInstrumented ? ', already instrumented' : ''}`)
+      for (const { message, field } of plan.warnings) {
+        host.warning(`container ${plan.container}: ${message}`, document.locate(['containerDefinitions', index, ...(field ? [field] : [])]))
+      }
+      planned.push({ index, image, facts, plan })
+    })
+  }
+  checkTokenPresent(planned, definition, ctx, document)
+  const arch = definition.runtimePlatform?.cpuArchitecture
+  if (arch === 'ARM64' && ctx.agentImage.endsWith('-sidecar')) {
+    host.warning(
+      `runtimePlatform.cpuArchitecture is ARM64, but the Lacework sidecar image ${ctx.agentImage} is published for AMD64 only`,
+      document.locate(['runtimePlatform', 'cpuArchitecture'])
+    )
+  }
+  return planned
+}
+
+/** The containers to instrument: those named, or every essential one but the agent sidecar. */
+function selectContainers(definition: TaskDefinition, document: JsonDocument, ctx: Context): number[] {
+  const containers = definition.containerDefinitions
+  if (ctx.containerNames.length === 0) {
+    const indexes = containers
+      .map((container, index) => ({ container, index }))
+      .filter(({ container }) => container.essential !== false && container.name !== ctx.agentContainerName)
+      .map(({ index }) => index)
+    if (indexes.length === 0) throw new TaskDefinitionError('no essential container to instrument', document.locate(['containerDefinitions']))
+    return indexes
+  }
+  return ctx.containerNames.map(name => {
+    const index = containers.findIndex(container => container.name === name)
+    if (index < 0) {
+      const names = containers.map(container => container.name).join(', ')
+      throw new TaskDefinitionError(`no container named "${name}" (containers: ${names})`, document.locate(['containerDefinitions']))
+    }
+    if (name === ctx.agentContainerName) throw new InputError('container-name', `${name} is the agent sidecar itself`)
+    return index
+  })
+}
+
+/** Without a token input, every container must already get the token from the task definition. */
+function checkTokenPresent(planned: PlannedContainer[], definition: TaskDefinition, ctx: Context, document: JsonDocument): void {
+  if (ctx.token) return
+  for (const { index, plan } of planned) {
+    const container = definition.containerDefinitions[index]
+    const has = [...(container.environment ?? []), ...(container.secrets ?? [])].some(entry => entry.name === TOKEN_VARIABLE)
+    if (!has) {
+      throw new TaskDefinitionError(
+        `container ${plan.container} has no ${TOKEN_VARIABLE}; give lacework-access-token-secret (or lacework-access-token)`,
+        document.locate(['containerDefinitions', index])
+      )
+    }
+  }
+}
+
+/** Every token value the run may print: the input, and any plaintext token the file already holds. */
+export function tokenValues(definition: TaskDefinition, ctx: Context): string[] {
+  const inFile = definition.containerDefinitions.flatMap(container =>
+    (container.environment ?? []).filter(entry => entry.name === TOKEN_VARIABLE && entry.value).map(entry => entry.value as string)
+  )
+  return [...(ctx.token?.kind === 'plaintext' ? [ctx.token.value] : []), ...inFile]
+}

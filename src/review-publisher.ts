@@ -1,0 +1,36 @@
+import { pullRequestFromEvent, upsertStickyComment } from './adapters/github/pull-request-comment.js'
+import type { Context } from './context.js'
+import { ActionError } from './core/errors.js'
+import { renderReview, reviewMarker, type ReviewInput } from './core/review.js'
+import type { Host } from './host.js'
+
+/**
+ * Shows the review where reviewers look: always in the job summary, and as one sticky comment on the pull
+ * request when the run is for one. A read-only token (fork or Dependabot PR) is a warning, not a failure.
+ */
+export async function publishReview(host: Host, ctx: Context, review: ReviewInput): Promise<void> {
+  const run = host.gitHubRun()
+  const body = renderReview({ ...review, runUrl: run?.runUrl })
+  await host.writeSummary(body)
+  if (!run || !ctx.comment || !ctx.githubToken) return
+  const pullRequest = pullRequestFromEvent(run.eventName, run.eventPath)
+  if (!pullRequest) return
+  let result
+  try {
+    result = await upsertStickyComment({ token: ctx.githubToken, apiUrl: run.apiUrl, ...pullRequest }, reviewMarker(review.taskDefinitionPath), body)
+  } catch (error) {
+    // The task definition is written and right; a GitHub outage must not fail the deploy.
+    if (!(error instanceof ActionError)) throw error
+    host.warning(`could not comment on pull request #${pullRequest.issueNumber}: ${error.message}; the review is in the job summary`)
+    return
+  }
+  if (result.status === 'forbidden') {
+    host.warning(
+      `could not comment on pull request #${pullRequest.issueNumber} (HTTP ${result.httpStatus}: ${result.message}); ` +
+        'the token is read-only here (fork or Dependabot pull requests): the review is in the job summary'
+    )
+    return
+  }
+  host.info(`${result.status} the review comment: ${result.url}`)
+  host.setOutput('comment-url', result.url)
+}
