@@ -1,11 +1,13 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ROOT, runAction } from './support/action.js'
+import { ROOT, runAction as runActionIn } from './support/action.js'
 
 // Warnings and input forms through the bundled action, with image facts from saved inspect output (no engine).
 
 const inspect = join(ROOT, 'examples/image-inspect.json')
+// No registry is reached in these tests: the agent image stays unpinned.
+const runAction = (inputs: Record<string, string>) => runActionIn({ 'pin-agent-image': 'false', ...inputs })
 const TOKEN = 'warnTestToken_0123456789'
 
 function write(name: string, content: unknown): string {

@@ -51,13 +51,18 @@ const cases: BadCase[] = [
   {
     name: 'an image that is neither local nor in the registry',
     file: plain(`${REGISTRY}/lwf-test/does-not-exist:1`),
+    error: `::error::image ${REGISTRY}/lwf-test/does-not-exist:1: not found in registry ${REGISTRY} (HTTP 404)`
+  },
+  {
+    name: 'the same with inspect: docker, which pulls',
+    file: plain(`${REGISTRY}/lwf-test/does-not-exist:1`),
+    inputs: { inspect: 'docker' },
     error: new RegExp(`^::error::image ${REGISTRY}/lwf-test/does-not-exist:1: not found locally and docker pull failed: .*not found`)
   },
   {
-    name: 'docker missing from PATH',
-    file: plain(IMAGES.nginx),
-    env: { PATH: '/nonexistent' },
-    error: /^::error::cannot run docker: .*; install Docker or put it on PATH$/
+    name: 'an unreachable registry',
+    file: plain('127.0.0.1:59999/lwf-test/nginx:1'),
+    error: '::error::registry 127.0.0.1:59999, repository lwf-test/nginx: cannot reach 127.0.0.1:59999 (ECONNREFUSED)'
   },
   {
     name: 'a sudo build on an image without a package manager, with the cause from the build log',

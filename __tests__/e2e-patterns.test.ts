@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TaskDefinition } from '../src/core/task-definition.js'
 import { ROOT, runAction } from './support/action.js'
-import { processes, startTask, waitForHttp } from './support/ecs-local.js'
-import { IMAGES, REGISTRY, docker, dockerStatus, requireServices } from './support/test-env.js'
+import { expectStartsLikeEcs, processes, startTask, waitForHttp } from './support/ecs-local.js'
+import { IMAGES, REGISTRY, docker, dockerStatus, registryDigest, requireServices } from './support/test-env.js'
 
 // End to end, for each seed pattern: the bundled action against real images in a real engine and registry,
 // then the result started the way ECS starts it.
@@ -92,7 +92,11 @@ const cases: Case[] = [
   }
 ]
 
-beforeAll(requireServices)
+let agentDigest: string
+beforeAll(async () => {
+  await requireServices()
+  agentDigest = await registryDigest(IMAGES.agent)
+})
 
 describe.each(cases)('$pattern', testCase => {
   const work = mkdtempSync(join(tmpdir(), `lwf-e2e-${testCase.pattern}-`))
@@ -141,7 +145,8 @@ describe.each(cases)('$pattern', testCase => {
     if (testCase.sidecar) {
       expect(app.volumesFrom).toEqual([{ sourceContainer: 'datacollector-sidecar', readOnly: true }])
       expect(app.dependsOn).toEqual([{ containerName: 'datacollector-sidecar', condition: 'SUCCESS' }])
-      expect(written.containerDefinitions[1]).toEqual({ essential: false, name: 'datacollector-sidecar', image: IMAGES.agent })
+      // Pinned to the digest the registry gives for the tag now.
+      expect(written.containerDefinitions[1]).toEqual({ essential: false, name: 'datacollector-sidecar', image: `${IMAGES.agent}@${agentDigest}` })
     } else {
       expect(written.containerDefinitions).toHaveLength(1)
       expect(app.volumesFrom).toBeUndefined()
@@ -157,6 +162,7 @@ describe.each(cases)('$pattern', testCase => {
         headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' }
       })
       expect(manifest.status).toBe(200)
+      docker(['pull', '--quiet', run.outputs.image])
       const config = JSON.parse(docker(['image', 'inspect', '--format', '{{json .Config}}', run.outputs.image]))
       // docker omits an empty User from the JSON.
       expect(config.User ?? '').toBe(testCase.appUid === 0 ? '' : '101')
@@ -177,6 +183,16 @@ describe.each(cases)('$pattern', testCase => {
     })
   }
 
+  if (testCase.builds) {
+    it('a second run of the same input finds its image by the derived tag and builds nothing', () => {
+      const again = runAction({ 'task-definition': input, ...settings })
+      expect(again.status).toBe(0)
+      expect(again.outputs.image).toBe(run.outputs.image)
+      expect(again.stdout).toMatch(/lacework-[0-9a-f]{16} exists already: nothing (built or pushed|built or uploaded)/)
+      expect(again.stdout).not.toContain('[command]/usr/local/bin/docker build')
+    })
+  }
+
   it('changes nothing when run again on its own output', () => {
     const again = runAction({ 'task-definition': run.outputs['task-definition'], output: join(work, 'again.json'), ...settings })
     expect(again.status).toBe(0)
@@ -186,29 +202,13 @@ describe.each(cases)('$pattern', testCase => {
   })
 
   it('starts the way ECS starts it: agent as root, app answering HTTP as its user, quick stop', async () => {
-    const task = startTask(written, 'nginx', `lwf-e2e-${testCase.pattern}`)
-    try {
-      if (testCase.sidecar) expect(task.sidecarExitCode).toBe(0)
-      const body = await waitForHttp(`http://127.0.0.1:${task.hostPort(testCase.port)}/`, task.app)
-      expect(body).toContain('nginx')
-      const procs = processes(task.app)
-      expect(procs.filter(proc => proc.name === 'datacollector').map(proc => proc.uid)).toEqual([0])
-      const master = procs.find(proc => proc.name === 'nginx')
-      expect(master?.uid).toBe(testCase.appUid)
-      // PID 1 is nginx itself, so SIGTERM/SIGQUIT reach it.
-      expect(docker(['exec', task.app, 'cat', '/proc/1/comm']).trim()).toBe('nginx')
-      if (testCase.strategy === 'sudo' && testCase.appUid !== 0) {
-        const escalation = dockerStatus(['exec', '--user', '101', task.app, 'sudo', '-n', 'sh', '-c', 'id'])
-        expect(escalation.status).not.toBe(0)
-        const withArgs = dockerStatus(['exec', '--user', '101', task.app, 'sudo', '-n', SCRIPT, 'sh', '-c', 'id'])
-        expect(withArgs.status).not.toBe(0)
-      }
-      const started = Date.now()
-      docker(['stop', '--time', '10', task.app])
-      expect(Date.now() - started).toBeLessThan(3000)
-    } finally {
-      task.remove()
-    }
+    await expectStartsLikeEcs(written, `lwf-e2e-${testCase.pattern}`, {
+      containerName: 'nginx',
+      port: testCase.port,
+      appUid: testCase.appUid,
+      sudo: testCase.strategy === 'sudo' && testCase.appUid !== 0,
+      sidecar: testCase.sidecar
+    })
   })
 })
 
@@ -248,13 +248,22 @@ describe('images the engine does not have, and builds kept local', () => {
     return file
   }
 
-  it('pulls an image that is only in the registry, then inspects it', () => {
+  it('inspect: auto reads an image the engine lacks from the registry, without pulling it', () => {
     const remote = `${REGISTRY}/lwf-e2e/pull-me:1`
     docker(['tag', IMAGES.nginx, remote])
     docker(['push', remote])
     docker(['rmi', remote])
-    expect(dockerStatus(['image', 'inspect', remote]).status).not.toBe(0)
     const run = runAction({ 'task-definition': plainFile(), image: remote, 'agent-image': IMAGES.agent, 'lacework-access-token': TOKEN })
+    expect(run.status).toBe(0)
+    expect(run.outputs.pattern).toBe('nginx=root-sidecar')
+    expect(run.stdout).not.toContain('docker pull')
+    expect(dockerStatus(['image', 'inspect', remote]).status).not.toBe(0)
+  })
+
+  it('inspect: docker pulls an image that is only in the registry, then inspects it', () => {
+    const remote = `${REGISTRY}/lwf-e2e/pull-me:1`
+    dockerStatus(['rmi', remote])
+    const run = runAction({ 'task-definition': plainFile(), image: remote, inspect: 'docker', 'agent-image': IMAGES.agent, 'lacework-access-token': TOKEN })
     expect(run.status).toBe(0)
     expect(run.outputs.pattern).toBe('nginx=root-sidecar')
     expect(dockerStatus(['image', 'inspect', remote]).status).toBe(0)

@@ -35,6 +35,7 @@ async function review(file: string, inputs: Record<string, string> = {}): Promis
       'image-inspect-file': inspect,
       'target-image': '012345678901.dkr.ecr.eu-central-1.amazonaws.com/nginx',
       'dry-run': 'true',
+      'pin-agent-image': 'false',
       'lacework-access-token': LACEWORK_TOKEN,
       'github-token': GITHUB_TOKEN,
       ...inputs

@@ -8,7 +8,8 @@ import { ROOT, runCli } from './support/action.js'
 
 const SCRIPT = '/var/lib/lacework-backup/lacework-sidecar.sh'
 const examples = join(ROOT, 'examples')
-const common = ['--image-inspect-file', join(examples, 'image-inspect.json'), '--lacework-access-token', 'abcdef', '--lacework-server-url', 'https://api.fra.lacework.net']
+// The seed's agent image is unpinned and no registry is reachable here: pinning is off.
+const common = ['--pin-agent-image', 'false', '--image-inspect-file', join(examples, 'image-inspect.json'), '--lacework-access-token', 'abcdef', '--lacework-server-url', 'https://api.fra.lacework.net']
 const out = mkdtempSync(join(tmpdir(), 'lwf-seed-'))
 
 function run(file: string, flags: string[], name = file.replace(/\W/g, '_')): { text: string; stderr: string; status: number | null } {

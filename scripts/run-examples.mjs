@@ -33,6 +33,8 @@ for (const [pattern, file, flags] of patterns) {
       '--lacework-server-url', 'https://api.fra.lacework.net',
       '--target-image', '012345678901.dkr.ecr.eu-central-1.amazonaws.com/nginx',
       '--dry-run',
+      // No network here: the agent image's digest cannot be looked up.
+      '--pin-agent-image', 'false',
       '--output', output,
       ...flags
     ],

@@ -1,6 +1,7 @@
 import { DEFAULT_AGENT_CONTAINER, DEFAULT_AGENT_IMAGE, TOKEN_PATTERN } from './core/agent.js'
 import type { Mode, NonRootStrategy } from './core/container-plan.js'
 import { InputError } from './core/errors.js'
+import type { InspectSource } from './adapters/image-facts-lookup.js'
 import type { TokenSource } from './core/rewrite.js'
 
 /** Everything the run needs from its inputs, typed and checked. Action inputs and CLI flags share it. */
@@ -19,6 +20,10 @@ export interface Context {
   output?: string
   dryRun: boolean
   imageInspectFile?: string
+  inspect: InspectSource
+  builder: Builder
+  pinAgentImage: boolean
+  insecureRegistries: string[]
   /** Comment the review on the pull request (when the run is for one and a token is given). */
   comment: boolean
   githubToken?: string
@@ -42,9 +47,16 @@ export const INPUT_NAMES = [
   'output',
   'dry-run',
   'image-inspect-file',
+  'inspect',
+  'builder',
+  'pin-agent-image',
+  'insecure-registries',
   'comment',
   'github-token'
 ] as const
+
+/** Who builds an image: `auto` takes the registry (no daemon) when the pattern needs no RUN step. */
+export type Builder = 'auto' | 'docker' | 'registry'
 
 export type InputName = (typeof INPUT_NAMES)[number]
 export type GetInput = (name: InputName) => string
@@ -56,10 +68,7 @@ export function readContext(getInput: GetInput): Context {
   if (!taskDefinition) throw new InputError('task-definition', 'is required')
   return {
     taskDefinition,
-    containerNames: (get('container-name') ?? '')
-      .split(/[,\n]/)
-      .map(name => name.trim())
-      .filter(Boolean),
+    containerNames: list(get('container-name')),
     image: get('image'),
     mode: oneOf('mode', get('mode') ?? 'sidecar', ['sidecar', 'embedded']),
     nonRootStrategy: oneOf('non-root-strategy', get('non-root-strategy') ?? 'sudo', ['sudo', 'run-as-root']),
@@ -72,10 +81,22 @@ export function readContext(getInput: GetInput): Context {
     output: get('output'),
     dryRun: flag('dry-run', get('dry-run'), false),
     imageInspectFile: get('image-inspect-file'),
+    inspect: oneOf('inspect', get('inspect') ?? 'auto', ['auto', 'docker', 'registry']),
+    builder: oneOf('builder', get('builder') ?? 'auto', ['auto', 'docker', 'registry']),
+    pinAgentImage: flag('pin-agent-image', get('pin-agent-image'), true),
+    insecureRegistries: list(get('insecure-registries')),
     comment: flag('comment', get('comment'), true),
     githubToken: get('github-token'),
     warnings
   }
+}
+
+/** Comma or newline separated. */
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(/[,\n]/)
+    .map(item => item.trim())
+    .filter(Boolean)
 }
 
 function oneOf<T extends string>(input: InputName, value: string, allowed: readonly T[]): T {

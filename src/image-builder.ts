@@ -1,57 +1,119 @@
 import type { DockerCli } from './adapters/docker-cli.js'
+import type { RegistryClient } from './adapters/registry/client.js'
+import { buildEmbeddedImage } from './adapters/registry/embedded-image.js'
+import { RegistryError } from './adapters/registry/errors.js'
 import type { Context } from './context.js'
 import { builtImageTag } from './core/built-image.js'
+import type { ImageBuild } from './core/container-plan.js'
 import { renderDockerfile } from './core/dockerfile.js'
-import { InputError } from './core/errors.js'
+import { DockerError, InputError } from './core/errors.js'
 import { repositoryOf } from './core/image-reference.js'
 import type { Host } from './host.js'
 import type { PlannedContainer } from './plan-task.js'
 
-export interface BuiltImage {
+/** An image a plan needs, named before anything is built. */
+export interface PlannedBuild {
+  container: string
+  pattern: string
+  build: ImageBuild
   dockerfile: string
-  tag: string
-  /** What the task definition is to run: `repo@sha256:…` when pushed, `repo:tag` otherwise. */
+  /** `target:lacework-<hash of every input>`: the same inputs always name the same image. */
   reference: string
+  /** The daemonless builder can make it: no RUN step, pushed. */
+  byRegistry: boolean
 }
 
-/** Names every image the plans need, without building: fails on a missing target before any build starts. */
-export function describeBuilds(planned: PlannedContainer[], ctx: Context): Map<string, BuiltImage> {
-  const builds = new Map<string, BuiltImage>()
+/** Names every image the plans need and who builds it; fails on a missing target before any build starts. */
+export function planBuilds(planned: PlannedContainer[], ctx: Context, agentImage: string): PlannedBuild[] {
+  const builds: PlannedBuild[] = []
   for (const { plan, image, facts } of planned) {
     if (!plan.build) continue
     const target = ctx.targetImage ?? (ctx.dryRun ? `${repositoryOf(image)}-lacework` : undefined)
     if (!target) throw new InputError('target-image', `is required: container ${plan.container} needs a built image (pattern ${plan.pattern})`)
-    const dockerfile = renderDockerfile(plan.build, ctx.agentImage)
-    const tag = builtImageTag(dockerfile, facts.digest)
-    builds.set(plan.container, { dockerfile, tag, reference: `${target}:${tag}` })
+    const needsRun = plan.build.sudoUser !== undefined
+    if (ctx.builder === 'registry' && needsRun) {
+      throw new InputError('builder', `registry cannot build container ${plan.container}'s image: pattern ${plan.pattern} installs sudo with a RUN step, which needs builder docker`)
+    }
+    if (ctx.builder === 'registry' && !ctx.push) throw new InputError('builder', 'registry pushes what it builds; push: false needs builder docker')
+    const dockerfile = renderDockerfile(plan.build, agentImage)
+    const reference = `${target}:${builtImageTag(dockerfile, facts.digest)}`
+    builds.push({ container: plan.container, pattern: plan.pattern, build: plan.build, dockerfile, reference, byRegistry: !needsRun && ctx.push && ctx.builder !== 'docker' })
   }
   return builds
 }
 
+export interface Builders {
+  docker: DockerCli
+  registry: RegistryClient
+  architecture: 'amd64' | 'arm64'
+}
+
 /**
- * Builds with plain `docker build` (no buildx needed) and pushes with `docker push` unless told not to;
- * returns what each container is to run. Two containers of the same image share one build.
+ * Builds each planned image — through the registry when no RUN step is needed, else with plain `docker build`
+ * (no buildx) and `docker push` — unless its tag already exists; returns what each container is to run.
  */
-export async function buildImages(host: Host, docker: DockerCli, builds: Map<string, BuiltImage>, ctx: Context): Promise<Map<string, string>> {
+export async function buildImages(host: Host, builders: Builders, builds: PlannedBuild[], ctx: Context, agentImage: string): Promise<Map<string, string>> {
   const images = new Map<string, string>()
   const done = new Map<string, string>()
-  for (const [container, build] of builds) {
-    await host.group(`build ${build.reference}`, async () => {
-      host.info(`${container}: Dockerfile of ${build.reference}:\n${build.dockerfile}`)
+  for (const planned of builds) {
+    await host.group(`build ${planned.reference}`, async () => {
+      host.info(`${planned.container}: ${planned.byRegistry ? 'image (built through the registry, as this Dockerfile would build it)' : 'Dockerfile'} of ${planned.reference}:\n${planned.dockerfile}`)
       if (ctx.dryRun) {
-        host.info(`${container}: dry run, not building ${build.reference}`)
-        images.set(container, build.reference)
+        host.info(`${planned.container}: dry run, not building ${planned.reference}`)
+        images.set(planned.container, planned.reference)
         return
       }
-      let reference = done.get(build.reference)
-      if (!reference) {
-        await docker.build(build.dockerfile, build.reference)
-        reference = ctx.push ? `${repositoryOf(build.reference)}@${await docker.push(build.reference)}` : build.reference
-        done.set(build.reference, reference)
-      }
-      images.set(container, reference)
-      host.info(`${container}: runs ${reference}`)
+      // Two containers of the same image share one build.
+      const reference = done.get(planned.reference) ?? (await build(host, builders, planned, ctx, agentImage))
+      done.set(planned.reference, reference)
+      images.set(planned.container, reference)
+      host.info(`${planned.container}: runs ${reference}`)
     })
   }
   return images
+}
+
+async function build(host: Host, builders: Builders, planned: PlannedBuild, ctx: Context, agentImage: string): Promise<string> {
+  const repository = repositoryOf(planned.reference)
+  const tag = planned.reference.slice(repository.length + 1)
+  if (planned.byRegistry) {
+    const result = await buildEmbeddedImage(builders.registry, {
+      base: planned.build.base,
+      agentImage,
+      entrypoint: planned.build.entrypoint ?? [],
+      cmd: planned.build.cmd ?? [],
+      targetRepository: repository,
+      tag,
+      architecture: builders.architecture
+    })
+    host.info(
+      result.reused
+        ? `${planned.reference} exists already: nothing built or uploaded`
+        : `built through the registry: ${result.uploadedBytes} bytes uploaded, ${result.mountedBlobs} blobs mounted, ${result.existingBlobs} already there`
+    )
+    return result.reference
+  }
+  if (ctx.push) {
+    const existing = await existingDigest(builders.registry, planned.reference)
+    if (existing) {
+      host.info(`${planned.reference} exists already: nothing built or pushed`)
+      return `${repository}@${existing}`
+    }
+  }
+  const version = await builders.docker.serverVersion()
+  if (!version.ok) {
+    throw new DockerError(`container ${planned.container}: pattern ${planned.pattern} needs a Docker engine to build its image (a RUN step installs sudo): ${version.reason}`)
+  }
+  await builders.docker.build(planned.dockerfile, planned.reference)
+  return ctx.push ? `${repository}@${await builders.docker.push(planned.reference)}` : planned.reference
+}
+
+/** The digest `reference` has in its registry, or undefined when the registry does not have it. */
+async function existingDigest(client: RegistryClient, reference: string): Promise<string | undefined> {
+  try {
+    return (await client.getManifest(reference)).digest
+  } catch (error) {
+    if (error instanceof RegistryError && error.status === 404) return undefined
+    throw error
+  }
 }

@@ -7,7 +7,10 @@ import { ActionError, DockerError } from './core/errors.js'
 import { rewriteTaskDefinition, type ContainerChange } from './core/rewrite.js'
 import { parseTaskDefinition } from './core/task-definition.js'
 import type { Host } from './host.js'
-import { buildImages, describeBuilds } from './image-builder.js'
+import { buildImages, planBuilds } from './image-builder.js'
+import { resolveAgentImage } from './agent-image.js'
+import { RegistryClient } from './adapters/registry/client.js'
+import { registryImageFacts } from './adapters/registry/image-facts.js'
 import { planTask, tokenValues } from './plan-task.js'
 import { publishReview } from './review-publisher.js'
 
@@ -34,15 +37,20 @@ async function instrument(host: Host, ctx: Context): Promise<void> {
   secrets.forEach(secret => host.setSecret(secret))
 
   const docker = new DockerCli(host.log)
+  const registry = new RegistryClient({ insecureRegistries: ctx.insecureRegistries })
+  const architecture = definition.runtimePlatform?.cpuArchitecture === 'ARM64' ? 'arm64' : 'amd64'
   const saved = ctx.imageInspectFile ? await loadSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : []
-  const planned = await planTask(host, ctx, definition, document, new ImageFactsLookup(docker, saved))
+  const lookup = new ImageFactsLookup(ctx.inspect, docker, reference => registryImageFacts(registry, reference, architecture), saved)
+  const planned = await planTask(host, ctx, definition, document, lookup)
+  const usesAgent = planned.some(({ plan }) => plan.attachSidecar || plan.build?.copyAgent)
+  const agentImage = usesAgent ? await resolveAgentImage(host, ctx, registry, architecture, planned.some(({ plan }) => plan.attachSidecar)) : ctx.agentImage
   // Every check is done before the first build: a bad input never leaves a half-done run behind.
-  const builds = describeBuilds(planned, ctx)
-  const built = await buildImages(host, docker, builds, ctx)
+  const builds = planBuilds(planned, ctx, agentImage)
+  const built = await buildImages(host, { docker, registry, architecture }, builds, ctx, agentImage)
 
   const changes: ContainerChange[] = planned.map(({ index, plan, image }) => ({ index, plan, image: built.get(plan.container) ?? image }))
   rewriteTaskDefinition(document, changes, {
-    agentImage: ctx.agentImage,
+    agentImage,
     agentContainerName: ctx.agentContainerName,
     serverUrl: ctx.serverUrl,
     token: ctx.token
@@ -74,7 +82,7 @@ async function instrument(host: Host, ctx: Context): Promise<void> {
       reason: plan.reason,
       imageBefore: facts.digest ?? image,
       imageAfter: changes[i].image,
-      agentImage: plan.attachSidecar || plan.build?.copyAgent ? ctx.agentImage : undefined,
+      agentImage: plan.attachSidecar || plan.build?.copyAgent ? agentImage : undefined,
       alreadyInstrumented: plan.alreadyInstrumented,
       warnings: plan.warnings.map(warning => warning.message)
     }))

@@ -1,3 +1,4 @@
+import { AGENT_SCRIPT } from '../../src/core/agent.js'
 import type { ContainerDefinition, TaskDefinition } from '../../src/core/task-definition.js'
 import { docker, dockerStatus } from './test-env.js'
 
@@ -77,4 +78,41 @@ export function processes(container: string): { uid: number; name: string }[] {
       const [uid, ...name] = line.split(' ')
       return { uid: Number(uid), name: name.join(' ') }
     })
+}
+
+export interface StartExpectation {
+  containerName: string
+  port: number
+  /** The uid nginx's master process must run as. */
+  appUid: number
+  /** The sudo patterns: the app user must not get root through sudo. */
+  sudo: boolean
+  sidecar: boolean
+}
+
+/**
+ * Starts the task the way ECS would and checks what every pattern promises: the agent runs as root inside
+ * the app container, the app answers HTTP as its intended user and is PID 1 (so it gets the stop signal),
+ * sudo gives the app user nothing but the agent, and `docker stop` ends it at once.
+ */
+export async function expectStartsLikeEcs(definition: TaskDefinition, label: string, expected: StartExpectation): Promise<void> {
+  const task = startTask(definition, expected.containerName, label)
+  try {
+    if (expected.sidecar) expect(task.sidecarExitCode).toBe(0)
+    const body = await waitForHttp(`http://127.0.0.1:${task.hostPort(expected.port)}/`, task.app)
+    expect(body).toContain('nginx')
+    const procs = processes(task.app)
+    expect(procs.filter(proc => proc.name === 'datacollector').map(proc => proc.uid)).toEqual([0])
+    expect(procs.find(proc => proc.name === 'nginx')?.uid).toBe(expected.appUid)
+    expect(docker(['exec', task.app, 'cat', '/proc/1/comm']).trim()).toBe('nginx')
+    if (expected.sudo) {
+      expect(dockerStatus(['exec', '--user', '101', task.app, 'sudo', '-n', 'sh', '-c', 'id']).status).not.toBe(0)
+      expect(dockerStatus(['exec', '--user', '101', task.app, 'sudo', '-n', AGENT_SCRIPT, 'sh', '-c', 'id']).status).not.toBe(0)
+    }
+    const started = Date.now()
+    docker(['stop', '--time', '10', task.app])
+    expect(Date.now() - started).toBeLessThan(3000)
+  } finally {
+    task.remove()
+  }
 }

@@ -46,3 +46,15 @@ export async function requireServices(): Promise<void> {
   const response = await fetch(`http://${REGISTRY}/v2/`).catch((error: Error) => error)
   if (response instanceof Error || !response.ok) throw new Error(`the registry at ${REGISTRY} does not answer: ${String(response instanceof Error ? response.message : response.status)}`)
 }
+
+/** The digest the registry serves for `reference` now, read with a plain HEAD (independent of the code under test). */
+export async function registryDigest(reference: string): Promise<string> {
+  const [, repository, tag] = /^[^/]+\/(.+):([^:@]+)$/.exec(reference) ?? []
+  const response = await fetch(`http://${REGISTRY}/v2/${repository}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json' }
+  })
+  const digest = response.headers.get('docker-content-digest')
+  if (!response.ok || !digest) throw new Error(`HEAD ${reference}: ${response.status}`)
+  return digest
+}

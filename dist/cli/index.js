@@ -31196,7 +31196,7 @@ function parseFlags(argv) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _adapters_cli_host_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3921);
 /* harmony import */ var _context_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(788);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9490);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(752);
 
 
 
@@ -31257,6 +31257,10 @@ const INPUT_NAMES = [
     'output',
     'dry-run',
     'image-inspect-file',
+    'inspect',
+    'builder',
+    'pin-agent-image',
+    'insecure-registries',
     'comment',
     'github-token'
 ];
@@ -31268,10 +31272,7 @@ function readContext(getInput) {
         throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('task-definition', 'is required');
     return {
         taskDefinition,
-        containerNames: (get('container-name') ?? '')
-            .split(/[,\n]/)
-            .map(name => name.trim())
-            .filter(Boolean),
+        containerNames: list(get('container-name')),
         image: get('image'),
         mode: oneOf('mode', get('mode') ?? 'sidecar', ['sidecar', 'embedded']),
         nonRootStrategy: oneOf('non-root-strategy', get('non-root-strategy') ?? 'sudo', ['sudo', 'run-as-root']),
@@ -31284,10 +31285,21 @@ function readContext(getInput) {
         output: get('output'),
         dryRun: flag('dry-run', get('dry-run'), false),
         imageInspectFile: get('image-inspect-file'),
+        inspect: oneOf('inspect', get('inspect') ?? 'auto', ['auto', 'docker', 'registry']),
+        builder: oneOf('builder', get('builder') ?? 'auto', ['auto', 'docker', 'registry']),
+        pinAgentImage: flag('pin-agent-image', get('pin-agent-image'), true),
+        insecureRegistries: list(get('insecure-registries')),
         comment: flag('comment', get('comment'), true),
         githubToken: get('github-token'),
         warnings
     };
+}
+/** Comma or newline separated. */
+function list(value) {
+    return (value ?? '')
+        .split(/[,\n]/)
+        .map(item => item.trim())
+        .filter(Boolean);
 }
 function oneOf(input, value, allowed) {
     if (!allowed.includes(value)) {
@@ -31415,7 +31427,7 @@ class DockerError extends ActionError {
 
 /***/ }),
 
-/***/ 9490:
+/***/ 752:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32659,6 +32671,19 @@ class DockerCli {
         this.log = log;
         this.command = command;
     }
+    /** Whether an engine answers, and why not. */
+    async serverVersion() {
+        let result;
+        try {
+            result = await this.run(['version', '--format', '{{.Server.Version}}'], { quiet: true });
+        }
+        catch (error) {
+            return { ok: false, reason: error.message };
+        }
+        if (result.exitCode !== 0)
+            return { ok: false, reason: lastLine(result.stderr) };
+        return { ok: true, version: result.stdout.trim() };
+    }
     /** `docker image inspect`; undefined when the engine does not have the image. */
     async inspect(reference) {
         const result = await this.run(['image', 'inspect', reference], { quiet: true });
@@ -32803,15 +32828,20 @@ function findInspectEntry(entries, reference) {
 
 
 /**
- * Finds image facts: first in saved `docker image inspect` output, then in the local engine, pulling only
- * when the engine does not have the image. Each reference is looked up once per run.
+ * Finds image facts: first in saved `docker image inspect` output, then — by `source` — in the local engine
+ * (`docker` pulls what it lacks) or the registry (a few KB, no pull). Each reference is looked up once per run.
  */
 class ImageFactsLookup {
+    source;
     docker;
+    registry;
     saved;
     cache = new Map();
-    constructor(docker, saved = []) {
+    engineAnswers = true;
+    constructor(source, docker, registry, saved = []) {
+        this.source = source;
         this.docker = docker;
+        this.registry = registry;
         this.saved = saved;
     }
     facts(reference) {
@@ -32826,6 +32856,12 @@ class ImageFactsLookup {
         const saved = findInspectEntry(this.saved, reference);
         if (saved)
             return imageFactsFromInspect(saved, reference);
+        if (this.source === 'registry')
+            return this.registry(reference);
+        if (this.source === 'auto') {
+            const local = await this.localEntry(reference);
+            return local ? imageFactsFromInspect(local, reference) : this.registry(reference);
+        }
         let entry = await this.docker.inspect(reference);
         if (!entry) {
             await this.docker.pull(reference);
@@ -32834,6 +32870,20 @@ class ImageFactsLookup {
         if (!entry)
             throw new core_errors/* ImageError */.C8(reference, 'not found after docker pull');
         return imageFactsFromInspect(entry, reference);
+    }
+    /** The engine's entry, or undefined when there is no engine (never a pull just to inspect). */
+    async localEntry(reference) {
+        if (!this.engineAnswers)
+            return undefined;
+        try {
+            return await this.docker.inspect(reference);
+        }
+        catch (error) {
+            if (!(error instanceof core_errors/* DockerError */.Bi))
+                throw error;
+            this.engineAnswers = false;
+            return undefined;
+        }
     }
 }
 /** Reads saved `docker image inspect` output (an array, or one object). */
@@ -33904,8 +33954,410 @@ function parseTaskDefinition(file, text) {
     return { document, original: document.text, definition };
 }
 
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/core/image-mutation.ts
+
+/** OCI and Docker media types: a layer keeps its bytes, but takes the media type family of its new manifest. */
+const MEDIA = {
+    dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+    dockerConfig: 'application/vnd.docker.container.image.v1+json',
+    ociConfig: 'application/vnd.oci.image.config.v1+json',
+    dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+    ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip'
+};
+function sha256Digest(bytes) {
+    return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+}
+/**
+ * The base image plus layers and a new Entrypoint/Cmd, as `docker build` of a COPY + ENTRYPOINT + CMD would
+ * make it (and as go-containerregistry's mutate does): every other field of the config is kept as it was.
+ */
+function appendLayers(baseManifest, baseConfig, layers, change, created) {
+    const manifest = JSON.parse(baseManifest);
+    const config = JSON.parse(baseConfig);
+    const oci = manifest.mediaType !== MEDIA.dockerManifest && manifest.config.mediaType !== MEDIA.dockerConfig;
+    config.config = { ...(config.config ?? {}), Entrypoint: change.entrypoint, Cmd: change.cmd.length > 0 ? change.cmd : null };
+    config.rootfs.diff_ids = [...config.rootfs.diff_ids, ...layers.map(layer => layer.diffId)];
+    config.history = [
+        ...(config.history ?? []),
+        ...layers.map(layer => ({ created, created_by: layer.createdBy, comment: 'lacework-fargate' })),
+        { created, created_by: `ENTRYPOINT ${JSON.stringify(change.entrypoint)}`, comment: 'lacework-fargate', empty_layer: true }
+    ];
+    const configText = JSON.stringify(config);
+    const configDescriptor = { mediaType: manifest.config.mediaType, digest: sha256Digest(configText), size: Buffer.byteLength(configText) };
+    const layerType = oci ? MEDIA.ociLayerGzip : MEDIA.dockerLayerGzip;
+    manifest.config = configDescriptor;
+    manifest.layers = [...manifest.layers, ...layers.map(layer => ({ ...layer.descriptor, mediaType: layerType }))];
+    return {
+        manifest: JSON.stringify(manifest),
+        manifestMediaType: manifest.mediaType ?? (oci ? MEDIA.ociManifest : MEDIA.dockerManifest),
+        config: configText,
+        configDescriptor
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/tar-entries.ts
+/**
+ * The entries of an uncompressed tar archive (a container image layer once gunzipped): ustar headers with their
+ * `prefix`, GNU long names and link names (`L`, `K`), and PAX extended headers (`x`: `path`, `linkpath`, `size`).
+ * Pure: no I/O, no dependency.
+ */
+
+const BLOCK = 512;
+/** The typeflags the action cares about; any other flag is passed through as it is. */
+const TarType = {
+    file: '0',
+    hardLink: '1',
+    symlink: '2',
+    directory: '5'
+};
+/** The archive is not a tar this reader can follow: one line, with the byte offset of the bad header. */
+class TarFormatError extends core_errors/* ActionError */.lZ {
+}
+/** `./var/lib/` → `var/lib`; `./` and `/` → `.`. */
+function normaliseTarPath(name) {
+    let path = name;
+    while (path.startsWith('./') || path.startsWith('/'))
+        path = path.startsWith('./') ? path.slice(2) : path.slice(1);
+    while (path.endsWith('/'))
+        path = path.slice(0, -1);
+    return path === '' ? '.' : path;
+}
+/** Every entry of the archive in order; metadata records (`L`, `K`, `x`, `g`) are applied, not listed. */
+function listTarEntries(tar) {
+    const bytes = Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength);
+    const entries = [];
+    let offset = 0;
+    let longName;
+    let longLink;
+    let pax = {};
+    for (;;) {
+        // A layer cut short would silently lose entries: the end-of-archive block must be there.
+        if (offset + BLOCK > bytes.length)
+            throw new TarFormatError(`the tar archive ends at byte ${bytes.length} without its end-of-archive block (truncated?)`);
+        const header = bytes.subarray(offset, offset + BLOCK);
+        // The archive ends with zero blocks (two by the spec; some writers stop after one).
+        if (header.every(byte => byte === 0))
+            break;
+        checkChecksum(header, offset);
+        const type = String.fromCharCode(header[156] || 0x30);
+        let size = readNumber(header.subarray(124, 136), offset, 'size');
+        if (type !== 'x' && pax.size !== undefined)
+            size = Number(pax.size);
+        // Links, devices, directories and fifos carry no data whatever their size field says (as Go's archive/tar reads them).
+        const hasData = !'123456'.includes(type);
+        const dataStart = offset + BLOCK;
+        const dataLength = hasData ? size : 0;
+        const next = dataStart + Math.ceil(dataLength / BLOCK) * BLOCK;
+        if (dataStart + dataLength > bytes.length)
+            throw new TarFormatError(`tar entry at byte ${offset} claims ${dataLength} bytes of data, past the end of the archive (${bytes.length} bytes)`);
+        const data = bytes.subarray(dataStart, dataStart + dataLength);
+        switch (type) {
+            case 'L':
+                longName = cString(data);
+                break;
+            case 'K':
+                longLink = cString(data);
+                break;
+            case 'x':
+                pax = { ...pax, ...parsePax(data, offset) };
+                break;
+            case 'g':
+                // Global records set defaults for the archive; a global path would be meaningless, so none is taken.
+                break;
+            default: {
+                const magic = header.subarray(257, 263).toString('latin1');
+                // Only POSIX ustar has a name prefix: in the old GNU format those bytes hold times.
+                const prefix = magic === 'ustar\0' ? cString(header.subarray(345, 500)) : '';
+                const name = cString(header.subarray(0, 100));
+                const path = pax.path ?? longName ?? (prefix ? `${prefix}/${name}` : name);
+                const link = pax.linkpath ?? longLink ?? cString(header.subarray(157, 257));
+                const entry = { path: normaliseTarPath(path), type: type === '\0' ? '0' : type, size };
+                if (type === TarType.hardLink)
+                    entry.linkName = normaliseTarPath(link);
+                else if (type === TarType.symlink)
+                    entry.linkName = link;
+                entries.push(entry);
+                longName = undefined;
+                longLink = undefined;
+                pax = {};
+            }
+        }
+        offset = next;
+    }
+    return entries;
+}
+/** The normalised paths of every entry, in archive order. */
+function tarEntryPaths(tar) {
+    return listTarEntries(tar).map(entry => entry.path);
+}
+function cString(bytes) {
+    const end = bytes.indexOf(0);
+    return bytes.subarray(0, end < 0 ? bytes.length : end).toString('utf8');
+}
+/** Octal, NUL/space padded; or GNU base-256 when the first byte's high bit is set. */
+function readNumber(field, offset, what) {
+    if (field[0] & 0x80) {
+        if (field[0] & 0x40)
+            throw new TarFormatError(`tar entry at byte ${offset} has a negative ${what}`);
+        let value = field[0] & 0x3f;
+        for (const byte of field.subarray(1))
+            value = value * 256 + byte;
+        if (!Number.isSafeInteger(value))
+            throw new TarFormatError(`tar entry at byte ${offset} has a ${what} too large to read`);
+        return value;
+    }
+    const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
+    if (text === '')
+        return 0;
+    if (!/^[0-7]+$/.test(text))
+        throw new TarFormatError(`tar entry at byte ${offset} has a malformed ${what} field "${text}"`);
+    return parseInt(text, 8);
+}
+/** The header checksum (bytes 148–155 counted as spaces); catches a layer that is not a tar, or is still compressed. */
+function checkChecksum(header, offset) {
+    const field = header.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim();
+    const stored = /^[0-7]{1,7}$/.test(field) ? parseInt(field, 8) : -1;
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < BLOCK; i++) {
+        const byte = i >= 148 && i < 156 ? 0x20 : header[i];
+        unsigned += byte;
+        signed += byte > 127 ? byte - 256 : byte;
+    }
+    if (stored !== unsigned && stored !== signed)
+        throw new TarFormatError(`not a tar archive: the header at byte ${offset} has a bad checksum`);
+}
+/** PAX records: `<length> <key>=<value>\n`, the length counting the whole record in bytes. */
+function parsePax(data, offset) {
+    const records = {};
+    let at = 0;
+    while (at < data.length) {
+        if (data[at] === 0)
+            break;
+        const space = data.indexOf(0x20, at);
+        const length = space < 0 ? NaN : Number(data.subarray(at, space).toString('latin1'));
+        if (!Number.isInteger(length) || length <= 0 || at + length > data.length || data[at + length - 1] !== 0x0a) {
+            throw new TarFormatError(`tar entry at byte ${offset} has a malformed PAX record`);
+        }
+        const record = data.subarray(space + 1, at + length - 1).toString('utf8');
+        const equals = record.indexOf('=');
+        if (equals < 0)
+            throw new TarFormatError(`tar entry at byte ${offset} has a PAX record without "="`);
+        records[record.slice(0, equals)] = record.slice(equals + 1);
+        at += length;
+    }
+    return records;
+}
+
+;// CONCATENATED MODULE: ./src/adapters/registry/digest.ts
+
+const ALGORITHMS = { sha256: 'sha256', sha512: 'sha512' };
+/** `sha256:<hex>` of the exact bytes: content addresses are over bytes, never over re-serialised JSON. */
+function digestOf(bytes, algorithm = 'sha256') {
+    const hash = ALGORITHMS[algorithm];
+    if (!hash)
+        throw new Error(`unsupported digest algorithm ${algorithm}`);
+    return `${algorithm}:${(0,external_node_crypto_.createHash)(hash).update(bytes).digest('hex')}`;
+}
+/** A well-formed digest the registry API accepts: `sha256:` + 64 hex digits, or `sha512:` + 128. */
+function isDigest(value) {
+    return /^sha256:[a-f0-9]{64}$/.test(value) || /^sha512:[a-f0-9]{128}$/.test(value);
+}
+/** Whether `bytes` are the content `digest` names (in that digest's own algorithm). */
+function matchesDigest(bytes, digest) {
+    return isDigest(digest) && digestOf(bytes, digest.slice(0, digest.indexOf(':'))) === digest;
+}
+
+;// CONCATENATED MODULE: ./src/adapters/registry/errors.ts
+
+/** A registry request failed: one line naming the registry, the repository and the HTTP status, never a secret. */
+class RegistryError extends core_errors/* ActionError */.lZ {
+    registry;
+    repository;
+    status;
+    constructor(registry, repository, message, status) {
+        super(`registry ${registry}${repository ? `, repository ${repository}` : ''}: ${message}${status === undefined ? '' : ` (HTTP ${status})`}`);
+        this.registry = registry;
+        this.repository = repository;
+        this.status = status;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/adapters/registry/embedded-image.ts
+
+
+
+
+
+
+
+
+/** The agent image cannot be embedded by appending its layers: the docker builder can still copy the directory. */
+class AgentLayoutError extends core_errors/* ImageError */.C8 {
+    constructor(agentImage, reason) {
+        super(agentImage, `the agent image's layout needs the docker builder (builder: docker): ${reason}`);
+    }
+}
+const AGENT_PATH = agent/* AGENT_DIR */.sI.replace(/^\/+/, '');
+/** Directories a layer may carry on the way to the agent directory: `var`, `var/lib`. */
+const PARENTS = AGENT_PATH.split('/')
+    .slice(0, -1)
+    .map((_part, index, parts) => parts.slice(0, index + 1).join('/'));
+const GZIP_MAGIC = [0x1f, 0x8b];
+async function buildEmbeddedImage(client, request, created) {
+    const target = request.targetRepository;
+    const existing = await existingManifest(client, `${target}:${request.tag}`);
+    if (existing)
+        return { reference: `${target}@${existing}`, reused: true, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 };
+    const platform = { os: 'linux', architecture: request.architecture };
+    const [base, agent] = await Promise.all([client.getImageConfig(request.base, platform), client.getImageConfig(request.agentImage, platform)]);
+    for (const [image, found] of [
+        [request.base, base],
+        [request.agentImage, agent]
+    ]) {
+        const architecture = found.config.architecture;
+        if (architecture && architecture !== request.architecture)
+            throw new core_errors/* ImageError */.C8(image, `is a linux/${architecture} image; the task runs on ${request.architecture}`);
+    }
+    const baseRepository = embedded_image_repositoryOf(request.base);
+    const agentRepository = embedded_image_repositoryOf(request.agentImage);
+    const layers = await agentLayers(client, request.agentImage, agentRepository, agent.manifest.layers, agent.config.rootfs?.diff_ids, new Set(base.manifest.layers.map(layer => layer.digest)));
+    const image = appendLayers(JSON.stringify(base.manifest), base.configBytes.toString('utf8'), layers, { entrypoint: request.entrypoint, cmd: request.cmd }, created ?? newest(base.config.created, agent.config.created));
+    const result = { reference: '', reused: false, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 };
+    const done = new Set();
+    const copy = async (digest, source, bytes) => {
+        if (done.has(digest))
+            return;
+        done.add(digest);
+        if (await client.blobExists(target, digest)) {
+            result.existingBlobs++;
+        }
+        else if (await client.mountBlob(target, digest, source)) {
+            result.mountedBlobs++;
+        }
+        else {
+            const content = bytes ?? (await client.getBlob(source, digest));
+            await client.uploadBlob(target, digest, content);
+            result.uploadedBytes += content.length;
+        }
+    };
+    for (const layer of base.manifest.layers)
+        await copy(layer.digest, baseRepository);
+    for (const layer of layers)
+        await copy(layer.descriptor.digest, agentRepository, layer.bytes);
+    const config = Buffer.from(image.config);
+    if (await client.blobExists(target, image.configDescriptor.digest)) {
+        result.existingBlobs++;
+    }
+    else {
+        await client.uploadBlob(target, image.configDescriptor.digest, config);
+        result.uploadedBytes += config.length;
+    }
+    const manifest = Buffer.from(image.manifest);
+    const digest = await client.putManifest(target, request.tag, image.manifestMediaType, manifest);
+    result.uploadedBytes += manifest.length;
+    result.reference = `${target}@${digest}`;
+    return result;
+}
+/** The digest `reference` names when the registry has it; undefined on 404 (no such tag or repository). */
+async function existingManifest(client, reference) {
+    try {
+        return (await client.getManifest(reference)).digest;
+    }
+    catch (error) {
+        if (error instanceof RegistryError && error.status === 404)
+            return undefined;
+        throw error;
+    }
+}
+/**
+ * The agent layers that hold the agent directory, bottom to top: from the top layer down, the first run of
+ * layers with entries in it. Layers the base image already has are in the result anyway and are not read.
+ */
+async function agentLayers(client, agentImage, agentRepository, layers, diffIds, baseLayers) {
+    if (!diffIds || diffIds.length !== layers.length) {
+        throw new core_errors/* ImageError */.C8(agentImage, `its config lists ${diffIds?.length ?? 0} diff_ids for ${layers.length} layers`);
+    }
+    const picked = [];
+    for (let index = layers.length - 1; index >= 0; index--) {
+        const layer = layers[index];
+        const label = `layer ${index + 1} of ${layers.length} (${layer.digest})`;
+        if (baseLayers.has(layer.digest)) {
+            if (picked.length > 0)
+                break;
+            continue;
+        }
+        const bytes = await client.getBlob(agentRepository, layer.digest);
+        if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1])
+            throw new AgentLayoutError(agentImage, `${label} is not gzip-compressed (${layer.mediaType})`);
+        let tar;
+        try {
+            tar = (0,external_node_zlib_.gunzipSync)(bytes);
+        }
+        catch (error) {
+            throw new core_errors/* ImageError */.C8(agentImage, `${label} does not gunzip: ${error.message}`);
+        }
+        if (digestOf(tar) !== diffIds[index])
+            throw new core_errors/* ImageError */.C8(agentImage, `${label} unpacks to ${digestOf(tar)}, not the diff_id ${diffIds[index]} its config names`);
+        let entries;
+        try {
+            entries = listTarEntries(tar);
+        }
+        catch (error) {
+            if (error instanceof TarFormatError)
+                throw new core_errors/* ImageError */.C8(agentImage, `${label}: ${error.message}`);
+            throw error;
+        }
+        if (!entries.some(entry => isInside(entry.path))) {
+            if (picked.length > 0)
+                break;
+            continue;
+        }
+        const outside = entries.filter(entry => !belongs(entry)).map(entry => entry.path);
+        if (outside.length > 0) {
+            const more = outside.length > 3 ? ` and ${outside.length - 3} more` : '';
+            throw new AgentLayoutError(agentImage, `${label} also holds ${outside.slice(0, 3).join(', ')}${more}, outside ${agent/* AGENT_DIR */.sI}`);
+        }
+        picked.unshift({
+            descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size },
+            diffId: diffIds[index],
+            createdBy: `COPY --from=${agentImage} ${agent/* AGENT_DIR */.sI} ${agent/* AGENT_DIR */.sI} # agent layer ${index + 1} of ${layers.length}, as it is`,
+            bytes
+        });
+    }
+    if (picked.length === 0)
+        throw new AgentLayoutError(agentImage, `no layer outside the base image holds ${agent/* AGENT_DIR */.sI}`);
+    return picked;
+}
+function isInside(path) {
+    return path === AGENT_PATH || path.startsWith(`${AGENT_PATH}/`);
+}
+/** An entry the appended layer may carry: inside the agent directory (hard links too), or one of its parent directories. */
+function belongs(entry) {
+    if (PARENTS.includes(entry.path))
+        return entry.type === TarType.directory;
+    if (!isInside(entry.path))
+        return false;
+    if (entry.path === AGENT_PATH && entry.type !== TarType.directory)
+        return false;
+    return entry.type !== TarType.hardLink || isInside(entry.linkName ?? '');
+}
+function embedded_image_repositoryOf(reference) {
+    const ref = parseImageReference(reference);
+    return `${ref.registry}/${ref.repository}`;
+}
+/** The later of two config `created` times, so the same inputs give the same image (and digest). */
+function newest(...times) {
+    const valid = times.filter((time) => typeof time === 'string' && !Number.isNaN(Date.parse(time)));
+    valid.sort((a, b) => Date.parse(a) - Date.parse(b));
+    return valid.pop() ?? '1970-01-01T00:00:00Z';
+}
+
 ;// CONCATENATED MODULE: ./src/core/built-image.ts
 
 /**
@@ -33922,47 +34374,819 @@ function builtImageTag(dockerfile, baseDigest) {
 
 
 
-/** Names every image the plans need, without building: fails on a missing target before any build starts. */
-function describeBuilds(planned, ctx) {
-    const builds = new Map();
+
+
+/** Names every image the plans need and who builds it; fails on a missing target before any build starts. */
+function planBuilds(planned, ctx, agentImage) {
+    const builds = [];
     for (const { plan, image, facts } of planned) {
         if (!plan.build)
             continue;
         const target = ctx.targetImage ?? (ctx.dryRun ? `${repositoryOf(image)}-lacework` : undefined);
         if (!target)
             throw new core_errors/* InputError */.dz('target-image', `is required: container ${plan.container} needs a built image (pattern ${plan.pattern})`);
-        const dockerfile = renderDockerfile(plan.build, ctx.agentImage);
-        const tag = builtImageTag(dockerfile, facts.digest);
-        builds.set(plan.container, { dockerfile, tag, reference: `${target}:${tag}` });
+        const needsRun = plan.build.sudoUser !== undefined;
+        if (ctx.builder === 'registry' && needsRun) {
+            throw new core_errors/* InputError */.dz('builder', `registry cannot build container ${plan.container}'s image: pattern ${plan.pattern} installs sudo with a RUN step, which needs builder docker`);
+        }
+        if (ctx.builder === 'registry' && !ctx.push)
+            throw new core_errors/* InputError */.dz('builder', 'registry pushes what it builds; push: false needs builder docker');
+        const dockerfile = renderDockerfile(plan.build, agentImage);
+        const reference = `${target}:${builtImageTag(dockerfile, facts.digest)}`;
+        builds.push({ container: plan.container, pattern: plan.pattern, build: plan.build, dockerfile, reference, byRegistry: !needsRun && ctx.push && ctx.builder !== 'docker' });
     }
     return builds;
 }
 /**
- * Builds with plain `docker build` (no buildx needed) and pushes with `docker push` unless told not to;
- * returns what each container is to run. Two containers of the same image share one build.
+ * Builds each planned image — through the registry when no RUN step is needed, else with plain `docker build`
+ * (no buildx) and `docker push` — unless its tag already exists; returns what each container is to run.
  */
-async function buildImages(host, docker, builds, ctx) {
+async function buildImages(host, builders, builds, ctx, agentImage) {
     const images = new Map();
     const done = new Map();
-    for (const [container, build] of builds) {
-        await host.group(`build ${build.reference}`, async () => {
-            host.info(`${container}: Dockerfile of ${build.reference}:\n${build.dockerfile}`);
+    for (const planned of builds) {
+        await host.group(`build ${planned.reference}`, async () => {
+            host.info(`${planned.container}: ${planned.byRegistry ? 'image (built through the registry, as this Dockerfile would build it)' : 'Dockerfile'} of ${planned.reference}:\n${planned.dockerfile}`);
             if (ctx.dryRun) {
-                host.info(`${container}: dry run, not building ${build.reference}`);
-                images.set(container, build.reference);
+                host.info(`${planned.container}: dry run, not building ${planned.reference}`);
+                images.set(planned.container, planned.reference);
                 return;
             }
-            let reference = done.get(build.reference);
-            if (!reference) {
-                await docker.build(build.dockerfile, build.reference);
-                reference = ctx.push ? `${repositoryOf(build.reference)}@${await docker.push(build.reference)}` : build.reference;
-                done.set(build.reference, reference);
-            }
-            images.set(container, reference);
-            host.info(`${container}: runs ${reference}`);
+            // Two containers of the same image share one build.
+            const reference = done.get(planned.reference) ?? (await build(host, builders, planned, ctx, agentImage));
+            done.set(planned.reference, reference);
+            images.set(planned.container, reference);
+            host.info(`${planned.container}: runs ${reference}`);
         });
     }
     return images;
+}
+async function build(host, builders, planned, ctx, agentImage) {
+    const repository = repositoryOf(planned.reference);
+    const tag = planned.reference.slice(repository.length + 1);
+    if (planned.byRegistry) {
+        const result = await buildEmbeddedImage(builders.registry, {
+            base: planned.build.base,
+            agentImage,
+            entrypoint: planned.build.entrypoint ?? [],
+            cmd: planned.build.cmd ?? [],
+            targetRepository: repository,
+            tag,
+            architecture: builders.architecture
+        });
+        host.info(result.reused
+            ? `${planned.reference} exists already: nothing built or uploaded`
+            : `built through the registry: ${result.uploadedBytes} bytes uploaded, ${result.mountedBlobs} blobs mounted, ${result.existingBlobs} already there`);
+        return result.reference;
+    }
+    if (ctx.push) {
+        const existing = await existingDigest(builders.registry, planned.reference);
+        if (existing) {
+            host.info(`${planned.reference} exists already: nothing built or pushed`);
+            return `${repository}@${existing}`;
+        }
+    }
+    const version = await builders.docker.serverVersion();
+    if (!version.ok) {
+        throw new core_errors/* DockerError */.Bi(`container ${planned.container}: pattern ${planned.pattern} needs a Docker engine to build its image (a RUN step installs sudo): ${version.reason}`);
+    }
+    await builders.docker.build(planned.dockerfile, planned.reference);
+    return ctx.push ? `${repository}@${await builders.docker.push(planned.reference)}` : planned.reference;
+}
+/** The digest `reference` has in its registry, or undefined when the registry does not have it. */
+async function existingDigest(client, reference) {
+    try {
+        return (await client.getManifest(reference)).digest;
+    }
+    catch (error) {
+        if (error instanceof RegistryError && error.status === 404)
+            return undefined;
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/agent-image.ts
+
+
+
+
+/**
+ * The agent image the task definition is to name: pinned to the digest its tag points at now (`repo:tag@sha256:…`),
+ * so every deploy runs the agent that was reviewed. Checks that a sidecar's volume can carry the agent.
+ */
+async function resolveAgentImage(host, ctx, client, architecture, sidecar) {
+    // Unpinned, nothing is fetched: the run needs no registry for the agent (the quick start's case).
+    if (!ctx.pinAgentImage)
+        return ctx.agentImage;
+    let image;
+    try {
+        image = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture });
+    }
+    catch (error) {
+        if (!(error instanceof RegistryError) || architecture !== 'arm64' || !/has no linux\/arm64/.test(error.message))
+            throw error;
+        host.warning(`the agent image ${ctx.agentImage} has no linux/arm64 variant, but the task runs on ARM64: the agent will not start`);
+        image = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture: 'amd64' });
+    }
+    if (sidecar) {
+        const volumes = Object.keys(image.config.config?.Volumes ?? {});
+        const covers = volumes.some(volume => agent/* AGENT_DIR */.sI === volume.replace(/\/+$/, '') || agent/* AGENT_DIR */.sI.startsWith(`${volume.replace(/\/+$/, '')}/`));
+        if (!covers) {
+            throw new core_errors/* ImageError */.C8(ctx.agentImage, `declares no VOLUME covering ${agent/* AGENT_DIR */.sI} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`);
+        }
+    }
+    if (parseImageReference(ctx.agentImage).digest)
+        return ctx.agentImage;
+    const { tag } = parseImageReference(ctx.agentImage);
+    const pinned = `${repositoryOf(ctx.agentImage)}${tag ? `:${tag}` : ''}@${image.indexDigest ?? image.manifestDigest}`;
+    host.info(`agent image ${ctx.agentImage} pinned to ${pinned}`);
+    return pinned;
+}
+
+;// CONCATENATED MODULE: ./src/adapters/registry/reference.ts
+/** Where a registry's API answers: Docker Hub's name is not its API host, and loopback registries speak plain HTTP. */
+const reference_DOCKER_HUB = 'docker.io';
+const DOCKER_HUB_API = 'registry-1.docker.io';
+/** The host (with port) to send API requests to for a registry name as `parseImageReference` returns it. */
+function registryApiHost(registry) {
+    return registry === reference_DOCKER_HUB ? DOCKER_HUB_API : registry;
+}
+/** The hostname without port or IPv6 brackets: `[::1]:5000` → `::1`, `127.0.0.1:5000` → `127.0.0.1`. */
+function hostnameOf(host) {
+    if (host.startsWith('['))
+        return host.slice(1, host.indexOf(']'));
+    const colons = host.split(':').length - 1;
+    return colons === 1 ? host.slice(0, host.indexOf(':')) : host;
+}
+/** Loopback hosts are plain HTTP, as docker treats them: 127.0.0.0/8, localhost and ::1. */
+function isLoopbackHost(host) {
+    const name = hostnameOf(host).toLowerCase();
+    return name === 'localhost' || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
+/** `http://` for loopback and listed insecure registries (by `host:port` or bare host), else `https://`. */
+function registryBaseUrl(registry, insecureRegistries = []) {
+    const host = registryApiHost(registry);
+    const insecure = isLoopbackHost(host) || insecureRegistries.some(entry => entry === host || entry === registry || entry === hostnameOf(host));
+    return `${insecure ? 'http' : 'https'}://${host}`;
+}
+
+;// CONCATENATED MODULE: ./src/adapters/registry/auth.ts
+
+
+/** Parses `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`; quoted values may hold commas. */
+function parseChallenge(header) {
+    const match = /^\s*([A-Za-z][\w-]*)\s*(.*)$/s.exec(header ?? '');
+    if (!match)
+        return undefined;
+    const params = {};
+    for (const param of match[2].matchAll(/([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g)) {
+        params[param[1].toLowerCase()] = param[2] !== undefined ? param[2].replace(/\\(.)/g, '$1') : param[3];
+    }
+    return { scheme: match[1].toLowerCase(), params };
+}
+/** A token realm gets credentials: it must be https, or on loopback where nothing leaves the machine. */
+function checkRealm(realm, registry, repository) {
+    let url;
+    try {
+        url = new URL(realm ?? '');
+    }
+    catch {
+        throw new RegistryError(registry, repository, `the bearer challenge has no valid realm URL`);
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.host))) {
+        throw new RegistryError(registry, repository, `refusing token realm ${url.protocol}//${url.host}: it must be https`);
+    }
+    return url;
+}
+/** `repository:<name>:pull` or `repository:<name>:pull,push`: the scope a token is asked for. */
+function repositoryScope(name, actions) {
+    return `repository:${name}:${actions}`;
+}
+/** Splits `type:name:actions`; the name holds no colon but the type may carry `(class)`. */
+function splitScope(scope) {
+    const last = scope.lastIndexOf(':');
+    return { resource: scope.slice(0, last), actions: scope.slice(last + 1).split(',') };
+}
+/** A scope granting `pull,push` on a repository also grants `pull` (or `push,pull`) on it. */
+function scopeCovers(held, wanted) {
+    const have = splitScope(held);
+    const want = splitScope(wanted);
+    return have.resource === want.resource && want.actions.every(action => have.actions.includes(action));
+}
+function covers(granted, wanted) {
+    return wanted.every(scope => granted.some(held => scopeCovers(held, scope)));
+}
+function basicHeader(credentials) {
+    return `Basic ${Buffer.from(`${credentials.username ?? ''}:${credentials.password ?? ''}`).toString('base64')}`;
+}
+// Tokens are renewed this long before the registry would reject them.
+const EXPIRY_MARGIN_MS = 10_000;
+/**
+ * Answers a registry's auth challenges: remembers per registry whether it wants Basic or Bearer, and caches
+ * bearer tokens per scope so later requests carry one without a 401 round trip.
+ */
+class RegistryAuth {
+    transport;
+    credentials;
+    hosts = new Map();
+    constructor(transport, credentials) {
+        this.transport = transport;
+        this.credentials = credentials;
+    }
+    /** The Authorization header to send for `scopes`, or undefined while the registry has not challenged yet. */
+    async authorization(registry, repository, scopes) {
+        const host = this.hosts.get(registry);
+        if (!host)
+            return undefined;
+        if (host.kind === 'basic')
+            return host.header;
+        const now = Date.now();
+        host.tokens = host.tokens.filter(token => token.expiresAt > now);
+        const cached = host.tokens.find(token => covers(token.scopes, scopes));
+        return `Bearer ${(cached ?? (await this.newToken(registry, repository, host, scopes))).value}`;
+    }
+    /** After a 401: reads the challenge, gets what it asks for, and returns the header to retry with. */
+    async answer(registry, repository, header, scopes) {
+        const challenge = parseChallenge(header);
+        if (challenge?.scheme === 'basic') {
+            const credentials = await this.credentials(registry);
+            if (!credentials)
+                throw new RegistryError(registry, repository, `authentication required and no credentials for ${registry} were found in the Docker config`, 401);
+            if (credentials.password === undefined)
+                throw new RegistryError(registry, repository, `Basic auth needs a password but ${credentials.source} holds only an identity token`, 401);
+            const host = { kind: 'basic', header: basicHeader(credentials) };
+            this.hosts.set(registry, host);
+            return host.header;
+        }
+        if (challenge?.scheme === 'bearer') {
+            const host = { kind: 'bearer', realm: checkRealm(challenge.params.realm, registry, repository), service: challenge.params.service, tokens: [] };
+            this.hosts.set(registry, host);
+            // A challenge's scope says what the registry wants for this request: ask for ours and that one.
+            const asked = (challenge.params.scope ?? '').split(' ').filter(scope => scope && !covers(scopes, [scope]));
+            const wanted = [...scopes, ...new Set(asked)];
+            return `Bearer ${(await this.newToken(registry, repository, host, wanted)).value}`;
+        }
+        throw new RegistryError(registry, repository, `answered 401 without a Basic or Bearer challenge`, 401);
+    }
+    /** Names where credentials were looked for and whether any were found, never their value. */
+    async describe(registry) {
+        const credentials = await this.credentials(registry);
+        return credentials ? `the credentials from ${credentials.source} were refused` : `no credentials for ${registry} were found in the Docker config`;
+    }
+    async newToken(registry, repository, host, scopes) {
+        const credentials = await this.credentials(registry);
+        const url = new URL(host.realm);
+        let exchange;
+        if (credentials?.identityToken) {
+            // An identity token is an OAuth2 refresh token: POSTed to the realm, as docker does.
+            const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: 'lacework-fargate' });
+            if (host.service)
+                form.set('service', host.service);
+            if (scopes.length)
+                form.set('scope', scopes.join(' '));
+            exchange = await this.transport.send(url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() }, registry, repository);
+        }
+        else {
+            if (host.service)
+                url.searchParams.set('service', host.service);
+            for (const scope of scopes)
+                url.searchParams.append('scope', scope);
+            const headers = credentials?.password !== undefined ? { Authorization: basicHeader(credentials) } : {};
+            exchange = await this.transport.send(url, { method: 'GET', headers }, registry, repository);
+        }
+        const status = exchange.response.status;
+        if (status !== 200) {
+            const who = credentials ? `the credentials from ${credentials.source}` : 'an anonymous request';
+            throw new RegistryError(registry, repository, `token service ${url.host} refused ${who}`, status);
+        }
+        let answer;
+        try {
+            answer = JSON.parse(exchange.body.toString('utf8'));
+        }
+        catch {
+            throw new RegistryError(registry, repository, `token service ${url.host} did not answer with JSON`, status);
+        }
+        const value = answer.token ?? answer.access_token;
+        if (!value)
+            throw new RegistryError(registry, repository, `token service ${url.host} answered without a token`, status);
+        // The spec's default lifetime is 60 s when expires_in is missing.
+        const lifetimeMs = (typeof answer.expires_in === 'number' && answer.expires_in > 0 ? answer.expires_in : 60) * 1000;
+        const token = { scopes, value, expiresAt: Date.now() + Math.max(lifetimeMs - EXPIRY_MARGIN_MS, lifetimeMs / 2) };
+        host.tokens.unshift(token);
+        return token;
+    }
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/adapters/registry/credentials.ts
+
+
+
+
+
+/** The key docker uses for Docker Hub in `auths` and when asking helpers. */
+const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
+const DOCKER_HUB_NAMES = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
+function dockerConfigFile(dockerConfigDir) {
+    return (0,external_node_path_namespaceObject.join)(dockerConfigDir ?? process.env.DOCKER_CONFIG ?? (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.docker'), 'config.json');
+}
+/** `https://host/v1/` → `host`, as docker's ConvertToHostname compares `auths` keys. */
+function keyHostname(key) {
+    return key.replace(/^[a-z]+:\/\//i, '').split('/')[0];
+}
+function isDockerHub(registry) {
+    return DOCKER_HUB_NAMES.includes(registry) || registry === DOCKER_HUB_KEY;
+}
+/** The server address docker passes to helpers: Hub's legacy URL, any other registry by host. */
+function serverAddress(registry) {
+    return isDockerHub(registry) ? DOCKER_HUB_KEY : registry;
+}
+function matchesRegistry(key, registry) {
+    if (isDockerHub(registry))
+        return key === DOCKER_HUB_KEY || DOCKER_HUB_NAMES.includes(keyHostname(key));
+    return key === registry || keyHostname(key) === registry;
+}
+/**
+ * Credentials for `registry` (a host as in an image reference) from the Docker config file, in docker's
+ * order: `credHelpers[host]`, then `credsStore`, then `auths`. Undefined when there are none.
+ */
+async function dockerCredentials(registry, options = {}) {
+    const file = dockerConfigFile(options.dockerConfigDir);
+    const config = await readDockerConfig(file, registry);
+    if (!config)
+        return undefined;
+    const helperKey = Object.keys(config.credHelpers ?? {}).find(key => matchesRegistry(key, registry));
+    const helper = helperKey ? config.credHelpers?.[helperKey] : config.credsStore;
+    if (helper) {
+        const fromHelper = await helperCredentials(helper, registry, options.timeoutMs ?? 30_000);
+        if (fromHelper)
+            return fromHelper;
+    }
+    const authKey = Object.keys(config.auths ?? {}).find(key => matchesRegistry(key, registry));
+    const entry = authKey ? config.auths?.[authKey] : undefined;
+    return entry ? fromAuthEntry(entry, registry, `${file} (auths "${authKey}")`) : undefined;
+}
+async function readDockerConfig(file, registry) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return undefined;
+        throw new RegistryError(registry, undefined, `cannot read the Docker config ${file} (${error.code ?? 'error'})`);
+    }
+    try {
+        const value = JSON.parse(text);
+        return typeof value === 'object' && value !== null ? value : {};
+    }
+    catch {
+        throw new RegistryError(registry, undefined, `the Docker config ${file} is not valid JSON`);
+    }
+}
+function fromAuthEntry(entry, registry, source) {
+    if (entry.identitytoken)
+        return { identityToken: entry.identitytoken, username: entry.username, source };
+    if (entry.auth) {
+        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon < 0)
+            throw new RegistryError(registry, undefined, `the "auth" value in ${source} is not base64 of user:password`);
+        return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), source };
+    }
+    if (entry.username !== undefined && entry.password !== undefined)
+        return { username: entry.username, password: entry.password, source };
+    return undefined;
+}
+/** Runs `docker-credential-<helper> get` with the server address on stdin; no shell, so nothing is interpreted. */
+async function helperCredentials(helper, registry, timeoutMs) {
+    // A helper name is a suffix of a program on PATH: never a path.
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(helper))
+        throw new RegistryError(registry, undefined, `invalid credential helper name "${helper}" in the Docker config`);
+    const program = `docker-credential-${helper}`;
+    const output = await new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.execFile)(program, ['get'], { timeout: timeoutMs, maxBuffer: 1 << 20, encoding: 'utf8', env: process.env }, (error, stdout, stderr) => {
+            if (!error)
+                return resolve(stdout);
+            // Helpers report a missing entry on stdout with a non-zero exit: that is "no credentials", not a failure.
+            if (/credentials not found/i.test(`${stdout}${stderr}`))
+                return resolve(undefined);
+            const reason = error.code === 'ENOENT' ? 'is not on PATH' : `failed: ${(stderr || stdout).trim().split('\n')[0] || error.message}`;
+            reject(new RegistryError(registry, undefined, `credential helper ${program} ${reason}`));
+        });
+        child.stdin?.on('error', () => undefined);
+        child.stdin?.end(serverAddress(registry));
+    });
+    if (output === undefined)
+        return undefined;
+    let answer;
+    try {
+        answer = JSON.parse(output);
+    }
+    catch {
+        throw new RegistryError(registry, undefined, `credential helper ${program} did not answer with JSON`);
+    }
+    if (!answer.Secret)
+        return undefined;
+    const source = `credential helper ${program}`;
+    // Helpers store an identity token under the user name "<token>", as docker does.
+    if (answer.Username === '<token>')
+        return { identityToken: answer.Secret, source };
+    return { username: answer.Username ?? '', password: answer.Secret, source };
+}
+
+;// CONCATENATED MODULE: ./src/adapters/registry/manifest.ts
+/** The manifest shapes and media types of the OCI image spec and Docker's v2 schema 2, and platform choice in an index. */
+const MediaType = {
+    ociIndex: 'application/vnd.oci.image.index.v1+json',
+    dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+    dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    ociConfig: 'application/vnd.oci.image.config.v1+json',
+    dockerConfig: 'application/vnd.docker.container.image.v1+json',
+    dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
+    dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws'
+};
+/** What a manifest GET accepts by default: both index kinds and both image manifest kinds, never schema 1. */
+const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest];
+function isIndexMediaType(mediaType) {
+    return mediaType === MediaType.ociIndex || mediaType === MediaType.dockerManifestList;
+}
+function isSchema1MediaType(mediaType) {
+    return mediaType === MediaType.dockerSchema1 || mediaType === MediaType.dockerSchema1Signed;
+}
+/** `linux/arm64/v8`: how docker and the error messages write a platform. */
+function formatPlatform(platform) {
+    return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
+}
+/** An index entry without a platform is linux/amd64, as docker reads it. */
+function platformOf(entry) {
+    return entry.platform ?? { os: 'linux', architecture: 'amd64' };
+}
+/** Attestation manifests (buildx provenance/SBOM) sit in indexes as `unknown/unknown` entries: never an image to run. */
+function isAttestation(entry) {
+    const platform = platformOf(entry);
+    return (platform.os === 'unknown' && platform.architecture === 'unknown') || entry.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
+}
+/** The runnable entries of an index, attestations left out. */
+function imageEntries(index) {
+    return index.manifests.filter(entry => !isAttestation(entry));
+}
+/** The index entry for `wanted`, or undefined; a variant is compared only when one is asked for. */
+function selectPlatform(index, wanted) {
+    return imageEntries(index).find(entry => {
+        const platform = platformOf(entry);
+        return platform.os === wanted.os && platform.architecture === wanted.architecture && (!wanted.variant || platform.variant === wanted.variant);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/adapters/registry/transport.ts
+
+const USER_AGENT = 'lacework-fargate';
+/** One HTTP exchange: a time limit per request, counted, and network failures turned into one-line errors. */
+class Transport {
+    fetchImpl;
+    timeoutMs;
+    stats = { requests: 0, bytesSent: 0, bytesReceived: 0 };
+    constructor(fetchImpl, timeoutMs) {
+        this.fetchImpl = fetchImpl;
+        this.timeoutMs = timeoutMs;
+    }
+    async send(url, request, registry, repository) {
+        this.stats.requests++;
+        const body = typeof request.body === 'string' ? Buffer.from(request.body) : request.body;
+        this.stats.bytesSent += body?.length ?? 0;
+        try {
+            const response = await this.fetchImpl(url, {
+                method: request.method,
+                headers: { 'User-Agent': USER_AGENT, ...request.headers },
+                body: body === undefined ? undefined : new Uint8Array(body.buffer, body.byteOffset, body.length),
+                redirect: 'manual',
+                signal: AbortSignal.timeout(this.timeoutMs)
+            });
+            const received = Buffer.from(await response.arrayBuffer());
+            this.stats.bytesReceived += received.length;
+            return { response, body: received, url };
+        }
+        catch (error) {
+            if (error instanceof RegistryError)
+                throw error;
+            const err = error;
+            if (err.name === 'TimeoutError' || err.name === 'AbortError') {
+                throw new RegistryError(registry, repository, `${request.method} ${url.host}${url.pathname}: no answer within ${this.timeoutMs} ms`);
+            }
+            const reason = err.cause?.code ?? err.cause?.message ?? err.message;
+            throw new RegistryError(registry, repository, `cannot reach ${url.host} (${reason})`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/adapters/registry/client.ts
+
+
+
+
+
+
+
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+const DEFAULT_TIMEOUT_MS = 60_000;
+/** A client of the OCI distribution API: manifests, blobs, mounts and pushes, with Docker's auth. */
+class RegistryClient {
+    transport;
+    auth;
+    insecureRegistries;
+    credentialCache = new Map();
+    constructor(options = {}) {
+        this.transport = new Transport(options.fetch ?? globalThis.fetch, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+        this.insecureRegistries = options.insecureRegistries ?? [];
+        const credentialOptions = { dockerConfigDir: options.dockerConfigDir, timeoutMs: this.transport.timeoutMs };
+        this.auth = new RegistryAuth(this.transport, registry => {
+            // Helpers are run once per registry and client: they can be slow.
+            let credentials = this.credentialCache.get(registry);
+            if (!credentials) {
+                credentials = dockerCredentials(registry, credentialOptions);
+                this.credentialCache.set(registry, credentials);
+            }
+            return credentials;
+        });
+    }
+    get stats() {
+        return this.transport.stats;
+    }
+    /** The manifest or index `reference` names, its digest verified when the reference pins one. */
+    async getManifest(reference, accept = MANIFEST_ACCEPT) {
+        const ref = parseImageReference(reference);
+        return this.manifest(this.repository(ref), ref.digest ?? ref.tag ?? 'latest', accept);
+    }
+    /** The config of the image `reference` names; from an index, the entry for `platform`. */
+    async getImageConfig(reference, platform = { os: 'linux', architecture: 'amd64' }) {
+        const ref = parseImageReference(reference);
+        const repository = this.repository(ref);
+        let found = await this.manifest(repository, ref.digest ?? ref.tag ?? 'latest', MANIFEST_ACCEPT);
+        let indexDigest;
+        if (isIndexMediaType(found.mediaType)) {
+            const index = found.json;
+            const entry = selectPlatform(index, platform);
+            if (!entry) {
+                const present = imageEntries(index).map(child => formatPlatform(child.platform ?? { os: 'linux', architecture: 'amd64' }));
+                throw new RegistryError(repository.registry, repository.name, `${reference} has no ${formatPlatform(platform)} image; it has ${present.join(', ') || 'no runnable image'}`);
+            }
+            indexDigest = found.digest;
+            found = await this.manifest(repository, entry.digest, [MediaType.ociManifest, MediaType.dockerManifest]);
+            if (isIndexMediaType(found.mediaType))
+                throw new RegistryError(repository.registry, repository.name, `the ${formatPlatform(platform)} entry of ${reference} is itself an index`);
+        }
+        const manifest = found.json;
+        if (!manifest.config?.digest)
+            throw new RegistryError(repository.registry, repository.name, `manifest ${found.digest} has no config descriptor`);
+        const configBytes = await this.blob(repository, manifest.config.digest);
+        let config;
+        try {
+            config = JSON.parse(configBytes.toString('utf8'));
+        }
+        catch {
+            throw new RegistryError(repository.registry, repository.name, `config blob ${manifest.config.digest} is not JSON`);
+        }
+        return { indexDigest, manifestDigest: found.digest, manifest, configDigest: manifest.config.digest, configBytes, config };
+    }
+    /** Whether `repository` (`registry/name`) holds the blob. */
+    async blobExists(repository, digest) {
+        const repo = this.repository(parseImageReference(repository));
+        checkDigest(repo, digest);
+        const what = `HEAD blob ${digest}`;
+        const { response, body } = await this.call(repo, { what, method: 'HEAD', path: `/v2/${repo.name}/blobs/${digest}`, scopes: [repositoryScope(repo.name, 'pull')], followRedirects: true });
+        if (response.status === 200)
+            return true;
+        if (response.status === 404)
+            return false;
+        throw failure(repo, what, response, body);
+    }
+    /** The blob's bytes, verified against its digest; redirects (ECR → S3) are followed without credentials. */
+    async getBlob(repository, digest) {
+        return this.blob(this.repository(parseImageReference(repository)), digest);
+    }
+    /** Mounts a blob from another repository of the same registry; false when the registry would not (then copy it). */
+    async mountBlob(targetRepository, digest, fromRepository) {
+        const target = this.repository(parseImageReference(targetRepository));
+        const from = this.repository(parseImageReference(fromRepository));
+        checkDigest(target, digest);
+        if (from.registry !== target.registry)
+            return false;
+        const what = `mount blob ${digest} from ${from.name}`;
+        const scopes = [repositoryScope(target.name, 'pull,push'), repositoryScope(from.name, 'pull')];
+        const query = new URLSearchParams({ mount: digest, from: from.name });
+        const { response, body } = await this.call(target, { what, method: 'POST', path: `/v2/${target.name}/blobs/uploads/?${query}`, scopes });
+        if (response.status === 201)
+            return true;
+        if (response.status === 202) {
+            // The registry opened an upload session instead: close it rather than leave it to expire.
+            const location = response.headers.get('location');
+            if (location)
+                await this.call(target, { what: 'cancel upload', method: 'DELETE', path: location, scopes }).catch(() => undefined);
+            return false;
+        }
+        throw failure(target, what, response, body);
+    }
+    /** Uploads a blob in one PUT (POST for a session, then PUT `?digest=`). */
+    async uploadBlob(repository, digest, bytes) {
+        const repo = this.repository(parseImageReference(repository));
+        checkDigest(repo, digest);
+        if (!matchesDigest(bytes, digest))
+            throw new RegistryError(repo.registry, repo.name, `refusing to upload: the bytes do not match ${digest}`);
+        const scopes = [repositoryScope(repo.name, 'pull,push')];
+        const start = await this.call(repo, { what: `start upload of ${digest}`, method: 'POST', path: `/v2/${repo.name}/blobs/uploads/`, scopes });
+        const location = start.response.headers.get('location');
+        if (start.response.status !== 202 || !location)
+            throw failure(repo, `start upload of ${digest}`, start.response, start.body);
+        const url = new URL(location, start.url);
+        // Append to the registry's query (upload state) as is: re-encoding it can break the session.
+        const separator = url.search ? '&' : url.href.endsWith('?') ? '' : '?';
+        const what = `upload blob ${digest}`;
+        const put = await this.call(repo, {
+            what,
+            method: 'PUT',
+            path: `${url.href}${separator}digest=${encodeURIComponent(digest)}`,
+            headers: { 'Content-Type': 'application/octet-stream' },
+            body: bytes,
+            scopes
+        });
+        if (put.response.status !== 201)
+            throw failure(repo, what, put.response, put.body);
+    }
+    /** Pushes a manifest under `tag` (or a digest) and returns its digest, the sha256 of the bytes sent. */
+    async putManifest(repository, tag, mediaType, bytes) {
+        const repo = this.repository(parseImageReference(repository));
+        const digest = digestOf(bytes);
+        const what = `PUT manifest ${tag}`;
+        const { response, body } = await this.call(repo, {
+            what,
+            method: 'PUT',
+            path: `/v2/${repo.name}/manifests/${tag}`,
+            headers: { 'Content-Type': mediaType },
+            body: bytes,
+            scopes: [repositoryScope(repo.name, 'pull,push')]
+        });
+        if (response.status !== 201)
+            throw failure(repo, what, response, body);
+        const answered = response.headers.get('docker-content-digest');
+        if (answered && answered.startsWith('sha256:') && answered !== digest) {
+            throw new RegistryError(repo.registry, repo.name, `${what}: the registry stored ${answered}, not ${digest}`);
+        }
+        return digest;
+    }
+    repository(ref) {
+        return { registry: ref.registry, name: ref.repository, base: registryBaseUrl(ref.registry, this.insecureRegistries) };
+    }
+    async manifest(repo, tagOrDigest, accept) {
+        const what = `GET manifest ${tagOrDigest}`;
+        const { response, body } = await this.call(repo, {
+            what,
+            method: 'GET',
+            path: `/v2/${repo.name}/manifests/${tagOrDigest}`,
+            headers: { Accept: accept.join(', ') },
+            scopes: [repositoryScope(repo.name, 'pull')],
+            followRedirects: true
+        });
+        if (response.status !== 200)
+            throw failure(repo, what, response, body);
+        const contentType = (response.headers.get('content-type') ?? '').split(';')[0].trim();
+        let parsed;
+        try {
+            parsed = JSON.parse(body.toString('utf8'));
+        }
+        catch {
+            parsed = undefined;
+        }
+        if (typeof parsed !== 'object' || parsed === null)
+            throw new RegistryError(repo.registry, repo.name, `${what}: the manifest is not a JSON object`);
+        const json = parsed;
+        const mediaType = json.mediaType ?? (isManifestType(contentType) ? contentType : json.manifests ? MediaType.ociIndex : MediaType.ociManifest);
+        if (json.schemaVersion === 1 || isSchema1MediaType(mediaType) || isSchema1MediaType(contentType)) {
+            throw new RegistryError(repo.registry, repo.name, `${what}: a Docker schema 1 manifest, which is not supported; push the image again with a current docker or skopeo`);
+        }
+        if (!isManifestType(mediaType))
+            throw new RegistryError(repo.registry, repo.name, `${what}: unsupported manifest media type ${mediaType}`);
+        // Trust the bytes, not the registry: a pinned digest must be the hash of what came back.
+        const pinned = isDigest(tagOrDigest) ? tagOrDigest : undefined;
+        if (pinned && !matchesDigest(body, pinned)) {
+            throw new RegistryError(repo.registry, repo.name, `${what}: the manifest received does not match the digest asked for (it is ${digestOf(body)})`);
+        }
+        const computed = digestOf(body);
+        const answered = response.headers.get('docker-content-digest');
+        if (!pinned && answered?.startsWith('sha256:') && answered !== computed) {
+            throw new RegistryError(repo.registry, repo.name, `${what}: Docker-Content-Digest ${answered} does not match the manifest received (${computed})`);
+        }
+        return { mediaType, digest: pinned ?? computed, bytes: body, json: json };
+    }
+    async blob(repo, digest) {
+        checkDigest(repo, digest);
+        const what = `GET blob ${digest}`;
+        const { response, body } = await this.call(repo, { what, method: 'GET', path: `/v2/${repo.name}/blobs/${digest}`, scopes: [repositoryScope(repo.name, 'pull')], followRedirects: true });
+        if (response.status !== 200)
+            throw failure(repo, what, response, body);
+        if (!matchesDigest(body, digest))
+            throw new RegistryError(repo.registry, repo.name, `${what}: the bytes received do not match the digest (they are ${digestOf(body)})`);
+        return body;
+    }
+    /** One request with auth: sends what is cached, answers one 401 challenge, and retries once. */
+    async call(repo, call) {
+        let exchange = await this.follow(repo, call, await this.auth.authorization(repo.registry, repo.name, call.scopes));
+        if (exchange.response.status !== 401)
+            return exchange;
+        const authorization = await this.auth.answer(repo.registry, repo.name, exchange.response.headers.get('www-authenticate'), call.scopes);
+        exchange = await this.follow(repo, call, authorization);
+        if (exchange.response.status === 401)
+            throw new RegistryError(repo.registry, repo.name, `${call.what}: unauthorized: ${await this.auth.describe(repo.registry)}`, 401);
+        return exchange;
+    }
+    /** Sends, following redirects when asked; the Authorization header never leaves the registry's origin. */
+    async follow(repo, call, authorization) {
+        let url = new URL(call.path, repo.base);
+        if (url.origin !== new URL(repo.base).origin)
+            authorization = undefined;
+        for (let hops = 0;; hops++) {
+            const headers = { ...call.headers, ...(authorization ? { Authorization: authorization } : {}) };
+            const exchange = await this.transport.send(url, { method: call.method, headers, body: call.body }, repo.registry, repo.name);
+            const location = exchange.response.headers.get('location');
+            if (!call.followRedirects || !REDIRECTS.has(exchange.response.status) || !location)
+                return exchange;
+            if (hops === MAX_REDIRECTS)
+                throw new RegistryError(repo.registry, repo.name, `${call.what}: more than ${MAX_REDIRECTS} redirects`);
+            const next = new URL(location, url);
+            if (url.protocol === 'https:' && next.protocol !== 'https:' && !isLoopbackHost(next.host)) {
+                throw new RegistryError(repo.registry, repo.name, `${call.what}: refusing a redirect from https to ${next.protocol}//${next.host}`);
+            }
+            if (next.origin !== url.origin)
+                authorization = undefined;
+            url = next;
+        }
+    }
+}
+function isManifestType(mediaType) {
+    return MANIFEST_ACCEPT.includes(mediaType);
+}
+function checkDigest(repo, digest) {
+    if (!isDigest(digest))
+        throw new RegistryError(repo.registry, repo.name, `"${digest}" is not a sha256 or sha512 digest`);
+}
+/** The registry's own error code and message when it sent one (`MANIFEST_UNKNOWN: manifest unknown`). */
+function failure(repo, what, response, body) {
+    let detail = '';
+    try {
+        const first = JSON.parse(body.toString('utf8')).errors?.[0];
+        if (first)
+            detail = `: ${[first.code, first.message].filter(Boolean).join(': ')}`;
+    }
+    catch {
+        // Not the spec's JSON error body: the status says enough.
+    }
+    if (response.status === 429) {
+        const retryAfter = response.headers.get('retry-after');
+        detail += `: rate limited${retryAfter ? `, retry after ${retryAfter} s` : ''}`;
+    }
+    return new RegistryError(repo.registry, repo.name, `${what} failed${detail.replace(/\s+/g, ' ').slice(0, 300)}`, response.status);
+}
+
+;// CONCATENATED MODULE: ./src/adapters/registry/image-facts.ts
+
+
+
+/** ECS `runtimePlatform.cpuArchitecture` names and OCI names both work: X86_64 → amd64, ARM64 → arm64. */
+function ociArchitecture(architecture) {
+    const lower = architecture.toLowerCase();
+    if (lower === 'x86_64')
+        return 'amd64';
+    if (lower === 'aarch64')
+        return 'arm64';
+    return lower;
+}
+/**
+ * What an image runs, read from its config blob through the registry: no pull, a few KB. The digest is the
+ * one docker records in RepoDigests: the index's for a multi-platform image, else the manifest's.
+ */
+async function registryImageFacts(client, reference, architecture = 'amd64') {
+    let image;
+    try {
+        image = await client.getImageConfig(reference, { os: 'linux', architecture: ociArchitecture(architecture) });
+    }
+    catch (error) {
+        if (error instanceof RegistryError && error.status === 404)
+            throw new core_errors/* ImageError */.C8(reference, `not found in registry ${error.registry} (HTTP 404)`);
+        throw error;
+    }
+    const config = image.config.config ?? {};
+    return {
+        reference,
+        digest: `${repositoryOf(reference)}@${image.indexDigest ?? image.manifestDigest}`,
+        user: config.User ?? '',
+        entrypoint: config.Entrypoint ?? [],
+        cmd: config.Cmd ?? [],
+        architecture: image.config.architecture
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/core/container-plan.ts
@@ -39430,6 +40654,9 @@ async function publishReview(host, ctx, review) {
 
 
 
+
+
+
 /** Runs the action: plan every container, build what is needed, write the rewritten task definition. */
 async function run(host) {
     // Mask secrets before anything can print them.
@@ -39456,14 +40683,19 @@ async function instrument(host, ctx) {
     const secrets = tokenValues(definition, ctx);
     secrets.forEach(secret => host.setSecret(secret));
     const docker = new DockerCli(host.log);
+    const registry = new RegistryClient({ insecureRegistries: ctx.insecureRegistries });
+    const architecture = definition.runtimePlatform?.cpuArchitecture === 'ARM64' ? 'arm64' : 'amd64';
     const saved = ctx.imageInspectFile ? await loadSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : [];
-    const planned = await planTask(host, ctx, definition, document, new ImageFactsLookup(docker, saved));
+    const lookup = new ImageFactsLookup(ctx.inspect, docker, reference => registryImageFacts(registry, reference, architecture), saved);
+    const planned = await planTask(host, ctx, definition, document, lookup);
+    const usesAgent = planned.some(({ plan }) => plan.attachSidecar || plan.build?.copyAgent);
+    const agentImage = usesAgent ? await resolveAgentImage(host, ctx, registry, architecture, planned.some(({ plan }) => plan.attachSidecar)) : ctx.agentImage;
     // Every check is done before the first build: a bad input never leaves a half-done run behind.
-    const builds = describeBuilds(planned, ctx);
-    const built = await buildImages(host, docker, builds, ctx);
+    const builds = planBuilds(planned, ctx, agentImage);
+    const built = await buildImages(host, { docker, registry, architecture }, builds, ctx, agentImage);
     const changes = planned.map(({ index, plan, image }) => ({ index, plan, image: built.get(plan.container) ?? image }));
     rewriteTaskDefinition(document, changes, {
-        agentImage: ctx.agentImage,
+        agentImage,
         agentContainerName: ctx.agentContainerName,
         serverUrl: ctx.serverUrl,
         token: ctx.token
@@ -39494,7 +40726,7 @@ async function instrument(host, ctx) {
             reason: plan.reason,
             imageBefore: facts.digest ?? image,
             imageAfter: changes[i].image,
-            agentImage: plan.attachSidecar || plan.build?.copyAgent ? ctx.agentImage : undefined,
+            agentImage: plan.attachSidecar || plan.build?.copyAgent ? agentImage : undefined,
             alreadyInstrumented: plan.alreadyInstrumented,
             warnings: plan.warnings.map(warning => warning.message)
         }))

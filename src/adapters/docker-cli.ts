@@ -21,6 +21,18 @@ export class DockerCli {
     private readonly command = 'docker'
   ) {}
 
+  /** Whether an engine answers, and why not. */
+  async serverVersion(): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
+    let result: RunResult
+    try {
+      result = await this.run(['version', '--format', '{{.Server.Version}}'], { quiet: true })
+    } catch (error) {
+      return { ok: false, reason: (error as Error).message }
+    }
+    if (result.exitCode !== 0) return { ok: false, reason: lastLine(result.stderr) }
+    return { ok: true, version: result.stdout.trim() }
+  }
+
   /** `docker image inspect`; undefined when the engine does not have the image. */
   async inspect(reference: string): Promise<InspectEntry | undefined> {
     const result = await this.run(['image', 'inspect', reference], { quiet: true })

@@ -1,17 +1,23 @@
 import { readFile } from 'node:fs/promises'
-import { InputError, ImageError } from '../core/errors.js'
+import { DockerError, InputError, ImageError } from '../core/errors.js'
 import { findInspectEntry, imageFactsFromInspect, type ImageFacts, type InspectEntry } from '../core/image-facts.js'
 import type { DockerCli } from './docker-cli.js'
 
+/** Where image facts come from: `auto` takes the local engine when it has the image, else the registry. */
+export type InspectSource = 'auto' | 'docker' | 'registry'
+
 /**
- * Finds image facts: first in saved `docker image inspect` output, then in the local engine, pulling only
- * when the engine does not have the image. Each reference is looked up once per run.
+ * Finds image facts: first in saved `docker image inspect` output, then — by `source` — in the local engine
+ * (`docker` pulls what it lacks) or the registry (a few KB, no pull). Each reference is looked up once per run.
  */
 export class ImageFactsLookup {
   private readonly cache = new Map<string, Promise<ImageFacts>>()
+  private engineAnswers = true
 
   constructor(
+    private readonly source: InspectSource,
     private readonly docker: DockerCli,
+    private readonly registry: (reference: string) => Promise<ImageFacts>,
     private readonly saved: InspectEntry[] = []
   ) {}
 
@@ -27,6 +33,11 @@ export class ImageFactsLookup {
   private async lookUp(reference: string): Promise<ImageFacts> {
     const saved = findInspectEntry(this.saved, reference)
     if (saved) return imageFactsFromInspect(saved, reference)
+    if (this.source === 'registry') return this.registry(reference)
+    if (this.source === 'auto') {
+      const local = await this.localEntry(reference)
+      return local ? imageFactsFromInspect(local, reference) : this.registry(reference)
+    }
     let entry = await this.docker.inspect(reference)
     if (!entry) {
       await this.docker.pull(reference)
@@ -34,6 +45,18 @@ export class ImageFactsLookup {
     }
     if (!entry) throw new ImageError(reference, 'not found after docker pull')
     return imageFactsFromInspect(entry, reference)
+  }
+
+  /** The engine's entry, or undefined when there is no engine (never a pull just to inspect). */
+  private async localEntry(reference: string): Promise<InspectEntry | undefined> {
+    if (!this.engineAnswers) return undefined
+    try {
+      return await this.docker.inspect(reference)
+    } catch (error) {
+      if (!(error instanceof DockerError)) throw error
+      this.engineAnswers = false
+      return undefined
+    }
   }
 }
 

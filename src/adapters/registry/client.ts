@@ -1,0 +1,314 @@
+import { parseImageReference, type ImageReference } from '../../core/image-reference.js'
+import { RegistryAuth, repositoryScope } from './auth.js'
+import { dockerCredentials, type RegistryCredentials } from './credentials.js'
+import { digestOf, isDigest, matchesDigest } from './digest.js'
+import { RegistryError } from './errors.js'
+import {
+  MANIFEST_ACCEPT,
+  MediaType,
+  formatPlatform,
+  imageEntries,
+  isIndexMediaType,
+  isSchema1MediaType,
+  selectPlatform,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+  type Platform
+} from './manifest.js'
+import { isLoopbackHost, registryBaseUrl } from './reference.js'
+import { Transport, type Exchange, type RegistryStats, type Send } from './transport.js'
+
+export interface RegistryClientOptions {
+  /** Where `config.json` is: overrides `$DOCKER_CONFIG` and `~/.docker`. */
+  dockerConfigDir?: string
+  /** Registries (`host:port` or host) reached over plain HTTP although not on loopback. */
+  insecureRegistries?: string[]
+  /** Time limit of each request, body included. */
+  timeoutMs?: number
+  fetch?: typeof fetch
+}
+
+export interface ManifestResult {
+  mediaType: string
+  digest: string
+  bytes: Buffer
+  json: ImageIndex | ImageManifest
+}
+
+export interface ImageConfigResult {
+  /** The index the platform manifest was picked from, when the reference names an index. */
+  indexDigest?: string
+  manifestDigest: string
+  manifest: ImageManifest
+  configDigest: string
+  configBytes: Buffer
+  config: ImageConfig
+}
+
+/** A repository on a registry: its name and the URL its API answers on. */
+interface Repository {
+  registry: string
+  name: string
+  base: string
+}
+
+interface Call extends Send {
+  /** What the request does, for error messages: `GET manifest 1.23.1`. */
+  what: string
+  /** A path on the registry (`/v2/…`) or an absolute URL the registry gave (upload Location). */
+  path: string
+  scopes: string[]
+  followRedirects?: boolean
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+const MAX_REDIRECTS = 5
+const DEFAULT_TIMEOUT_MS = 60_000
+
+/** A client of the OCI distribution API: manifests, blobs, mounts and pushes, with Docker's auth. */
+export class RegistryClient {
+  private readonly transport: Transport
+  private readonly auth: RegistryAuth
+  private readonly insecureRegistries: string[]
+  private readonly credentialCache = new Map<string, Promise<RegistryCredentials | undefined>>()
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.transport = new Transport(options.fetch ?? globalThis.fetch, options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+    this.insecureRegistries = options.insecureRegistries ?? []
+    const credentialOptions = { dockerConfigDir: options.dockerConfigDir, timeoutMs: this.transport.timeoutMs }
+    this.auth = new RegistryAuth(this.transport, registry => {
+      // Helpers are run once per registry and client: they can be slow.
+      let credentials = this.credentialCache.get(registry)
+      if (!credentials) {
+        credentials = dockerCredentials(registry, credentialOptions)
+        this.credentialCache.set(registry, credentials)
+      }
+      return credentials
+    })
+  }
+
+  get stats(): RegistryStats {
+    return this.transport.stats
+  }
+
+  /** The manifest or index `reference` names, its digest verified when the reference pins one. */
+  async getManifest(reference: string, accept: readonly string[] = MANIFEST_ACCEPT): Promise<ManifestResult> {
+    const ref = parseImageReference(reference)
+    return this.manifest(this.repository(ref), ref.digest ?? ref.tag ?? 'latest', accept)
+  }
+
+  /** The config of the image `reference` names; from an index, the entry for `platform`. */
+  async getImageConfig(reference: string, platform: Platform = { os: 'linux', architecture: 'amd64' }): Promise<ImageConfigResult> {
+    const ref = parseImageReference(reference)
+    const repository = this.repository(ref)
+    let found = await this.manifest(repository, ref.digest ?? ref.tag ?? 'latest', MANIFEST_ACCEPT)
+    let indexDigest: string | undefined
+    if (isIndexMediaType(found.mediaType)) {
+      const index = found.json as ImageIndex
+      const entry = selectPlatform(index, platform)
+      if (!entry) {
+        const present = imageEntries(index).map(child => formatPlatform(child.platform ?? { os: 'linux', architecture: 'amd64' }))
+        throw new RegistryError(repository.registry, repository.name, `${reference} has no ${formatPlatform(platform)} image; it has ${present.join(', ') || 'no runnable image'}`)
+      }
+      indexDigest = found.digest
+      found = await this.manifest(repository, entry.digest, [MediaType.ociManifest, MediaType.dockerManifest])
+      if (isIndexMediaType(found.mediaType)) throw new RegistryError(repository.registry, repository.name, `the ${formatPlatform(platform)} entry of ${reference} is itself an index`)
+    }
+    const manifest = found.json as ImageManifest
+    if (!manifest.config?.digest) throw new RegistryError(repository.registry, repository.name, `manifest ${found.digest} has no config descriptor`)
+    const configBytes = await this.blob(repository, manifest.config.digest)
+    let config: ImageConfig
+    try {
+      config = JSON.parse(configBytes.toString('utf8')) as ImageConfig
+    } catch {
+      throw new RegistryError(repository.registry, repository.name, `config blob ${manifest.config.digest} is not JSON`)
+    }
+    return { indexDigest, manifestDigest: found.digest, manifest, configDigest: manifest.config.digest, configBytes, config }
+  }
+
+  /** Whether `repository` (`registry/name`) holds the blob. */
+  async blobExists(repository: string, digest: string): Promise<boolean> {
+    const repo = this.repository(parseImageReference(repository))
+    checkDigest(repo, digest)
+    const what = `HEAD blob ${digest}`
+    const { response, body } = await this.call(repo, { what, method: 'HEAD', path: `/v2/${repo.name}/blobs/${digest}`, scopes: [repositoryScope(repo.name, 'pull')], followRedirects: true })
+    if (response.status === 200) return true
+    if (response.status === 404) return false
+    throw failure(repo, what, response, body)
+  }
+
+  /** The blob's bytes, verified against its digest; redirects (ECR → S3) are followed without credentials. */
+  async getBlob(repository: string, digest: string): Promise<Buffer> {
+    return this.blob(this.repository(parseImageReference(repository)), digest)
+  }
+
+  /** Mounts a blob from another repository of the same registry; false when the registry would not (then copy it). */
+  async mountBlob(targetRepository: string, digest: string, fromRepository: string): Promise<boolean> {
+    const target = this.repository(parseImageReference(targetRepository))
+    const from = this.repository(parseImageReference(fromRepository))
+    checkDigest(target, digest)
+    if (from.registry !== target.registry) return false
+    const what = `mount blob ${digest} from ${from.name}`
+    const scopes = [repositoryScope(target.name, 'pull,push'), repositoryScope(from.name, 'pull')]
+    const query = new URLSearchParams({ mount: digest, from: from.name })
+    const { response, body } = await this.call(target, { what, method: 'POST', path: `/v2/${target.name}/blobs/uploads/?${query}`, scopes })
+    if (response.status === 201) return true
+    if (response.status === 202) {
+      // The registry opened an upload session instead: close it rather than leave it to expire.
+      const location = response.headers.get('location')
+      if (location) await this.call(target, { what: 'cancel upload', method: 'DELETE', path: location, scopes }).catch(() => undefined)
+      return false
+    }
+    throw failure(target, what, response, body)
+  }
+
+  /** Uploads a blob in one PUT (POST for a session, then PUT `?digest=`). */
+  async uploadBlob(repository: string, digest: string, bytes: Buffer): Promise<void> {
+    const repo = this.repository(parseImageReference(repository))
+    checkDigest(repo, digest)
+    if (!matchesDigest(bytes, digest)) throw new RegistryError(repo.registry, repo.name, `refusing to upload: the bytes do not match ${digest}`)
+    const scopes = [repositoryScope(repo.name, 'pull,push')]
+    const start = await this.call(repo, { what: `start upload of ${digest}`, method: 'POST', path: `/v2/${repo.name}/blobs/uploads/`, scopes })
+    const location = start.response.headers.get('location')
+    if (start.response.status !== 202 || !location) throw failure(repo, `start upload of ${digest}`, start.response, start.body)
+    const url = new URL(location, start.url)
+    // Append to the registry's query (upload state) as is: re-encoding it can break the session.
+    const separator = url.search ? '&' : url.href.endsWith('?') ? '' : '?'
+    const what = `upload blob ${digest}`
+    const put = await this.call(repo, {
+      what,
+      method: 'PUT',
+      path: `${url.href}${separator}digest=${encodeURIComponent(digest)}`,
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: bytes,
+      scopes
+    })
+    if (put.response.status !== 201) throw failure(repo, what, put.response, put.body)
+  }
+
+  /** Pushes a manifest under `tag` (or a digest) and returns its digest, the sha256 of the bytes sent. */
+  async putManifest(repository: string, tag: string, mediaType: string, bytes: Buffer): Promise<string> {
+    const repo = this.repository(parseImageReference(repository))
+    const digest = digestOf(bytes)
+    const what = `PUT manifest ${tag}`
+    const { response, body } = await this.call(repo, {
+      what,
+      method: 'PUT',
+      path: `/v2/${repo.name}/manifests/${tag}`,
+      headers: { 'Content-Type': mediaType },
+      body: bytes,
+      scopes: [repositoryScope(repo.name, 'pull,push')]
+    })
+    if (response.status !== 201) throw failure(repo, what, response, body)
+    const answered = response.headers.get('docker-content-digest')
+    if (answered && answered.startsWith('sha256:') && answered !== digest) {
+      throw new RegistryError(repo.registry, repo.name, `${what}: the registry stored ${answered}, not ${digest}`)
+    }
+    return digest
+  }
+
+  private repository(ref: ImageReference): Repository {
+    return { registry: ref.registry, name: ref.repository, base: registryBaseUrl(ref.registry, this.insecureRegistries) }
+  }
+
+  private async manifest(repo: Repository, tagOrDigest: string, accept: readonly string[]): Promise<ManifestResult> {
+    const what = `GET manifest ${tagOrDigest}`
+    const { response, body } = await this.call(repo, {
+      what,
+      method: 'GET',
+      path: `/v2/${repo.name}/manifests/${tagOrDigest}`,
+      headers: { Accept: accept.join(', ') },
+      scopes: [repositoryScope(repo.name, 'pull')],
+      followRedirects: true
+    })
+    if (response.status !== 200) throw failure(repo, what, response, body)
+    const contentType = (response.headers.get('content-type') ?? '').split(';')[0].trim()
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(body.toString('utf8'))
+    } catch {
+      parsed = undefined
+    }
+    if (typeof parsed !== 'object' || parsed === null) throw new RegistryError(repo.registry, repo.name, `${what}: the manifest is not a JSON object`)
+    const json = parsed as { schemaVersion?: number; mediaType?: string; manifests?: unknown }
+    const mediaType = json.mediaType ?? (isManifestType(contentType) ? contentType : json.manifests ? MediaType.ociIndex : MediaType.ociManifest)
+    if (json.schemaVersion === 1 || isSchema1MediaType(mediaType) || isSchema1MediaType(contentType)) {
+      throw new RegistryError(repo.registry, repo.name, `${what}: a Docker schema 1 manifest, which is not supported; push the image again with a current docker or skopeo`)
+    }
+    if (!isManifestType(mediaType)) throw new RegistryError(repo.registry, repo.name, `${what}: unsupported manifest media type ${mediaType}`)
+    // Trust the bytes, not the registry: a pinned digest must be the hash of what came back.
+    const pinned = isDigest(tagOrDigest) ? tagOrDigest : undefined
+    if (pinned && !matchesDigest(body, pinned)) {
+      throw new RegistryError(repo.registry, repo.name, `${what}: the manifest received does not match the digest asked for (it is ${digestOf(body)})`)
+    }
+    const computed = digestOf(body)
+    const answered = response.headers.get('docker-content-digest')
+    if (!pinned && answered?.startsWith('sha256:') && answered !== computed) {
+      throw new RegistryError(repo.registry, repo.name, `${what}: Docker-Content-Digest ${answered} does not match the manifest received (${computed})`)
+    }
+    return { mediaType, digest: pinned ?? computed, bytes: body, json: json as ImageIndex | ImageManifest }
+  }
+
+  private async blob(repo: Repository, digest: string): Promise<Buffer> {
+    checkDigest(repo, digest)
+    const what = `GET blob ${digest}`
+    const { response, body } = await this.call(repo, { what, method: 'GET', path: `/v2/${repo.name}/blobs/${digest}`, scopes: [repositoryScope(repo.name, 'pull')], followRedirects: true })
+    if (response.status !== 200) throw failure(repo, what, response, body)
+    if (!matchesDigest(body, digest)) throw new RegistryError(repo.registry, repo.name, `${what}: the bytes received do not match the digest (they are ${digestOf(body)})`)
+    return body
+  }
+
+  /** One request with auth: sends what is cached, answers one 401 challenge, and retries once. */
+  private async call(repo: Repository, call: Call): Promise<Exchange> {
+    let exchange = await this.follow(repo, call, await this.auth.authorization(repo.registry, repo.name, call.scopes))
+    if (exchange.response.status !== 401) return exchange
+    const authorization = await this.auth.answer(repo.registry, repo.name, exchange.response.headers.get('www-authenticate'), call.scopes)
+    exchange = await this.follow(repo, call, authorization)
+    if (exchange.response.status === 401) throw new RegistryError(repo.registry, repo.name, `${call.what}: unauthorized: ${await this.auth.describe(repo.registry)}`, 401)
+    return exchange
+  }
+
+  /** Sends, following redirects when asked; the Authorization header never leaves the registry's origin. */
+  private async follow(repo: Repository, call: Call, authorization: string | undefined): Promise<Exchange> {
+    let url = new URL(call.path, repo.base)
+    if (url.origin !== new URL(repo.base).origin) authorization = undefined
+    for (let hops = 0; ; hops++) {
+      const headers = { ...call.headers, ...(authorization ? { Authorization: authorization } : {}) }
+      const exchange = await this.transport.send(url, { method: call.method, headers, body: call.body }, repo.registry, repo.name)
+      const location = exchange.response.headers.get('location')
+      if (!call.followRedirects || !REDIRECTS.has(exchange.response.status) || !location) return exchange
+      if (hops === MAX_REDIRECTS) throw new RegistryError(repo.registry, repo.name, `${call.what}: more than ${MAX_REDIRECTS} redirects`)
+      const next = new URL(location, url)
+      if (url.protocol === 'https:' && next.protocol !== 'https:' && !isLoopbackHost(next.host)) {
+        throw new RegistryError(repo.registry, repo.name, `${call.what}: refusing a redirect from https to ${next.protocol}//${next.host}`)
+      }
+      if (next.origin !== url.origin) authorization = undefined
+      url = next
+    }
+  }
+}
+
+function isManifestType(mediaType: string): boolean {
+  return MANIFEST_ACCEPT.includes(mediaType)
+}
+
+function checkDigest(repo: Repository, digest: string): void {
+  if (!isDigest(digest)) throw new RegistryError(repo.registry, repo.name, `"${digest}" is not a sha256 or sha512 digest`)
+}
+
+/** The registry's own error code and message when it sent one (`MANIFEST_UNKNOWN: manifest unknown`). */
+function failure(repo: Repository, what: string, response: Response, body: Buffer): RegistryError {
+  let detail = ''
+  try {
+    const first = (JSON.parse(body.toString('utf8')) as { errors?: Array<{ code?: string; message?: string }> }).errors?.[0]
+    if (first) detail = `: ${[first.code, first.message].filter(Boolean).join(': ')}`
+  } catch {
+    // Not the spec's JSON error body: the status says enough.
+  }
+  if (response.status === 429) {
+    const retryAfter = response.headers.get('retry-after')
+    detail += `: rate limited${retryAfter ? `, retry after ${retryAfter} s` : ''}`
+  }
+  return new RegistryError(repo.registry, repo.name, `${what} failed${detail.replace(/\s+/g, ' ').slice(0, 300)}`, response.status)
+}
