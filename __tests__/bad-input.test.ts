@@ -84,6 +84,12 @@ const cases: BadCase[] = [
     error: '::error::input target-image: is required: container nginx needs a built image (pattern nonroot-sidecar)'
   },
   {
+    name: 'a container that runs nothing (no entrypoint or command in image or task definition)',
+    file: plain('registry.example/empty:1'),
+    inputs: { 'image-inspect-file': '$INSPECT' },
+    error: '::error file=$FILE,line=3,col=5::$FILE:3:5: container nginx: neither the task definition nor image registry.example/empty:1 sets an entrypoint or command'
+  },
+  {
     name: 'a missing task definition file',
     file: '',
     inputs: { 'task-definition': '/nonexistent/task.json' },
@@ -99,13 +105,16 @@ describe.each(cases)('$name', testCase => {
     mkdirSync(join(work, 'deploy'))
     const file = join(work, 'deploy', 'task.json')
     writeFileSync(file, testCase.file)
+    const inspect = join(work, 'inspect.json')
+    writeFileSync(inspect, JSON.stringify([{ RepoTags: ['registry.example/empty:1'], Config: { User: '', Entrypoint: null, Cmd: null } }]))
+    const inputs = Object.fromEntries(Object.entries(testCase.inputs ?? {}).map(([name, value]) => [name, value.replace('$INSPECT', inspect)]))
     const run = runAction(
       {
         'task-definition': file,
         'agent-image': IMAGES.agent,
         'lacework-access-token': TOKEN,
         'target-image': `${REGISTRY}/lwf-bad/web`,
-        ...testCase.inputs
+        ...inputs
       },
       testCase.env
     )
@@ -116,6 +125,7 @@ describe.each(cases)('$name', testCase => {
     else expect(errors[0]).toMatch(testCase.error)
     expect(readFileSync(file, 'utf8')).toBe(testCase.file)
     expect(readdirSync(join(work, 'deploy'))).toEqual(['task.json'])
+    expect(readdirSync(work).sort()).toEqual(['deploy', 'inspect.json'])
     expect(existsSync(join(run.runnerTemp, 'lacework-fargate'))).toBe(false)
     expect(run.outputs).toEqual({})
     // The runner consumes ::add-mask:: itself and shows the token in no log line.

@@ -123,6 +123,23 @@ describe('the review on the pull request', () => {
     expect(body).toContain('https://github.com/acme/payments-service/actions/runs/777')
   })
 
+  it('behind 150 comments of others (its own on the second page of 100), it is still found and updated', async () => {
+    api.seed('acme', 'payments-service', 42, Array.from({ length: 150 }, (_, i) => `LGTM ${i}`))
+    const crowded = taskDefinition('crowded.json')
+    expect((await review(crowded)).status).toBe(0)
+    const count = comments().length
+    const ours = (): ReturnType<GitHubApi['comments']> => comments().filter(comment => comment.body.includes(`lacework-fargate: ${crowded} `))
+    expect(ours()).toHaveLength(1)
+    expect(comments().indexOf(ours()[0])).toBeGreaterThanOrEqual(100)
+    const pagesBefore = api.requests.filter(request => request.method === 'GET' && /[?&]page=2/.test(request.path)).length
+    const run = await review(crowded, { 'lacework-server-url': 'https://api.fra.lacework.net' })
+    expect(run.status).toBe(0)
+    expect(comments()).toHaveLength(count)
+    expect(ours()).toHaveLength(1)
+    expect(ours()[0].body).toContain('LaceworkServerUrl')
+    expect(api.requests.filter(request => request.method === 'GET' && /[?&]page=2/.test(request.path)).length).toBeGreaterThan(pagesBefore)
+  })
+
   it('comment: false writes the summary only', async () => {
     const before = api.requests.length
     const run = await review(taskDefinition('quiet.json'), { comment: 'false' })

@@ -6,31 +6,41 @@ import { ImageError } from './core/errors.js'
 import { parseImageReference, repositoryOf } from './core/image-reference.js'
 import type { Host } from './host.js'
 
+export interface AgentImage {
+  /** What the task definition and the Dockerfile name: `repo:tag@sha256:…` when pinned. */
+  image: string
+  /** The digest the image resolved to, when it was looked up. */
+  digest?: string
+}
+
 /**
- * The agent image the task definition is to name: pinned to the digest its tag points at now (`repo:tag@sha256:…`),
- * so every deploy runs the agent that was reviewed. Checks that a sidecar's volume can carry the agent.
+ * The agent image, pinned to the digest its tag points at now so every deploy runs the agent that was reviewed,
+ * and checked: a sidecar's image must declare the volume that carries the agent. It is looked up when pinning,
+ * and when a build copies it (the digest names the built image); otherwise nothing is fetched.
  */
-export async function resolveAgentImage(host: Host, ctx: Context, client: RegistryClient, architecture: 'amd64' | 'arm64', sidecar: boolean): Promise<string> {
-  // Unpinned, nothing is fetched: the run needs no registry for the agent (the quick start's case).
-  if (!ctx.pinAgentImage) return ctx.agentImage
-  let image
+export async function resolveAgentImage(host: Host, ctx: Context, client: RegistryClient, architecture: 'amd64' | 'arm64', use: { sidecar: boolean; copied: boolean }): Promise<AgentImage> {
+  if (!ctx.pinAgentImage && !(use.copied && !ctx.dryRun)) return { image: ctx.agentImage }
+  let found
   try {
-    image = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture })
+    found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture })
   } catch (error) {
-    if (!(error instanceof RegistryError) || architecture !== 'arm64' || !/has no linux\/arm64/.test(error.message)) throw error
-    host.warning(`the agent image ${ctx.agentImage} has no linux/arm64 variant, but the task runs on ARM64: the agent will not start`)
-    image = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture: 'amd64' })
+    // An index without the task's platform: its amd64 image still names the agent, and the warning below says why not.
+    if (!(error instanceof RegistryError) || !/has no linux\//.test(error.message)) throw error
+    found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture: 'amd64' })
   }
-  if (sidecar) {
-    const volumes = Object.keys(image.config.config?.Volumes ?? {})
-    const covers = volumes.some(volume => AGENT_DIR === volume.replace(/\/+$/, '') || AGENT_DIR.startsWith(`${volume.replace(/\/+$/, '')}/`))
-    if (!covers) {
+  if ((found.config.architecture ?? 'amd64') !== architecture) {
+    host.warning(`the agent image ${ctx.agentImage} has no linux/${architecture} variant, but the task runs on ${architecture === 'arm64' ? 'ARM64' : 'X86_64'}: the agent will not start`)
+  }
+  if (use.sidecar) {
+    const volumes = Object.keys(found.config.config?.Volumes ?? {}).map(volume => volume.replace(/\/+$/, ''))
+    if (!volumes.some(volume => AGENT_DIR === volume || AGENT_DIR.startsWith(`${volume}/`))) {
       throw new ImageError(ctx.agentImage, `declares no VOLUME covering ${AGENT_DIR} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`)
     }
   }
-  if (parseImageReference(ctx.agentImage).digest) return ctx.agentImage
-  const { tag } = parseImageReference(ctx.agentImage)
-  const pinned = `${repositoryOf(ctx.agentImage)}${tag ? `:${tag}` : ''}@${image.indexDigest ?? image.manifestDigest}`
-  host.info(`agent image ${ctx.agentImage} pinned to ${pinned}`)
-  return pinned
+  const digest = found.indexDigest ?? found.manifestDigest
+  const reference = parseImageReference(ctx.agentImage)
+  if (!ctx.pinAgentImage || reference.digest) return { image: ctx.agentImage, digest }
+  const image = `${repositoryOf(ctx.agentImage)}${reference.tag ? `:${reference.tag}` : ''}@${digest}`
+  host.info(`agent image ${ctx.agentImage} pinned to ${image}`)
+  return { image, digest }
 }

@@ -2,6 +2,7 @@ import type { DockerCli } from './adapters/docker-cli.js'
 import type { RegistryClient } from './adapters/registry/client.js'
 import { buildEmbeddedImage } from './adapters/registry/embedded-image.js'
 import { RegistryError } from './adapters/registry/errors.js'
+import type { AgentImage } from './agent-image.js'
 import type { Context } from './context.js'
 import { builtImageTag } from './core/built-image.js'
 import type { ImageBuild } from './core/container-plan.js'
@@ -24,7 +25,7 @@ export interface PlannedBuild {
 }
 
 /** Names every image the plans need and who builds it; fails on a missing target before any build starts. */
-export function planBuilds(planned: PlannedContainer[], ctx: Context, agentImage: string): PlannedBuild[] {
+export function planBuilds(planned: PlannedContainer[], ctx: Context, agent: AgentImage): PlannedBuild[] {
   const builds: PlannedBuild[] = []
   for (const { plan, image, facts } of planned) {
     if (!plan.build) continue
@@ -35,8 +36,8 @@ export function planBuilds(planned: PlannedContainer[], ctx: Context, agentImage
       throw new InputError('builder', `registry cannot build container ${plan.container}'s image: pattern ${plan.pattern} installs sudo with a RUN step, which needs builder docker`)
     }
     if (ctx.builder === 'registry' && !ctx.push) throw new InputError('builder', 'registry pushes what it builds; push: false needs builder docker')
-    const dockerfile = renderDockerfile(plan.build, agentImage)
-    const reference = `${target}:${builtImageTag(dockerfile, facts.digest)}`
+    const dockerfile = renderDockerfile(plan.build, agent.image)
+    const reference = `${target}:${builtImageTag(dockerfile, facts.digest, plan.build.copyAgent ? agent.digest : undefined)}`
     builds.push({ container: plan.container, pattern: plan.pattern, build: plan.build, dockerfile, reference, byRegistry: !needsRun && ctx.push && ctx.builder !== 'docker' })
   }
   return builds

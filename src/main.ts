@@ -42,10 +42,11 @@ async function instrument(host: Host, ctx: Context): Promise<void> {
   const saved = ctx.imageInspectFile ? await loadSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : []
   const lookup = new ImageFactsLookup(ctx.inspect, docker, reference => registryImageFacts(registry, reference, architecture), saved)
   const planned = await planTask(host, ctx, definition, document, lookup)
-  const usesAgent = planned.some(({ plan }) => plan.attachSidecar || plan.build?.copyAgent)
-  const agentImage = usesAgent ? await resolveAgentImage(host, ctx, registry, architecture, planned.some(({ plan }) => plan.attachSidecar)) : ctx.agentImage
+  const use = { sidecar: planned.some(({ plan }) => plan.attachSidecar), copied: planned.some(({ plan }) => plan.build?.copyAgent) }
+  const agent = use.sidecar || use.copied ? await resolveAgentImage(host, ctx, registry, architecture, use) : { image: ctx.agentImage }
+  const agentImage = agent.image
   // Every check is done before the first build: a bad input never leaves a half-done run behind.
-  const builds = planBuilds(planned, ctx, agentImage)
+  const builds = planBuilds(planned, ctx, agent)
   const built = await buildImages(host, { docker, registry, architecture }, builds, ctx, agentImage)
 
   const changes: ContainerChange[] = planned.map(({ index, plan, image }) => ({ index, plan, image: built.get(plan.container) ?? image }))

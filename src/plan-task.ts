@@ -47,8 +47,9 @@ export async function planTask(host: Host, ctx: Context, definition: TaskDefinit
     })
   }
   checkTokenPresent(planned, definition, ctx, document)
+  // Without pinning the agent image is not looked up: Lacework's sidecar tags are AMD64-only (release notes).
   const arch = definition.runtimePlatform?.cpuArchitecture
-  if (arch === 'ARM64' && ctx.agentImage.endsWith('-sidecar')) {
+  if (arch === 'ARM64' && !ctx.pinAgentImage && ctx.agentImage.endsWith('-sidecar')) {
     host.warning(
       `runtimePlatform.cpuArchitecture is ARM64, but the Lacework sidecar image ${ctx.agentImage} is published for AMD64 only`,
       document.locate(['runtimePlatform', 'cpuArchitecture'])

@@ -34361,11 +34361,12 @@ function newest(...times) {
 ;// CONCATENATED MODULE: ./src/core/built-image.ts
 
 /**
- * The tag of a built image, derived from everything that decides its content (the Dockerfile, which names
- * the base and agent images, and the base image's digest), so the same inputs always name the same image.
+ * The tag of a built image, derived from everything that decides its content (the Dockerfile with the pattern's
+ * steps, the base image's digest and the agent image's digest), so the same inputs always name the same image
+ * and a moved tag of either image names a new one.
  */
-function builtImageTag(dockerfile, baseDigest) {
-    const hash = (0,external_node_crypto_.createHash)('sha256').update(dockerfile).update('\0').update(baseDigest ?? '').digest('hex');
+function builtImageTag(dockerfile, baseDigest, agentDigest) {
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(dockerfile).update('\0').update(baseDigest ?? '').update('\0').update(agentDigest ?? '').digest('hex');
     return `lacework-${hash.slice(0, 16)}`;
 }
 
@@ -34377,7 +34378,7 @@ function builtImageTag(dockerfile, baseDigest) {
 
 
 /** Names every image the plans need and who builds it; fails on a missing target before any build starts. */
-function planBuilds(planned, ctx, agentImage) {
+function planBuilds(planned, ctx, agent) {
     const builds = [];
     for (const { plan, image, facts } of planned) {
         if (!plan.build)
@@ -34391,8 +34392,8 @@ function planBuilds(planned, ctx, agentImage) {
         }
         if (ctx.builder === 'registry' && !ctx.push)
             throw new core_errors/* InputError */.dz('builder', 'registry pushes what it builds; push: false needs builder docker');
-        const dockerfile = renderDockerfile(plan.build, agentImage);
-        const reference = `${target}:${builtImageTag(dockerfile, facts.digest)}`;
+        const dockerfile = renderDockerfile(plan.build, agent.image);
+        const reference = `${target}:${builtImageTag(dockerfile, facts.digest, plan.build.copyAgent ? agent.digest : undefined)}`;
         builds.push({ container: plan.container, pattern: plan.pattern, build: plan.build, dockerfile, reference, byRegistry: !needsRun && ctx.push && ctx.builder !== 'docker' });
     }
     return builds;
@@ -34471,36 +34472,39 @@ async function existingDigest(client, reference) {
 
 
 /**
- * The agent image the task definition is to name: pinned to the digest its tag points at now (`repo:tag@sha256:…`),
- * so every deploy runs the agent that was reviewed. Checks that a sidecar's volume can carry the agent.
+ * The agent image, pinned to the digest its tag points at now so every deploy runs the agent that was reviewed,
+ * and checked: a sidecar's image must declare the volume that carries the agent. It is looked up when pinning,
+ * and when a build copies it (the digest names the built image); otherwise nothing is fetched.
  */
-async function resolveAgentImage(host, ctx, client, architecture, sidecar) {
-    // Unpinned, nothing is fetched: the run needs no registry for the agent (the quick start's case).
-    if (!ctx.pinAgentImage)
-        return ctx.agentImage;
-    let image;
+async function resolveAgentImage(host, ctx, client, architecture, use) {
+    if (!ctx.pinAgentImage && !(use.copied && !ctx.dryRun))
+        return { image: ctx.agentImage };
+    let found;
     try {
-        image = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture });
+        found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture });
     }
     catch (error) {
-        if (!(error instanceof RegistryError) || architecture !== 'arm64' || !/has no linux\/arm64/.test(error.message))
+        // An index without the task's platform: its amd64 image still names the agent, and the warning below says why not.
+        if (!(error instanceof RegistryError) || !/has no linux\//.test(error.message))
             throw error;
-        host.warning(`the agent image ${ctx.agentImage} has no linux/arm64 variant, but the task runs on ARM64: the agent will not start`);
-        image = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture: 'amd64' });
+        found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture: 'amd64' });
     }
-    if (sidecar) {
-        const volumes = Object.keys(image.config.config?.Volumes ?? {});
-        const covers = volumes.some(volume => agent/* AGENT_DIR */.sI === volume.replace(/\/+$/, '') || agent/* AGENT_DIR */.sI.startsWith(`${volume.replace(/\/+$/, '')}/`));
-        if (!covers) {
+    if ((found.config.architecture ?? 'amd64') !== architecture) {
+        host.warning(`the agent image ${ctx.agentImage} has no linux/${architecture} variant, but the task runs on ${architecture === 'arm64' ? 'ARM64' : 'X86_64'}: the agent will not start`);
+    }
+    if (use.sidecar) {
+        const volumes = Object.keys(found.config.config?.Volumes ?? {}).map(volume => volume.replace(/\/+$/, ''));
+        if (!volumes.some(volume => agent/* AGENT_DIR */.sI === volume || agent/* AGENT_DIR */.sI.startsWith(`${volume}/`))) {
             throw new core_errors/* ImageError */.C8(ctx.agentImage, `declares no VOLUME covering ${agent/* AGENT_DIR */.sI} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`);
         }
     }
-    if (parseImageReference(ctx.agentImage).digest)
-        return ctx.agentImage;
-    const { tag } = parseImageReference(ctx.agentImage);
-    const pinned = `${repositoryOf(ctx.agentImage)}${tag ? `:${tag}` : ''}@${image.indexDigest ?? image.manifestDigest}`;
-    host.info(`agent image ${ctx.agentImage} pinned to ${pinned}`);
-    return pinned;
+    const digest = found.indexDigest ?? found.manifestDigest;
+    const reference = parseImageReference(ctx.agentImage);
+    if (!ctx.pinAgentImage || reference.digest)
+        return { image: ctx.agentImage, digest };
+    const image = `${repositoryOf(ctx.agentImage)}${reference.tag ? `:${reference.tag}` : ''}@${digest}`;
+    host.info(`agent image ${ctx.agentImage} pinned to ${image}`);
+    return { image, digest };
 }
 
 ;// CONCATENATED MODULE: ./src/adapters/registry/reference.ts
@@ -35348,8 +35352,9 @@ async function planTask(host, ctx, definition, document, lookup) {
         });
     }
     checkTokenPresent(planned, definition, ctx, document);
+    // Without pinning the agent image is not looked up: Lacework's sidecar tags are AMD64-only (release notes).
     const arch = definition.runtimePlatform?.cpuArchitecture;
-    if (arch === 'ARM64' && ctx.agentImage.endsWith('-sidecar')) {
+    if (arch === 'ARM64' && !ctx.pinAgentImage && ctx.agentImage.endsWith('-sidecar')) {
         host.warning(`runtimePlatform.cpuArchitecture is ARM64, but the Lacework sidecar image ${ctx.agentImage} is published for AMD64 only`, document.locate(['runtimePlatform', 'cpuArchitecture']));
     }
     return planned;
@@ -40688,10 +40693,11 @@ async function instrument(host, ctx) {
     const saved = ctx.imageInspectFile ? await loadSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : [];
     const lookup = new ImageFactsLookup(ctx.inspect, docker, reference => registryImageFacts(registry, reference, architecture), saved);
     const planned = await planTask(host, ctx, definition, document, lookup);
-    const usesAgent = planned.some(({ plan }) => plan.attachSidecar || plan.build?.copyAgent);
-    const agentImage = usesAgent ? await resolveAgentImage(host, ctx, registry, architecture, planned.some(({ plan }) => plan.attachSidecar)) : ctx.agentImage;
+    const use = { sidecar: planned.some(({ plan }) => plan.attachSidecar), copied: planned.some(({ plan }) => plan.build?.copyAgent) };
+    const agent = use.sidecar || use.copied ? await resolveAgentImage(host, ctx, registry, architecture, use) : { image: ctx.agentImage };
+    const agentImage = agent.image;
     // Every check is done before the first build: a bad input never leaves a half-done run behind.
-    const builds = planBuilds(planned, ctx, agentImage);
+    const builds = planBuilds(planned, ctx, agent);
     const built = await buildImages(host, { docker, registry, architecture }, builds, ctx, agentImage);
     const changes = planned.map(({ index, plan, image }) => ({ index, plan, image: built.get(plan.container) ?? image }));
     rewriteTaskDefinition(document, changes, {
