@@ -140,6 +140,19 @@ describe('the review on the pull request', () => {
     expect(api.requests.filter(request => request.method === 'GET' && /[?&]page=2/.test(request.path)).length).toBeGreaterThan(pagesBefore)
   })
 
+  it('several task definitions in one step: one comment, a collapsible section each', async () => {
+    const first = taskDefinition('svc-one.json')
+    const second = taskDefinition('svc-two.json')
+    const before = comments().length
+    const run = await review(`${first}\n${second}`)
+    expect(run.status).toBe(0)
+    expect(comments()).toHaveLength(before + 1)
+    const body = comments()[comments().length - 1].body
+    expect(body.split('\n')[1]).toBe('### Lacework agent: 2 task definitions, 2 changed')
+    expect(body.match(/<details><summary>/g)).toHaveLength(2)
+    expect(body).toContain(`<details><summary>${first.replace(/_/g, '\\_')}: nonroot-sidecar</summary>`)
+  })
+
   it('comment: false writes the summary only', async () => {
     const before = api.requests.length
     const run = await review(taskDefinition('quiet.json'), { comment: 'false' })

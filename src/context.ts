@@ -24,6 +24,8 @@ export interface Context {
   builder: Builder
   pinAgentImage: boolean
   insecureRegistries: string[]
+  /** How many registry look-ups may be under way at once. */
+  concurrency: number
   /** Comment the review on the pull request (when the run is for one and a token is given). */
   comment: boolean
   githubToken?: string
@@ -51,6 +53,7 @@ export const INPUT_NAMES = [
   'builder',
   'pin-agent-image',
   'insecure-registries',
+  'concurrency',
   'comment',
   'github-token'
 ] as const
@@ -85,6 +88,7 @@ export function readContext(getInput: GetInput): Context {
     builder: oneOf('builder', get('builder') ?? 'auto', ['auto', 'docker', 'registry']),
     pinAgentImage: flag('pin-agent-image', get('pin-agent-image'), true),
     insecureRegistries: list(get('insecure-registries')),
+    concurrency: count('concurrency', get('concurrency'), 8),
     comment: flag('comment', get('comment'), true),
     githubToken: get('github-token'),
     warnings
@@ -104,6 +108,12 @@ function oneOf<T extends string>(input: InputName, value: string, allowed: reado
     throw new InputError(input, `must be one of ${allowed.join(', ')}, not "${value}"`)
   }
   return value as T
+}
+
+function count(input: InputName, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!/^[1-9]\d{0,2}$/.test(value)) throw new InputError(input, `must be a whole number from 1 to 999, not "${value}"`)
+  return Number(value)
 }
 
 function flag(input: InputName, value: string | undefined, fallback: boolean): boolean {

@@ -14,6 +14,8 @@ import type { PlannedContainer } from './plan-task.js'
 
 /** An image a plan needs, named before anything is built. */
 export interface PlannedBuild {
+  /** Which container of which file runs it. */
+  key: string
   container: string
   pattern: string
   build: ImageBuild
@@ -27,7 +29,7 @@ export interface PlannedBuild {
 /** Names every image the plans need and who builds it; fails on a missing target before any build starts. */
 export function planBuilds(planned: PlannedContainer[], ctx: Context, agent: AgentImage): PlannedBuild[] {
   const builds: PlannedBuild[] = []
-  for (const { plan, image, facts } of planned) {
+  for (const { key, plan, image, facts } of planned) {
     if (!plan.build) continue
     const target = ctx.targetImage ?? (ctx.dryRun ? `${repositoryOf(image)}-lacework` : undefined)
     if (!target) throw new InputError('target-image', `is required: container ${plan.container} needs a built image (pattern ${plan.pattern})`)
@@ -38,7 +40,7 @@ export function planBuilds(planned: PlannedContainer[], ctx: Context, agent: Age
     if (ctx.builder === 'registry' && !ctx.push) throw new InputError('builder', 'registry pushes what it builds; push: false needs builder docker')
     const dockerfile = renderDockerfile(plan.build, agent.image)
     const reference = `${target}:${builtImageTag(dockerfile, facts.digest, plan.build.copyAgent ? agent.digest : undefined)}`
-    builds.push({ container: plan.container, pattern: plan.pattern, build: plan.build, dockerfile, reference, byRegistry: !needsRun && ctx.push && ctx.builder !== 'docker' })
+    builds.push({ key, container: plan.container, pattern: plan.pattern, build: plan.build, dockerfile, reference, byRegistry: !needsRun && ctx.push && ctx.builder !== 'docker' })
   }
   return builds
 }
@@ -51,7 +53,7 @@ export interface Builders {
 
 /**
  * Builds each planned image — through the registry when no RUN step is needed, else with plain `docker build`
- * (no buildx) and `docker push` — unless its tag already exists; returns what each container is to run.
+ * (no buildx) and `docker push` — unless its tag already exists; returns what each container (by key) is to run.
  */
 export async function buildImages(host: Host, builders: Builders, builds: PlannedBuild[], ctx: Context, agentImage: string): Promise<Map<string, string>> {
   const images = new Map<string, string>()
@@ -61,13 +63,13 @@ export async function buildImages(host: Host, builders: Builders, builds: Planne
       host.info(`${planned.container}: ${planned.byRegistry ? 'image (built through the registry, as this Dockerfile would build it)' : 'Dockerfile'} of ${planned.reference}:\n${planned.dockerfile}`)
       if (ctx.dryRun) {
         host.info(`${planned.container}: dry run, not building ${planned.reference}`)
-        images.set(planned.container, planned.reference)
+        images.set(planned.key, planned.reference)
         return
       }
       // Two containers of the same image share one build.
       const reference = done.get(planned.reference) ?? (await build(host, builders, planned, ctx, agentImage))
       done.set(planned.reference, reference)
-      images.set(planned.container, reference)
+      images.set(planned.key, reference)
       host.info(`${planned.container}: runs ${reference}`)
     })
   }

@@ -1,20 +1,24 @@
 import { DockerCli } from './adapters/docker-cli.js'
 import { ImageFactsLookup, loadSavedInspect } from './adapters/image-facts-lookup.js'
-import { readTaskDefinitionFile, writeFileAtomically } from './adapters/task-definition-file.js'
-import { readContext, type Context } from './context.js'
-import { renderDiff } from './core/diff.js'
-import { ActionError, DockerError } from './core/errors.js'
-import { rewriteTaskDefinition, type ContainerChange } from './core/rewrite.js'
-import { parseTaskDefinition } from './core/task-definition.js'
-import type { Host } from './host.js'
-import { buildImages, planBuilds } from './image-builder.js'
-import { resolveAgentImage } from './agent-image.js'
 import { RegistryClient } from './adapters/registry/client.js'
 import { registryImageFacts } from './adapters/registry/image-facts.js'
-import { planTask, tokenValues } from './plan-task.js'
+import { readTaskDefinitionFile, writeFileAtomically } from './adapters/task-definition-file.js'
+import { resolveTaskDefinitionPaths } from './adapters/task-definition-paths.js'
+import { resolveAgentImage } from './agent-image.js'
+import { mapWithConcurrency } from './concurrency.js'
+import { readContext, type Context } from './context.js'
+import { renderDiff } from './core/diff.js'
+import { ActionError, DockerError, InputError } from './core/errors.js'
+import type { ReviewInput } from './core/review.js'
+import { rewriteTaskDefinition } from './core/rewrite.js'
+import { parseTaskDefinition, type TaskDefinitionFile } from './core/task-definition.js'
+import type { Host } from './host.js'
+import { buildImages, planBuilds } from './image-builder.js'
+import { output, outputPaths } from './outputs.js'
+import { planTask, selectedImages, tokenValues, type PlannedContainer } from './plan-task.js'
 import { publishReview } from './review-publisher.js'
 
-/** Runs the action: plan every container, build what is needed, write the rewritten task definition. */
+/** Runs the action: plan every container, build what is needed, write the rewritten task definitions. */
 export async function run(host: Host): Promise<void> {
   // Mask secrets before anything can print them.
   host.setSecret(host.getInput('lacework-access-token'))
@@ -29,63 +33,90 @@ export async function run(host: Host): Promise<void> {
   }
 }
 
+/** One task definition file through the run. */
+interface TaskJob {
+  path: string
+  file: TaskDefinitionFile
+  planned: PlannedContainer[]
+  secrets: string[]
+}
+
 async function instrument(host: Host, ctx: Context): Promise<void> {
   for (const warning of ctx.warnings) host.warning(warning)
-  const file = parseTaskDefinition(ctx.taskDefinition, await readTaskDefinitionFile(ctx.taskDefinition))
-  const { document, definition } = file
-  const secrets = tokenValues(definition, ctx)
-  secrets.forEach(secret => host.setSecret(secret))
+  const paths = await resolveTaskDefinitionPaths(ctx.taskDefinition)
+  if (ctx.image && paths.length > 1) throw new InputError('image', `sets the image of one container, but ${paths.length} task definitions are given`)
+  const targets = outputPaths(host, ctx, paths)
+  // Every file is read and parsed before anything else: a bad one stops the run before any work.
+  const jobs: TaskJob[] = []
+  for (const path of paths) {
+    const file = parseTaskDefinition(path, await readTaskDefinitionFile(path))
+    const secrets = tokenValues(file.definition, ctx)
+    secrets.forEach(secret => host.setSecret(secret))
+    jobs.push({ path, file, planned: [], secrets })
+  }
 
   const docker = new DockerCli(host.log)
   const registry = new RegistryClient({ insecureRegistries: ctx.insecureRegistries })
-  const architecture = definition.runtimePlatform?.cpuArchitecture === 'ARM64' ? 'arm64' : 'amd64'
+  const architecture = jobs.some(job => job.file.definition.runtimePlatform?.cpuArchitecture === 'ARM64') ? 'arm64' : 'amd64'
   const saved = ctx.imageInspectFile ? await loadSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : []
   const lookup = new ImageFactsLookup(ctx.inspect, docker, reference => registryImageFacts(registry, reference, architecture), saved)
-  const planned = await planTask(host, ctx, definition, document, lookup)
+  // Each distinct image is looked up once, several at a time; planning then reads the answers.
+  const images = [...new Set(jobs.flatMap(job => selectedImages(job.file.definition, job.file.document, ctx)))]
+  await mapWithConcurrency(images, ctx.concurrency, reference => lookup.facts(reference))
+  for (const job of jobs) job.planned = await planTask(host, ctx, job.file.definition, job.file.document, lookup)
+
+  const planned = jobs.flatMap(job => job.planned)
   const use = { sidecar: planned.some(({ plan }) => plan.attachSidecar), copied: planned.some(({ plan }) => plan.build?.copyAgent) }
   const agent = use.sidecar || use.copied ? await resolveAgentImage(host, ctx, registry, architecture, use) : { image: ctx.agentImage }
-  const agentImage = agent.image
   // Every check is done before the first build: a bad input never leaves a half-done run behind.
   const builds = planBuilds(planned, ctx, agent)
-  const built = await buildImages(host, { docker, registry, architecture }, builds, ctx, agentImage)
+  const built = await buildImages(host, { docker, registry, architecture }, builds, ctx, agent.image)
 
-  const changes: ContainerChange[] = planned.map(({ index, plan, image }) => ({ index, plan, image: built.get(plan.container) ?? image }))
-  rewriteTaskDefinition(document, changes, {
-    agentImage,
-    agentContainerName: ctx.agentContainerName,
-    serverUrl: ctx.serverUrl,
-    token: ctx.token
+  const reviews: ReviewInput[] = []
+  const results = jobs.map(job => {
+    const { document } = job.file
+    const changes = job.planned.map(({ key, index, plan, image }) => ({ index, plan, image: built.get(key) ?? image }))
+    rewriteTaskDefinition(document, changes, {
+      agentImage: agent.image,
+      agentContainerName: ctx.agentContainerName,
+      serverUrl: ctx.serverUrl,
+      token: ctx.token
+    })
+    const changed = document.text !== job.file.original
+    const diff = renderDiff(job.path, job.file.original, document.text, job.secrets)
+    host.info(changed ? `${job.path} changes:\n${diff}` : `${job.path} needs no change.`)
+    reviews.push({
+      taskDefinitionPath: job.path,
+      changed,
+      diff,
+      secrets: job.secrets,
+      containers: job.planned.map(({ plan, image, facts }, i) => ({
+        container: plan.container,
+        user: plan.effective.user,
+        pattern: plan.pattern,
+        reason: plan.reason,
+        imageBefore: facts.digest ?? image,
+        imageAfter: changes[i].image,
+        agentImage: plan.attachSidecar || plan.build?.copyAgent ? agent.image : undefined,
+        alreadyInstrumented: plan.alreadyInstrumented,
+        warnings: plan.warnings.map(warning => warning.message)
+      }))
+    })
+    return { path: job.path, text: document.text, changed, changes }
   })
-  const changed = document.text !== file.original
-  const diff = renderDiff(ctx.taskDefinition, file.original, document.text, secrets)
-  host.info(changed ? `Task definition changes:\n${diff}` : 'The task definition needs no change.')
 
-  const output = ctx.output ?? host.defaultOutput(ctx.taskDefinition)
-  if (output) {
-    await writeFileAtomically(output, document.text)
-    host.setOutput('task-definition', output)
-  } else {
-    host.writeResult(document.text)
+  for (const [i, result] of results.entries()) {
+    const target = targets[i]
+    if (target) await writeFileAtomically(target, result.text)
+    else host.writeResult(result.text)
   }
-  host.setOutput('image', changes.length === 1 ? changes[0].image : changes.map(c => `${c.plan.container}=${c.image}`).join(','))
-  host.setOutput('pattern', planned.map(({ plan }) => `${plan.container}=${plan.pattern}`).join(','))
-  host.setOutput('changed', String(changed))
+  const perFile = <T>(value: (i: number) => T): Record<string, T> => Object.fromEntries(results.map((result, i) => [result.path, value(i)]))
+  const byContainer = (i: number, field: (change: (typeof results)[number]['changes'][number]) => string): string =>
+    results[i].changes.length === 1 ? field(results[i].changes[0]) : results[i].changes.map(change => `${change.plan.container}=${field(change)}`).join(',')
+  output(host, results.length, 'task-definition', perFile(i => targets[i] ?? ''))
+  output(host, results.length, 'image', perFile(i => byContainer(i, change => change.image)))
+  output(host, results.length, 'pattern', perFile(i => results[i].changes.map(change => `${change.plan.container}=${change.plan.pattern}`).join(',')))
+  host.setOutput('changed', String(results.some(result => result.changed)))
 
-  await publishReview(host, ctx, {
-    taskDefinitionPath: ctx.taskDefinition,
-    changed,
-    diff,
-    secrets,
-    containers: planned.map(({ plan, image, facts }, i) => ({
-      container: plan.container,
-      user: plan.effective.user,
-      pattern: plan.pattern,
-      reason: plan.reason,
-      imageBefore: facts.digest ?? image,
-      imageAfter: changes[i].image,
-      agentImage: plan.attachSidecar || plan.build?.copyAgent ? agentImage : undefined,
-      alreadyInstrumented: plan.alreadyInstrumented,
-      warnings: plan.warnings.map(warning => warning.message)
-    }))
-  })
+  await publishReview(host, ctx, ctx.taskDefinition, reviews)
 }

@@ -10,6 +10,8 @@ import type { Host } from './host.js'
 
 /** A selected container with the facts of its image and the plan made from them. */
 export interface PlannedContainer {
+  /** `file#container`: unique across the task definitions of a run. */
+  key: string
   index: number
   image: string
   facts: ImageFacts
@@ -43,7 +45,7 @@ export async function planTask(host: Host, ctx: Context, definition: TaskDefinit
       for (const { message, field } of plan.warnings) {
         host.warning(`container ${plan.container}: ${message}`, document.locate(['containerDefinitions', index, ...(field ? [field] : [])]))
       }
-      planned.push({ index, image, facts, plan })
+      planned.push({ key: `${document.file}#${container.name}`, index, image, facts, plan })
     })
   }
   checkTokenPresent(planned, definition, ctx, document)
@@ -56,6 +58,13 @@ export async function planTask(host: Host, ctx: Context, definition: TaskDefinit
     )
   }
   return planned
+}
+
+/** The images of the containers a run will instrument, to look them up ahead, several at once. */
+export function selectedImages(definition: TaskDefinition, document: JsonDocument, ctx: Context): string[] {
+  return selectContainers(definition, document, ctx)
+    .map(index => ctx.image ?? definition.containerDefinitions[index].image)
+    .filter((image): image is string => Boolean(image))
 }
 
 /** The containers to instrument: those named, or every essential one but the agent sidecar. */

@@ -1,23 +1,23 @@
 import { pullRequestFromEvent, upsertStickyComment } from './adapters/github/pull-request-comment.js'
 import type { Context } from './context.js'
 import { ActionError } from './core/errors.js'
-import { renderReview, reviewMarker, type ReviewInput } from './core/review.js'
+import { renderReviews, reviewMarker, type ReviewInput } from './core/review.js'
 import type { Host } from './host.js'
 
 /**
  * Shows the review where reviewers look: always in the job summary, and as one sticky comment on the pull
  * request when the run is for one. A read-only token (fork or Dependabot PR) is a warning, not a failure.
  */
-export async function publishReview(host: Host, ctx: Context, review: ReviewInput): Promise<void> {
+export async function publishReview(host: Host, ctx: Context, key: string, reviews: ReviewInput[]): Promise<void> {
   const run = host.gitHubRun()
-  const body = renderReview({ ...review, runUrl: run?.runUrl })
+  const body = renderReviews(key, reviews.map(review => ({ ...review, runUrl: run?.runUrl })))
   await host.writeSummary(body)
   if (!run || !ctx.comment || !ctx.githubToken) return
   const pullRequest = pullRequestFromEvent(run.eventName, run.eventPath)
   if (!pullRequest) return
   let result
   try {
-    result = await upsertStickyComment({ token: ctx.githubToken, apiUrl: run.apiUrl, ...pullRequest }, reviewMarker(review.taskDefinitionPath), body)
+    result = await upsertStickyComment({ token: ctx.githubToken, apiUrl: run.apiUrl, ...pullRequest }, reviewMarker(key), body)
   } catch (error) {
     // The task definition is written and right; a GitHub outage must not fail the deploy.
     if (!(error instanceof ActionError)) throw error

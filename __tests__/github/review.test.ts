@@ -1,4 +1,4 @@
-import { COMMENT_LIMIT, renderReview, reviewMarker, type ContainerReview, type ReviewInput } from '../../src/core/review.js'
+import { COMMENT_LIMIT, renderReview, renderReviews, reviewMarker, type ContainerReview, type ReviewInput } from '../../src/core/review.js'
 
 const web: ContainerReview = {
   container: 'web',
@@ -172,5 +172,30 @@ describe('renderReview', () => {
       expect(rows.length).toBeLessThan(50)
       expect(rows.every(line => line.endsWith(`| ${'w'.repeat(100)} |`))).toBe(true)
     })
+  })
+})
+
+describe('renderReviews', () => {
+  const one = (path: string, diffLines: number): ReviewInput => ({
+    taskDefinitionPath: path,
+    containers: [{ container: 'web', user: '101', pattern: 'nonroot-sidecar', reason: 'r', imageBefore: 'a', imageAfter: 'b', alreadyInstrumented: false, warnings: [] }],
+    diff: Array.from({ length: diffLines }, (_, i) => `+line ${i} ${'x'.repeat(40)}`).join('\n') + '\n',
+    changed: true
+  })
+
+  it('one collapsible section per file under one marker', () => {
+    const body = renderReviews('deploy/**/task.json', [one('deploy/a/task.json', 2), one('deploy/b/task.json', 2)])
+    expect(body.split('\n')[0]).toBe('<!-- lacework-fargate: deploy/**/task.json -->')
+    expect(body.split('\n')[1]).toBe('### Lacework agent: 2 task definitions, 2 changed')
+    expect(body.match(/<details><summary>/g)).toHaveLength(2)
+    expect(body).toContain('<details><summary>deploy/a/task.json: nonroot-sidecar</summary>')
+    expect(body.match(/<!-- lacework-fargate:/g)).toHaveLength(1)
+  })
+
+  it('stays within the limit, every table kept', () => {
+    const inputs = Array.from({ length: 5 }, (_, i) => one(`deploy/${i}/task.json`, 3000))
+    const body = renderReviews('deploy/*/task.json', inputs)
+    expect(body.length).toBeLessThanOrEqual(65536)
+    expect(body.match(/\| web \| 101 \|/g)).toHaveLength(5)
   })
 })

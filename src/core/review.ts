@@ -139,3 +139,28 @@ function shortenTable(maskedHead: string, where: string, limit: number): string 
   const cut = maskedHead.lastIndexOf('\n', room)
   return (cut > 0 ? maskedHead.slice(0, cut) : maskedHead.slice(0, room)) + note
 }
+
+/**
+ * Several task definitions in one comment, a collapsible section each, under one marker (the input as given).
+ * Each section gets an equal share of the limit, so the whole is never over it.
+ */
+export function renderReviews(key: string, inputs: ReviewInput[], limit = COMMENT_LIMIT): string {
+  if (inputs.length === 1) return renderReview(inputs[0], limit)
+  const changed = inputs.filter(input => input.changed).length
+  const head = `${reviewMarker(key)}\n### Lacework agent: ${inputs.length} task definitions, ${changed} changed\n\n`
+  const wrapper = (summary: string): [string, string] => [`<details><summary>${summary}</summary>\n\n`, '\n</details>\n\n']
+  const summaries = inputs.map(input => {
+    const secrets = input.secrets ?? []
+    const patterns = [...new Set(input.containers.map(container => container.pattern))].join(', ')
+    return escapeMarkdown(maskSecrets(`${input.taskDefinitionPath}: ${input.changed ? patterns : 'no change'}`, secrets))
+  })
+  const overhead = head.length + summaries.reduce((sum, summary) => sum + wrapper(summary).join('').length, 0)
+  const share = Math.floor((limit - overhead) / inputs.length)
+  const sections = inputs.map((input, index) => {
+    // Each section's own marker line is dropped: the comment is found by the one marker above.
+    const body = renderReview(input, share + reviewMarker(input.taskDefinitionPath).length + 1)
+    const [open, close] = wrapper(summaries[index])
+    return open + body.slice(body.indexOf('\n') + 1) + close
+  })
+  return head + sections.join('')
+}
