@@ -56,6 +56,7 @@ export class DockerCli {
       const result = await this.run(['build', '--tag', tag, context])
       if (result.exitCode !== 0) {
         // The legacy builder colours the RUN step's stderr; the colour codes would hide the marker.
+        // eslint-disable-next-line no-control-regex -- ANSI escape sequences start with ESC
         const output = `${result.stdout}\n${result.stderr}`.replace(/\x1b\[[0-9;]*m/g, '')
         // A line the RUN step printed starts with the marker (after BuildKit's "#7 0.42 " prefix); the echoed
         // RUN command and the builder's error line only contain it.
