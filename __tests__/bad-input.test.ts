@@ -2,12 +2,14 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT, runAction } from './support/action.js'
-import { IMAGES, REGISTRY, requireServices } from './support/test-env.js'
+import { IMAGES, REGISTRY, docker, requireServices } from './support/test-env.js'
 
 // Bad input: one clear line naming the file, field or image, an annotation on the file's line where there is
 // one, exit status 1, the input untouched and no output file.
 
 const TOKEN = 'badInputToken_0123456789ab'
+// The unprivileged nginx without util-linux's setpriv (busybox will not do: its sh runs a setpriv applet).
+const NO_SETPRIV = `${REGISTRY}/lwf-bad/no-setpriv:1`
 
 interface BadCase {
   name: string
@@ -62,7 +64,7 @@ const cases: BadCase[] = [
   {
     name: 'an unreachable registry',
     file: plain('127.0.0.1:59999/lwf-test/nginx:1'),
-    error: '::error::registry 127.0.0.1:59999, repository lwf-test/nginx: cannot reach 127.0.0.1:59999 (ECONNREFUSED)'
+    error: '::error::registry 127.0.0.1:59999, repository lwf-test/nginx: GET manifest 1 failed after 5 attempts: connection to 127.0.0.1:59999 refused (ECONNREFUSED)'
   },
   {
     name: 'a sudo build on an image without a package manager, with the cause from the build log',
@@ -70,6 +72,12 @@ const cases: BadCase[] = [
     error: new RegExp(
       `^::error::docker build of ${REGISTRY}/lwf-bad/web:lacework-[0-9a-f]{16} failed: the image has no package manager \\(apt-get, apk, microdnf, dnf, yum\\) to install sudo$`
     )
+  },
+  {
+    name: 'drop-privileges on an image with none of setpriv, su-exec, gosu',
+    file: plain(NO_SETPRIV),
+    inputs: { 'non-root-strategy': 'drop-privileges' },
+    error: `::error::image ${NO_SETPRIV}: has none of setpriv, su-exec, gosu: drop-privileges cannot run the app as 101; add one (util-linux's setpriv, su-exec or gosu) or use the sudo strategy`
   },
   {
     name: 'a bad mode',
@@ -97,7 +105,12 @@ const cases: BadCase[] = [
   }
 ]
 
-beforeAll(requireServices)
+beforeAll(async () => {
+  await requireServices()
+  const context = mkdtempSync(join(tmpdir(), 'lwf-no-setpriv-'))
+  writeFileSync(join(context, 'Dockerfile'), `FROM ${IMAGES.unprivileged}\nUSER root\nRUN rm -f /usr/bin/setpriv\nUSER 101\n`)
+  docker(['build', '--quiet', '--tag', NO_SETPRIV, context])
+})
 
 describe.each(cases)('$name', testCase => {
   it('fails with one clear line, touches nothing, writes nothing', () => {

@@ -14,13 +14,26 @@ const WRAPPER = ['/bin/sh', '-c', `sudo -n ${SCRIPT} && exec "$0" "$@"`]
 const TOKEN = 'e2eTestToken_0123456789abcdef'
 const SERVER_URL = 'https://api.fra.lacework.net'
 const NGINX_ARGV = ['/docker-entrypoint.sh', 'nginx', '-g', 'daemon off;']
+// Written out here, not taken from the code: root runs the agent, then the app is exec'd as 101.
+const DROP_WRAPPER = [
+  '/bin/sh',
+  '-c',
+  `${SCRIPT} || exit $?; ` +
+    'chown 101 /proc/$$/fd/1 /proc/$$/fd/2 || :; ' +
+    'if command -v setpriv >/dev/null 2>&1; then exec setpriv --reuid=101 --regid=$(id -g 101) --init-groups -- "$0" "$@"; ' +
+    'elif command -v su-exec >/dev/null 2>&1; then exec su-exec 101 "$0" "$@"; ' +
+    'elif command -v gosu >/dev/null 2>&1; then exec gosu 101 "$0" "$@"; ' +
+    'else echo "lacework-fargate: the image has none of setpriv, su-exec, gosu to run the app as 101" >&2; exit 1; fi'
+]
 
 interface Case {
   pattern: string
+  /** The ENTRYPOINT of a built image that embeds the agent. */
+  imageEntrypoint?: string[]
   plain: string
   image: string
   mode: 'sidecar' | 'embedded'
-  strategy: 'sudo' | 'run-as-root'
+  strategy: 'sudo' | 'run-as-root' | 'drop-privileges'
   port: number
   /** The app container as the rewrite must leave it (the fields the pattern decides). */
   expected: Record<string, unknown>
@@ -49,6 +62,7 @@ const cases: Case[] = [
     mode: 'embedded',
     strategy: 'sudo',
     port: 80,
+    imageEntrypoint: [SCRIPT, '/docker-entrypoint.sh'],
     expected: {},
     builds: true,
     sidecar: false,
@@ -73,6 +87,7 @@ const cases: Case[] = [
     mode: 'embedded',
     strategy: 'sudo',
     port: 8080,
+    imageEntrypoint: [...WRAPPER, '/docker-entrypoint.sh'],
     expected: { linuxParameters: { capabilities: { add: ['SYS_PTRACE'] } } },
     builds: true,
     sidecar: false,
@@ -89,6 +104,31 @@ const cases: Case[] = [
     builds: false,
     sidecar: true,
     appUid: 0
+  },
+  {
+    pattern: 'nonroot-drop-sidecar',
+    plain: 'nginx-nonroot.json',
+    image: IMAGES.unprivileged,
+    mode: 'sidecar',
+    strategy: 'drop-privileges',
+    port: 8080,
+    expected: { image: IMAGES.unprivileged, user: 'root', entryPoint: [...DROP_WRAPPER, ...NGINX_ARGV], linuxParameters: { capabilities: { add: ['SYS_PTRACE'] } } },
+    builds: false,
+    sidecar: true,
+    appUid: 101
+  },
+  {
+    pattern: 'nonroot-drop-embedded',
+    plain: 'nginx-nonroot.json',
+    image: IMAGES.unprivileged,
+    mode: 'embedded',
+    strategy: 'drop-privileges',
+    port: 8080,
+    imageEntrypoint: [...DROP_WRAPPER, '/docker-entrypoint.sh'],
+    expected: { user: 'root', linuxParameters: { capabilities: { add: ['SYS_PTRACE'] } } },
+    builds: true,
+    sidecar: false,
+    appUid: 101
   }
 ]
 
@@ -168,15 +208,15 @@ describe.each(cases)('$pattern', testCase => {
       expect(config.User ?? '').toBe(testCase.appUid === 0 ? '' : '101')
       const hasAgent = testCase.mode === 'embedded'
       if (hasAgent) {
-        const entrypoint = testCase.appUid === 0 ? [SCRIPT, '/docker-entrypoint.sh'] : [...WRAPPER, '/docker-entrypoint.sh']
-        expect(config.Entrypoint).toEqual(entrypoint)
+        expect(config.Entrypoint).toEqual(testCase.imageEntrypoint)
         expect(config.Cmd).toEqual(['nginx', '-g', 'daemon off;'])
       } else {
         expect(config.Entrypoint).toEqual(['/docker-entrypoint.sh'])
       }
       const files = docker(['run', '--rm', '--user', '0', '--entrypoint', '/bin/sh', run.outputs.image, '-c', `ls ${SCRIPT} 2>&1; cat /etc/sudoers.d/lacework-agent 2>&1; true`])
       expect(files.includes(`${SCRIPT}\n`)).toBe(hasAgent)
-      if (testCase.appUid !== 0) {
+      if (testCase.strategy === 'drop-privileges') expect(files).toContain('No such file')
+      else if (testCase.appUid !== 0) {
         expect(files).toContain(`#101 ALL=(root) NOPASSWD: ${SCRIPT} ""`)
         expect(files).not.toMatch(/NOPASSWD:\s*ALL/)
       }
@@ -207,7 +247,8 @@ describe.each(cases)('$pattern', testCase => {
       port: testCase.port,
       appUid: testCase.appUid,
       sudo: testCase.strategy === 'sudo' && testCase.appUid !== 0,
-      sidecar: testCase.sidecar
+      sidecar: testCase.sidecar,
+      noSudoInImage: testCase.strategy === 'drop-privileges'
     })
   })
 })

@@ -20,6 +20,11 @@ export interface AgentImage {
  */
 export async function resolveAgentImage(host: Host, ctx: Context, client: RegistryClient, architecture: 'amd64' | 'arm64', use: { sidecar: boolean; copied: boolean }): Promise<AgentImage> {
   if (!ctx.pinAgentImage && !(use.copied && !ctx.dryRun)) return { image: ctx.agentImage }
+  if (!use.sidecar) {
+    // Only copied into an image: its digest names the build, and the build itself checks the architecture.
+    const manifest = await client.getManifest(ctx.agentImage)
+    return pin(host, ctx, manifest.digest)
+  }
   let found
   try {
     found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture })
@@ -31,13 +36,15 @@ export async function resolveAgentImage(host: Host, ctx: Context, client: Regist
   if ((found.config.architecture ?? 'amd64') !== architecture) {
     host.warning(`the agent image ${ctx.agentImage} has no linux/${architecture} variant, but the task runs on ${architecture === 'arm64' ? 'ARM64' : 'X86_64'}: the agent will not start`)
   }
-  if (use.sidecar) {
-    const volumes = Object.keys(found.config.config?.Volumes ?? {}).map(volume => volume.replace(/\/+$/, ''))
-    if (!volumes.some(volume => AGENT_DIR === volume || AGENT_DIR.startsWith(`${volume}/`))) {
-      throw new ImageError(ctx.agentImage, `declares no VOLUME covering ${AGENT_DIR} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`)
-    }
+  const volumes = Object.keys(found.config.config?.Volumes ?? {}).map(volume => volume.replace(/\/+$/, ''))
+  if (!volumes.some(volume => AGENT_DIR === volume || AGENT_DIR.startsWith(`${volume}/`))) {
+    throw new ImageError(ctx.agentImage, `declares no VOLUME covering ${AGENT_DIR} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`)
   }
-  const digest = found.indexDigest ?? found.manifestDigest
+  return pin(host, ctx, found.indexDigest ?? found.manifestDigest)
+}
+
+/** `repo:tag@digest` when pinning (and the input names no digest yet), else the input as it is. */
+function pin(host: Host, ctx: Context, digest: string): AgentImage {
   const reference = parseImageReference(ctx.agentImage)
   if (!ctx.pinAgentImage || reference.digest) return { image: ctx.agentImage, digest }
   const image = `${repositoryOf(ctx.agentImage)}${reference.tag ? `:${reference.tag}` : ''}@${digest}`

@@ -1,6 +1,7 @@
 import { DEFAULT_AGENT_CONTAINER, DEFAULT_AGENT_IMAGE, TOKEN_PATTERN } from './core/agent.js'
 import type { Mode, NonRootStrategy } from './core/container-plan.js'
 import { InputError } from './core/errors.js'
+import { checkImageReference } from './core/input-limits.js'
 import type { InspectSource } from './adapters/image-facts-lookup.js'
 import type { TokenSource } from './core/rewrite.js'
 
@@ -69,12 +70,17 @@ export function readContext(getInput: GetInput): Context {
   const warnings: string[] = []
   const taskDefinition = get('task-definition')
   if (!taskDefinition) throw new InputError('task-definition', 'is required')
+  // Image references reach docker as arguments: anything outside Docker's reference grammar is refused first.
+  for (const input of ['image', 'agent-image', 'target-image'] as const) {
+    const value = get(input)
+    if (value) checkImageReference(input, value)
+  }
   return {
     taskDefinition,
     containerNames: list(get('container-name')),
     image: get('image'),
     mode: oneOf('mode', get('mode') ?? 'sidecar', ['sidecar', 'embedded']),
-    nonRootStrategy: oneOf('non-root-strategy', get('non-root-strategy') ?? 'sudo', ['sudo', 'run-as-root']),
+    nonRootStrategy: oneOf('non-root-strategy', get('non-root-strategy') ?? 'sudo', ['sudo', 'run-as-root', 'drop-privileges']),
     agentImage: get('agent-image') ?? DEFAULT_AGENT_IMAGE,
     agentContainerName: get('agent-container-name') ?? DEFAULT_AGENT_CONTAINER,
     serverUrl: serverUrl(get('lacework-server-url')),

@@ -5,9 +5,10 @@ import { registryImageFacts } from './adapters/registry/image-facts.js'
 import { readTaskDefinitionFile, writeFileAtomically } from './adapters/task-definition-file.js'
 import { resolveTaskDefinitionPaths } from './adapters/task-definition-paths.js'
 import { resolveAgentImage } from './agent-image.js'
-import { mapWithConcurrency } from './concurrency.js'
+import { mapWithConcurrency } from './core/concurrency.js'
 import { readContext, type Context } from './context.js'
 import { renderDiff } from './core/diff.js'
+import { checkContainerCount } from './core/input-limits.js'
 import { ActionError, DockerError, InputError } from './core/errors.js'
 import type { ReviewInput } from './core/review.js'
 import { rewriteTaskDefinition } from './core/rewrite.js'
@@ -17,6 +18,7 @@ import { buildImages, planBuilds } from './image-builder.js'
 import { output, outputPaths } from './outputs.js'
 import { planTask, selectedImages, tokenValues, type PlannedContainer } from './plan-task.js'
 import { publishReview } from './review-publisher.js'
+import { checkDropPrivilegesTools } from './drop-privileges-check.js'
 
 /** Runs the action: plan every container, build what is needed, write the rewritten task definitions. */
 export async function run(host: Host): Promise<void> {
@@ -65,7 +67,14 @@ async function instrument(host: Host, ctx: Context): Promise<void> {
   await mapWithConcurrency(images, ctx.concurrency, reference => lookup.facts(reference))
   for (const job of jobs) job.planned = await planTask(host, ctx, job.file.definition, job.file.document, lookup)
 
+  for (const { path, file, planned } of jobs) {
+    // The sidecar the rewrite adds counts against ECS's limit too.
+    const containers = file.definition.containerDefinitions
+    const adds = planned.some(({ plan }) => plan.attachSidecar) && !containers.some(container => container.name === ctx.agentContainerName)
+    checkContainerCount(path, containers.length + (adds ? 1 : 0), file.document.locate(['containerDefinitions']))
+  }
   const planned = jobs.flatMap(job => job.planned)
+  await checkDropPrivilegesTools(host, docker, planned)
   const use = { sidecar: planned.some(({ plan }) => plan.attachSidecar), copied: planned.some(({ plan }) => plan.build?.copyAgent) }
   const agent = use.sidecar || use.copied ? await resolveAgentImage(host, ctx, registry, architecture, use) : { image: ctx.agentImage }
   // Every check is done before the first build: a bad input never leaves a half-done run behind.

@@ -3,6 +3,7 @@ import type { Context } from './context.js'
 import { TOKEN_VARIABLE } from './core/agent.js'
 import { EmptyCommandError, planContainer, type ContainerPlan } from './core/container-plan.js'
 import { InputError, TaskDefinitionError } from './core/errors.js'
+import { checkImageReference } from './core/input-limits.js'
 import type { ImageFacts } from './core/image-facts.js'
 import type { JsonDocument } from './core/json-document.js'
 import type { TaskDefinition } from './core/task-definition.js'
@@ -33,6 +34,11 @@ export async function planTask(host: Host, ctx: Context, definition: TaskDefinit
     const at = document.locate(['containerDefinitions', index])
     const image = ctx.image ?? container.image
     if (!image) throw new TaskDefinitionError(`container ${container.name} has no image`, at)
+    try {
+      checkImageReference(`containerDefinitions[${index}].image`, image)
+    } catch (error) {
+      throw error instanceof InputError ? new TaskDefinitionError(error.message.replace(/^input /, ''), document.locate(['containerDefinitions', index, 'image'])) : error
+    }
     await host.group(`container ${container.name}: ${image}`, async () => {
       const facts = await lookup.facts(image)
       let plan: ContainerPlan

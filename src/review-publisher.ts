@@ -1,8 +1,11 @@
 import { pullRequestFromEvent, upsertStickyComment } from './adapters/github/pull-request-comment.js'
 import type { Context } from './context.js'
 import { ActionError } from './core/errors.js'
-import { renderReviews, reviewMarker, type ReviewInput } from './core/review.js'
+import { COMMENT_LIMIT, renderReviews, reviewMarker, type ReviewInput } from './core/review.js'
 import type { Host } from './host.js'
+
+/** GitHub's 1 MiB step-summary limit, less room for other steps' summaries. */
+const SUMMARY_LIMIT = 1024 * 1024 - 1024
 
 /**
  * Shows the review where reviewers look: always in the job summary, and as one sticky comment on the pull
@@ -10,8 +13,10 @@ import type { Host } from './host.js'
  */
 export async function publishReview(host: Host, ctx: Context, key: string, reviews: ReviewInput[]): Promise<void> {
   const run = host.gitHubRun()
-  const body = renderReviews(key, reviews.map(review => ({ ...review, runUrl: run?.runUrl })))
-  await host.writeSummary(body)
+  const withRun = reviews.map(review => ({ ...review, runUrl: run?.runUrl }))
+  // The summary holds up to 1 MiB, the comment 65,536 characters: the comment's shortened diff links to the summary.
+  await host.writeSummary(renderReviews(key, withRun, SUMMARY_LIMIT))
+  const body = renderReviews(key, withRun, COMMENT_LIMIT)
   if (!run || !ctx.comment || !ctx.githubToken) return
   const pullRequest = pullRequestFromEvent(run.eventName, run.eventPath)
   if (!pullRequest) return

@@ -88,6 +88,8 @@ export interface StartExpectation {
   /** The sudo patterns: the app user must not get root through sudo. */
   sudo: boolean
   sidecar: boolean
+  /** drop-privileges: the image must not even have sudo. */
+  noSudoInImage?: boolean
 }
 
 /**
@@ -109,6 +111,7 @@ export async function expectStartsLikeEcs(definition: TaskDefinition, label: str
       expect(dockerStatus(['exec', '--user', '101', task.app, 'sudo', '-n', 'sh', '-c', 'id']).status).not.toBe(0)
       expect(dockerStatus(['exec', '--user', '101', task.app, 'sudo', '-n', AGENT_SCRIPT, 'sh', '-c', 'id']).status).not.toBe(0)
     }
+    if (expected.noSudoInImage) expect(dockerStatus(['exec', task.app, 'sh', '-c', 'command -v sudo']).status).not.toBe(0)
     const started = Date.now()
     docker(['stop', '--time', '10', task.app])
     expect(Date.now() - started).toBeLessThan(3000)

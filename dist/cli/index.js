@@ -31196,7 +31196,7 @@ function parseFlags(argv) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _adapters_cli_host_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3921);
 /* harmony import */ var _context_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(788);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(405);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8774);
 
 
 
@@ -31238,6 +31238,8 @@ __webpack_async_result__();
 /* harmony export */ });
 /* harmony import */ var _core_agent_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9682);
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4296);
+/* harmony import */ var _core_input_limits_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9620);
+
 
 
 /** The names of every input, as action.yml declares them and the CLI takes them as flags. */
@@ -31271,12 +31273,18 @@ function readContext(getInput) {
     const taskDefinition = get('task-definition');
     if (!taskDefinition)
         throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('task-definition', 'is required');
+    // Image references reach docker as arguments: anything outside Docker's reference grammar is refused first.
+    for (const input of ['image', 'agent-image', 'target-image']) {
+        const value = get(input);
+        if (value)
+            (0,_core_input_limits_js__WEBPACK_IMPORTED_MODULE_2__/* .checkImageReference */ .rd)(input, value);
+    }
     return {
         taskDefinition,
         containerNames: list(get('container-name')),
         image: get('image'),
         mode: oneOf('mode', get('mode') ?? 'sidecar', ['sidecar', 'embedded']),
-        nonRootStrategy: oneOf('non-root-strategy', get('non-root-strategy') ?? 'sudo', ['sudo', 'run-as-root']),
+        nonRootStrategy: oneOf('non-root-strategy', get('non-root-strategy') ?? 'sudo', ['sudo', 'run-as-root', 'drop-privileges']),
         agentImage: get('agent-image') ?? _core_agent_js__WEBPACK_IMPORTED_MODULE_0__/* .DEFAULT_AGENT_IMAGE */ .qr,
         agentContainerName: get('agent-container-name') ?? _core_agent_js__WEBPACK_IMPORTED_MODULE_0__/* .DEFAULT_AGENT_CONTAINER */ .Et,
         serverUrl: serverUrl(get('lacework-server-url')),
@@ -31356,6 +31364,7 @@ function tokenSource(secret, plaintext, warnings) {
 /* harmony export */   An: () => (/* binding */ SUDO_WRAPPER),
 /* harmony export */   Dx: () => (/* binding */ SERVER_URL_VARIABLE),
 /* harmony export */   Et: () => (/* binding */ DEFAULT_AGENT_CONTAINER),
+/* harmony export */   H_: () => (/* binding */ dropPrivilegesWrapper),
 /* harmony export */   Il: () => (/* binding */ AGENT_SCRIPT),
 /* harmony export */   JL: () => (/* binding */ runsAgentScript),
 /* harmony export */   LG: () => (/* binding */ TOKEN_PATTERN),
@@ -31363,6 +31372,7 @@ function tokenSource(secret, plaintext, warnings) {
 /* harmony export */   qr: () => (/* binding */ DEFAULT_AGENT_IMAGE),
 /* harmony export */   sI: () => (/* binding */ AGENT_DIR)
 /* harmony export */ });
+/* unused harmony export WRAPPER_FAILURE_MARKER */
 /** Facts of the Lacework agent's sidecar image and start script (REFERENCE.md §2). */
 const AGENT_DIR = '/var/lib/lacework-backup';
 const AGENT_SCRIPT = `${AGENT_DIR}/lacework-sidecar.sh`;
@@ -31377,6 +31387,27 @@ const SUDO_WRAPPER = ['/bin/sh', '-c', `sudo -n ${AGENT_SCRIPT} && exec "$0" "$@
 /** A container is already instrumented when the agent script is anywhere in its argv, even inside `sh -c`. */
 function runsAgentScript(argv) {
     return argv.some(arg => arg.includes(AGENT_SCRIPT));
+}
+/** Printed by a wrapper that cannot go on, so its cause can be told from the app's own output. */
+const WRAPPER_FAILURE_MARKER = 'lacework-fargate:';
+/**
+ * The drop-privileges wrapper: the container starts as root, runs the agent script, then execs the app as
+ * `user` with whichever of setpriv, su-exec or gosu the image has — no sudo in the image, the app never root.
+ */
+function dropPrivilegesWrapper(user) {
+    const [uid, gid] = user.trim().split(':');
+    const group = gid ?? `$(id -g ${uid})`;
+    const script = [
+        `${AGENT_SCRIPT} || exit $?`,
+        // stdout/stderr are pipes the runtime made for root: apps that reopen /dev/stderr (nginx) need them as their own.
+        // No 2>/dev/null here: dash applies a redirection in the shell itself, and would chown /dev/null instead.
+        `chown ${uid} /proc/$$/fd/1 /proc/$$/fd/2 || :`,
+        `if command -v setpriv >/dev/null 2>&1; then exec setpriv --reuid=${uid} --regid=${group} --init-groups -- "$0" "$@"`,
+        `elif command -v su-exec >/dev/null 2>&1; then exec su-exec ${uid}${gid ? `:${gid}` : ''} "$0" "$@"`,
+        `elif command -v gosu >/dev/null 2>&1; then exec gosu ${uid}${gid ? `:${gid}` : ''} "$0" "$@"`,
+        `else echo "${WRAPPER_FAILURE_MARKER} the image has none of setpriv, su-exec, gosu to run the app as ${user}" >&2; exit 1; fi`
+    ].join('; ');
+    return ['/bin/sh', '-c', script];
 }
 
 
@@ -31436,7 +31467,167 @@ class DockerError extends ActionError {
 
 /***/ }),
 
-/***/ 405:
+/***/ 9620:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ut: () => (/* binding */ checkTaskDefinitionText),
+/* harmony export */   d8: () => (/* binding */ checkContainerCount),
+/* harmony export */   rd: () => (/* binding */ checkImageReference)
+/* harmony export */ });
+/* unused harmony export LIMITS */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4296);
+
+/**
+ * Limits on what the action reads, checked before any parse or command: a task definition too large or too
+ * deeply nested, too many containers, an image reference that is not one (and could smuggle shell or options).
+ */
+const LIMITS = {
+    // ECS service quotas: "Task definition size" 64 KiB (32 KiB in older editions); 1 MiB leaves room for the file's indentation and describe-task-definition fields, and still bounds memory.
+    taskDefinitionBytes: 1_048_576,
+    // RegisterTaskDefinition's deepest field (containerDefinitions[].linuxParameters.capabilities.add[]) nests 6 levels: 32 is generous, and keeps recursive parsers off deep stacks.
+    jsonDepth: 32,
+    // ECS service quotas: "Containers per task definition" 10, not adjustable.
+    containers: 10,
+    // ECS ContainerDefinition.image: at most 255 characters before "@", then sha256: and 64 hex digits: 255 + 1 + 7 + 64.
+    imageReferenceLength: 327
+};
+/** ECS ContainerDefinition.image: the 255-character limit applies to everything before the digest. */
+const IMAGE_NAME_LENGTH = 255;
+/**
+ * Rejects a task definition text over LIMITS.taskDefinitionBytes, or whose objects and arrays nest deeper than
+ * LIMITS.jsonDepth: brackets are counted outside strings, before any parse, and the error points at the bracket.
+ */
+function checkTaskDefinitionText(file, text) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > LIMITS.taskDefinitionBytes) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .TaskDefinitionError */ .zF(`the file is ${bytes} bytes; task definitions are read up to ${LIMITS.taskDefinitionBytes} bytes (1 MiB), and ECS itself accepts at most 64 KiB`, { file });
+    }
+    let depth = 0;
+    let line = 1;
+    let lineStart = 0;
+    let inString = false;
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c === 0x0a) {
+            line++;
+            lineStart = i + 1;
+        }
+        else if (inString) {
+            if (c === 0x22)
+                inString = false;
+            else if (c === 0x5c && text.charCodeAt(i + 1) !== 0x0a)
+                i++; // the escaped character is not a quote
+        }
+        else if (c === 0x22) {
+            inString = true;
+        }
+        else if (c === 0x7b || c === 0x5b) {
+            if (++depth > LIMITS.jsonDepth) {
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .TaskDefinitionError */ .zF(`objects and arrays nest deeper than ${LIMITS.jsonDepth} levels`, { file, line, column: i - lineStart + 1 });
+            }
+        }
+        else if ((c === 0x7d || c === 0x5d) && depth > 0) {
+            depth--;
+        }
+    }
+}
+/** Rejects more container definitions than ECS accepts in one task definition. */
+function checkContainerCount(file, count, location = {}) {
+    if (count > LIMITS.containers) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .TaskDefinitionError */ .zF(`containerDefinitions holds ${count} containers; ECS accepts at most ${LIMITS.containers} in a task definition`, { ...location, file });
+    }
+}
+// distribution/reference regexp.go, ported: name = [domain[:port]/]path-component[/path-component]*, tag = [\w][\w.-]{0,127}.
+// IPv6 hosts ([…]) are left out: ECS's image field does not allow brackets.
+const ALPHANUMERIC = '[a-z0-9]+';
+const SEPARATOR = '(?:[._]|__|[-]+)';
+const PATH_COMPONENT = `${ALPHANUMERIC}(?:${SEPARATOR}${ALPHANUMERIC})*`;
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?`;
+const NAME_AND_TAG = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?$`);
+// ECS pulls by sha256 only, and go-digest requires its 64 hex digits in lower case.
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+// Every character the grammar above allows, anywhere in a reference.
+const ALLOWED = /^[A-Za-z0-9._:/@-]$/;
+/** A character named for a message: printable ASCII quoted, anything else by its code point, never raw. */
+function describeCharacter(char) {
+    const code = char.codePointAt(0) ?? 0;
+    const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+    if (char === ' ')
+        return 'a space';
+    if (char === '\n')
+        return `a newline (${hex})`;
+    if (char === '\r')
+        return `a carriage return (${hex})`;
+    if (char === '\t')
+        return `a tab (${hex})`;
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f))
+        return `the control character ${hex}`;
+    if (code > 0x7e)
+        return `the non-ASCII character ${hex}`;
+    return char === "'" ? `"'"` : `'${char}'`;
+}
+/** The text quoted with every character outside printable ASCII escaped, so a message never carries control bytes. */
+function quote(text, max = 80) {
+    const chars = Array.from(text);
+    let shown = '';
+    for (const char of chars.slice(0, max)) {
+        const code = char.codePointAt(0) ?? 0;
+        if (char === '"' || char === '\\')
+            shown += `\\${char}`;
+        else if (char === '\n')
+            shown += '\\n';
+        else if (char === '\r')
+            shown += '\\r';
+        else if (char === '\t')
+            shown += '\\t';
+        else if (code < 0x20 || code > 0x7e)
+            shown += `\\u{${code.toString(16)}}`;
+        else
+            shown += char;
+    }
+    return `"${shown}${chars.length > max ? '…' : ''}"`;
+}
+/**
+ * Accepts only what Docker's reference grammar and ECS's image field both accept —
+ * `[registry[:port]/]name[:tag][@sha256:<64 hex>]` — so no space, quote, `;`, `$`, `(`, backquote, newline or
+ * leading `-` ever reaches a command line. The message names the first offending character.
+ */
+function checkImageReference(input, reference) {
+    const fail = (message) => {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, message);
+    };
+    if (reference.length === 0)
+        fail('the image reference is empty');
+    if (reference.length > LIMITS.imageReferenceLength) {
+        fail(`the image reference is ${reference.length} characters long; ECS accepts at most ${LIMITS.imageReferenceLength} (${IMAGE_NAME_LENGTH} before an @sha256: digest)`);
+    }
+    const chars = Array.from(reference);
+    const bad = chars.findIndex(char => !ALLOWED.test(char));
+    if (bad >= 0) {
+        fail(`the image reference ${quote(reference)} contains ${describeCharacter(chars[bad])} at character ${bad + 1}; an image reference holds only letters, digits and . _ - : / @`);
+    }
+    if (reference.startsWith('-'))
+        fail(`the image reference ${quote(reference)} starts with '-', which a command would read as an option`);
+    const at = reference.indexOf('@');
+    const name = at >= 0 ? reference.slice(0, at) : reference;
+    if (at >= 0 && !DIGEST.test(reference.slice(at + 1))) {
+        fail(`the digest of ${quote(reference)} must be sha256: and 64 lower-case hex digits`);
+    }
+    if (name.length > IMAGE_NAME_LENGTH)
+        fail(`the image reference is ${name.length} characters long before its digest; ECS accepts at most ${IMAGE_NAME_LENGTH}`);
+    if (!NAME_AND_TAG.test(name)) {
+        if (NAME_AND_TAG.test(name.toLowerCase()))
+            fail(`the repository name in ${quote(reference)} must be lower case`);
+        fail(`${quote(reference)} is not an image reference: expected [registry[:port]/]name[:tag][@sha256:<64 hex digits>]`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 8774:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32693,6 +32884,21 @@ class DockerCli {
             return { ok: false, reason: lastLine(result.stderr) };
         return { ok: true, version: result.stdout.trim() };
     }
+    /**
+     * The first of `commands` the image has on its PATH, found by running its own /bin/sh (pulling the image when
+     * the engine lacks it); `none` when it has none of them, `no-shell` when it has no /bin/sh.
+     */
+    async findCommand(image, commands) {
+        const probe = commands.map(command => `command -v ${command}`).join(' || ');
+        const result = await this.run(['run', '--rm', '--user', '0', '--entrypoint', '/bin/sh', image, '-c', probe], { quiet: true });
+        if (result.exitCode === 0)
+            return result.stdout.trim().split('\n')[0];
+        if (/no such file|not found in \$PATH|executable file not found/i.test(result.stderr))
+            return 'no-shell';
+        if (result.exitCode === 1 || result.exitCode === 127)
+            return 'none';
+        throw this.engineError(`docker run of ${image}`, result);
+    }
     /** `docker image inspect`; undefined when the engine does not have the image. */
     async inspect(reference) {
         const result = await this.run(['image', 'inspect', reference], { quiet: true });
@@ -32933,6 +33139,36 @@ class RegistryError extends core_errors/* ActionError */.lZ {
         this.status = status;
     }
 }
+/**
+ * An operation that kept failing in a retryable way (429, 5xx, reset, refused, timed out, cut short) until its
+ * attempts or its time budget ran out: names the operation, the attempts and the last failure.
+ */
+class RegistryRetryError extends RegistryError {
+    operation;
+    attempts;
+    elapsedMs;
+    reason;
+    stopped;
+    constructor(registry, repository, operation, attempts, elapsedMs, reason, status, stopped) {
+        super(registry, repository, `${operation} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}${stopped ? ` (${stopped})` : ''}: ${reason}`, status);
+        this.operation = operation;
+        this.attempts = attempts;
+        this.elapsedMs = elapsedMs;
+        this.reason = reason;
+        this.stopped = stopped;
+    }
+}
+/** The registry's own error code and message when it sent the spec's JSON (`MANIFEST_UNKNOWN: manifest unknown`). */
+function registryErrorDetail(body) {
+    try {
+        const first = JSON.parse(body.toString('utf8')).errors?.[0];
+        const detail = first ? [first.code, first.message].filter(Boolean).join(': ') : '';
+        return detail ? detail.replace(/[^\x20-\x7e]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300) : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/adapters/registry/reference.ts
 /** Where a registry's API answers: Docker Hub's name is not its API host, and loopback registries speak plain HTTP. */
@@ -33075,7 +33311,7 @@ class RegistryAuth {
                 form.set('service', host.service);
             if (scopes.length)
                 form.set('scope', scopes.join(' '));
-            exchange = await this.transport.send(url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() }, registry, repository);
+            exchange = await this.transport.send(url, { what: `token request to ${url.host}`, method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() }, registry, repository);
         }
         else {
             if (host.service)
@@ -33083,7 +33319,7 @@ class RegistryAuth {
             for (const scope of scopes)
                 url.searchParams.append('scope', scope);
             const headers = credentials?.password !== undefined ? { Authorization: basicHeader(credentials) } : {};
-            exchange = await this.transport.send(url, { method: 'GET', headers }, registry, repository);
+            exchange = await this.transport.send(url, { what: `token request to ${url.host}`, method: 'GET', headers }, registry, repository);
         }
         const status = exchange.response.status;
         if (status !== 200) {
@@ -33293,44 +33529,301 @@ function selectPlatform(index, wanted) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/adapters/registry/retry.ts
+/**
+ * Retries of registry requests: exponential backoff with full jitter, `Retry-After` honoured, bounded in the
+ * number of attempts and in time. Pure except for the clock and the sleep, both injectable.
+ */
+const DEFAULT_RETRY_POLICY = {
+    retries: 4,
+    retryBudgetMs: 60_000,
+    backoffBaseMs: 250,
+    backoffMaxMs: 10_000,
+    retryAfterMaxMs: 30_000
+};
+/** Answers worth another attempt: rate limited, or a server or gateway failure that may pass. */
+const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** Why one attempt failed in a way worth another: a retryable answer or a network failure. */
+class Transient {
+    reason;
+    status;
+    retryAfterMs;
+    constructor(
+    /** One line: `Service Unavailable`, `connection to host:port refused (ECONNREFUSED)`. */
+    reason, status, 
+    /** What the registry's `Retry-After` asked for, in ms from now. */
+    retryAfterMs) {
+        this.reason = reason;
+        this.status = status;
+        this.retryAfterMs = retryAfterMs;
+    }
+}
+/**
+ * `Retry-After` as milliseconds from `now`: delay-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when
+ * absent or unreadable, 0 for a date in the past.
+ */
+function parseRetryAfter(value, now = Date.now()) {
+    const text = value?.trim();
+    if (!text)
+        return undefined;
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    // An HTTP date names its weekday or month: refuse numbers Date.parse would read as a year or an epoch.
+    if (!/[A-Za-z]/.test(text))
+        return undefined;
+    const at = Date.parse(text);
+    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+/** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in [0, min(max, base * 2^(retry-1))]. */
+function backoffMs(policy, retry, random = Math.random) {
+    const ceiling = Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** Math.max(0, retry - 1));
+    return Math.floor(random() * ceiling);
+}
+function seconds(ms) {
+    const value = ms / 1000;
+    return `${Number.isInteger(value) ? value : value.toFixed(1)} s`;
+}
+const sleepFor = (ms) => new Promise(resolve => setTimeout(resolve, ms));
+/**
+ * Runs `attempt` until it returns something other than a Transient, throws, or the policy says stop; then
+ * throws what `giveUp` makes of the last failure. Each wait is the registry's `Retry-After` when it sent one,
+ * else a full-jitter backoff; a wait that would end past the budget is not taken.
+ */
+async function retrying(policy, attempt, giveUp, hooks = {}) {
+    const now = hooks.now ?? Date.now;
+    const sleep = hooks.sleep ?? sleepFor;
+    const started = now();
+    const deadline = started + policy.retryBudgetMs;
+    for (let n = 1;; n++) {
+        const outcome = await attempt(n);
+        if (!(outcome instanceof Transient))
+            return outcome;
+        const at = now();
+        const stop = (stopped) => giveUp({ attempts: n, elapsedMs: at - started, last: outcome, stopped });
+        if (n > policy.retries)
+            throw stop();
+        let wait;
+        if (outcome.retryAfterMs !== undefined) {
+            if (outcome.retryAfterMs > policy.retryAfterMaxMs) {
+                throw stop(`the registry asks to retry after ${seconds(outcome.retryAfterMs)}, more than the ${seconds(policy.retryAfterMaxMs)} this client waits`);
+            }
+            if (at + outcome.retryAfterMs > deadline) {
+                throw stop(`the registry asks to retry after ${seconds(outcome.retryAfterMs)}, past the retry budget of ${policy.retryBudgetMs} ms`);
+            }
+            wait = outcome.retryAfterMs;
+        }
+        else {
+            wait = backoffMs(policy, n, hooks.random);
+            if (at + wait > deadline)
+                throw stop(`stopped by the retry budget of ${policy.retryBudgetMs} ms`);
+        }
+        hooks.onRetry?.(n, wait, outcome);
+        await sleep(wait);
+    }
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 ;// CONCATENATED MODULE: ./src/adapters/registry/transport.ts
 
-const USER_AGENT = 'lacework-fargate';
-/** One HTTP exchange: a time limit per request, counted, and network failures turned into one-line errors. */
-class Transport {
-    fetchImpl;
-    timeoutMs;
-    stats = { requests: 0, bytesSent: 0, bytesReceived: 0 };
-    constructor(fetchImpl, timeoutMs) {
-        this.fetchImpl = fetchImpl;
-        this.timeoutMs = timeoutMs;
+
+
+
+/** A request that failed on the network: refused, reset, timed out, or its answer cut short. */
+class NetworkFailure extends Error {
+    retryable;
+    code;
+    constructor(message, retryable, code) {
+        super(message);
+        this.retryable = retryable;
+        this.code = code;
+        this.name = 'NetworkFailure';
     }
+}
+const USER_AGENT = 'lacework-fargate';
+// Failures that may pass: the registry restarting, a load balancer dropping an idle connection, a DNS hiccup.
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EHOSTDOWN', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED']);
+/** One line for a network error: refused and reset named as such, TLS failures never retried. */
+function networkFailure(error, host) {
+    if (error instanceof NetworkFailure)
+        return error;
+    const err = error;
+    const code = err.code ?? err.cause?.code;
+    if (code === 'ECONNREFUSED')
+        return new NetworkFailure(`connection to ${host} refused (ECONNREFUSED)`, true, code);
+    if (code === 'ECONNRESET' && /socket hang up/i.test(err.message))
+        return new NetworkFailure(`${host} closed the connection before answering (ECONNRESET)`, true, code);
+    if (code === 'ECONNRESET')
+        return new NetworkFailure(`connection to ${host} reset (ECONNRESET)`, true, code);
+    if (code === 'UND_ERR_SOCKET')
+        return new NetworkFailure(`${host} closed the connection (${code})`, true, code);
+    if (code && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code))) {
+        return new NetworkFailure(`TLS with ${host} failed (${code})`, false, code);
+    }
+    const reason = code ?? err.cause?.message ?? err.message;
+    return new NetworkFailure(`cannot reach ${host} (${reason.replace(/\s+/g, ' ')})`, code !== undefined && RETRYABLE_CODES.has(code), code);
+}
+/** The reason a retryable answer gives, with its `Retry-After`; undefined for an answer not worth another try. */
+function transientAnswer(exchange) {
+    const { response, body } = exchange;
+    if (!RETRYABLE_STATUSES.has(response.status))
+        return undefined;
+    const reason = registryErrorDetail(body) ?? (response.statusText || `HTTP ${response.status}`);
+    return new Transient(reason, response.status, parseRetryAfter(response.headers.get('retry-after')));
+}
+function toBuffer(body) {
+    return typeof body === 'string' ? Buffer.from(body) : body;
+}
+/**
+ * HTTP exchanges with a registry: a connect and a total time limit on every request, retries with backoff for
+ * 429, 5xx and network failures, counted, and every failure turned into one line.
+ */
+class Transport {
+    options;
+    stats = { requests: 0, bytesSent: 0, bytesReceived: 0, retries: 0 };
+    httpAgent = new external_node_http_.Agent({ keepAlive: true });
+    httpsAgent = new external_node_https_namespaceObject.Agent({ keepAlive: true });
+    constructor(options) {
+        this.options = options;
+    }
+    get timeoutMs() {
+        return this.options.timeoutMs;
+    }
+    /** Sends `request`, retried by the policy unless `retry: false`; 401, 403, 404 and every other answer come back as they are. */
     async send(url, request, registry, repository) {
+        const body = toBuffer(request.body);
+        const once = () => this.once(url, request.method, request.headers ?? {}, body);
+        if (request.retry === false)
+            return once();
+        return this.retrying(request.what ?? `${request.method} ${url.host}${url.pathname}`, registry, repository, async () => {
+            const exchange = await once();
+            return transientAnswer(exchange) ?? exchange;
+        });
+    }
+    /**
+     * Runs `attempt` under the retry policy: it returns a Transient (or throws a retryable NetworkFailure) to ask
+     * for another try. When attempts or time run out, throws a RegistryRetryError naming `what` and the attempts.
+     */
+    retrying(what, registry, repository, attempt) {
+        return retrying(this.options.retry, async () => {
+            try {
+                return await attempt();
+            }
+            catch (error) {
+                if (!(error instanceof NetworkFailure))
+                    throw error;
+                if (error.retryable)
+                    return new Transient(error.message);
+                throw new RegistryError(registry, repository, `${what}: ${error.message}`);
+            }
+        }, ({ attempts, elapsedMs, last, stopped }) => new RegistryRetryError(registry, repository, what, attempts, elapsedMs, last.reason, last.status, stopped), {
+            ...this.options.hooks,
+            onRetry: (attempt, waitMs, last) => {
+                this.stats.retries++;
+                this.options.hooks?.onRetry?.(attempt, waitMs, last);
+            }
+        });
+    }
+    /** One attempt; network failures are thrown as NetworkFailure. */
+    async once(url, method, headers, body) {
         this.stats.requests++;
-        const body = typeof request.body === 'string' ? Buffer.from(request.body) : request.body;
         this.stats.bytesSent += body?.length ?? 0;
+        const all = { 'User-Agent': USER_AGENT, ...headers };
+        const exchange = this.options.fetch ? await this.viaFetch(this.options.fetch, url, method, all, body) : await this.viaNode(url, method, all, body);
+        this.stats.bytesReceived += exchange.body.length;
+        return exchange;
+    }
+    async viaFetch(fetchImpl, url, method, headers, body) {
         try {
-            const response = await this.fetchImpl(url, {
-                method: request.method,
-                headers: { 'User-Agent': USER_AGENT, ...request.headers },
+            const response = await fetchImpl(url, {
+                method,
+                headers,
                 body: body === undefined ? undefined : new Uint8Array(body.buffer, body.byteOffset, body.length),
                 redirect: 'manual',
-                signal: AbortSignal.timeout(this.timeoutMs)
+                signal: AbortSignal.timeout(this.options.timeoutMs)
             });
-            const received = Buffer.from(await response.arrayBuffer());
-            this.stats.bytesReceived += received.length;
-            return { response, body: received, url };
+            return { response, body: Buffer.from(await response.arrayBuffer()), url };
         }
         catch (error) {
-            if (error instanceof RegistryError)
-                throw error;
             const err = error;
             if (err.name === 'TimeoutError' || err.name === 'AbortError') {
-                throw new RegistryError(registry, repository, `${request.method} ${url.host}${url.pathname}: no answer within ${this.timeoutMs} ms`);
+                throw new NetworkFailure(`no complete answer from ${url.host} within ${this.options.timeoutMs} ms`, true, 'timeout');
             }
-            const reason = err.cause?.code ?? err.cause?.message ?? err.message;
-            throw new RegistryError(registry, repository, `cannot reach ${url.host} (${reason})`);
+            throw networkFailure(error, url.host);
         }
+    }
+    viaNode(url, method, headers, body) {
+        const { connectTimeoutMs, timeoutMs } = this.options;
+        const secure = url.protocol === 'https:';
+        const host = url.host;
+        if (body !== undefined || method === 'POST' || method === 'PUT')
+            headers = { ...headers, 'Content-Length': String(body?.length ?? 0) };
+        return new Promise((resolve, reject) => {
+            let settled = false;
+            const request = (secure ? external_node_https_namespaceObject : external_node_http_).request(url, { method, headers, agent: secure ? this.httpsAgent : this.httpAgent });
+            const settle = (failure, exchange) => {
+                if (settled)
+                    return;
+                settled = true;
+                clearTimeout(total);
+                clearTimeout(connecting);
+                if (failure) {
+                    request.destroy();
+                    reject(failure);
+                }
+                else {
+                    resolve(exchange);
+                }
+            };
+            const total = setTimeout(() => settle(new NetworkFailure(`no complete answer from ${host} within ${timeoutMs} ms`, true, 'timeout')), timeoutMs);
+            // Lookup, TCP and TLS of a new connection; a kept-alive one is already open.
+            const connecting = setTimeout(() => settle(new NetworkFailure(`no connection to ${host} within ${connectTimeoutMs} ms`, true, 'connect-timeout')), connectTimeoutMs);
+            request.once('socket', socket => {
+                if (request.reusedSocket)
+                    clearTimeout(connecting);
+                else
+                    socket.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(connecting));
+            });
+            request.on('error', error => settle(networkFailure(error, host)));
+            request.on('response', response => {
+                const chunks = [];
+                let received = 0;
+                const cut = () => {
+                    const expected = response.headers['content-length'];
+                    return new NetworkFailure(`the answer from ${host} was cut off after ${received}${expected ? ` of ${expected}` : ''} body bytes`, true, 'truncated');
+                };
+                response.on('data', (chunk) => {
+                    chunks.push(chunk);
+                    received += chunk.length;
+                });
+                response.on('error', () => settle(cut()));
+                response.on('close', () => {
+                    if (!response.complete)
+                        settle(cut());
+                });
+                response.on('end', () => {
+                    if (!response.complete)
+                        return settle(cut());
+                    const status = response.statusCode ?? 0;
+                    if (status < 200 || status > 599)
+                        return settle(new NetworkFailure(`${host} answered with HTTP status ${status}`, false, 'status'));
+                    const answerHeaders = new Headers();
+                    const raw = response.rawHeaders;
+                    for (let i = 0; i + 1 < raw.length; i += 2) {
+                        try {
+                            answerHeaders.append(raw[i], raw[i + 1]);
+                        }
+                        catch {
+                            // A header fetch would refuse too: leave it out.
+                        }
+                    }
+                    settle(undefined, { response: new Response(null, { status, statusText: (response.statusMessage ?? '').replace(/[^\t\x20-\x7e]/g, ''), headers: answerHeaders }), body: Buffer.concat(chunks), url });
+                });
+            });
+            request.end(body);
+        });
     }
 }
 
@@ -33343,9 +33836,11 @@ class Transport {
 
 
 
+
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** A client of the OCI distribution API: manifests, blobs, mounts and pushes, with Docker's auth. */
 class RegistryClient {
     transport;
@@ -33353,7 +33848,20 @@ class RegistryClient {
     insecureRegistries;
     credentialCache = new Map();
     constructor(options = {}) {
-        this.transport = new Transport(options.fetch ?? globalThis.fetch, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+        const defaults = DEFAULT_RETRY_POLICY;
+        this.transport = new Transport({
+            timeoutMs: positive(options.timeoutMs, 'timeoutMs') ?? DEFAULT_TIMEOUT_MS,
+            connectTimeoutMs: positive(options.connectTimeoutMs, 'connectTimeoutMs') ?? DEFAULT_CONNECT_TIMEOUT_MS,
+            retry: {
+                retries: count(options.retries, 'retries') ?? defaults.retries,
+                retryBudgetMs: count(options.retryBudgetMs, 'retryBudgetMs') ?? defaults.retryBudgetMs,
+                backoffBaseMs: count(options.backoffBaseMs, 'backoffBaseMs') ?? defaults.backoffBaseMs,
+                backoffMaxMs: count(options.backoffMaxMs, 'backoffMaxMs') ?? defaults.backoffMaxMs,
+                retryAfterMaxMs: count(options.retryAfterMaxMs, 'retryAfterMaxMs') ?? defaults.retryAfterMaxMs
+            },
+            fetch: options.fetch,
+            hooks: options.retryHooks
+        });
         this.insecureRegistries = options.insecureRegistries ?? [];
         const credentialOptions = { dockerConfigDir: options.dockerConfigDir, timeoutMs: this.transport.timeoutMs };
         this.auth = new RegistryAuth(this.transport, registry => {
@@ -33443,31 +33951,44 @@ class RegistryClient {
         }
         throw failure(target, what, response, body);
     }
-    /** Uploads a blob in one PUT (POST for a session, then PUT `?digest=`). */
+    /**
+     * Uploads a blob in one PUT (POST for a session, then PUT `?digest=`). A session that fails midway is not
+     * resumed: the retry opens a new one, so a half-written upload is never completed with other bytes.
+     */
     async uploadBlob(repository, digest, bytes) {
         const repo = this.repository(parseImageReference(repository));
         checkDigest(repo, digest);
         if (!matchesDigest(bytes, digest))
             throw new RegistryError(repo.registry, repo.name, `refusing to upload: the bytes do not match ${digest}`);
         const scopes = [repositoryScope(repo.name, 'pull,push')];
-        const start = await this.call(repo, { what: `start upload of ${digest}`, method: 'POST', path: `/v2/${repo.name}/blobs/uploads/`, scopes });
-        const location = start.response.headers.get('location');
-        if (start.response.status !== 202 || !location)
-            throw failure(repo, `start upload of ${digest}`, start.response, start.body);
-        const url = new URL(location, start.url);
-        // Append to the registry's query (upload state) as is: re-encoding it can break the session.
-        const separator = url.search ? '&' : url.href.endsWith('?') ? '' : '?';
         const what = `upload blob ${digest}`;
-        const put = await this.call(repo, {
-            what,
-            method: 'PUT',
-            path: `${url.href}${separator}digest=${encodeURIComponent(digest)}`,
-            headers: { 'Content-Type': 'application/octet-stream' },
-            body: bytes,
-            scopes
+        await this.transport.retrying(what, repo.registry, repo.name, async () => {
+            const start = await this.call(repo, { what: `start upload of ${digest}`, method: 'POST', path: `/v2/${repo.name}/blobs/uploads/`, scopes, retry: false });
+            const busy = transientAnswer(start);
+            if (busy)
+                return busy;
+            const location = start.response.headers.get('location');
+            if (start.response.status !== 202 || !location)
+                throw failure(repo, `start upload of ${digest}`, start.response, start.body);
+            const url = new URL(location, start.url);
+            // Append to the registry's query (upload state) as is: re-encoding it can break the session.
+            const separator = url.search ? '&' : url.href.endsWith('?') ? '' : '?';
+            const put = await this.call(repo, {
+                what,
+                method: 'PUT',
+                path: `${url.href}${separator}digest=${encodeURIComponent(digest)}`,
+                headers: { 'Content-Type': 'application/octet-stream' },
+                body: bytes,
+                scopes,
+                retry: false
+            });
+            const failed = transientAnswer(put);
+            if (failed)
+                return failed;
+            if (put.response.status !== 201)
+                throw failure(repo, what, put.response, put.body);
+            return true;
         });
-        if (put.response.status !== 201)
-            throw failure(repo, what, put.response, put.body);
     }
     /** Pushes a manifest under `tag` (or a digest) and returns its digest, the sha256 of the bytes sent. */
     async putManifest(repository, tag, mediaType, bytes) {
@@ -33562,7 +34083,7 @@ class RegistryClient {
             authorization = undefined;
         for (let hops = 0;; hops++) {
             const headers = { ...call.headers, ...(authorization ? { Authorization: authorization } : {}) };
-            const exchange = await this.transport.send(url, { method: call.method, headers, body: call.body }, repo.registry, repo.name);
+            const exchange = await this.transport.send(url, { method: call.method, headers, body: call.body, what: call.what, retry: call.retry }, repo.registry, repo.name);
             const location = exchange.response.headers.get('location');
             if (!call.followRedirects || !REDIRECTS.has(exchange.response.status) || !location)
                 return exchange;
@@ -33587,20 +34108,23 @@ function checkDigest(repo, digest) {
 }
 /** The registry's own error code and message when it sent one (`MANIFEST_UNKNOWN: manifest unknown`). */
 function failure(repo, what, response, body) {
-    let detail = '';
-    try {
-        const first = JSON.parse(body.toString('utf8')).errors?.[0];
-        if (first)
-            detail = `: ${[first.code, first.message].filter(Boolean).join(': ')}`;
-    }
-    catch {
-        // Not the spec's JSON error body: the status says enough.
-    }
+    const detail = registryErrorDetail(body);
+    let text = detail ? `: ${detail}` : '';
     if (response.status === 429) {
         const retryAfter = response.headers.get('retry-after');
-        detail += `: rate limited${retryAfter ? `, retry after ${retryAfter} s` : ''}`;
+        text += `: rate limited${retryAfter ? `, retry after ${retryAfter.replace(/[^\x20-\x7e]/g, '').slice(0, 40)} s` : ''}`;
     }
-    return new RegistryError(repo.registry, repo.name, `${what} failed${detail.replace(/\s+/g, ' ').slice(0, 300)}`, response.status);
+    return new RegistryError(repo.registry, repo.name, `${what} failed${text}`, response.status);
+}
+function positive(value, name) {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0))
+        throw new RangeError(`RegistryClient option ${name} must be a positive number of milliseconds, not ${value}`);
+    return value;
+}
+function count(value, name) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0))
+        throw new RangeError(`RegistryClient option ${name} must be a whole number >= 0, not ${value}`);
+    return value;
 }
 
 ;// CONCATENATED MODULE: ./src/adapters/registry/image-facts.ts
@@ -33978,11 +34502,11 @@ var HttpCodes;
     HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
     HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
 })(HttpCodes || (HttpCodes = {}));
-var Headers;
+var lib_Headers;
 (function (Headers) {
     Headers["Accept"] = "accept";
     Headers["ContentType"] = "content-type";
-})(Headers || (Headers = {}));
+})(lib_Headers || (lib_Headers = {}));
 var MediaTypes;
 (function (MediaTypes) {
     MediaTypes["ApplicationJson"] = "application/json";
@@ -34137,7 +34661,7 @@ class lib_HttpClient {
      */
     getJson(requestUrl_1) {
         return lib_awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
             const res = yield this.get(requestUrl, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
         });
@@ -34145,8 +34669,8 @@ class lib_HttpClient {
     postJson(requestUrl_1, obj_1) {
         return lib_awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.post(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -34155,8 +34679,8 @@ class lib_HttpClient {
     putJson(requestUrl_1, obj_1) {
         return lib_awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.put(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -34165,8 +34689,8 @@ class lib_HttpClient {
     patchJson(requestUrl_1, obj_1) {
         return lib_awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.patch(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -34433,7 +34957,7 @@ class lib_HttpClient {
     _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
         let clientHeader;
         if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[lib_Headers.ContentType];
             if (headerValue) {
                 if (typeof headerValue === 'number') {
                     clientHeader = String(headerValue);
@@ -34446,7 +34970,7 @@ class lib_HttpClient {
                 }
             }
         }
-        const additionalValue = additionalHeaders[Headers.ContentType];
+        const additionalValue = additionalHeaders[lib_Headers.ContentType];
         // Return the first non-undefined value, converting numbers or arrays to strings if necessary
         if (additionalValue !== undefined) {
             if (typeof additionalValue === 'number') {
@@ -39223,6 +39747,11 @@ async function resolveTaskDefinitionPaths(input) {
 async function resolveAgentImage(host, ctx, client, architecture, use) {
     if (!ctx.pinAgentImage && !(use.copied && !ctx.dryRun))
         return { image: ctx.agentImage };
+    if (!use.sidecar) {
+        // Only copied into an image: its digest names the build, and the build itself checks the architecture.
+        const manifest = await client.getManifest(ctx.agentImage);
+        return pin(host, ctx, manifest.digest);
+    }
     let found;
     try {
         found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture });
@@ -39236,13 +39765,14 @@ async function resolveAgentImage(host, ctx, client, architecture, use) {
     if ((found.config.architecture ?? 'amd64') !== architecture) {
         host.warning(`the agent image ${ctx.agentImage} has no linux/${architecture} variant, but the task runs on ${architecture === 'arm64' ? 'ARM64' : 'X86_64'}: the agent will not start`);
     }
-    if (use.sidecar) {
-        const volumes = Object.keys(found.config.config?.Volumes ?? {}).map(volume => volume.replace(/\/+$/, ''));
-        if (!volumes.some(volume => agent/* AGENT_DIR */.sI === volume || agent/* AGENT_DIR */.sI.startsWith(`${volume}/`))) {
-            throw new core_errors/* ImageError */.C8(ctx.agentImage, `declares no VOLUME covering ${agent/* AGENT_DIR */.sI} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`);
-        }
+    const volumes = Object.keys(found.config.config?.Volumes ?? {}).map(volume => volume.replace(/\/+$/, ''));
+    if (!volumes.some(volume => agent/* AGENT_DIR */.sI === volume || agent/* AGENT_DIR */.sI.startsWith(`${volume}/`))) {
+        throw new core_errors/* ImageError */.C8(ctx.agentImage, `declares no VOLUME covering ${agent/* AGENT_DIR */.sI} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`);
     }
-    const digest = found.indexDigest ?? found.manifestDigest;
+    return pin(host, ctx, found.indexDigest ?? found.manifestDigest);
+}
+/** `repo:tag@digest` when pinning (and the input names no digest yet), else the input as it is. */
+function pin(host, ctx, digest) {
     const reference = parseImageReference(ctx.agentImage);
     if (!ctx.pinAgentImage || reference.digest)
         return { image: ctx.agentImage, digest };
@@ -39251,7 +39781,7 @@ async function resolveAgentImage(host, ctx, client, architecture, use) {
     return { image, digest };
 }
 
-;// CONCATENATED MODULE: ./src/concurrency.ts
+;// CONCATENATED MODULE: ./src/core/concurrency.ts
 /** Runs `work` on every item with at most `limit` under way at once; results in the items' order. */
 async function mapWithConcurrency(items, limit, work) {
     const results = new Array(items.length);
@@ -39966,6 +40496,8 @@ function renderDiff(path, before, after, secrets = []) {
     return patch.replace(/^=+\n/, '');
 }
 
+// EXTERNAL MODULE: ./src/core/input-limits.ts
+var input_limits = __nccwpck_require__(9620);
 // EXTERNAL MODULE: ./node_modules/jsonc-parser/lib/umd/main.js
 var main = __nccwpck_require__(9547);
 ;// CONCATENATED MODULE: ./src/core/json-document.ts
@@ -40244,6 +40776,7 @@ function removeByKey(doc, path, key, value) {
 ;// CONCATENATED MODULE: ./src/core/task-definition.ts
 
 
+
 /** Fields `aws ecs describe-task-definition` returns that RegisterTaskDefinition does not take. */
 const READ_ONLY_FIELDS = [
     'taskDefinitionArn',
@@ -40256,6 +40789,8 @@ const READ_ONLY_FIELDS = [
     'deregisteredAt'
 ];
 function parseTaskDefinition(file, text) {
+    // Size and depth are checked on the text, before any parser walks it.
+    (0,input_limits/* checkTaskDefinitionText */.Ut)(file, text);
     let document = JsonDocument.parse(file, text);
     const value = document.value;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -40276,6 +40811,7 @@ function parseTaskDefinition(file, text) {
     if (!Array.isArray(containers) || containers.length === 0) {
         throw new core_errors/* TaskDefinitionError */.zF('containerDefinitions must be a non-empty array', document.locate(['containerDefinitions']));
     }
+    (0,input_limits/* checkContainerCount */.d8)(file, containers.length, document.locate(['containerDefinitions']));
     containers.forEach((container, index) => {
         if (typeof container !== 'object' || container === null || typeof container.name !== 'string') {
             throw new core_errors/* TaskDefinitionError */.zF('every container definition needs a name', document.locate(['containerDefinitions', index]));
@@ -40491,6 +41027,13 @@ function parsePax(data, offset) {
 
 
 
+
+/**
+ * The root-embedded image without a Docker engine: the base image plus the agent image's own layers that hold
+ * /var/lib/lacework-backup (taken as they are, never rebuilt), a new Entrypoint, pushed blob by blob.
+ */
+/** Blob copies under way at once; registries serve a handful of parallel requests per client well. */
+const BLOB_CONCURRENCY = 6;
 /** The agent image cannot be embedded by appending its layers: the docker builder can still copy the directory. */
 class AgentLayoutError extends core_errors/* ImageError */.C8 {
     constructor(agentImage, reason) {
@@ -40540,18 +41083,23 @@ async function buildEmbeddedImage(client, request, created) {
             result.uploadedBytes += content.length;
         }
     };
-    for (const layer of base.manifest.layers)
-        await copy(layer.digest, baseRepository);
-    for (const layer of layers)
-        await copy(layer.descriptor.digest, agentRepository, layer.bytes);
     const config = Buffer.from(image.config);
-    if (await client.blobExists(target, image.configDescriptor.digest)) {
-        result.existingBlobs++;
-    }
-    else {
-        await client.uploadBlob(target, image.configDescriptor.digest, config);
-        result.uploadedBytes += config.length;
-    }
+    const uploadConfig = async () => {
+        if (await client.blobExists(target, image.configDescriptor.digest)) {
+            result.existingBlobs++;
+        }
+        else {
+            await client.uploadBlob(target, image.configDescriptor.digest, config);
+            result.uploadedBytes += config.length;
+        }
+    };
+    // Blobs are independent: a few at a time, round trips overlap (the manifest goes last, when all are there).
+    const copies = [
+        ...base.manifest.layers.map(layer => () => copy(layer.digest, baseRepository)),
+        ...layers.map(layer => () => copy(layer.descriptor.digest, agentRepository, layer.bytes)),
+        uploadConfig
+    ];
+    await mapWithConcurrency(copies, BLOB_CONCURRENCY, run => run());
     const manifest = Buffer.from(image.manifest);
     const digest = await client.putManifest(target, request.tag, image.manifestMediaType, manifest);
     result.uploadedBytes += manifest.length;
@@ -40813,6 +41361,8 @@ function classify(effective, facts, strategy) {
     const source = effective.userFromTaskDefinition ? 'task definition user' : 'image user';
     if (strategy === 'run-as-root')
         return ['nonroot-as-root', `${source} ${effective.user} → non-root; strategy run-as-root`];
+    if (strategy === 'drop-privileges')
+        return ['nonroot-drop', `${source} ${effective.user} → non-root; strategy drop-privileges`];
     return ['nonroot', `${source} ${effective.user} → non-root; strategy sudo`];
 }
 /** Thrown when a container runs nothing at all: there is no argv for the agent script to wrap. */
@@ -40843,8 +41393,9 @@ function planContainer(container, facts, options) {
         reason,
         effective,
         alreadyInstrumented: false,
-        runAsRoot: userClass === 'nonroot-as-root' && !isRootUser(effective.user),
-        addPtrace: userClass === 'nonroot',
+        // drop-privileges starts as root too: only long enough to start the agent, then the app is exec'd as its user.
+        runAsRoot: (userClass === 'nonroot-as-root' || userClass === 'nonroot-drop') && !isRootUser(effective.user),
+        addPtrace: userClass === 'nonroot' || userClass === 'nonroot-drop',
         attachSidecar: options.mode === 'sidecar',
         warnings
     };
@@ -40884,6 +41435,17 @@ function planContainer(container, facts, options) {
                 // A task-definition entryPoint bypasses the image's new ENTRYPOINT, so it is wrapped too.
                 entryPoint: taskEntryPoint ? [agent/* AGENT_SCRIPT */.Il, ...taskEntryPoint] : undefined
             };
+        case 'nonroot-drop': {
+            const wrapper = (0,agent/* dropPrivilegesWrapper */.H_)(effective.user);
+            if (options.mode === 'sidecar') {
+                return { ...plan, entryPoint: [...wrapper, ...effective.argv], command: null };
+            }
+            return {
+                ...plan,
+                build: { base: facts.reference, copyAgent: true, imageUser: facts.user, entrypoint: [...wrapper, ...facts.entrypoint], cmd: facts.cmd },
+                entryPoint: taskEntryPoint ? [...wrapper, ...taskEntryPoint] : undefined
+            };
+        }
         case 'nonroot':
             if (options.mode === 'sidecar') {
                 return {
@@ -40912,6 +41474,7 @@ function planContainer(container, facts, options) {
 
 
 
+
 /**
  * Selects the containers, reads their images' facts and plans each one; checks the whole task before any
  * image is built, and reports warnings at the lines of the file as the user wrote it.
@@ -40928,6 +41491,12 @@ async function planTask(host, ctx, definition, document, lookup) {
         const image = ctx.image ?? container.image;
         if (!image)
             throw new core_errors/* TaskDefinitionError */.zF(`container ${container.name} has no image`, at);
+        try {
+            (0,input_limits/* checkImageReference */.rd)(`containerDefinitions[${index}].image`, image);
+        }
+        catch (error) {
+            throw error instanceof core_errors/* InputError */.dz ? new core_errors/* TaskDefinitionError */.zF(error.message.replace(/^input /, ''), document.locate(['containerDefinitions', index, 'image'])) : error;
+        }
         await host.group(`container ${container.name}: ${image}`, async () => {
             const facts = await lookup.facts(image);
             let plan;
@@ -46236,14 +46805,18 @@ function renderReviews(key, inputs, limit = COMMENT_LIMIT) {
 
 
 
+/** GitHub's 1 MiB step-summary limit, less room for other steps' summaries. */
+const SUMMARY_LIMIT = 1024 * 1024 - 1024;
 /**
  * Shows the review where reviewers look: always in the job summary, and as one sticky comment on the pull
  * request when the run is for one. A read-only token (fork or Dependabot PR) is a warning, not a failure.
  */
 async function publishReview(host, ctx, key, reviews) {
     const run = host.gitHubRun();
-    const body = renderReviews(key, reviews.map(review => ({ ...review, runUrl: run?.runUrl })));
-    await host.writeSummary(body);
+    const withRun = reviews.map(review => ({ ...review, runUrl: run?.runUrl }));
+    // The summary holds up to 1 MiB, the comment 65,536 characters: the comment's shortened diff links to the summary.
+    await host.writeSummary(renderReviews(key, withRun, SUMMARY_LIMIT));
+    const body = renderReviews(key, withRun, COMMENT_LIMIT);
     if (!run || !ctx.comment || !ctx.githubToken)
         return;
     const pullRequest = pullRequestFromEvent(run.eventName, run.eventPath);
@@ -46269,7 +46842,37 @@ async function publishReview(host, ctx, key, reviews) {
     host.setOutput('comment-url', result.url);
 }
 
+;// CONCATENATED MODULE: ./src/drop-privileges-check.ts
+
+const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu'];
+/**
+ * drop-privileges needs a tool in the image to exec the app as its user: checked before anything is built
+ * (through a local engine, which this strategy's images are run in to look); without an engine, a warning.
+ */
+async function checkDropPrivilegesTools(host, docker, planned) {
+    const checked = new Map();
+    for (const { plan, facts } of planned) {
+        if (!plan.pattern.startsWith('nonroot-drop-') || plan.alreadyInstrumented)
+            continue;
+        const version = await docker.serverVersion();
+        if (!version.ok) {
+            host.warning(`container ${plan.container}: could not check ${facts.reference} for ${DROP_TOOLS.join(', ')} without a Docker engine; without one of them the container will not start`);
+            continue;
+        }
+        const found = checked.get(facts.reference) ?? (await docker.findCommand(facts.reference, DROP_TOOLS));
+        checked.set(facts.reference, found);
+        if (found === 'no-shell')
+            throw new core_errors/* ImageError */.C8(facts.reference, 'has no /bin/sh: the agent script cannot run; use an image with a shell');
+        if (found === 'none') {
+            throw new core_errors/* ImageError */.C8(facts.reference, `has none of ${DROP_TOOLS.join(', ')}: drop-privileges cannot run the app as ${plan.effective.user}; add one (util-linux's setpriv, su-exec or gosu) or use the sudo strategy`);
+        }
+        host.info(`${plan.container}: drops privileges with ${found}`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
+
+
 
 
 
@@ -46330,7 +46933,14 @@ async function instrument(host, ctx) {
     await mapWithConcurrency(images, ctx.concurrency, reference => lookup.facts(reference));
     for (const job of jobs)
         job.planned = await planTask(host, ctx, job.file.definition, job.file.document, lookup);
+    for (const { path, file, planned } of jobs) {
+        // The sidecar the rewrite adds counts against ECS's limit too.
+        const containers = file.definition.containerDefinitions;
+        const adds = planned.some(({ plan }) => plan.attachSidecar) && !containers.some(container => container.name === ctx.agentContainerName);
+        (0,input_limits/* checkContainerCount */.d8)(path, containers.length + (adds ? 1 : 0), file.document.locate(['containerDefinitions']));
+    }
     const planned = jobs.flatMap(job => job.planned);
+    await checkDropPrivilegesTools(host, docker, planned);
     const use = { sidecar: planned.some(({ plan }) => plan.attachSidecar), copied: planned.some(({ plan }) => plan.build?.copyAgent) };
     const agent = use.sidecar || use.copied ? await resolveAgentImage(host, ctx, registry, architecture, use) : { image: ctx.agentImage };
     // Every check is done before the first build: a bad input never leaves a half-done run behind.

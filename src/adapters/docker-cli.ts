@@ -33,6 +33,19 @@ export class DockerCli {
     return { ok: true, version: result.stdout.trim() }
   }
 
+  /**
+   * The first of `commands` the image has on its PATH, found by running its own /bin/sh (pulling the image when
+   * the engine lacks it); `none` when it has none of them, `no-shell` when it has no /bin/sh.
+   */
+  async findCommand(image: string, commands: string[]): Promise<string | 'none' | 'no-shell'> {
+    const probe = commands.map(command => `command -v ${command}`).join(' || ')
+    const result = await this.run(['run', '--rm', '--user', '0', '--entrypoint', '/bin/sh', image, '-c', probe], { quiet: true })
+    if (result.exitCode === 0) return result.stdout.trim().split('\n')[0]
+    if (/no such file|not found in \$PATH|executable file not found/i.test(result.stderr)) return 'no-shell'
+    if (result.exitCode === 1 || result.exitCode === 127) return 'none'
+    throw this.engineError(`docker run of ${image}`, result)
+  }
+
   /** `docker image inspect`; undefined when the engine does not have the image. */
   async inspect(reference: string): Promise<InspectEntry | undefined> {
     const result = await this.run(['image', 'inspect', reference], { quiet: true })

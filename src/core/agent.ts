@@ -16,3 +16,26 @@ export const SUDO_WRAPPER = ['/bin/sh', '-c', `sudo -n ${AGENT_SCRIPT} && exec "
 export function runsAgentScript(argv: readonly string[]): boolean {
   return argv.some(arg => arg.includes(AGENT_SCRIPT))
 }
+
+/** Printed by a wrapper that cannot go on, so its cause can be told from the app's own output. */
+export const WRAPPER_FAILURE_MARKER = 'lacework-fargate:'
+
+/**
+ * The drop-privileges wrapper: the container starts as root, runs the agent script, then execs the app as
+ * `user` with whichever of setpriv, su-exec or gosu the image has — no sudo in the image, the app never root.
+ */
+export function dropPrivilegesWrapper(user: string): string[] {
+  const [uid, gid] = user.trim().split(':')
+  const group = gid ?? `$(id -g ${uid})`
+  const script = [
+    `${AGENT_SCRIPT} || exit $?`,
+    // stdout/stderr are pipes the runtime made for root: apps that reopen /dev/stderr (nginx) need them as their own.
+    // No 2>/dev/null here: dash applies a redirection in the shell itself, and would chown /dev/null instead.
+    `chown ${uid} /proc/$$/fd/1 /proc/$$/fd/2 || :`,
+    `if command -v setpriv >/dev/null 2>&1; then exec setpriv --reuid=${uid} --regid=${group} --init-groups -- "$0" "$@"`,
+    `elif command -v su-exec >/dev/null 2>&1; then exec su-exec ${uid}${gid ? `:${gid}` : ''} "$0" "$@"`,
+    `elif command -v gosu >/dev/null 2>&1; then exec gosu ${uid}${gid ? `:${gid}` : ''} "$0" "$@"`,
+    `else echo "${WRAPPER_FAILURE_MARKER} the image has none of setpriv, su-exec, gosu to run the app as ${user}" >&2; exit 1; fi`
+  ].join('; ')
+  return ['/bin/sh', '-c', script]
+}

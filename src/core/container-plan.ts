@@ -1,10 +1,10 @@
-import { AGENT_SCRIPT, SUDO_WRAPPER, runsAgentScript } from './agent.js'
+import { AGENT_SCRIPT, SUDO_WRAPPER, dropPrivilegesWrapper, runsAgentScript } from './agent.js'
 import type { ImageFacts } from './image-facts.js'
 import type { ContainerDefinition } from './task-definition.js'
 import { isRootUser } from './user.js'
 
 export type Mode = 'sidecar' | 'embedded'
-export type NonRootStrategy = 'sudo' | 'run-as-root'
+export type NonRootStrategy = 'sudo' | 'run-as-root' | 'drop-privileges'
 export type Pattern =
   | 'root-sidecar'
   | 'root-embedded'
@@ -12,6 +12,8 @@ export type Pattern =
   | 'nonroot-embedded'
   | 'nonroot-as-root-sidecar'
   | 'nonroot-as-root-embedded'
+  | 'nonroot-drop-sidecar'
+  | 'nonroot-drop-embedded'
 
 export interface PlanOptions {
   mode: Mode
@@ -82,7 +84,7 @@ export function effectiveCommand(container: ContainerDefinition, facts: ImageFac
   return { entrypoint, command, argv: [...entrypoint, ...command], user, userFromTaskDefinition }
 }
 
-type UserClass = 'root' | 'nonroot' | 'nonroot-as-root'
+type UserClass = 'root' | 'nonroot' | 'nonroot-as-root' | 'nonroot-drop'
 
 function classify(effective: EffectiveCommand, facts: ImageFacts, strategy: NonRootStrategy): [UserClass, string] {
   const shown = (user: string): string => (user.trim() ? user : '(none)')
@@ -92,6 +94,7 @@ function classify(effective: EffectiveCommand, facts: ImageFacts, strategy: NonR
   }
   const source = effective.userFromTaskDefinition ? 'task definition user' : 'image user'
   if (strategy === 'run-as-root') return ['nonroot-as-root', `${source} ${effective.user} → non-root; strategy run-as-root`]
+  if (strategy === 'drop-privileges') return ['nonroot-drop', `${source} ${effective.user} → non-root; strategy drop-privileges`]
   return ['nonroot', `${source} ${effective.user} → non-root; strategy sudo`]
 }
 
@@ -123,8 +126,9 @@ export function planContainer(container: ContainerDefinition, facts: ImageFacts,
     reason,
     effective,
     alreadyInstrumented: false,
-    runAsRoot: userClass === 'nonroot-as-root' && !isRootUser(effective.user),
-    addPtrace: userClass === 'nonroot',
+    // drop-privileges starts as root too: only long enough to start the agent, then the app is exec'd as its user.
+    runAsRoot: (userClass === 'nonroot-as-root' || userClass === 'nonroot-drop') && !isRootUser(effective.user),
+    addPtrace: userClass === 'nonroot' || userClass === 'nonroot-drop',
     attachSidecar: options.mode === 'sidecar',
     warnings
   }
@@ -168,6 +172,17 @@ export function planContainer(container: ContainerDefinition, facts: ImageFacts,
         // A task-definition entryPoint bypasses the image's new ENTRYPOINT, so it is wrapped too.
         entryPoint: taskEntryPoint ? [AGENT_SCRIPT, ...taskEntryPoint] : undefined
       }
+    case 'nonroot-drop': {
+      const wrapper = dropPrivilegesWrapper(effective.user)
+      if (options.mode === 'sidecar') {
+        return { ...plan, entryPoint: [...wrapper, ...effective.argv], command: null }
+      }
+      return {
+        ...plan,
+        build: { base: facts.reference, copyAgent: true, imageUser: facts.user, entrypoint: [...wrapper, ...facts.entrypoint], cmd: facts.cmd },
+        entryPoint: taskEntryPoint ? [...wrapper, ...taskEntryPoint] : undefined
+      }
+    }
     case 'nonroot':
       if (options.mode === 'sidecar') {
         return {

@@ -1,4 +1,5 @@
 import { TaskDefinitionError } from './errors.js'
+import { checkContainerCount, checkTaskDefinitionText } from './input-limits.js'
 import { JsonDocument, detectLayout } from './json-document.js'
 
 export interface KeyValue {
@@ -53,6 +54,8 @@ export interface TaskDefinitionFile {
 }
 
 export function parseTaskDefinition(file: string, text: string): TaskDefinitionFile {
+  // Size and depth are checked on the text, before any parser walks it.
+  checkTaskDefinitionText(file, text)
   let document = JsonDocument.parse(file, text)
   const value = document.value
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -72,6 +75,7 @@ export function parseTaskDefinition(file: string, text: string): TaskDefinitionF
   if (!Array.isArray(containers) || containers.length === 0) {
     throw new TaskDefinitionError('containerDefinitions must be a non-empty array', document.locate(['containerDefinitions']))
   }
+  checkContainerCount(file, containers.length, document.locate(['containerDefinitions']))
   containers.forEach((container, index) => {
     if (typeof container !== 'object' || container === null || typeof container.name !== 'string') {
       throw new TaskDefinitionError('every container definition needs a name', document.locate(['containerDefinitions', index]))

@@ -131,12 +131,12 @@ export class RegistryAuth {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: 'lacework-fargate' })
       if (host.service) form.set('service', host.service)
       if (scopes.length) form.set('scope', scopes.join(' '))
-      exchange = await this.transport.send(url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() }, registry, repository)
+      exchange = await this.transport.send(url, { what: `token request to ${url.host}`, method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() }, registry, repository)
     } else {
       if (host.service) url.searchParams.set('service', host.service)
       for (const scope of scopes) url.searchParams.append('scope', scope)
       const headers: Record<string, string> = credentials?.password !== undefined ? { Authorization: basicHeader(credentials) } : {}
-      exchange = await this.transport.send(url, { method: 'GET', headers }, registry, repository)
+      exchange = await this.transport.send(url, { what: `token request to ${url.host}`, method: 'GET', headers }, registry, repository)
     }
     const status = exchange.response.status
     if (status !== 200) {

@@ -2,7 +2,7 @@ import { parseImageReference, type ImageReference } from '../../core/image-refer
 import { RegistryAuth, repositoryScope } from './auth.js'
 import { dockerCredentials, type RegistryCredentials } from './credentials.js'
 import { digestOf, isDigest, matchesDigest } from './digest.js'
-import { RegistryError } from './errors.js'
+import { RegistryError, registryErrorDetail } from './errors.js'
 import {
   MANIFEST_ACCEPT,
   MediaType,
@@ -17,16 +17,32 @@ import {
   type Platform
 } from './manifest.js'
 import { isLoopbackHost, registryBaseUrl } from './reference.js'
-import { Transport, type Exchange, type RegistryStats, type Send } from './transport.js'
+import { DEFAULT_RETRY_POLICY, type RetryHooks } from './retry.js'
+import { Transport, transientAnswer, type Exchange, type RegistryStats, type Send } from './transport.js'
 
 export interface RegistryClientOptions {
   /** Where `config.json` is: overrides `$DOCKER_CONFIG` and `~/.docker`. */
   dockerConfigDir?: string
   /** Registries (`host:port` or host) reached over plain HTTP although not on loopback. */
   insecureRegistries?: string[]
-  /** Time limit of each request, body included. */
+  /** Time limit of each request, connection and body included (default 60 s). */
   timeoutMs?: number
+  /** Time limit to open a connection: DNS, TCP and TLS (default 10 s). */
+  connectTimeoutMs?: number
+  /** Retries of a request answered 429, 500, 502, 503, 504 or failed on the network (default 4: at most 5 attempts). */
+  retries?: number
+  /** No retry starts later than this after the first attempt (default 60 s); an operation ends by this + timeoutMs. */
+  retryBudgetMs?: number
+  /** Ceiling of the first backoff wait, doubled per retry, full jitter (default 250 ms). */
+  backoffBaseMs?: number
+  /** The backoff ceiling never grows past this (default 10 s). */
+  backoffMaxMs?: number
+  /** The longest `Retry-After` waited for (default 30 s); a registry asking for more fails the request at once. */
+  retryAfterMaxMs?: number
+  /** Replaces node:http for every request (tests record requests this way). */
   fetch?: typeof fetch
+  /** Test seams: the jitter's random source, the sleep, a callback per retry. */
+  retryHooks?: RetryHooks
 }
 
 export interface ManifestResult {
@@ -65,6 +81,7 @@ interface Call extends Send {
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
 const MAX_REDIRECTS = 5
 const DEFAULT_TIMEOUT_MS = 60_000
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 
 /** A client of the OCI distribution API: manifests, blobs, mounts and pushes, with Docker's auth. */
 export class RegistryClient {
@@ -74,7 +91,20 @@ export class RegistryClient {
   private readonly credentialCache = new Map<string, Promise<RegistryCredentials | undefined>>()
 
   constructor(options: RegistryClientOptions = {}) {
-    this.transport = new Transport(options.fetch ?? globalThis.fetch, options.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+    const defaults = DEFAULT_RETRY_POLICY
+    this.transport = new Transport({
+      timeoutMs: positive(options.timeoutMs, 'timeoutMs') ?? DEFAULT_TIMEOUT_MS,
+      connectTimeoutMs: positive(options.connectTimeoutMs, 'connectTimeoutMs') ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      retry: {
+        retries: count(options.retries, 'retries') ?? defaults.retries,
+        retryBudgetMs: count(options.retryBudgetMs, 'retryBudgetMs') ?? defaults.retryBudgetMs,
+        backoffBaseMs: count(options.backoffBaseMs, 'backoffBaseMs') ?? defaults.backoffBaseMs,
+        backoffMaxMs: count(options.backoffMaxMs, 'backoffMaxMs') ?? defaults.backoffMaxMs,
+        retryAfterMaxMs: count(options.retryAfterMaxMs, 'retryAfterMaxMs') ?? defaults.retryAfterMaxMs
+      },
+      fetch: options.fetch,
+      hooks: options.retryHooks
+    })
     this.insecureRegistries = options.insecureRegistries ?? []
     const credentialOptions = { dockerConfigDir: options.dockerConfigDir, timeoutMs: this.transport.timeoutMs }
     this.auth = new RegistryAuth(this.transport, registry => {
@@ -163,28 +193,39 @@ export class RegistryClient {
     throw failure(target, what, response, body)
   }
 
-  /** Uploads a blob in one PUT (POST for a session, then PUT `?digest=`). */
+  /**
+   * Uploads a blob in one PUT (POST for a session, then PUT `?digest=`). A session that fails midway is not
+   * resumed: the retry opens a new one, so a half-written upload is never completed with other bytes.
+   */
   async uploadBlob(repository: string, digest: string, bytes: Buffer): Promise<void> {
     const repo = this.repository(parseImageReference(repository))
     checkDigest(repo, digest)
     if (!matchesDigest(bytes, digest)) throw new RegistryError(repo.registry, repo.name, `refusing to upload: the bytes do not match ${digest}`)
     const scopes = [repositoryScope(repo.name, 'pull,push')]
-    const start = await this.call(repo, { what: `start upload of ${digest}`, method: 'POST', path: `/v2/${repo.name}/blobs/uploads/`, scopes })
-    const location = start.response.headers.get('location')
-    if (start.response.status !== 202 || !location) throw failure(repo, `start upload of ${digest}`, start.response, start.body)
-    const url = new URL(location, start.url)
-    // Append to the registry's query (upload state) as is: re-encoding it can break the session.
-    const separator = url.search ? '&' : url.href.endsWith('?') ? '' : '?'
     const what = `upload blob ${digest}`
-    const put = await this.call(repo, {
-      what,
-      method: 'PUT',
-      path: `${url.href}${separator}digest=${encodeURIComponent(digest)}`,
-      headers: { 'Content-Type': 'application/octet-stream' },
-      body: bytes,
-      scopes
+    await this.transport.retrying(what, repo.registry, repo.name, async () => {
+      const start = await this.call(repo, { what: `start upload of ${digest}`, method: 'POST', path: `/v2/${repo.name}/blobs/uploads/`, scopes, retry: false })
+      const busy = transientAnswer(start)
+      if (busy) return busy
+      const location = start.response.headers.get('location')
+      if (start.response.status !== 202 || !location) throw failure(repo, `start upload of ${digest}`, start.response, start.body)
+      const url = new URL(location, start.url)
+      // Append to the registry's query (upload state) as is: re-encoding it can break the session.
+      const separator = url.search ? '&' : url.href.endsWith('?') ? '' : '?'
+      const put = await this.call(repo, {
+        what,
+        method: 'PUT',
+        path: `${url.href}${separator}digest=${encodeURIComponent(digest)}`,
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: bytes,
+        scopes,
+        retry: false
+      })
+      const failed = transientAnswer(put)
+      if (failed) return failed
+      if (put.response.status !== 201) throw failure(repo, what, put.response, put.body)
+      return true
     })
-    if (put.response.status !== 201) throw failure(repo, what, put.response, put.body)
   }
 
   /** Pushes a manifest under `tag` (or a digest) and returns its digest, the sha256 of the bytes sent. */
@@ -275,7 +316,7 @@ export class RegistryClient {
     if (url.origin !== new URL(repo.base).origin) authorization = undefined
     for (let hops = 0; ; hops++) {
       const headers = { ...call.headers, ...(authorization ? { Authorization: authorization } : {}) }
-      const exchange = await this.transport.send(url, { method: call.method, headers, body: call.body }, repo.registry, repo.name)
+      const exchange = await this.transport.send(url, { method: call.method, headers, body: call.body, what: call.what, retry: call.retry }, repo.registry, repo.name)
       const location = exchange.response.headers.get('location')
       if (!call.followRedirects || !REDIRECTS.has(exchange.response.status) || !location) return exchange
       if (hops === MAX_REDIRECTS) throw new RegistryError(repo.registry, repo.name, `${call.what}: more than ${MAX_REDIRECTS} redirects`)
@@ -299,16 +340,21 @@ function checkDigest(repo: Repository, digest: string): void {
 
 /** The registry's own error code and message when it sent one (`MANIFEST_UNKNOWN: manifest unknown`). */
 function failure(repo: Repository, what: string, response: Response, body: Buffer): RegistryError {
-  let detail = ''
-  try {
-    const first = (JSON.parse(body.toString('utf8')) as { errors?: Array<{ code?: string; message?: string }> }).errors?.[0]
-    if (first) detail = `: ${[first.code, first.message].filter(Boolean).join(': ')}`
-  } catch {
-    // Not the spec's JSON error body: the status says enough.
-  }
+  const detail = registryErrorDetail(body)
+  let text = detail ? `: ${detail}` : ''
   if (response.status === 429) {
     const retryAfter = response.headers.get('retry-after')
-    detail += `: rate limited${retryAfter ? `, retry after ${retryAfter} s` : ''}`
+    text += `: rate limited${retryAfter ? `, retry after ${retryAfter.replace(/[^\x20-\x7e]/g, '').slice(0, 40)} s` : ''}`
   }
-  return new RegistryError(repo.registry, repo.name, `${what} failed${detail.replace(/\s+/g, ' ').slice(0, 300)}`, response.status)
+  return new RegistryError(repo.registry, repo.name, `${what} failed${text}`, response.status)
+}
+
+function positive(value: number | undefined, name: string): number | undefined {
+  if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new RangeError(`RegistryClient option ${name} must be a positive number of milliseconds, not ${value}`)
+  return value
+}
+
+function count(value: number | undefined, name: string): number | undefined {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 0)) throw new RangeError(`RegistryClient option ${name} must be a whole number >= 0, not ${value}`)
+  return value
 }

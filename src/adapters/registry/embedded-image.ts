@@ -4,6 +4,7 @@ import { ImageError } from '../../core/errors.js'
 import { parseImageReference } from '../../core/image-reference.js'
 import { appendLayers, type AppendedLayer } from '../../core/image-mutation.js'
 import { TarFormatError, TarType, listTarEntries, type TarEntry } from '../../core/tar-entries.js'
+import { mapWithConcurrency } from '../../core/concurrency.js'
 import type { RegistryClient } from './client.js'
 import { digestOf } from './digest.js'
 import { RegistryError } from './errors.js'
@@ -13,6 +14,9 @@ import type { Descriptor } from './manifest.js'
  * The root-embedded image without a Docker engine: the base image plus the agent image's own layers that hold
  * /var/lib/lacework-backup (taken as they are, never rebuilt), a new Entrypoint, pushed blob by blob.
  */
+
+/** Blob copies under way at once; registries serve a handful of parallel requests per client well. */
+const BLOB_CONCURRENCY = 6
 
 export interface EmbeddedImageRequest {
   base: string
@@ -96,16 +100,22 @@ export async function buildEmbeddedImage(client: RegistryClient, request: Embedd
       result.uploadedBytes += content.length
     }
   }
-  for (const layer of base.manifest.layers) await copy(layer.digest, baseRepository)
-  for (const layer of layers) await copy(layer.descriptor.digest, agentRepository, layer.bytes)
-
   const config = Buffer.from(image.config)
-  if (await client.blobExists(target, image.configDescriptor.digest)) {
-    result.existingBlobs++
-  } else {
-    await client.uploadBlob(target, image.configDescriptor.digest, config)
-    result.uploadedBytes += config.length
+  const uploadConfig = async (): Promise<void> => {
+    if (await client.blobExists(target, image.configDescriptor.digest)) {
+      result.existingBlobs++
+    } else {
+      await client.uploadBlob(target, image.configDescriptor.digest, config)
+      result.uploadedBytes += config.length
+    }
   }
+  // Blobs are independent: a few at a time, round trips overlap (the manifest goes last, when all are there).
+  const copies: (() => Promise<void>)[] = [
+    ...base.manifest.layers.map(layer => () => copy(layer.digest, baseRepository)),
+    ...layers.map(layer => () => copy(layer.descriptor.digest, agentRepository, layer.bytes)),
+    uploadConfig
+  ]
+  await mapWithConcurrency(copies, BLOB_CONCURRENCY, run => run())
   const manifest = Buffer.from(image.manifest)
   const digest = await client.putManifest(target, request.tag, image.manifestMediaType, manifest)
   result.uploadedBytes += manifest.length

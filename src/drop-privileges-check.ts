@@ -1,0 +1,29 @@
+import type { DockerCli } from './adapters/docker-cli.js'
+import { ImageError } from './core/errors.js'
+import type { Host } from './host.js'
+import type { PlannedContainer } from './plan-task.js'
+
+const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu']
+
+/**
+ * drop-privileges needs a tool in the image to exec the app as its user: checked before anything is built
+ * (through a local engine, which this strategy's images are run in to look); without an engine, a warning.
+ */
+export async function checkDropPrivilegesTools(host: Host, docker: DockerCli, planned: PlannedContainer[]): Promise<void> {
+  const checked = new Map<string, string>()
+  for (const { plan, facts } of planned) {
+    if (!plan.pattern.startsWith('nonroot-drop-') || plan.alreadyInstrumented) continue
+    const version = await docker.serverVersion()
+    if (!version.ok) {
+      host.warning(`container ${plan.container}: could not check ${facts.reference} for ${DROP_TOOLS.join(', ')} without a Docker engine; without one of them the container will not start`)
+      continue
+    }
+    const found = checked.get(facts.reference) ?? (await docker.findCommand(facts.reference, DROP_TOOLS))
+    checked.set(facts.reference, found)
+    if (found === 'no-shell') throw new ImageError(facts.reference, 'has no /bin/sh: the agent script cannot run; use an image with a shell')
+    if (found === 'none') {
+      throw new ImageError(facts.reference, `has none of ${DROP_TOOLS.join(', ')}: drop-privileges cannot run the app as ${plan.effective.user}; add one (util-linux's setpriv, su-exec or gosu) or use the sudo strategy`)
+    }
+    host.info(`${plan.container}: drops privileges with ${found}`)
+  }
+}
