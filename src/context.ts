@@ -25,6 +25,9 @@ export interface Context {
   builder: Builder
   pinAgentImage: boolean
   insecureRegistries: string[]
+  /** Start the rewritten task locally with ECS semantics before it ships. */
+  verify: boolean
+  verifyTimeout: number
   /** How many registry look-ups may be under way at once. */
   concurrency: number
   /** Comment the review on the pull request (when the run is for one and a token is given). */
@@ -55,6 +58,8 @@ export const INPUT_NAMES = [
   'pin-agent-image',
   'insecure-registries',
   'concurrency',
+  'verify',
+  'verify-timeout',
   'comment',
   'github-token'
 ] as const
@@ -95,6 +100,8 @@ export function readContext(getInput: GetInput): Context {
     pinAgentImage: flag('pin-agent-image', get('pin-agent-image'), true),
     insecureRegistries: list(get('insecure-registries')),
     concurrency: count('concurrency', get('concurrency'), 8),
+    verify: flag('verify', get('verify'), false),
+    verifyTimeout: count('verify-timeout', get('verify-timeout'), 60),
     comment: flag('comment', get('comment'), true),
     githubToken: get('github-token'),
     warnings

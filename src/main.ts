@@ -12,13 +12,14 @@ import { checkContainerCount } from './core/input-limits.js'
 import { ActionError, DockerError, InputError } from './core/errors.js'
 import type { ReviewInput } from './core/review.js'
 import { rewriteTaskDefinition } from './core/rewrite.js'
-import { parseTaskDefinition, type TaskDefinitionFile } from './core/task-definition.js'
+import { parseTaskDefinition, type TaskDefinition, type TaskDefinitionFile } from './core/task-definition.js'
 import type { Host } from './host.js'
 import { buildImages, planBuilds } from './image-builder.js'
 import { output, outputPaths } from './outputs.js'
 import { planTask, selectedImages, tokenValues, type PlannedContainer } from './plan-task.js'
 import { publishReview } from './review-publisher.js'
 import { checkDropPrivilegesTools } from './drop-privileges-check.js'
+import { VerificationError, verifyRewrites } from './verify-run.js'
 
 /** Runs the action: plan every container, build what is needed, write the rewritten task definitions. */
 export async function run(host: Host): Promise<void> {
@@ -114,6 +115,16 @@ async function instrument(host: Host, ctx: Context): Promise<void> {
     return { path: job.path, text: document.text, changed, changes }
   })
 
+  // Verified before anything is written: a task that would not start leaves no file for the deploy step.
+  let verification: string | undefined
+  if (ctx.verify) {
+    try {
+      verification = await verifyRewrites(host, ctx, jobs.map(job => ({ path: job.path, definition: job.file.document.value as TaskDefinition, planned: job.planned })))
+    } catch (error) {
+      if (error instanceof VerificationError) await publishReview(host, ctx, ctx.taskDefinition, reviews, error.report)
+      throw error
+    }
+  }
   for (const [i, result] of results.entries()) {
     const target = targets[i]
     if (target) await writeFileAtomically(target, result.text)
@@ -127,5 +138,5 @@ async function instrument(host: Host, ctx: Context): Promise<void> {
   output(host, results.length, 'pattern', perFile(i => results[i].changes.map(change => `${change.plan.container}=${change.plan.pattern}`).join(',')))
   host.setOutput('changed', String(results.some(result => result.changed)))
 
-  await publishReview(host, ctx, ctx.taskDefinition, reviews)
+  await publishReview(host, ctx, ctx.taskDefinition, reviews, verification)
 }

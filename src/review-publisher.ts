@@ -11,12 +11,14 @@ const SUMMARY_LIMIT = 1024 * 1024 - 1024
  * Shows the review where reviewers look: always in the job summary, and as one sticky comment on the pull
  * request when the run is for one. A read-only token (fork or Dependabot PR) is a warning, not a failure.
  */
-export async function publishReview(host: Host, ctx: Context, key: string, reviews: ReviewInput[]): Promise<void> {
+export async function publishReview(host: Host, ctx: Context, key: string, reviews: ReviewInput[], verification = ''): Promise<void> {
   const run = host.gitHubRun()
   const withRun = reviews.map(review => ({ ...review, runUrl: run?.runUrl }))
   // The summary holds up to 1 MiB, the comment 65,536 characters: the comment's shortened diff links to the summary.
-  await host.writeSummary(renderReviews(key, withRun, SUMMARY_LIMIT))
-  const body = renderReviews(key, withRun, COMMENT_LIMIT)
+  // The verification report (a table of a few rows) goes below the review, whose limit shrinks to make room.
+  const appended = verification ? `\n${verification}\n` : ''
+  await host.writeSummary(renderReviews(key, withRun, SUMMARY_LIMIT - appended.length) + appended)
+  const body = renderReviews(key, withRun, COMMENT_LIMIT - appended.length) + appended
   if (!run || !ctx.comment || !ctx.githubToken) return
   const pullRequest = pullRequestFromEvent(run.eventName, run.eventPath)
   if (!pullRequest) return

@@ -31196,7 +31196,7 @@ function parseFlags(argv) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _adapters_cli_host_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3921);
 /* harmony import */ var _context_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(788);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8774);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9706);
 
 
 
@@ -31264,6 +31264,8 @@ const INPUT_NAMES = [
     'pin-agent-image',
     'insecure-registries',
     'concurrency',
+    'verify',
+    'verify-timeout',
     'comment',
     'github-token'
 ];
@@ -31299,6 +31301,8 @@ function readContext(getInput) {
         pinAgentImage: flag('pin-agent-image', get('pin-agent-image'), true),
         insecureRegistries: list(get('insecure-registries')),
         concurrency: count('concurrency', get('concurrency'), 8),
+        verify: flag('verify', get('verify'), false),
+        verifyTimeout: count('verify-timeout', get('verify-timeout'), 60),
         comment: flag('comment', get('comment'), true),
         githubToken: get('github-token'),
         warnings
@@ -31627,7 +31631,7 @@ function checkImageReference(input, reference) {
 
 /***/ }),
 
-/***/ 8774:
+/***/ 9706:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46811,12 +46815,14 @@ const SUMMARY_LIMIT = 1024 * 1024 - 1024;
  * Shows the review where reviewers look: always in the job summary, and as one sticky comment on the pull
  * request when the run is for one. A read-only token (fork or Dependabot PR) is a warning, not a failure.
  */
-async function publishReview(host, ctx, key, reviews) {
+async function publishReview(host, ctx, key, reviews, verification = '') {
     const run = host.gitHubRun();
     const withRun = reviews.map(review => ({ ...review, runUrl: run?.runUrl }));
     // The summary holds up to 1 MiB, the comment 65,536 characters: the comment's shortened diff links to the summary.
-    await host.writeSummary(renderReviews(key, withRun, SUMMARY_LIMIT));
-    const body = renderReviews(key, withRun, COMMENT_LIMIT);
+    // The verification report (a table of a few rows) goes below the review, whose limit shrinks to make room.
+    const appended = verification ? `\n${verification}\n` : '';
+    await host.writeSummary(renderReviews(key, withRun, SUMMARY_LIMIT - appended.length) + appended);
+    const body = renderReviews(key, withRun, COMMENT_LIMIT - appended.length) + appended;
     if (!run || !ctx.comment || !ctx.githubToken)
         return;
     const pullRequest = pullRequestFromEvent(run.eventName, run.eventPath);
@@ -46870,7 +46876,1135 @@ async function checkDropPrivilegesTools(host, docker, planned) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/verify/report.ts
+const MAX_EVIDENCE = 300;
+/** A markdown table cell: pipes escaped, one line, bounded. */
+function report_cell(text) {
+    const line = text.replace(/\r?\n/g, ' ⏎ ').replace(/\s+/g, ' ').trim();
+    const bounded = line.length > MAX_EVIDENCE ? `${line.slice(0, MAX_EVIDENCE - 1)}…` : line;
+    return bounded.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;') || ' ';
+}
+/** The report for the log, the job summary and the pull request: a status line, then container | check | result | evidence. */
+function renderVerifyReport(report) {
+    const lines = [report.ok ? '**verify: the task starts as Fargate would run it** ✅' : `**verify failed** ❌: ${report_cell(report.failure ?? 'a check failed')}`, ''];
+    if (report.checks.length) {
+        lines.push('| container | check | result | evidence |', '|---|---|---|---|');
+        for (const check of report.checks)
+            lines.push(`| ${report_cell(check.container)} | ${report_cell(check.check)} | ${check.ok ? '✅ pass' : '❌ fail'} | ${report_cell(check.evidence)} |`);
+    }
+    return `${lines.join('\n')}\n`;
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/verify/diagnose.ts
+
+/** The paths the agent script writes (REFERENCE.md §2). */
+const AGENT_WRITABLE_PATHS = ['/var/lib/lacework', '/var/log/lacework', '/tmp'];
+function describeUser(user) {
+    const name = user.split(':')[0];
+    if (name === '' || name === 'root' || name === '0')
+        return 'root';
+    return /^\d+$/.test(name) ? `uid ${name}` : `user ${name}`;
+}
+function isRoot(user) {
+    return describeUser(user) === 'root';
+}
+/** The last few meaningful log lines, on one line. */
+function logTail(logs, lines = 3) {
+    const kept = logs
+        .split('\n')
+        .map(line => line.trim())
+        .filter(Boolean)
+        .slice(-lines);
+    return kept.length ? kept.join(' ⏎ ') : 'no output';
+}
+/** Whether writable mount points cover every path the agent writes. */
+function agentPathsWritable(container) {
+    const writable = (container.mountPoints ?? []).filter(mount => !mount.readOnly && mount.containerPath).map(mount => mount.containerPath.replace(/\/+$/, ''));
+    return AGENT_WRITABLE_PATHS.every(path => writable.some(mount => path === mount || path.startsWith(`${mount}/`)));
+}
+/** Whether the argv needs a shell: a `sh -c` wrapper, or the agent script (a #!/bin/sh script). */
+function needsShell(argv) {
+    return /(^|\/)(sh|bash|dash|ash)$/.test(argv[0] ?? '') || (0,agent/* runsAgentScript */.JL)(argv);
+}
+/**
+ * One line saying why a container did not start or stopped, and what to change. The specific causes the
+ * instrumentation can produce come first, then anything the log shows.
+ */
+function explainExit(facts) {
+    const name = facts.container.name;
+    const text = `${facts.startError ?? ''}\n${facts.logs}`;
+    const who = describeUser(facts.user);
+    const code = facts.exitCode;
+    const ran = code === undefined ? 'could not start' : `exited ${code}${facts.seconds !== undefined ? ` after ${facts.seconds.toFixed(1)} s` : ''}`;
+    if (/no such file or directory/i.test(text) && facts.hasShell === false && needsShell(facts.argv)) {
+        return `image has no /bin/sh: the agent script cannot run in ${name} (${ran}: ${logTail(text, 1)}); use an image with a shell (the script is #!/bin/sh and the non-root wrapper is sh -c, so run-as-root does not avoid it; distroless and scratch images cannot run the agent)`;
+    }
+    if (code === 244 || /agent must run as root/.test(text)) {
+        return `the agent script ran as ${who} and exited ${code ?? 244} in ${name}: it needs root — use the sudo or run-as-root strategy`;
+    }
+    const sudo = /^.*sudo: .*$/m.exec(text)?.[0].trim();
+    if (sudo || /sudo: not found|sudo: command not found|exec: "sudo"/.test(text)) {
+        if (/not found/.test(sudo ?? text)) {
+            return `${name} has no sudo (${sudo ?? 'sudo: not found'}): the sudo wrapper needs the sudo-enabled image the sudo strategy builds; deploy that image, or use the run-as-root strategy`;
+        }
+        return `sudo could not start the agent script as root in ${name} (${sudo}): the image needs a NOPASSWD sudo rule for ${who} and ${agent/* AGENT_SCRIPT */.Il} with no arguments (the sudo strategy builds one); rebuild the image, or use the run-as-root strategy`;
+    }
+    if (code === 100 || /LaceworkAccessToken is missing or invalid/.test(text)) {
+        return `the agent script exited ${code ?? 100} in ${name}: LaceworkAccessToken is missing or malformed (it must match ^[A-Za-z0-9][-_A-Za-z0-9]{10,55}[A-Za-z0-9]$); set the token input or secret`;
+    }
+    if (facts.container.readonlyRootFilesystem && !agentPathsWritable(facts.container) && (/read-only file system/i.test(text) || /cannot (create|copy|write)/i.test(text))) {
+        return `${name}: readonlyRootFilesystem: the agent could not write /var/lib/lacework; mount writable volumes at ${AGENT_WRITABLE_PATHS.slice(0, -1).join(', ')} and ${AGENT_WRITABLE_PATHS.at(-1)} (${logTail(text, 1)})`;
+    }
+    const bind = /bind\(\) to (\S+?):(\d+) failed \((?:13: )?Permission denied\)/.exec(text) ?? /(?:bind|listen)\D{0,40}?(\d+)\b.*(?:Permission denied|EACCES)/i.exec(text);
+    if (bind) {
+        const port = Number(bind[bind.length - 1]);
+        if (port < 1024 && !isRoot(facts.user)) {
+            return `${name} could not bind port ${port} as ${who}: on Fargate only root may bind ports below 1024; make the app listen on a port ≥ 1024 (e.g. 8080) and map that port`;
+        }
+        return `${name} could not bind port ${port}: ${logTail(text, 1)}`;
+    }
+    const inUse = /(?:bind|listen)\D{0,40}?(\d+)\b.*(?:Address already in use|EADDRINUSE)/i.exec(text);
+    if (inUse) {
+        return `${name} could not bind port ${inUse[1]}: another container of the task uses it (awsvpc gives the task one network namespace); give each container its own port`;
+    }
+    if (/no such file or directory|executable file not found|permission denied/i.test(facts.startError ?? '') || (code !== undefined && code >= 126 && code <= 127)) {
+        return `${name} ${ran}: ${logTail(text, 1)}: the entryPoint/command names a program the image cannot run (${facts.argv[0] ?? '?'})`;
+    }
+    return `${name} ${ran} as ${who}: ${logTail(text)}`;
+}
+
+;// CONCATENATED MODULE: ./src/verify/docker-runner.ts
+
+/**
+ * The docker command line, always run with an argument array (never through a shell), so no value in a task
+ * definition is ever interpreted. It remembers the commands in flight so that a cancelled run can end them
+ * before it removes what they created.
+ */
+class DockerRunner {
+    command;
+    env;
+    running = new Set();
+    constructor(command, env) {
+        this.command = command;
+        this.env = env;
+    }
+    run(args, options = {}) {
+        return new Promise(resolve => {
+            const stdout = [];
+            const stderr = [];
+            let timedOut = false;
+            let settled = false;
+            const finish = (code, extra = '') => {
+                if (settled)
+                    return;
+                settled = true;
+                clearTimeout(timer);
+                this.running.delete(child);
+                const bytes = Buffer.concat(stdout);
+                resolve({ code, stdout: bytes.toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') + extra, bytes, timedOut });
+            };
+            const child = (0,external_node_child_process_namespaceObject.spawn)(this.command, args, { env: { ...this.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+            this.running.add(child);
+            const timer = setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGKILL');
+            }, options.timeoutMs ?? 60_000);
+            child.stdout.on('data', (chunk) => stdout.push(chunk));
+            child.stderr.on('data', (chunk) => stderr.push(chunk));
+            child.on('error', error => finish(-1, `${error.message}`));
+            child.on('close', code => finish(timedOut ? -1 : (code ?? -1), timedOut ? `docker ${args[0]} timed out after ${options.timeoutMs ?? 60_000} ms` : ''));
+            child.stdin.on('error', () => { }); // docker may exit before reading its input
+            child.stdin.end(options.input ?? '');
+        });
+    }
+    /** The same, blocking: for cleanup inside a signal or exit handler, where nothing asynchronous runs any more. */
+    runSync(args, timeoutMs = 30_000) {
+        const result = (0,external_node_child_process_namespaceObject.spawnSync)(this.command, args, { env: this.env, timeout: timeoutMs, maxBuffer: 64 << 20 });
+        const bytes = result.stdout ?? Buffer.alloc(0);
+        return {
+            code: result.status ?? -1,
+            stdout: bytes.toString('utf8'),
+            stderr: `${result.stderr?.toString('utf8') ?? ''}${result.error ? result.error.message : ''}`,
+            bytes,
+            timedOut: result.error !== undefined && /ETIMEDOUT/.test(String(result.error))
+        };
+    }
+    /** Ends every docker command still running (a cancelled run), so none of them creates anything after cleanup. */
+    killRunning() {
+        for (const child of this.running)
+            child.kill('SIGKILL');
+        this.running.clear();
+    }
+}
+/** The last non-empty line of a command's output. */
+function docker_runner_lastLine(text) {
+    return (text
+        .split('\n')
+        .map(line => line.trim())
+        .filter(Boolean)
+        .pop() ?? '');
+}
+
+;// CONCATENATED MODULE: ./src/verify/pause-image.ts
+
+
+/**
+ * The task's network holder: Fargate's awsvpc mode gives all containers of a task one network namespace, held
+ * by a "pause" container. The verifier does the same with an image of one static program that blocks forever,
+ * made here from a few bytes of machine code and imported into the engine (no registry, no Docker Hub, and no
+ * dependence on what the task's own images contain).
+ */
+/** The loop's machine code: x86-64 `pause()`; AArch64 has no pause, so `ppoll(NULL, 0, NULL, NULL, 0)`. */
+const CODE = {
+    x86_64: {
+        machine: 0x3e,
+        // mov eax, 34 (pause) ; syscall ; jmp back to the mov
+        code: [0xb8, 0x22, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xeb, 0xf7]
+    },
+    aarch64: {
+        machine: 0xb7,
+        // mov x0..x4, #0 ; mov x8, #73 (ppoll) ; svc #0 ; b back to the first mov
+        code: [0xd2800000, 0xd2800001, 0xd2800002, 0xd2800003, 0xd2800004, 0xd2800928, 0xd4000001, 0x17fffff9].flatMap(word => [word & 0xff, (word >>> 8) & 0xff, (word >>> 16) & 0xff, word >>> 24])
+    }
+};
+const ARCH_ALIASES = { x86_64: 'x86_64', amd64: 'x86_64', aarch64: 'aarch64', arm64: 'aarch64' };
+/** A minimal static ELF64 executable (one PT_LOAD segment, no sections) that blocks until it is killed. */
+function pauseProgram(architecture) {
+    const arch = ARCH_ALIASES[architecture];
+    if (!arch)
+        throw new Error(`the Docker engine runs on ${architecture}; the verifier's network holder exists for x86_64 and aarch64 only`);
+    const { machine, code } = CODE[arch];
+    const base = 0x400000;
+    const headerSize = 64 + 56;
+    const file = Buffer.alloc(headerSize + code.length);
+    // ELF header
+    file.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0], 0); // magic, 64-bit, little endian, version 1, System V ABI
+    file.writeUInt16LE(2, 16); // ET_EXEC
+    file.writeUInt16LE(machine, 18);
+    file.writeUInt32LE(1, 20); // EV_CURRENT
+    file.writeBigUInt64LE(BigInt(base + headerSize), 24); // entry point: right after the headers
+    file.writeBigUInt64LE(64n, 32); // program headers right after this header
+    file.writeBigUInt64LE(0n, 40); // no section headers
+    file.writeUInt32LE(0, 48);
+    file.writeUInt16LE(64, 52); // header size
+    file.writeUInt16LE(56, 54); // program header entry size
+    file.writeUInt16LE(1, 56); // one program header
+    file.writeUInt16LE(64, 58); // section header entry size (none present)
+    // Program header: the whole file, loaded read + execute at `base`.
+    file.writeUInt32LE(1, 64); // PT_LOAD
+    file.writeUInt32LE(5, 68); // PF_R | PF_X
+    file.writeBigUInt64LE(0n, 72);
+    file.writeBigUInt64LE(BigInt(base), 80);
+    file.writeBigUInt64LE(BigInt(base), 88);
+    file.writeBigUInt64LE(BigInt(file.length), 96);
+    file.writeBigUInt64LE(BigInt(file.length), 104);
+    file.writeBigUInt64LE(0x10000n, 112);
+    file.set(code, headerSize);
+    return file;
+}
+/** A tar archive holding one executable file, owned by root. */
+function singleFileTar(name, content, mode = 0o755) {
+    const header = Buffer.alloc(512);
+    const octal = (value, length) => value.toString(8).padStart(length - 1, '0') + '\0';
+    header.write(name, 0, 100, 'utf8');
+    header.write(octal(mode, 8), 100, 'latin1');
+    header.write(octal(0, 8), 108, 'latin1');
+    header.write(octal(0, 8), 116, 'latin1');
+    header.write(octal(content.length, 12), 124, 'latin1');
+    header.write(octal(0, 12), 136, 'latin1');
+    header.write('        ', 148, 'latin1'); // checksum counts as spaces while it is computed
+    header.write('0', 156, 'latin1');
+    header.write('ustar\u000000', 257, 'latin1');
+    let sum = 0;
+    for (const byte of header)
+        sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    const padding = Buffer.alloc((512 - (content.length % 512)) % 512);
+    return Buffer.concat([header, content, padding, Buffer.alloc(1024)]);
+}
+/** The holder image for the engine's architecture, imported once and then reused. */
+async function ensurePauseImage(docker) {
+    const info = await docker.run(['version', '--format', '{{.Server.Arch}}'], { timeoutMs: 30_000 });
+    if (info.code !== 0)
+        throw new Error(`docker version failed: ${docker_runner_lastLine(info.stderr)}`);
+    const program = pauseProgram(info.stdout.trim());
+    const tag = `lacework-fargate-verify/pause:${(0,external_node_crypto_.createHash)('sha256').update(program).digest('hex').slice(0, 16)}`;
+    if ((await docker.run(['image', 'inspect', '--format', '{{.Id}}', tag], { timeoutMs: 30_000 })).code === 0)
+        return tag;
+    const imported = await docker.run(['import', '--change', 'ENTRYPOINT ["/pause"]', '--change', 'LABEL lacework-fargate.verify.pause=1', '-', tag], {
+        input: singleFileTar('pause', program),
+        timeoutMs: 60_000
+    });
+    if (imported.code !== 0)
+        throw new Error(`docker import of the network holder image failed: ${docker_runner_lastLine(imported.stderr)}`);
+    return tag;
+}
+
+;// CONCATENATED MODULE: ./src/verify/local-task.ts
+
+
+
+
+/**
+ * Runs an ECS task definition on a Docker engine the way Fargate runs it:
+ * - one network namespace for the whole task (awsvpc), held by a "pause" container on a network of its own,
+ *   whose port mappings are published on 127.0.0.1 only; ports below 1024 are privileged as on Fargate;
+ * - containers started in `dependsOn` order (START, COMPLETE, SUCCESS, HEALTHY);
+ * - argv = entryPoint ++ command (REFERENCE.md §1), user, workingDirectory, environment, secrets (as placeholders),
+ *   capabilities, volumesFrom (readOnly), task volumes + mountPoints, readonlyRootFilesystem, initProcessEnabled;
+ * - the agent's server URL pointed at a closed local port, so no data leaves the machine.
+ * Everything it creates carries the label `lacework-fargate.verify=<run id>` and is removed by that label.
+ */
+const VERIFY_LABEL = 'lacework-fargate.verify';
+/** Nothing listens there: the agent's connection attempts stay on the machine and fail at once. */
+const CLOSED_SERVER_URL = 'https://127.0.0.1:9';
+/** Well formed for the agent script (REFERENCE.md §2), and obviously not a real token. */
+const PLACEHOLDER_TOKEN = 'lwfVerifyPlaceholderToken0123456789';
+/** Variables the docker client reads itself: passed inline, never through the client's environment. */
+const CLIENT_VARIABLES = /^(DOCKER_\w*|PATH|HOME|TMPDIR|XDG_\w+|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy)$/;
+const sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
+/** Docker names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*; ECS names are [a-zA-Z0-9_-]. */
+function dockerSafe(text) {
+    return text.replace(/[^a-zA-Z0-9_.-]/g, '-');
+}
+function argvOf(container) {
+    return [...(container.entryPoint ?? []), ...(container.command ?? [])];
+}
+class LocalTask {
+    definition;
+    runId;
+    docker;
+    secretValues;
+    runs = new Map();
+    holder;
+    network;
+    volumes = new Map();
+    created = [];
+    pauseImage = '';
+    lastStartAt = 0;
+    constructor(definition, runId, docker, secretValues = {}) {
+        this.definition = definition;
+        this.runId = runId;
+        this.docker = docker;
+        this.secretValues = secretValues;
+        const prefix = `lwf-verify-${dockerSafe(runId)}`;
+        this.holder = `${prefix}-task`;
+        this.network = `${prefix}-net`;
+        for (const spec of definition.containerDefinitions) {
+            this.runs.set(spec.name, { spec, dockerName: `${prefix}-${dockerSafe(spec.name)}`, created: false, health: 'none', healthChecks: 0, nextHealthAt: 0, healthOutput: '' });
+        }
+        for (const volume of definition.volumes ?? [])
+            this.volumes.set(volume.name, `${prefix}-vol-${dockerSafe(volume.name)}`);
+    }
+    get label() {
+        return `${VERIFY_LABEL}=${this.runId}`;
+    }
+    /** Problems of the definition itself, found before anything is created. */
+    definitionProblems() {
+        const problems = [];
+        for (const run of this.runs.values()) {
+            const spec = run.spec;
+            if (!spec.image)
+                problems.push(`container ${spec.name} has no image`);
+            for (const dependency of spec.dependsOn ?? []) {
+                const target = this.runs.get(dependency.containerName);
+                if (!target)
+                    problems.push(`container ${spec.name} depends on ${dependency.containerName}, which the task does not have`);
+                else if (['SUCCESS', 'COMPLETE'].includes(dependency.condition) && target.spec.essential !== false) {
+                    problems.push(`container ${spec.name} depends on ${dependency.containerName} with ${dependency.condition}, which ECS refuses for an essential container: set "essential": false on ${dependency.containerName}`);
+                }
+                else if (dependency.condition === 'HEALTHY' && !target.spec.healthCheck?.command?.length) {
+                    problems.push(`container ${spec.name} waits for ${dependency.containerName} to be HEALTHY, but ${dependency.containerName} has no healthCheck`);
+                }
+                else if (!['START', 'COMPLETE', 'SUCCESS', 'HEALTHY'].includes(dependency.condition)) {
+                    problems.push(`container ${spec.name}: unknown dependsOn condition ${dependency.condition}`);
+                }
+            }
+            for (const from of spec.volumesFrom ?? [])
+                if (!this.runs.has(from.sourceContainer))
+                    problems.push(`container ${spec.name} takes volumesFrom ${from.sourceContainer}, which the task does not have`);
+            for (const mount of spec.mountPoints ?? []) {
+                if (!mount.sourceVolume || !this.volumes.has(mount.sourceVolume))
+                    problems.push(`container ${spec.name} mounts volume ${mount.sourceVolume ?? '(none)'}, which the task's volumes do not declare`);
+            }
+        }
+        const visiting = new Set();
+        const done = new Set();
+        const visit = (name, path) => {
+            if (done.has(name))
+                return;
+            if (visiting.has(name)) {
+                problems.push(`dependsOn has a cycle: ${[...path, name].join(' → ')}`);
+                return;
+            }
+            visiting.add(name);
+            for (const dependency of this.runs.get(name)?.spec.dependsOn ?? [])
+                if (this.runs.has(dependency.containerName))
+                    visit(dependency.containerName, [...path, name]);
+            visiting.delete(name);
+            done.add(name);
+        };
+        for (const name of this.runs.keys())
+            visit(name, []);
+        return problems;
+    }
+    /** Pulls images the engine lacks (outside the time bound: a pull is not the task's start-up). */
+    async pullImages() {
+        const images = [...new Set([...this.runs.values()].map(run => run.spec.image))];
+        for (const image of images) {
+            if ((await this.docker.run(['image', 'inspect', '--format', '{{.Id}}', image], { timeoutMs: 30_000 })).code === 0)
+                continue;
+            const pulled = await this.docker.run(['pull', '--quiet', image], { timeoutMs: 600_000 });
+            if (pulled.code !== 0)
+                throw new Error(`docker pull ${image} failed: ${docker_runner_lastLine(pulled.stderr)}`);
+        }
+    }
+    /** The network, the task's volumes and the network holder with the port mappings. */
+    async prepare() {
+        this.pauseImage = await ensurePauseImage(this.docker);
+        await this.must(['network', 'create', '--label', this.label, this.network]);
+        for (const name of this.volumes.values())
+            await this.must(['volume', 'create', '--label', this.label, name]);
+        const args = ['run', '--detach', '--name', this.holder, '--label', this.label, '--network', this.network];
+        // Fargate creates the task's network namespace without Docker's default of 0 here: ports < 1024 need root.
+        const sysctls = new Map([['net.ipv4.ip_unprivileged_port_start', '1024']]);
+        for (const run of this.runs.values()) {
+            for (const control of run.spec.systemControls ?? [])
+                if (control.namespace?.startsWith('net.'))
+                    sysctls.set(control.namespace, control.value ?? '');
+        }
+        for (const [key, value] of sysctls)
+            args.push('--sysctl', `${key}=${value}`);
+        for (const port of this.publishedPorts())
+            args.push('--publish', `127.0.0.1::${port}`);
+        this.created.push(this.holder);
+        await this.must([...args, this.pauseImage]);
+    }
+    /** `port/protocol` of every mapping in the task, once each. */
+    publishedPorts() {
+        const ports = new Set();
+        for (const run of this.runs.values()) {
+            for (const mapping of run.spec.portMappings ?? []) {
+                if (mapping.containerPort)
+                    ports.add(`${mapping.containerPort}/${(mapping.protocol ?? 'tcp').toLowerCase()}`);
+            }
+        }
+        return [...ports];
+    }
+    async hostPort(port) {
+        const result = await this.docker.run(['port', this.holder, port], { timeoutMs: 30_000 });
+        const match = /127\.0\.0\.1:(\d+)/.exec(result.stdout);
+        return match ? Number(match[1]) : undefined;
+    }
+    /** `docker create` arguments for a container, and the values of its variables (passed through the client's environment). */
+    createArgs(spec) {
+        const run = this.runs.get(spec.name);
+        const args = ['--name', run.dockerName, '--label', this.label, '--label', `${VERIFY_LABEL}.container=${spec.name}`, '--network', `container:${this.holder}`];
+        for (const [key, value] of Object.entries(spec.dockerLabels ?? {}))
+            args.push('--label', `${key}=${value}`);
+        if (spec.user)
+            args.push('--user', spec.user);
+        if (spec.workingDirectory)
+            args.push('--workdir', spec.workingDirectory);
+        const variables = new Map();
+        for (const variable of spec.environment ?? [])
+            variables.set(variable.name, variable.value ?? '');
+        for (const secret of spec.secrets ?? []) {
+            variables.set(secret.name, this.secretValues[secret.name] ?? (secret.name === agent/* TOKEN_VARIABLE */.bG ? PLACEHOLDER_TOKEN : `placeholder-${secret.name}`));
+        }
+        variables.set(agent/* SERVER_URL_VARIABLE */.Dx, CLOSED_SERVER_URL);
+        const env = {};
+        for (const [name, value] of variables) {
+            if (CLIENT_VARIABLES.test(name)) {
+                args.push('--env', `${name}=${value}`);
+            }
+            else {
+                args.push('--env', name);
+                env[name] = value;
+            }
+        }
+        for (const capability of spec.linuxParameters?.capabilities?.add ?? [])
+            args.push('--cap-add', capability);
+        for (const capability of spec.linuxParameters?.capabilities?.drop ?? [])
+            args.push('--cap-drop', capability);
+        if (spec.linuxParameters?.initProcessEnabled)
+            args.push('--init');
+        for (const control of spec.systemControls ?? []) {
+            if (control.namespace && !control.namespace.startsWith('net.'))
+                args.push('--sysctl', `${control.namespace}=${control.value ?? ''}`);
+        }
+        for (const from of spec.volumesFrom ?? []) {
+            args.push('--volumes-from', `${this.runs.get(from.sourceContainer).dockerName}${from.readOnly ? ':ro' : ''}`);
+        }
+        for (const mount of spec.mountPoints ?? []) {
+            const source = this.volumes.get(mount.sourceVolume);
+            args.push('--mount', `type=volume,source=${source},target=${mount.containerPath}${mount.readOnly ? ',readonly' : ''}`);
+        }
+        if (spec.readonlyRootFilesystem)
+            args.push('--read-only');
+        const [entry, ...entryArgs] = spec.entryPoint ?? [];
+        if (entry !== undefined)
+            args.push('--entrypoint', entry);
+        args.push(spec.image, ...entryArgs, ...(spec.command ?? []));
+        return { args, env };
+    }
+    /** Creates and starts one container; false (with `startError`) when the engine refuses it. */
+    async start(run) {
+        const { args, env } = this.createArgs(run.spec);
+        this.created.push(run.dockerName);
+        const created = await this.docker.run(['create', ...args], { env, timeoutMs: 120_000 });
+        if (created.code !== 0) {
+            run.startError = engineError(created);
+            return false;
+        }
+        run.created = true;
+        const started = await this.docker.run(['start', run.dockerName], { timeoutMs: 60_000 });
+        run.startedAt = Date.now();
+        this.lastStartAt = run.startedAt;
+        if (started.code !== 0) {
+            run.startError = engineError(started);
+            return false;
+        }
+        return true;
+    }
+    /** Reads the engine's view of every created container; notes exits. */
+    async refresh() {
+        const runs = [...this.runs.values()].filter(run => run.created);
+        if (runs.length === 0)
+            return;
+        const result = await this.docker.run(['inspect', ...runs.map(run => run.dockerName)], { timeoutMs: 30_000 });
+        const infos = result.stdout.trim() ? JSON.parse(result.stdout) : [];
+        for (const info of infos) {
+            const run = runs.find(item => `/${item.dockerName}` === info.Name);
+            if (!run)
+                continue;
+            run.info = info;
+            if (!info.State.Running && info.State.Status === 'exited' && !run.exit) {
+                const seconds = (Date.parse(info.State.FinishedAt) - Date.parse(info.State.StartedAt)) / 1000;
+                run.exit = { code: info.State.ExitCode, seconds: Number.isFinite(seconds) && seconds >= 0 ? seconds : 0 };
+                await this.logs(run);
+            }
+        }
+    }
+    /** Starts every container in dependsOn order; false when the task cannot start (the reason is in `findings`). */
+    async startAll(deadline, findings) {
+        const pending = [...this.runs.values()];
+        const began = Date.now();
+        for (;;) {
+            await this.refresh();
+            await this.pollHealth(deadline);
+            for (const run of this.runs.values()) {
+                if (run.exit && run.spec.essential !== false) {
+                    // ECS stops the task when an essential container stops.
+                    const message = await this.explain(run);
+                    findings.fail(run.spec.name, 'running', `exited ${run.exit.code} after ${run.exit.seconds.toFixed(1)} s: ${logTail(await this.logs(run), 2)}`, message);
+                    return false;
+                }
+            }
+            for (const run of [...pending]) {
+                const verdict = this.dependencyVerdict(run);
+                if (verdict.blocked) {
+                    findings.fail(run.spec.name, 'start', `never started: ${verdict.blocked.evidence}`, verdict.blocked.failure);
+                    return false;
+                }
+                if (!verdict.ready)
+                    continue;
+                pending.splice(pending.indexOf(run), 1);
+                for (const satisfied of verdict.satisfied)
+                    findings.pass(satisfied.container, `dependency ${satisfied.condition} of ${run.spec.name}`, satisfied.evidence);
+                if (!(await this.start(run))) {
+                    const message = await this.explain(run);
+                    findings.fail(run.spec.name, 'start', run.startError ?? 'the engine refused it', message);
+                    return false;
+                }
+                findings.pass(run.spec.name, 'start', `started${verdict.satisfied.length ? ` after ${verdict.satisfied.map(item => `${item.container} ${item.condition}`).join(', ')}` : ''}`);
+            }
+            if (pending.length === 0)
+                return true;
+            if (Date.now() > deadline) {
+                const run = pending[0];
+                const waits = (run.spec.dependsOn ?? []).map(dependency => `${dependency.containerName} ${dependency.condition}`).join(', ');
+                findings.fail(run.spec.name, 'start', `still waiting for ${waits}`, `${run.spec.name} did not start within ${((Date.now() - began) / 1000).toFixed(0)} s: it waits for ${waits}`);
+                return false;
+            }
+            await sleep(200);
+        }
+    }
+    dependencyVerdict(run) {
+        const satisfied = [];
+        let ready = true;
+        for (const dependency of run.spec.dependsOn ?? []) {
+            const target = this.runs.get(dependency.containerName);
+            const kind = target.spec.essential === false ? 'sidecar' : 'container';
+            if (target.startError !== undefined) {
+                return { ready: false, satisfied, blocked: { evidence: `${target.spec.name} could not start`, failure: `${run.spec.name} never started: ${target.spec.name} could not start` } };
+            }
+            const exit = target.exit;
+            switch (dependency.condition) {
+                case 'START':
+                    if (target.startedAt !== undefined)
+                        satisfied.push({ container: target.spec.name, condition: 'START', evidence: 'started' });
+                    else
+                        ready = false;
+                    break;
+                case 'COMPLETE':
+                    if (exit)
+                        satisfied.push({ container: target.spec.name, condition: 'COMPLETE', evidence: `exited ${exit.code} after ${exit.seconds.toFixed(1)} s` });
+                    else
+                        ready = false;
+                    break;
+                case 'SUCCESS':
+                    if (exit && exit.code === 0)
+                        satisfied.push({ container: target.spec.name, condition: 'SUCCESS', evidence: `exited 0 after ${exit.seconds.toFixed(1)} s` });
+                    else if (exit) {
+                        const tail = logTail(this.cachedLogs.get(target.dockerName) ?? '', 2);
+                        return {
+                            ready: false,
+                            satisfied,
+                            blocked: {
+                                evidence: `${target.spec.name} exited ${exit.code} (SUCCESS needs 0): ${tail}`,
+                                failure: `${kind} ${target.spec.name} exited ${exit.code}: a SUCCESS dependency must exit 0, so ${run.spec.name} never started (log: ${tail})`
+                            }
+                        };
+                    }
+                    else
+                        ready = false;
+                    break;
+                case 'HEALTHY':
+                    if (target.health === 'healthy')
+                        satisfied.push({ container: target.spec.name, condition: 'HEALTHY', evidence: `healthy after ${target.healthChecks} check(s)` });
+                    else
+                        ready = false;
+                    break;
+            }
+        }
+        return { ready, satisfied };
+    }
+    cachedLogs = new Map();
+    /** The tail of a container's log (stdout and stderr). */
+    async logs(run, lines = 30) {
+        if (!run.created)
+            return '';
+        const result = await this.docker.run(['logs', '--tail', String(lines), run.dockerName], { timeoutMs: 30_000 });
+        const text = `${result.stdout}\n${result.stderr}`;
+        this.cachedLogs.set(run.dockerName, text);
+        return text;
+    }
+    /** Runs due health checks (`docker exec`, as the engine would) until each container is healthy. */
+    async pollHealth(deadline) {
+        for (const run of this.runs.values()) {
+            const command = run.spec.healthCheck?.command;
+            if (!command?.length || command[0] === 'NONE' || !run.startedAt || run.exit || run.health === 'healthy' || Date.now() < run.nextHealthAt)
+                continue;
+            run.health = 'starting';
+            const argv = command[0] === 'CMD-SHELL' ? ['/bin/sh', '-c', command.slice(1).join(' ')] : command[0] === 'CMD' ? command.slice(1) : command;
+            const timeoutMs = Math.min((run.spec.healthCheck?.timeout ?? 5) * 1000, Math.max(deadline - Date.now(), 1000));
+            const result = await this.docker.run(['exec', run.dockerName, ...argv], { timeoutMs });
+            run.healthChecks++;
+            run.healthOutput = docker_runner_lastLine(`${result.stdout}\n${result.stderr}`) || `exit ${result.code}`;
+            if (result.code === 0)
+                run.health = 'healthy';
+            // Checked every second, not every `interval`: a run is bounded by its timeout, not by the task's patience.
+            else
+                run.nextHealthAt = Date.now() + 1000;
+        }
+    }
+    /** Waits until a container with a healthCheck is healthy; false at the deadline. */
+    async awaitHealthy(run, deadline) {
+        const healthy = () => run.health === 'healthy';
+        while (!healthy() && !run.exit && Date.now() < deadline) {
+            await this.pollHealth(deadline);
+            if (!healthy())
+                await sleep(200);
+            await this.refresh();
+        }
+        return healthy();
+    }
+    /** One line: why the container did not start or stopped, and what to change. */
+    async explain(run) {
+        if (run.created && !run.info)
+            await this.refresh();
+        const logs = await this.logs(run);
+        const argv = run.info ? [run.info.Path, ...run.info.Args] : argvOf(run.spec);
+        return explainExit({
+            container: run.spec,
+            exitCode: run.exit?.code,
+            startError: run.startError ?? (run.info?.State.Error || undefined),
+            logs,
+            user: run.info?.Config.User ?? run.spec.user ?? '',
+            argv,
+            hasShell: run.created ? await this.hasFile(run, '/bin/sh') : undefined,
+            seconds: run.exit?.seconds
+        });
+    }
+    /** Whether the container's file system has `path` (following links), read with `docker cp`: no shell needed. */
+    async hasFile(run, path) {
+        return (await this.docker.run(['cp', '--follow-link', `${run.dockerName}:${path}`, '-'], { timeoutMs: 30_000 })).code === 0;
+    }
+    /** A file of the container, read with `docker cp` (a tar stream of one file). */
+    async readFile(run, path) {
+        const result = await this.docker.run(['cp', '--follow-link', `${run.dockerName}:${path}`, '-'], { timeoutMs: 30_000 });
+        return result.code === 0 ? firstTarFile(result.bytes) : undefined;
+    }
+    /** The container's processes from the engine's host view (`docker top`): no tool needed in the image. */
+    async processes(run) {
+        const result = await this.docker.run(['top', run.dockerName, '-eo', 'pid,ppid,uid,comm'], { timeoutMs: 30_000 });
+        if (result.code !== 0)
+            return undefined;
+        return result.stdout
+            .split('\n')
+            .slice(1)
+            .map(line => line.trim().split(/\s+/))
+            .filter(fields => fields.length >= 4 && /^\d+$/.test(fields[0]))
+            .map(fields => ({ pid: Number(fields[0]), ppid: Number(fields[1]), uid: Number(fields[2]), comm: fields.slice(3).join(' ') }));
+    }
+    /** `docker stop` with a timeout; how long it took. */
+    async stop(run, seconds) {
+        const began = Date.now();
+        const result = await this.docker.run(['stop', '--time', String(seconds), run.dockerName], { timeoutMs: (seconds + 30) * 1000 });
+        return { ms: Date.now() - began, result };
+    }
+    /** Removes every container, network and volume of this run (by label): once normally, or from a signal handler. */
+    async cleanup() {
+        const problems = [];
+        for (let pass = 0; pass < 2; pass++) {
+            const containers = await this.docker.run(['ps', '--all', '--quiet', '--filter', `label=${this.label}`, '--format', '{{.Names}}'], { timeoutMs: 30_000 });
+            const names = this.removalOrder(containers.stdout.split('\n').filter(Boolean));
+            if (names.length) {
+                const removed = await this.docker.run(['rm', '--force', '--volumes', ...names], { timeoutMs: 60_000 });
+                if (removed.code !== 0 && pass === 1)
+                    problems.push(docker_runner_lastLine(removed.stderr));
+            }
+            else if (pass === 1)
+                break;
+        }
+        const networks = await this.docker.run(['network', 'ls', '--quiet', '--filter', `label=${this.label}`], { timeoutMs: 30_000 });
+        const networkIds = networks.stdout.split('\n').filter(Boolean);
+        if (networkIds.length) {
+            const removed = await this.docker.run(['network', 'rm', ...networkIds], { timeoutMs: 60_000 });
+            if (removed.code !== 0)
+                problems.push(docker_runner_lastLine(removed.stderr));
+        }
+        const volumes = await this.docker.run(['volume', 'ls', '--quiet', '--filter', `label=${this.label}`], { timeoutMs: 30_000 });
+        const volumeNames = volumes.stdout.split('\n').filter(Boolean);
+        if (volumeNames.length) {
+            const removed = await this.docker.run(['volume', 'rm', '--force', ...volumeNames], { timeoutMs: 60_000 });
+            if (removed.code !== 0)
+                problems.push(docker_runner_lastLine(removed.stderr));
+        }
+        return problems;
+    }
+    /** The same, blocking, for a process that is about to end (SIGINT, SIGTERM, exit). */
+    cleanupSync() {
+        for (let pass = 0; pass < 2; pass++) {
+            const containers = this.docker.runSync(['ps', '--all', '--quiet', '--filter', `label=${this.label}`, '--format', '{{.Names}}']);
+            const names = this.removalOrder(containers.stdout.split('\n').filter(Boolean));
+            if (names.length)
+                this.docker.runSync(['rm', '--force', '--volumes', ...names], 60_000);
+            // A `docker create` cut off by the signal may still land in the engine: look once more.
+            if (pass === 0)
+                Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+        }
+        const networks = this.docker.runSync(['network', 'ls', '--quiet', '--filter', `label=${this.label}`]).stdout.split('\n').filter(Boolean);
+        if (networks.length)
+            this.docker.runSync(['network', 'rm', ...networks]);
+        const volumes = this.docker.runSync(['volume', 'ls', '--quiet', '--filter', `label=${this.label}`]).stdout.split('\n').filter(Boolean);
+        if (volumes.length)
+            this.docker.runSync(['volume', 'rm', '--force', ...volumes]);
+    }
+    /** Dependents before what they depend on (so `--volumes` frees the sidecar's anonymous volume), the holder last. */
+    removalOrder(names) {
+        const order = [...this.created].reverse();
+        return [...names].sort((a, b) => rank(order, a) - rank(order, b));
+    }
+    async must(args) {
+        const result = await this.docker.run(args, { timeoutMs: 120_000 });
+        if (result.code !== 0)
+            throw new Error(`docker ${args.slice(0, 2).join(' ')} failed: ${engineError(result)}`);
+    }
+}
+function rank(order, name) {
+    const index = order.indexOf(name);
+    return index === -1 ? -1 : index;
+}
+/** The useful part of an engine error: `exec: "/bin/sh": stat /bin/sh: no such file or directory`, not the runc preamble. */
+function engineError(result) {
+    const lines = result.stderr.split('\n').map(line => line.trim()).filter(Boolean);
+    // Newer clients end with a summary ("Error: failed to start containers: …"); the daemon's line says why.
+    const line = lines.find(item => /exec[: ]/.test(item)) ?? lines.find(item => item.startsWith('Error response from daemon')) ?? docker_runner_lastLine(result.stderr);
+    if (!line)
+        return `exit ${result.code}`;
+    const exec = /(exec: .*?|exec .*?)(?:: unknown)?$/.exec(line);
+    return (exec ? exec[1] : line.replace(/^Error response from daemon: /, '')).trim();
+}
+/** The content of the first regular file of a tar stream (skipping PAX and GNU long-name records). */
+function firstTarFile(tar) {
+    let offset = 0;
+    while (offset + 512 <= tar.length) {
+        const header = tar.subarray(offset, offset + 512);
+        if (header.every(byte => byte === 0))
+            return undefined;
+        const size = parseInt(header.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim() || '0', 8);
+        const type = String.fromCharCode(header[156] || 0x30);
+        const start = offset + 512;
+        if (type === '0' || type === '7')
+            return tar.subarray(start, start + size).toString('utf8');
+        offset = start + Math.ceil(size / 512) * 512;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/verify/types.ts
+/** The checks so far and the failures in the order they were found: the first is the report's one line. */
+class Findings {
+    mask;
+    checks = [];
+    failures = [];
+    constructor(mask = text => text) {
+        this.mask = mask;
+    }
+    pass(container, check, evidence) {
+        this.checks.push({ container, check, ok: true, evidence: this.mask(evidence) });
+    }
+    /** A failed check; `failure` (what is wrong and what to change) is left out when an earlier one already says it. */
+    fail(container, check, evidence, failure) {
+        this.checks.push({ container, check, ok: false, evidence: this.mask(evidence) });
+        if (failure)
+            this.failures.push(this.mask(failure));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/verify/verify-task.ts
+
+
+
+
+
+
+
+/** The agent's process name (REFERENCE.md §2). */
+const AGENT_PROCESS = 'datacollector';
+const verify_task_sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
+/**
+ * Starts the task definition on the local Docker engine the way Fargate would and checks, per instrumented
+ * container: the agent runs as root, the app's main process runs as the intended user, every essential container
+ * keeps running, each port mapping answers, and `docker stop` ends the container before the kill. Everything it
+ * created is removed at the end, also on failure and on SIGINT/SIGTERM.
+ */
+async function verifyTask(definition, options) {
+    const runId = options.label ?? `${Date.now().toString(36)}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`;
+    const docker = new DockerRunner(options.docker ?? 'docker', options.env ?? process.env);
+    const findings = new Findings(masker(definition, options));
+    const task = new LocalTask(definition, runId, docker, options.secretValues);
+    const guard = guardAgainstCancellation(task, docker);
+    let engine = false;
+    try {
+        const version = await docker.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 });
+        if (version.code !== 0) {
+            findings.failures.push(`verify needs a Docker engine and none answers (${options.docker ?? 'docker'} version: ${docker_runner_lastLine(version.stderr) || `exit ${version.code}`})`);
+        }
+        else {
+            engine = true;
+            await runChecks(task, options, findings);
+        }
+    }
+    catch (error) {
+        findings.failures.push(`verify could not run the task: ${error.message}`);
+    }
+    finally {
+        if (engine) {
+            const problems = await task.cleanup();
+            if (problems.length)
+                findings.fail('(task)', 'cleanup', problems.join('; '), `verify could not remove all it created (label ${VERIFY_LABEL}=${runId}): ${problems[0]}`);
+        }
+        guard.release();
+    }
+    const failure = findings.failures[0] ?? findings.checks.find(check => !check.ok)?.evidence;
+    return { ok: failure === undefined, checks: findings.checks, ...(failure === undefined ? {} : { failure }) };
+}
+async function runChecks(task, options, findings) {
+    const missing = options.expectations.filter(expectation => !task.runs.has(expectation.container));
+    if (missing.length) {
+        findings.failures.push(`the task definition has no container named ${missing.map(item => item.container).join(', ')}`);
+        return;
+    }
+    const problems = task.definitionProblems();
+    if (problems.length) {
+        findings.fail('(task)', 'definition', problems.join('; '), problems[0]);
+        return;
+    }
+    await task.pullImages();
+    const began = Date.now();
+    const deadline = began + options.timeoutSeconds * 1000;
+    await task.prepare();
+    if (!(await task.startAll(deadline, findings)))
+        return;
+    // The agent starts within moments of the container; look for it while the task settles.
+    const agents = new Map(await Promise.all(options.expectations.map(async (expectation) => [expectation.container, await pollAgent(task, task.runs.get(expectation.container), deadline)])));
+    const settleSeconds = options.settleSeconds ?? 3;
+    const settled = Math.min(task.lastStartAt + settleSeconds * 1000, deadline);
+    // An essential container that stops ends the settle period at once: ECS would stop the task there.
+    do {
+        await task.refresh();
+        if ([...task.runs.values()].some(run => run.exit && run.spec.essential !== false))
+            break;
+        await verify_task_sleep(Math.min(250, Math.max(0, settled - Date.now())));
+    } while (Date.now() < settled);
+    let stopped = false;
+    for (const run of task.runs.values()) {
+        if (run.spec.essential === false)
+            continue;
+        if (run.exit) {
+            findings.fail(run.spec.name, 'running', `exited ${run.exit.code} after ${run.exit.seconds.toFixed(1)} s: ${logTail(await task.logs(run), 2)}`, await task.explain(run));
+            stopped = true;
+        }
+        else {
+            findings.pass(run.spec.name, 'running', `running ${((Date.now() - (run.startedAt ?? began)) / 1000).toFixed(1)} s after start (settle ${settleSeconds} s)`);
+        }
+    }
+    if (stopped)
+        return; // ECS stops the whole task when an essential container stops.
+    for (const run of task.runs.values()) {
+        if (!run.spec.healthCheck?.command?.length || run.spec.healthCheck.command[0] === 'NONE')
+            continue;
+        if (await task.awaitHealthy(run, deadline))
+            findings.pass(run.spec.name, 'healthy', `health check passed (${run.healthChecks} run(s))`);
+        else
+            findings.fail(run.spec.name, 'healthy', `not healthy: ${run.healthOutput}`, `${run.spec.name} did not become healthy within ${options.timeoutSeconds} s: its health check says ${run.healthOutput}`);
+    }
+    const pid1 = new Map();
+    for (const expectation of options.expectations) {
+        const run = task.runs.get(expectation.container);
+        await checkAgent(task, run, agents.get(expectation.container), findings, began);
+        pid1.set(run.spec.name, await checkAppUser(task, run, expectation, findings));
+    }
+    await Promise.all([...task.runs.values()].flatMap(run => (run.spec.portMappings ?? [])
+        .filter(mapping => mapping.containerPort && (mapping.protocol ?? 'tcp').toLowerCase() === 'tcp')
+        .map(mapping => checkPort(task, run, mapping.containerPort, deadline, findings))));
+    const maxStop = options.maxStopSeconds ?? 10;
+    await Promise.all(options.expectations.map(expectation => checkStop(task, task.runs.get(expectation.container), maxStop, pid1.get(expectation.container) ?? '?', findings)));
+}
+async function pollAgent(task, run, deadline) {
+    for (;;) {
+        const processes = await task.processes(run);
+        const agents = (processes ?? []).filter(row => row.comm === AGENT_PROCESS);
+        const seconds = (Date.now() - (run.startedAt ?? Date.now())) / 1000;
+        if (agents.length || !processes || Date.now() > deadline)
+            return { agents, seconds };
+        await verify_task_sleep(250);
+    }
+}
+async function checkAgent(task, run, sighting, findings, began) {
+    const name = run.spec.name;
+    if (sighting?.agents.length) {
+        const nonRoot = sighting.agents.filter(row => row.uid !== 0);
+        const evidence = sighting.agents.map(row => `${AGENT_PROCESS} pid ${row.pid} uid ${row.uid}`).join(', ');
+        if (nonRoot.length)
+            findings.fail(name, 'agent runs as root', evidence, `the agent runs as uid ${nonRoot[0].uid} in ${name}: it must run as root to see the other processes — use the sudo or run-as-root strategy`);
+        else
+            findings.pass(name, 'agent runs as root', `${evidence}, seen ${sighting.seconds.toFixed(1)} s after start`);
+        return;
+    }
+    const argv = run.info ? [run.info.Path, ...run.info.Args] : [];
+    if (!(0,agent/* runsAgentScript */.JL)(argv)) {
+        findings.fail(name, 'agent runs as root', `no ${AGENT_PROCESS} process; argv: ${argv.join(' ')}`, `the agent does not start in ${name}: what it runs (${argv.slice(0, 3).join(' ')} …) never calls ${agent/* AGENT_SCRIPT */.Il}; instrument the container`);
+        return;
+    }
+    const log = (await task.readFile(run, '/var/log/lacework/datacollector.log')) ?? '';
+    const seconds = ((Date.now() - began) / 1000).toFixed(0);
+    findings.fail(name, 'agent runs as root', `no ${AGENT_PROCESS} process after ${seconds} s; agent log: ${logTail(log, 2)}`, `the agent process ${AGENT_PROCESS} is not running in ${name} ${seconds} s after start (agent log: ${logTail(log, 1)}); the image must be able to run the agent binary (glibc or musl build)`);
+}
+/** The uid `user` (a uid, `root`, or a name from the image's /etc/passwd; `:group` ignored) stands for. */
+async function resolveUid(task, run, user) {
+    const name = user.split(':')[0];
+    if (name === '' || name === 'root')
+        return 0;
+    if (/^\d+$/.test(name))
+        return Number(name);
+    const passwd = (await task.readFile(run, '/etc/passwd')) ?? '';
+    const entry = passwd.split('\n').find(line => line.split(':')[0] === name);
+    return entry ? Number(entry.split(':')[2]) : undefined;
+}
+/** Checks the app's main process; returns how PID 1 looked, for the stop check's message. */
+async function checkAppUser(task, run, expectation, findings) {
+    const name = run.spec.name;
+    const processes = await task.processes(run);
+    const pid = run.info?.State.Pid;
+    const pid1 = processes?.find(row => row.pid === pid);
+    // initProcessEnabled: PID 1 is the init, the app is its child.
+    const main = run.info?.HostConfig.Init ? processes?.find(row => row.ppid === pid) : pid1;
+    if (!processes || !main || !pid1) {
+        findings.fail(name, 'app user', 'the container is not running');
+        return '?';
+    }
+    const expected = await resolveUid(task, run, expectation.appUser);
+    const children = processes.filter(row => row.ppid === main.pid && row.comm !== AGENT_PROCESS).map(row => row.comm);
+    const shape = `PID 1 is ${pid1.comm} (uid ${pid1.uid})${main !== pid1 ? `, the app ${main.comm} (uid ${main.uid})` : ''}${children.length ? `; children: ${[...new Set(children)].join(', ')}` : ''}`;
+    if (expected === undefined) {
+        findings.fail(name, 'app user', shape, `the expected app user ${expectation.appUser} of ${name} is not in the image's /etc/passwd`);
+    }
+    else if (main.uid !== expected) {
+        findings.fail(name, 'app user', `${shape}; expected uid ${expected}`, `the app in ${name} (${main.comm}) runs as uid ${main.uid}, but the ${expectation.pattern} pattern expects ${describeUser(expectation.appUser)}: ${expected === 0 ? 'run the container as root' : 'only the agent may run as root; start it through the sudo wrapper and keep the image user'}`);
+    }
+    else {
+        findings.pass(name, 'app user', `${shape}; expected ${describeUser(expectation.appUser)}`);
+    }
+    return `${pid1.comm}, uid ${pid1.uid}`;
+}
+/** Whether something inside the task accepted the connection. Docker's port proxy accepts every connection and
+ * closes it at once when nothing listens behind it, so a connection must stay open (or bring data) to count. */
+function tcpAnswers(port) {
+    return new Promise(resolve => {
+        const socket = (0,external_node_net_.connect)({ host: '127.0.0.1', port });
+        let done = false;
+        const finish = (answer) => {
+            if (done)
+                return;
+            done = true;
+            clearTimeout(overall);
+            socket.destroy();
+            resolve(answer);
+        };
+        const overall = setTimeout(() => finish(false), 3000);
+        socket.on('connect', () => setTimeout(() => finish(true), 300));
+        socket.on('data', () => finish(true));
+        socket.on('end', () => finish(false));
+        socket.on('close', () => finish(false));
+        socket.on('error', () => finish(false));
+    });
+}
+async function checkPort(task, run, port, deadline, findings) {
+    const name = run.spec.name;
+    const hostPort = await task.hostPort(`${port}/tcp`);
+    if (hostPort === undefined) {
+        findings.fail(name, `port ${port}/tcp`, 'not published', `port ${port} of ${name} could not be published on 127.0.0.1`);
+        return;
+    }
+    const began = Date.now();
+    for (;;) {
+        if (await tcpAnswers(hostPort)) {
+            findings.pass(name, `port ${port}/tcp`, `127.0.0.1:${hostPort} → ${port}/tcp accepted a connection`);
+            return;
+        }
+        if (Date.now() > deadline)
+            break;
+        await verify_task_sleep(250);
+    }
+    const waited = ((Date.now() - began) / 1000).toFixed(0);
+    findings.fail(name, `port ${port}/tcp`, `no answer on 127.0.0.1:${hostPort} → ${port}/tcp for ${waited} s`, `nothing in the task answers on port ${port} (mapped for ${name}): the app does not listen on ${port}; map the port it listens on`);
+}
+async function checkStop(task, run, maxStop, pid1, findings) {
+    const name = run.spec.name;
+    if (run.exit || !run.startedAt)
+        return;
+    const seconds = Math.min(run.spec.stopTimeout ?? 30, maxStop);
+    const signal = run.info?.Config.StopSignal || 'SIGTERM';
+    const { ms, result } = await task.stop(run, seconds);
+    await task.refresh();
+    // refresh() sets `exit`; read it afresh (the early return above narrowed it away).
+    const code = run.exit?.code;
+    if (result.code !== 0 || code === undefined) {
+        findings.fail(name, 'stop', `docker stop failed: ${docker_runner_lastLine(result.stderr)}`, `docker stop of ${name} failed: ${docker_runner_lastLine(result.stderr)}`);
+        return;
+    }
+    const took = `${(ms / 1000).toFixed(1)} s`;
+    if (code === 137 && ms >= seconds * 1000 - 250) {
+        findings.fail(name, 'stop', `${signal} had no effect: killed after ${took} (exit 137); PID 1 was ${pid1}`, `${name} did not stop within ${seconds} s of ${signal} and was killed: the app is not PID 1's exec'd successor (PID 1 was ${pid1}), so it never got ${signal}: exec it (sh -c '… && exec "$0" "$@"' ARGV…)`);
+    }
+    else {
+        findings.pass(name, 'stop', `${signal} ended it in ${took} (exit ${code}, timeout ${seconds} s)`);
+    }
+}
+/** Hides token-like values (plaintext tokens in `environment`, given secret values) in evidence and messages. */
+function masker(definition, options) {
+    const values = new Set();
+    for (const container of definition.containerDefinitions ?? []) {
+        for (const variable of container.environment ?? []) {
+            if ((variable.name === agent/* TOKEN_VARIABLE */.bG || /token|secret|passw|key/i.test(variable.name)) && (variable.value ?? '').length >= 6)
+                values.add(variable.value);
+        }
+    }
+    for (const value of Object.values(options.secretValues ?? {}))
+        if (value.length >= 6)
+            values.add(value);
+    const sorted = [...values].sort((a, b) => b.length - a.length);
+    return text => sorted.reduce((masked, value) => masked.split(value).join('***'), text);
+}
+/** SIGINT, SIGTERM or exit while the task runs: end docker commands in flight, remove everything, then let the signal act. */
+function guardAgainstCancellation(task, docker) {
+    let armed = true;
+    const abort = () => {
+        if (!armed)
+            return;
+        armed = false;
+        docker.killRunning();
+        task.cleanupSync();
+    };
+    const release = () => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        process.off('exit', abort);
+    };
+    const onSignal = (signal) => {
+        release();
+        abort();
+        // Nobody else handles it: end the process the way the signal would have.
+        if (process.listenerCount(signal) === 0)
+            process.kill(process.pid, signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('exit', abort);
+    return {
+        release: () => {
+            armed = false;
+            release();
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/verify-run.ts
+
+
+
+/** The rewritten task failed to start the way Fargate would start it; `report` is the Markdown report so far. */
+class VerificationError extends core_errors/* ActionError */.lZ {
+    report;
+    constructor(message, report) {
+        super(message);
+        this.report = report;
+    }
+}
+/** The user the app's own process must end up as: the image's in the sudo and drop patterns, else root. */
+function appUser({ plan }) {
+    return plan.pattern.startsWith('nonroot-') && !plan.pattern.startsWith('nonroot-as-root') ? plan.effective.user.split(':')[0] : '0';
+}
+/**
+ * Starts each rewritten task definition on the local Docker engine with ECS semantics and checks that it
+ * runs; returns the report as Markdown for the review. A failing check fails the run.
+ */
+async function verifyRewrites(host, ctx, tasks) {
+    if (ctx.dryRun)
+        throw new core_errors/* InputError */.dz('verify', 'starts the built images, so it cannot run with dry-run');
+    const reports = [];
+    for (const task of tasks) {
+        const report = await host.group(`verify ${task.path}`, () => verifyTask(task.definition, {
+            timeoutSeconds: ctx.verifyTimeout,
+            expectations: task.planned.map(planned => ({ container: planned.plan.container, pattern: planned.plan.pattern, appUser: appUser(planned) }))
+        }));
+        const table = renderVerifyReport(report);
+        host.info(table);
+        reports.push(`#### Verification of ${task.path}: ${report.ok ? 'it starts' : 'it would not start'}\n\n${table}`);
+        if (!report.ok)
+            throw new VerificationError(`${task.path}: ${report.failure ?? 'verification failed'}`, reports.join('\n\n'));
+    }
+    return reports.join('\n\n');
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
+
 
 
 
@@ -46978,6 +48112,18 @@ async function instrument(host, ctx) {
         });
         return { path: job.path, text: document.text, changed, changes };
     });
+    // Verified before anything is written: a task that would not start leaves no file for the deploy step.
+    let verification;
+    if (ctx.verify) {
+        try {
+            verification = await verifyRewrites(host, ctx, jobs.map(job => ({ path: job.path, definition: job.file.document.value, planned: job.planned })));
+        }
+        catch (error) {
+            if (error instanceof VerificationError)
+                await publishReview(host, ctx, ctx.taskDefinition, reviews, error.report);
+            throw error;
+        }
+    }
     for (const [i, result] of results.entries()) {
         const target = targets[i];
         if (target)
@@ -46991,7 +48137,7 @@ async function instrument(host, ctx) {
     output(host, results.length, 'image', perFile(i => byContainer(i, change => change.image)));
     output(host, results.length, 'pattern', perFile(i => results[i].changes.map(change => `${change.plan.container}=${change.plan.pattern}`).join(',')));
     host.setOutput('changed', String(results.some(result => result.changed)));
-    await publishReview(host, ctx, ctx.taskDefinition, reviews);
+    await publishReview(host, ctx, ctx.taskDefinition, reviews, verification);
 }
 
 

@@ -1,0 +1,44 @@
+import type { Context } from './context.js'
+import { ActionError, InputError } from './core/errors.js'
+import type { TaskDefinition } from './core/task-definition.js'
+import type { Host } from './host.js'
+import type { PlannedContainer } from './plan-task.js'
+import { renderVerifyReport } from './verify/report.js'
+import { verifyTask } from './verify/verify-task.js'
+
+/** The rewritten task failed to start the way Fargate would start it; `report` is the Markdown report so far. */
+export class VerificationError extends ActionError {
+  constructor(
+    message: string,
+    readonly report: string
+  ) {
+    super(message)
+  }
+}
+
+/** The user the app's own process must end up as: the image's in the sudo and drop patterns, else root. */
+function appUser({ plan }: PlannedContainer): string {
+  return plan.pattern.startsWith('nonroot-') && !plan.pattern.startsWith('nonroot-as-root') ? plan.effective.user.split(':')[0] : '0'
+}
+
+/**
+ * Starts each rewritten task definition on the local Docker engine with ECS semantics and checks that it
+ * runs; returns the report as Markdown for the review. A failing check fails the run.
+ */
+export async function verifyRewrites(host: Host, ctx: Context, tasks: { path: string; definition: TaskDefinition; planned: PlannedContainer[] }[]): Promise<string> {
+  if (ctx.dryRun) throw new InputError('verify', 'starts the built images, so it cannot run with dry-run')
+  const reports: string[] = []
+  for (const task of tasks) {
+    const report = await host.group(`verify ${task.path}`, () =>
+      verifyTask(task.definition, {
+        timeoutSeconds: ctx.verifyTimeout,
+        expectations: task.planned.map(planned => ({ container: planned.plan.container, pattern: planned.plan.pattern, appUser: appUser(planned) }))
+      })
+    )
+    const table = renderVerifyReport(report)
+    host.info(table)
+    reports.push(`#### Verification of ${task.path}: ${report.ok ? 'it starts' : 'it would not start'}\n\n${table}`)
+    if (!report.ok) throw new VerificationError(`${task.path}: ${report.failure ?? 'verification failed'}`, reports.join('\n\n'))
+  }
+  return reports.join('\n\n')
+}
