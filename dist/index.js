@@ -32666,17 +32666,191 @@ async function registryImageFacts(client, reference, architecture = 'amd64') {
     };
 }
 
+;// CONCATENATED MODULE: ./src/core/input-limits.ts
+
+/**
+ * Limits on what the action reads, checked before any parse or command: a task definition too large or too
+ * deeply nested, too many containers, an image reference that is not one (and could smuggle shell or options).
+ */
+const LIMITS = {
+    // ECS service quotas: "Task definition size" 64 KiB (32 KiB in older editions); 1 MiB leaves room for the file's indentation and describe-task-definition fields, and still bounds memory.
+    taskDefinitionBytes: 1_048_576,
+    // RegisterTaskDefinition's deepest field (containerDefinitions[].linuxParameters.capabilities.add[]) nests 6 levels: 32 is generous, and keeps recursive parsers off deep stacks.
+    jsonDepth: 32,
+    // ECS service quotas: "Containers per task definition" 10, not adjustable.
+    containers: 10,
+    // ECS ContainerDefinition.image: at most 255 characters before "@", then sha256: and 64 hex digits: 255 + 1 + 7 + 64.
+    imageReferenceLength: 327
+};
+/** ECS ContainerDefinition.image: the 255-character limit applies to everything before the digest. */
+const IMAGE_NAME_LENGTH = 255;
+/**
+ * Rejects a task definition text over LIMITS.taskDefinitionBytes, or whose objects and arrays nest deeper than
+ * LIMITS.jsonDepth: brackets are counted outside strings, before any parse, and the error points at the bracket.
+ */
+function checkTaskDefinitionText(file, text) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > LIMITS.taskDefinitionBytes) {
+        throw new TaskDefinitionError(`the file is ${bytes} bytes; task definitions are read up to ${LIMITS.taskDefinitionBytes} bytes (1 MiB), and ECS itself accepts at most 64 KiB`, { file });
+    }
+    let depth = 0;
+    let line = 1;
+    let lineStart = 0;
+    let inString = false;
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c === 0x0a) {
+            line++;
+            lineStart = i + 1;
+        }
+        else if (inString) {
+            if (c === 0x22)
+                inString = false;
+            else if (c === 0x5c && text.charCodeAt(i + 1) !== 0x0a)
+                i++; // the escaped character is not a quote
+        }
+        else if (c === 0x22) {
+            inString = true;
+        }
+        else if (c === 0x7b || c === 0x5b) {
+            if (++depth > LIMITS.jsonDepth) {
+                throw new TaskDefinitionError(`objects and arrays nest deeper than ${LIMITS.jsonDepth} levels`, { file, line, column: i - lineStart + 1 });
+            }
+        }
+        else if ((c === 0x7d || c === 0x5d) && depth > 0) {
+            depth--;
+        }
+    }
+}
+/** Rejects more container definitions than ECS accepts in one task definition. */
+function checkContainerCount(file, count, location = {}) {
+    if (count > LIMITS.containers) {
+        throw new TaskDefinitionError(`containerDefinitions holds ${count} containers; ECS accepts at most ${LIMITS.containers} in a task definition`, { ...location, file });
+    }
+}
+// distribution/reference regexp.go, ported: name = [domain[:port]/]path-component[/path-component]*, tag = [\w][\w.-]{0,127}.
+// IPv6 hosts ([…]) are left out: ECS's image field does not allow brackets.
+const ALPHANUMERIC = '[a-z0-9]+';
+const SEPARATOR = '(?:[._]|__|[-]+)';
+const PATH_COMPONENT = `${ALPHANUMERIC}(?:${SEPARATOR}${ALPHANUMERIC})*`;
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?`;
+const NAME_AND_TAG = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?$`);
+// ECS pulls by sha256 only, and go-digest requires its 64 hex digits in lower case.
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+// Every character the grammar above allows, anywhere in a reference.
+const ALLOWED = /^[A-Za-z0-9._:/@-]$/;
+/** A character named for a message: printable ASCII quoted, anything else by its code point, never raw. */
+function describeCharacter(char) {
+    const code = char.codePointAt(0) ?? 0;
+    const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+    if (char === ' ')
+        return 'a space';
+    if (char === '\n')
+        return `a newline (${hex})`;
+    if (char === '\r')
+        return `a carriage return (${hex})`;
+    if (char === '\t')
+        return `a tab (${hex})`;
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f))
+        return `the control character ${hex}`;
+    if (code > 0x7e)
+        return `the non-ASCII character ${hex}`;
+    return char === "'" ? `"'"` : `'${char}'`;
+}
+/** The text quoted with every character outside printable ASCII escaped, so a message never carries control bytes. */
+function quote(text, max = 80) {
+    const chars = Array.from(text);
+    let shown = '';
+    for (const char of chars.slice(0, max)) {
+        const code = char.codePointAt(0) ?? 0;
+        if (char === '"' || char === '\\')
+            shown += `\\${char}`;
+        else if (char === '\n')
+            shown += '\\n';
+        else if (char === '\r')
+            shown += '\\r';
+        else if (char === '\t')
+            shown += '\\t';
+        else if (code < 0x20 || code > 0x7e)
+            shown += `\\u{${code.toString(16)}}`;
+        else
+            shown += char;
+    }
+    return `"${shown}${chars.length > max ? '…' : ''}"`;
+}
+/**
+ * Accepts only what Docker's reference grammar and ECS's image field both accept —
+ * `[registry[:port]/]name[:tag][@sha256:<64 hex>]` — so no space, quote, `;`, `$`, `(`, backquote, newline or
+ * leading `-` ever reaches a command line. The message names the first offending character.
+ */
+function checkImageReference(input, reference) {
+    const fail = (message) => {
+        throw new InputError(input, message);
+    };
+    if (reference.length === 0)
+        fail('the image reference is empty');
+    if (reference.length > LIMITS.imageReferenceLength) {
+        fail(`the image reference is ${reference.length} characters long; ECS accepts at most ${LIMITS.imageReferenceLength} (${IMAGE_NAME_LENGTH} before an @sha256: digest)`);
+    }
+    const chars = Array.from(reference);
+    const bad = chars.findIndex(char => !ALLOWED.test(char));
+    if (bad >= 0) {
+        fail(`the image reference ${quote(reference)} contains ${describeCharacter(chars[bad])} at character ${bad + 1}; an image reference holds only letters, digits and . _ - : / @`);
+    }
+    if (reference.startsWith('-'))
+        fail(`the image reference ${quote(reference)} starts with '-', which a command would read as an option`);
+    const at = reference.indexOf('@');
+    const name = at >= 0 ? reference.slice(0, at) : reference;
+    if (at >= 0 && !DIGEST.test(reference.slice(at + 1))) {
+        fail(`the digest of ${quote(reference)} must be sha256: and 64 lower-case hex digits`);
+    }
+    if (name.length > IMAGE_NAME_LENGTH)
+        fail(`the image reference is ${name.length} characters long before its digest; ECS accepts at most ${IMAGE_NAME_LENGTH}`);
+    if (!NAME_AND_TAG.test(name)) {
+        if (NAME_AND_TAG.test(name.toLowerCase()))
+            fail(`the repository name in ${quote(reference)} must be lower case`);
+        fail(`${quote(reference)} is not an image reference: expected [registry[:port]/]name[:tag][@sha256:<64 hex digits>]`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/adapters/task-definition-file.ts
 
 
 
+
+/** Reads a task definition: a regular file (not a FIFO or device that never ends), within the size limit. */
 async function readTaskDefinitionFile(path) {
     try {
+        const facts = await (0,promises_namespaceObject.stat)(path);
+        if (!facts.isFile())
+            throw new TaskDefinitionError(`not a regular file (${facts.isDirectory() ? 'a folder' : 'a device, pipe or socket'})`, { file: path });
+        if (facts.size > LIMITS.taskDefinitionBytes) {
+            throw new TaskDefinitionError(`the file is ${facts.size} bytes; task definitions are read up to ${LIMITS.taskDefinitionBytes} bytes (1 MiB), and ECS itself accepts at most 64 KiB`, { file: path });
+        }
         return await (0,promises_namespaceObject.readFile)(path, 'utf8');
     }
     catch (error) {
+        if (error instanceof TaskDefinitionError)
+            throw error;
         const code = error.code ?? error.message;
         throw new TaskDefinitionError(`cannot read the task definition (${code})`, { file: path });
+    }
+}
+/** Fails before any work when `path` cannot become a file: it is a folder, or a file stands where a folder must. */
+async function checkOutputPath(path, input) {
+    const existing = await (0,promises_namespaceObject.stat)(path).catch(() => undefined);
+    if (existing?.isDirectory())
+        throw new InputError(input, `${path} is a folder; give the path of a file`);
+    for (let folder = (0,external_node_path_.dirname)(path);; folder = (0,external_node_path_.dirname)(folder)) {
+        const facts = await (0,promises_namespaceObject.stat)(folder).catch(() => undefined);
+        if (facts) {
+            if (!facts.isDirectory())
+                throw new InputError(input, `${path} cannot be written: ${folder} is a file, not a folder`);
+            return;
+        }
+        if ((0,external_node_path_.dirname)(folder) === folder)
+            return;
     }
 }
 /** Writes through a temporary file in the same folder and renames it: readers see nothing or the whole file. */
@@ -36500,155 +36674,8 @@ async function mapWithConcurrency(items, limit, work) {
     return results;
 }
 
-;// CONCATENATED MODULE: ./src/core/input-limits.ts
-
-/**
- * Limits on what the action reads, checked before any parse or command: a task definition too large or too
- * deeply nested, too many containers, an image reference that is not one (and could smuggle shell or options).
- */
-const LIMITS = {
-    // ECS service quotas: "Task definition size" 64 KiB (32 KiB in older editions); 1 MiB leaves room for the file's indentation and describe-task-definition fields, and still bounds memory.
-    taskDefinitionBytes: 1_048_576,
-    // RegisterTaskDefinition's deepest field (containerDefinitions[].linuxParameters.capabilities.add[]) nests 6 levels: 32 is generous, and keeps recursive parsers off deep stacks.
-    jsonDepth: 32,
-    // ECS service quotas: "Containers per task definition" 10, not adjustable.
-    containers: 10,
-    // ECS ContainerDefinition.image: at most 255 characters before "@", then sha256: and 64 hex digits: 255 + 1 + 7 + 64.
-    imageReferenceLength: 327
-};
-/** ECS ContainerDefinition.image: the 255-character limit applies to everything before the digest. */
-const IMAGE_NAME_LENGTH = 255;
-/**
- * Rejects a task definition text over LIMITS.taskDefinitionBytes, or whose objects and arrays nest deeper than
- * LIMITS.jsonDepth: brackets are counted outside strings, before any parse, and the error points at the bracket.
- */
-function checkTaskDefinitionText(file, text) {
-    const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes > LIMITS.taskDefinitionBytes) {
-        throw new TaskDefinitionError(`the file is ${bytes} bytes; task definitions are read up to ${LIMITS.taskDefinitionBytes} bytes (1 MiB), and ECS itself accepts at most 64 KiB`, { file });
-    }
-    let depth = 0;
-    let line = 1;
-    let lineStart = 0;
-    let inString = false;
-    for (let i = 0; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        if (c === 0x0a) {
-            line++;
-            lineStart = i + 1;
-        }
-        else if (inString) {
-            if (c === 0x22)
-                inString = false;
-            else if (c === 0x5c && text.charCodeAt(i + 1) !== 0x0a)
-                i++; // the escaped character is not a quote
-        }
-        else if (c === 0x22) {
-            inString = true;
-        }
-        else if (c === 0x7b || c === 0x5b) {
-            if (++depth > LIMITS.jsonDepth) {
-                throw new TaskDefinitionError(`objects and arrays nest deeper than ${LIMITS.jsonDepth} levels`, { file, line, column: i - lineStart + 1 });
-            }
-        }
-        else if ((c === 0x7d || c === 0x5d) && depth > 0) {
-            depth--;
-        }
-    }
-}
-/** Rejects more container definitions than ECS accepts in one task definition. */
-function checkContainerCount(file, count, location = {}) {
-    if (count > LIMITS.containers) {
-        throw new TaskDefinitionError(`containerDefinitions holds ${count} containers; ECS accepts at most ${LIMITS.containers} in a task definition`, { ...location, file });
-    }
-}
-// distribution/reference regexp.go, ported: name = [domain[:port]/]path-component[/path-component]*, tag = [\w][\w.-]{0,127}.
-// IPv6 hosts ([…]) are left out: ECS's image field does not allow brackets.
-const ALPHANUMERIC = '[a-z0-9]+';
-const SEPARATOR = '(?:[._]|__|[-]+)';
-const PATH_COMPONENT = `${ALPHANUMERIC}(?:${SEPARATOR}${ALPHANUMERIC})*`;
-const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
-const DOMAIN = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?`;
-const NAME_AND_TAG = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?$`);
-// ECS pulls by sha256 only, and go-digest requires its 64 hex digits in lower case.
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-// Every character the grammar above allows, anywhere in a reference.
-const ALLOWED = /^[A-Za-z0-9._:/@-]$/;
-/** A character named for a message: printable ASCII quoted, anything else by its code point, never raw. */
-function describeCharacter(char) {
-    const code = char.codePointAt(0) ?? 0;
-    const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
-    if (char === ' ')
-        return 'a space';
-    if (char === '\n')
-        return `a newline (${hex})`;
-    if (char === '\r')
-        return `a carriage return (${hex})`;
-    if (char === '\t')
-        return `a tab (${hex})`;
-    if (code < 0x20 || (code >= 0x7f && code <= 0x9f))
-        return `the control character ${hex}`;
-    if (code > 0x7e)
-        return `the non-ASCII character ${hex}`;
-    return char === "'" ? `"'"` : `'${char}'`;
-}
-/** The text quoted with every character outside printable ASCII escaped, so a message never carries control bytes. */
-function quote(text, max = 80) {
-    const chars = Array.from(text);
-    let shown = '';
-    for (const char of chars.slice(0, max)) {
-        const code = char.codePointAt(0) ?? 0;
-        if (char === '"' || char === '\\')
-            shown += `\\${char}`;
-        else if (char === '\n')
-            shown += '\\n';
-        else if (char === '\r')
-            shown += '\\r';
-        else if (char === '\t')
-            shown += '\\t';
-        else if (code < 0x20 || code > 0x7e)
-            shown += `\\u{${code.toString(16)}}`;
-        else
-            shown += char;
-    }
-    return `"${shown}${chars.length > max ? '…' : ''}"`;
-}
-/**
- * Accepts only what Docker's reference grammar and ECS's image field both accept —
- * `[registry[:port]/]name[:tag][@sha256:<64 hex>]` — so no space, quote, `;`, `$`, `(`, backquote, newline or
- * leading `-` ever reaches a command line. The message names the first offending character.
- */
-function checkImageReference(input, reference) {
-    const fail = (message) => {
-        throw new InputError(input, message);
-    };
-    if (reference.length === 0)
-        fail('the image reference is empty');
-    if (reference.length > LIMITS.imageReferenceLength) {
-        fail(`the image reference is ${reference.length} characters long; ECS accepts at most ${LIMITS.imageReferenceLength} (${IMAGE_NAME_LENGTH} before an @sha256: digest)`);
-    }
-    const chars = Array.from(reference);
-    const bad = chars.findIndex(char => !ALLOWED.test(char));
-    if (bad >= 0) {
-        fail(`the image reference ${quote(reference)} contains ${describeCharacter(chars[bad])} at character ${bad + 1}; an image reference holds only letters, digits and . _ - : / @`);
-    }
-    if (reference.startsWith('-'))
-        fail(`the image reference ${quote(reference)} starts with '-', which a command would read as an option`);
-    const at = reference.indexOf('@');
-    const name = at >= 0 ? reference.slice(0, at) : reference;
-    if (at >= 0 && !DIGEST.test(reference.slice(at + 1))) {
-        fail(`the digest of ${quote(reference)} must be sha256: and 64 lower-case hex digits`);
-    }
-    if (name.length > IMAGE_NAME_LENGTH)
-        fail(`the image reference is ${name.length} characters long before its digest; ECS accepts at most ${IMAGE_NAME_LENGTH}`);
-    if (!NAME_AND_TAG.test(name)) {
-        if (NAME_AND_TAG.test(name.toLowerCase()))
-            fail(`the repository name in ${quote(reference)} must be lower case`);
-        fail(`${quote(reference)} is not an image reference: expected [registry[:port]/]name[:tag][@sha256:<64 hex digits>]`);
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/context.ts
+
 
 
 
@@ -36691,7 +36718,11 @@ function readContext(getInput) {
         if (value)
             checkImageReference(input, value);
     }
-    return {
+    const target = get('target-image');
+    if (target && repositoryOf(target) !== target) {
+        throw new InputError('target-image', `is the repository to push to (${repositoryOf(target)}): the action names the tag itself`);
+    }
+    const context = {
         taskDefinition,
         containerNames: list(get('container-name')),
         image: get('image'),
@@ -36717,6 +36748,12 @@ function readContext(getInput) {
         githubToken: get('github-token'),
         warnings
     };
+    // Contradictions are found before any image is looked up.
+    if (context.verify && context.dryRun)
+        throw new InputError('verify', 'starts the built images, so it cannot run with dry-run');
+    if (context.builder === 'registry' && !context.push)
+        throw new InputError('builder', 'registry pushes what it builds; push: false needs builder docker');
+    return context;
 }
 /** Comma or newline separated. */
 function list(value) {
@@ -37480,23 +37517,33 @@ class JsonDocument {
     file;
     current;
     layout;
+    origin;
     /** The parse of `current`, kept until the next edit: a large file is parsed once per edit, not per read. */
     tree;
-    constructor(file, current, layout) {
+    constructor(file, current, layout, 
+    /** Where this text came from, when it was cut out of a larger file: positions are reported there. */
+    origin) {
         this.file = file;
         this.current = current;
         this.layout = layout;
+        this.origin = origin;
     }
     /** Parses `text`; malformed JSON is a TaskDefinitionError at its line and column. */
-    static parse(file, text) {
+    static parse(file, text, origin) {
         const errors = [];
-        main.parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
+        const tree = main.parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
         if (errors.length > 0) {
             const first = errors[0];
             const { line, column } = positionOf(text, first.offset);
             throw new TaskDefinitionError(`malformed JSON: ${describeParseError(first.error)}`, { file, line, column });
         }
-        return new JsonDocument(file, text, detectLayout(text));
+        const duplicate = tree && findDuplicateKey(tree);
+        if (duplicate) {
+            // ECS reads the last of two equal keys, an editor shows the first: the rewrite could change the wrong one.
+            const { line, column } = positionOf(text, duplicate.offset);
+            throw new TaskDefinitionError(`duplicate key ${JSON.stringify(duplicate.key)} in one object`, { file, line, column });
+        }
+        return new JsonDocument(file, text, detectLayout(text), origin);
     }
     get text() {
         return this.current;
@@ -37577,6 +37624,8 @@ class JsonDocument {
     }
     /** Where `path` starts in the text (1-based), for annotations; the nearest existing ancestor if it is missing. */
     locate(path) {
+        if (this.origin)
+            return this.origin.document.locate([...this.origin.prefix, ...path]);
         for (let length = path.length; length >= 0; length--) {
             const node = this.find(path.slice(0, length));
             if (node) {
@@ -37628,6 +37677,24 @@ class JsonDocument {
         this.current = this.current.slice(0, offset) + text + this.current.slice(offset + length);
         this.tree = undefined;
     }
+}
+/** The first key that an object of the tree holds twice, with the offset of its second occurrence. */
+function findDuplicateKey(node) {
+    if (node.type === 'object') {
+        const keys = new Set();
+        for (const property of node.children ?? []) {
+            const key = property.children?.[0]?.value;
+            if (keys.has(key))
+                return { key, offset: property.offset };
+            keys.add(key);
+        }
+    }
+    for (const child of node.children ?? []) {
+        const found = findDuplicateKey(child);
+        if (found)
+            return found;
+    }
+    return undefined;
 }
 function end(node) {
     return node.offset + node.length;
@@ -37772,7 +37839,8 @@ function parseTaskDefinition(file, text) {
             delete inner[field];
         const { unit, eol } = detectLayout(text);
         const unwrapped = JSON.stringify(inner, null, unit).split('\n').join(eol) + eol;
-        document = JsonDocument.parse(file, unwrapped);
+        // Positions still point into the file as the user wrote it, under "taskDefinition".
+        document = JsonDocument.parse(file, unwrapped, { document, prefix: ['taskDefinition'] });
     }
     const definition = document.value;
     const containers = definition.containerDefinitions;
@@ -37780,12 +37848,49 @@ function parseTaskDefinition(file, text) {
         throw new TaskDefinitionError('containerDefinitions must be a non-empty array', document.locate(['containerDefinitions']));
     }
     checkContainerCount(file, containers.length, document.locate(['containerDefinitions']));
+    const seen = new Set();
     containers.forEach((container, index) => {
-        if (typeof container !== 'object' || container === null || typeof container.name !== 'string') {
+        if (typeof container !== 'object' || container === null || Array.isArray(container) || typeof container.name !== 'string') {
             throw new TaskDefinitionError('every container definition needs a name', document.locate(['containerDefinitions', index]));
         }
+        if (seen.has(container.name)) {
+            throw new TaskDefinitionError(`container name "${container.name}" appears twice; ECS requires unique names`, document.locate(['containerDefinitions', index, 'name']));
+        }
+        seen.add(container.name);
+        checkContainerShape(container, index, document);
     });
     return { document, original: document.text, definition };
+}
+/** The fields the action reads or writes, by the type RegisterTaskDefinition gives them. */
+const CONTAINER_FIELDS = {
+    image: 'string',
+    user: 'string',
+    essential: 'boolean',
+    readonlyRootFilesystem: 'boolean',
+    entryPoint: 'strings',
+    command: 'strings',
+    linuxParameters: 'object',
+    environment: 'entries',
+    secrets: 'entries',
+    volumesFrom: 'entries',
+    dependsOn: 'entries'
+};
+/** A field of the wrong type would be misread (a string entryPoint split into characters) or crash the rewrite. */
+function checkContainerShape(container, index, document) {
+    for (const [field, shape] of Object.entries(CONTAINER_FIELDS)) {
+        const value = container[field];
+        if (value === undefined)
+            continue;
+        const ok = shape === 'string' ? typeof value === 'string'
+            : shape === 'boolean' ? typeof value === 'boolean'
+                : shape === 'strings' ? Array.isArray(value) && value.every(item => typeof item === 'string')
+                    : shape === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value)
+                        : Array.isArray(value) && value.every(item => typeof item === 'object' && item !== null && !Array.isArray(item));
+        if (!ok) {
+            const expected = { string: 'a string', boolean: 'true or false', strings: 'a list of strings', object: 'an object', entries: 'a list of objects' }[shape];
+            throw new TaskDefinitionError(`containerDefinitions[${index}].${field} must be ${expected}`, document.locate(['containerDefinitions', index, field]));
+        }
+    }
 }
 
 // EXTERNAL MODULE: external "node:zlib"
@@ -38336,6 +38441,11 @@ function classify(effective, facts, strategy) {
 /** Thrown when a container runs nothing at all: there is no argv for the agent script to wrap. */
 class EmptyCommandError extends Error {
 }
+/** Thrown when a user name would reach a shell script (sudoers, setpriv) but is not a plain name or id. */
+class UnsafeUserError extends Error {
+}
+/** `name`, `uid`, or either with `:group`: what sudoers, id and setpriv take, and nothing a shell would read. */
+const SAFE_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9._-]{0,31})?$/;
 /** Decides a container's pattern and the changes it needs. Pure: the image facts are given. */
 function planContainer(container, facts, options) {
     const effective = effectiveCommand(container, facts);
@@ -38378,6 +38488,10 @@ function planContainer(container, facts, options) {
     }
     if (effective.argv.length === 0) {
         throw new EmptyCommandError(`container ${container.name}: neither the task definition nor image ${facts.reference} sets an entrypoint or command`);
+    }
+    // The sudo and drop-privileges patterns write the user into shell scripts: only plain names get there.
+    if ((userClass === 'nonroot' || userClass === 'nonroot-drop') && !SAFE_USER.test(effective.user)) {
+        throw new UnsafeUserError(`container ${container.name}: user ${JSON.stringify(effective.user)} is not a plain user name or id (letters, digits, . _ -, optionally :group)`);
     }
     const taskEntryPoint = setList(container.entryPoint);
     switch (userClass) {
@@ -38459,12 +38573,6 @@ async function planTask(host, ctx, definition, document, lookup) {
         const image = ctx.image ?? container.image;
         if (!image)
             throw new TaskDefinitionError(`container ${container.name} has no image`, at);
-        try {
-            checkImageReference(`containerDefinitions[${index}].image`, image);
-        }
-        catch (error) {
-            throw error instanceof InputError ? new TaskDefinitionError(error.message.replace(/^input /, ''), document.locate(['containerDefinitions', index, 'image'])) : error;
-        }
         await host.group(`container ${container.name}: ${image}`, async () => {
             const facts = await lookup.facts(image);
             let plan;
@@ -38472,7 +38580,14 @@ async function planTask(host, ctx, definition, document, lookup) {
                 plan = planContainer(container, facts, { mode: ctx.mode, nonRootStrategy: ctx.nonRootStrategy });
             }
             catch (error) {
-                throw error instanceof EmptyCommandError ? new TaskDefinitionError(error.message, at) : error;
+                if (error instanceof EmptyCommandError)
+                    throw new TaskDefinitionError(error.message, at);
+                if (error instanceof UnsafeUserError) {
+                    if (container.user)
+                        throw new TaskDefinitionError(error.message, document.locate(['containerDefinitions', index, 'user']));
+                    throw new ImageError(image, error.message);
+                }
+                throw error;
             }
             host.info(`${plan.container}: ${plan.pattern} (${plan.reason})${plan.alreadyInstrumented ? ', already instrumented' : ''}`);
             for (const { message, field } of plan.warnings) {
@@ -38489,11 +38604,23 @@ async function planTask(host, ctx, definition, document, lookup) {
     }
     return planned;
 }
-/** The images of the containers a run will instrument, to look them up ahead, several at once. */
+/**
+ * The images of the containers a run will instrument, checked against Docker's reference grammar before any
+ * is looked up (they reach docker and registries), to look them up ahead, several at once.
+ */
 function selectedImages(definition, document, ctx) {
-    return selectContainers(definition, document, ctx)
-        .map(index => ctx.image ?? definition.containerDefinitions[index].image)
-        .filter((image) => Boolean(image));
+    return selectContainers(definition, document, ctx).flatMap(index => {
+        const image = ctx.image ?? definition.containerDefinitions[index].image;
+        if (!image || ctx.image)
+            return image ? [image] : [];
+        try {
+            checkImageReference(`containerDefinitions[${index}].image`, image);
+        }
+        catch (error) {
+            throw error instanceof InputError ? new TaskDefinitionError(error.message.replace(/^input /, ''), document.locate(['containerDefinitions', index, 'image'])) : error;
+        }
+        return [image];
+    });
 }
 /** The containers to instrument: those named, or every essential one but the agent sidecar. */
 function selectContainers(definition, document, ctx) {
@@ -45015,6 +45142,9 @@ async function instrument(host, ctx) {
     if (ctx.image && paths.length > 1)
         throw new InputError('image', `sets the image of one container, but ${paths.length} task definitions are given`);
     const targets = outputPaths(host, ctx, paths);
+    for (const target of targets)
+        if (target)
+            await checkOutputPath(target, 'output');
     // Every file is read and parsed before anything else: a bad one stops the run before any work.
     const jobs = [];
     for (const path of paths) {
@@ -45033,11 +45163,13 @@ async function instrument(host, ctx) {
     await mapWithConcurrency(images, ctx.concurrency, reference => lookup.facts(reference));
     for (const job of jobs)
         job.planned = await planTask(host, ctx, job.file.definition, job.file.document, lookup);
-    for (const { path, file, planned } of jobs) {
+    for (const { file, planned } of jobs) {
         // The sidecar the rewrite adds counts against ECS's limit too.
         const containers = file.definition.containerDefinitions;
         const adds = planned.some(({ plan }) => plan.attachSidecar) && !containers.some(container => container.name === ctx.agentContainerName);
-        checkContainerCount(path, containers.length + (adds ? 1 : 0), file.document.locate(['containerDefinitions']));
+        if (adds && containers.length + 1 > LIMITS.containers) {
+            throw new TaskDefinitionError(`containerDefinitions holds ${containers.length} containers; with the agent sidecar the rewrite adds it would hold ${containers.length + 1}, and ECS accepts at most ${LIMITS.containers}`, file.document.locate(['containerDefinitions']));
+        }
     }
     const planned = jobs.flatMap(job => job.planned);
     await checkDropPrivilegesTools(host, docker, planned);

@@ -2,6 +2,7 @@ import { DEFAULT_AGENT_CONTAINER, DEFAULT_AGENT_IMAGE, TOKEN_PATTERN } from './c
 import type { Mode, NonRootStrategy } from './core/container-plan.js'
 import { InputError } from './core/errors.js'
 import { checkImageReference } from './core/input-limits.js'
+import { repositoryOf } from './core/image-reference.js'
 import type { InspectSource } from './adapters/image-facts-lookup.js'
 import type { TokenSource } from './core/rewrite.js'
 
@@ -80,7 +81,11 @@ export function readContext(getInput: GetInput): Context {
     const value = get(input)
     if (value) checkImageReference(input, value)
   }
-  return {
+  const target = get('target-image')
+  if (target && repositoryOf(target) !== target) {
+    throw new InputError('target-image', `is the repository to push to (${repositoryOf(target)}): the action names the tag itself`)
+  }
+  const context: Context = {
     taskDefinition,
     containerNames: list(get('container-name')),
     image: get('image'),
@@ -106,6 +111,10 @@ export function readContext(getInput: GetInput): Context {
     githubToken: get('github-token'),
     warnings
   }
+  // Contradictions are found before any image is looked up.
+  if (context.verify && context.dryRun) throw new InputError('verify', 'starts the built images, so it cannot run with dry-run')
+  if (context.builder === 'registry' && !context.push) throw new InputError('builder', 'registry pushes what it builds; push: false needs builder docker')
+  return context
 }
 
 /** Comma or newline separated. */

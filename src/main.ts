@@ -2,14 +2,14 @@ import { DockerCli } from './adapters/docker-cli.js'
 import { ImageFactsLookup, loadSavedInspect } from './adapters/image-facts-lookup.js'
 import { RegistryClient } from './adapters/registry/client.js'
 import { registryImageFacts } from './adapters/registry/image-facts.js'
-import { readTaskDefinitionFile, writeFileAtomically } from './adapters/task-definition-file.js'
+import { checkOutputPath, readTaskDefinitionFile, writeFileAtomically } from './adapters/task-definition-file.js'
 import { resolveTaskDefinitionPaths } from './adapters/task-definition-paths.js'
 import { resolveAgentImage } from './agent-image.js'
 import { mapWithConcurrency } from './core/concurrency.js'
 import { readContext, type Context } from './context.js'
 import { renderDiff } from './core/diff.js'
-import { checkContainerCount } from './core/input-limits.js'
-import { ActionError, DockerError, InputError } from './core/errors.js'
+import { LIMITS } from './core/input-limits.js'
+import { ActionError, DockerError, InputError, TaskDefinitionError } from './core/errors.js'
 import type { ReviewInput } from './core/review.js'
 import { rewriteTaskDefinition } from './core/rewrite.js'
 import { parseTaskDefinition, type TaskDefinition, type TaskDefinitionFile } from './core/task-definition.js'
@@ -49,6 +49,7 @@ async function instrument(host: Host, ctx: Context): Promise<void> {
   const paths = await resolveTaskDefinitionPaths(ctx.taskDefinition)
   if (ctx.image && paths.length > 1) throw new InputError('image', `sets the image of one container, but ${paths.length} task definitions are given`)
   const targets = outputPaths(host, ctx, paths)
+  for (const target of targets) if (target) await checkOutputPath(target, 'output')
   // Every file is read and parsed before anything else: a bad one stops the run before any work.
   const jobs: TaskJob[] = []
   for (const path of paths) {
@@ -65,14 +66,20 @@ async function instrument(host: Host, ctx: Context): Promise<void> {
   const lookup = new ImageFactsLookup(ctx.inspect, docker, reference => registryImageFacts(registry, reference, architecture), saved)
   // Each distinct image is looked up once, several at a time; planning then reads the answers.
   const images = [...new Set(jobs.flatMap(job => selectedImages(job.file.definition, job.file.document, ctx)))]
+
   await mapWithConcurrency(images, ctx.concurrency, reference => lookup.facts(reference))
   for (const job of jobs) job.planned = await planTask(host, ctx, job.file.definition, job.file.document, lookup)
 
-  for (const { path, file, planned } of jobs) {
+  for (const { file, planned } of jobs) {
     // The sidecar the rewrite adds counts against ECS's limit too.
     const containers = file.definition.containerDefinitions
     const adds = planned.some(({ plan }) => plan.attachSidecar) && !containers.some(container => container.name === ctx.agentContainerName)
-    checkContainerCount(path, containers.length + (adds ? 1 : 0), file.document.locate(['containerDefinitions']))
+    if (adds && containers.length + 1 > LIMITS.containers) {
+      throw new TaskDefinitionError(
+        `containerDefinitions holds ${containers.length} containers; with the agent sidecar the rewrite adds it would hold ${containers.length + 1}, and ECS accepts at most ${LIMITS.containers}`,
+        file.document.locate(['containerDefinitions'])
+      )
+    }
   }
   const planned = jobs.flatMap(job => job.planned)
   await checkDropPrivilegesTools(host, docker, planned)

@@ -1,8 +1,8 @@
 import type { ImageFactsLookup } from './adapters/image-facts-lookup.js'
 import type { Context } from './context.js'
 import { TOKEN_VARIABLE } from './core/agent.js'
-import { EmptyCommandError, planContainer, type ContainerPlan } from './core/container-plan.js'
-import { InputError, TaskDefinitionError } from './core/errors.js'
+import { EmptyCommandError, UnsafeUserError, planContainer, type ContainerPlan } from './core/container-plan.js'
+import { ImageError, InputError, TaskDefinitionError } from './core/errors.js'
 import { checkImageReference } from './core/input-limits.js'
 import type { ImageFacts } from './core/image-facts.js'
 import type { JsonDocument } from './core/json-document.js'
@@ -34,18 +34,18 @@ export async function planTask(host: Host, ctx: Context, definition: TaskDefinit
     const at = document.locate(['containerDefinitions', index])
     const image = ctx.image ?? container.image
     if (!image) throw new TaskDefinitionError(`container ${container.name} has no image`, at)
-    try {
-      checkImageReference(`containerDefinitions[${index}].image`, image)
-    } catch (error) {
-      throw error instanceof InputError ? new TaskDefinitionError(error.message.replace(/^input /, ''), document.locate(['containerDefinitions', index, 'image'])) : error
-    }
     await host.group(`container ${container.name}: ${image}`, async () => {
       const facts = await lookup.facts(image)
       let plan: ContainerPlan
       try {
         plan = planContainer(container, facts, { mode: ctx.mode, nonRootStrategy: ctx.nonRootStrategy })
       } catch (error) {
-        throw error instanceof EmptyCommandError ? new TaskDefinitionError(error.message, at) : error
+        if (error instanceof EmptyCommandError) throw new TaskDefinitionError(error.message, at)
+        if (error instanceof UnsafeUserError) {
+          if (container.user) throw new TaskDefinitionError(error.message, document.locate(['containerDefinitions', index, 'user']))
+          throw new ImageError(image, error.message)
+        }
+        throw error
       }
       host.info(`${plan.container}: ${plan.pattern} (${plan.reason})${plan.alreadyInstrumented ? ', already instrumented' : ''}`)
       for (const { message, field } of plan.warnings) {
@@ -66,11 +66,21 @@ export async function planTask(host: Host, ctx: Context, definition: TaskDefinit
   return planned
 }
 
-/** The images of the containers a run will instrument, to look them up ahead, several at once. */
+/**
+ * The images of the containers a run will instrument, checked against Docker's reference grammar before any
+ * is looked up (they reach docker and registries), to look them up ahead, several at once.
+ */
 export function selectedImages(definition: TaskDefinition, document: JsonDocument, ctx: Context): string[] {
-  return selectContainers(definition, document, ctx)
-    .map(index => ctx.image ?? definition.containerDefinitions[index].image)
-    .filter((image): image is string => Boolean(image))
+  return selectContainers(definition, document, ctx).flatMap(index => {
+    const image = ctx.image ?? definition.containerDefinitions[index].image
+    if (!image || ctx.image) return image ? [image] : []
+    try {
+      checkImageReference(`containerDefinitions[${index}].image`, image)
+    } catch (error) {
+      throw error instanceof InputError ? new TaskDefinitionError(error.message.replace(/^input /, ''), document.locate(['containerDefinitions', index, 'image'])) : error
+    }
+    return [image]
+  })
 }
 
 /** The containers to instrument: those named, or every essential one but the agent sidecar. */

@@ -123,6 +123,17 @@ describe('planContainer decides the pattern', () => {
     expect(plan.warnings[1].message).toBe('Fargate allows adding only SYS_PTRACE; it rejects NET_ADMIN')
   })
 
+  it.each(['x;id', '$(id)', 'a b', '`id`', "o'neil", '101\nroot'])('refuses user %j in the sudo and drop patterns: it would reach a shell', user => {
+    expect(() => planContainer({ name: 'web', user }, unprivileged, sidecar)).toThrow('is not a plain user name or id')
+    expect(() => planContainer({ name: 'web', user }, unprivileged, { mode: 'embedded', nonRootStrategy: 'drop-privileges' })).toThrow('is not a plain user name or id')
+  })
+
+  it('takes plain names, ids and groups', () => {
+    for (const user of ['101', 'nginx', 'app:app', '1000:1000', 'svc.user-1']) {
+      expect(planContainer({ name: 'web', user }, unprivileged, sidecar).pattern).toBe('nonroot-sidecar')
+    }
+  })
+
   it('refuses a container that runs nothing', () => {
     const empty: ImageFacts = { reference: 'scratch:1', user: '', entrypoint: [], cmd: [] }
     expect(() => planContainer({ name: 'x' }, empty, sidecar)).toThrow('neither the task definition nor image scratch:1')

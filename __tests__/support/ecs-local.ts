@@ -108,8 +108,25 @@ export async function expectStartsLikeEcs(definition: TaskDefinition, label: str
     expect(procs.find(proc => proc.name === 'nginx')?.uid).toBe(expected.appUid)
     expect(docker(['exec', task.app, 'cat', '/proc/1/comm']).trim()).toBe('nginx')
     if (expected.sudo) {
-      expect(dockerStatus(['exec', '--user', '101', task.app, 'sudo', '-n', 'sh', '-c', 'id']).status).not.toBe(0)
-      expect(dockerStatus(['exec', '--user', '101', task.app, 'sudo', '-n', AGENT_SCRIPT, 'sh', '-c', 'id']).status).not.toBe(0)
+      // The app user gets root for the agent script alone, with no arguments and no environment of its own:
+      // each of these is refused by sudo's policy (its own message), not by something else failing.
+      const asApp = (...args: string[]): ReturnType<typeof dockerStatus> => dockerStatus(['exec', '--user', '101', task.app, ...args])
+      const refusals = [
+        ['sudo', '-n', 'sh', '-c', 'id'],
+        ['sudo', '-n', AGENT_SCRIPT, 'sh', '-c', 'id'],
+        ['sudo', '-n', 'env'],
+        ['env', 'LD_PRELOAD=/tmp/evil.so', 'sudo', '-n', '-E', AGENT_SCRIPT],
+        ['env', 'PATH=/tmp/evil:/usr/bin:/bin', 'sudo', '-n', '-E', AGENT_SCRIPT]
+      ]
+      for (const command of refusals) {
+        const result = asApp(...command)
+        expect(result.status).not.toBe(0)
+        expect(result.stderr).toMatch(/^sudo: /m)
+      }
+      // …and that one command passes sudo: the script itself runs (as root: it refuses anyone else with 244).
+      const allowed = asApp('sudo', '-n', AGENT_SCRIPT)
+      expect(allowed.stderr).not.toMatch(/^sudo: /m)
+      expect(allowed.status).not.toBe(244)
     }
     if (expected.noSudoInImage) expect(dockerStatus(['exec', task.app, 'sh', '-c', 'command -v sudo']).status).not.toBe(0)
     const started = Date.now()

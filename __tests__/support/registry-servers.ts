@@ -97,8 +97,11 @@ export class RegistryServers {
     process.once('exit', this.killOnExit)
   }
 
-  /** Starts `docker-registry serve` with `authYaml` (an `auth:` block, indented two spaces) or none. */
-  async startRegistry(name: string, authYaml = ''): Promise<RegistryServer> {
+  /**
+   * Starts `docker-registry serve` with `authYaml` (an `auth:` block, indented two spaces) or none, and
+   * `storageYaml` (more `storage:` keys, indented two spaces, e.g. read-only maintenance).
+   */
+  async startRegistry(name: string, authYaml = '', storageYaml = ''): Promise<RegistryServer> {
     const port = await freePort()
     const home = join(this.dir, name)
     const dataDir = join(home, 'data')
@@ -113,6 +116,7 @@ export class RegistryServers {
         'storage:',
         `  filesystem: {rootdirectory: ${dataDir}}`,
         '  delete: {enabled: true}',
+        ...(storageYaml ? [storageYaml] : []),
         `http: {addr: 127.0.0.1:${port}, secret: ${randomUUID()}}`,
         authYaml ? `auth:\n${authYaml}` : '',
         ''

@@ -31196,7 +31196,7 @@ function parseFlags(argv) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _adapters_cli_host_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3921);
 /* harmony import */ var _context_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(788);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9706);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8840);
 
 
 
@@ -31239,6 +31239,8 @@ __webpack_async_result__();
 /* harmony import */ var _core_agent_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9682);
 /* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4296);
 /* harmony import */ var _core_input_limits_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9620);
+/* harmony import */ var _core_image_reference_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8630);
+
 
 
 
@@ -31281,7 +31283,11 @@ function readContext(getInput) {
         if (value)
             (0,_core_input_limits_js__WEBPACK_IMPORTED_MODULE_2__/* .checkImageReference */ .rd)(input, value);
     }
-    return {
+    const target = get('target-image');
+    if (target && (0,_core_image_reference_js__WEBPACK_IMPORTED_MODULE_3__/* .repositoryOf */ ._M)(target) !== target) {
+        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('target-image', `is the repository to push to (${(0,_core_image_reference_js__WEBPACK_IMPORTED_MODULE_3__/* .repositoryOf */ ._M)(target)}): the action names the tag itself`);
+    }
+    const context = {
         taskDefinition,
         containerNames: list(get('container-name')),
         image: get('image'),
@@ -31307,6 +31313,12 @@ function readContext(getInput) {
         githubToken: get('github-token'),
         warnings
     };
+    // Contradictions are found before any image is looked up.
+    if (context.verify && context.dryRun)
+        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('verify', 'starts the built images, so it cannot run with dry-run');
+    if (context.builder === 'registry' && !context.push)
+        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('builder', 'registry pushes what it builds; push: false needs builder docker');
+    return context;
 }
 /** Comma or newline separated. */
 function list(value) {
@@ -31471,15 +31483,67 @@ class DockerError extends ActionError {
 
 /***/ }),
 
+/***/ 8630:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   _M: () => (/* binding */ repositoryOf),
+/* harmony export */   f8: () => (/* binding */ canonicalImageReference),
+/* harmony export */   o_: () => (/* binding */ parseImageReference)
+/* harmony export */ });
+const DOCKER_HUB = 'docker.io';
+function parseImageReference(reference) {
+    let rest = reference.trim();
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+    }
+    let tag;
+    const lastColon = rest.lastIndexOf(':');
+    if (lastColon > rest.lastIndexOf('/')) {
+        tag = rest.slice(lastColon + 1);
+        rest = rest.slice(0, lastColon);
+    }
+    const slash = rest.indexOf('/');
+    const first = slash >= 0 ? rest.slice(0, slash) : '';
+    // The first segment is a registry only when it looks like a host: has a dot or port, or is localhost.
+    const hasRegistry = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
+    let registry = hasRegistry ? first : DOCKER_HUB;
+    let repository = hasRegistry ? rest.slice(slash + 1) : rest;
+    if (registry === 'index.docker.io' || registry === 'registry-1.docker.io')
+        registry = DOCKER_HUB;
+    if (registry === DOCKER_HUB && !repository.includes('/'))
+        repository = `library/${repository}`;
+    if (!tag && !digest)
+        tag = 'latest';
+    return { registry, repository, tag, digest };
+}
+/** The fully qualified name, used to compare references written in different forms. */
+function canonicalImageReference(reference) {
+    const ref = parseImageReference(reference);
+    return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+/** The repository part only (`registry/name`), without tag or digest, as written by the user. */
+function repositoryOf(reference) {
+    const noDigest = reference.split('@')[0];
+    const lastColon = noDigest.lastIndexOf(':');
+    return lastColon > noDigest.lastIndexOf('/') ? noDigest.slice(0, lastColon) : noDigest;
+}
+
+
+/***/ }),
+
 /***/ 9620:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Ut: () => (/* binding */ checkTaskDefinitionText),
+/* harmony export */   b1: () => (/* binding */ LIMITS),
 /* harmony export */   d8: () => (/* binding */ checkContainerCount),
 /* harmony export */   rd: () => (/* binding */ checkImageReference)
 /* harmony export */ });
-/* unused harmony export LIMITS */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4296);
 
 /**
@@ -31631,7 +31695,7 @@ function checkImageReference(input, reference) {
 
 /***/ }),
 
-/***/ 9706:
+/***/ 8840:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32978,48 +33042,8 @@ function tail(text, lines) {
     return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-;// CONCATENATED MODULE: ./src/core/image-reference.ts
-const DOCKER_HUB = 'docker.io';
-function parseImageReference(reference) {
-    let rest = reference.trim();
-    let digest;
-    const at = rest.indexOf('@');
-    if (at >= 0) {
-        digest = rest.slice(at + 1);
-        rest = rest.slice(0, at);
-    }
-    let tag;
-    const lastColon = rest.lastIndexOf(':');
-    if (lastColon > rest.lastIndexOf('/')) {
-        tag = rest.slice(lastColon + 1);
-        rest = rest.slice(0, lastColon);
-    }
-    const slash = rest.indexOf('/');
-    const first = slash >= 0 ? rest.slice(0, slash) : '';
-    // The first segment is a registry only when it looks like a host: has a dot or port, or is localhost.
-    const hasRegistry = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
-    let registry = hasRegistry ? first : DOCKER_HUB;
-    let repository = hasRegistry ? rest.slice(slash + 1) : rest;
-    if (registry === 'index.docker.io' || registry === 'registry-1.docker.io')
-        registry = DOCKER_HUB;
-    if (registry === DOCKER_HUB && !repository.includes('/'))
-        repository = `library/${repository}`;
-    if (!tag && !digest)
-        tag = 'latest';
-    return { registry, repository, tag, digest };
-}
-/** The fully qualified name, used to compare references written in different forms. */
-function canonicalImageReference(reference) {
-    const ref = parseImageReference(reference);
-    return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
-}
-/** The repository part only (`registry/name`), without tag or digest, as written by the user. */
-function repositoryOf(reference) {
-    const noDigest = reference.split('@')[0];
-    const lastColon = noDigest.lastIndexOf(':');
-    return lastColon > noDigest.lastIndexOf('/') ? noDigest.slice(0, lastColon) : noDigest;
-}
-
+// EXTERNAL MODULE: ./src/core/image-reference.ts
+var image_reference = __nccwpck_require__(8630);
 ;// CONCATENATED MODULE: ./src/core/image-facts.ts
 
 /** Facts from one object of `docker image inspect` output. */
@@ -33036,11 +33060,11 @@ function imageFactsFromInspect(entry, reference) {
 }
 /** The entry of saved `docker image inspect` output that describes `reference`, matched by tag, digest or id. */
 function findInspectEntry(entries, reference) {
-    const wanted = canonicalImageReference(reference);
+    const wanted = (0,image_reference/* canonicalImageReference */.f8)(reference);
     const digest = reference.includes('@') ? reference.slice(reference.indexOf('@') + 1) : undefined;
     return entries.find(entry => entry.Id === reference ||
-        (entry.RepoTags ?? []).some(tag => canonicalImageReference(tag) === wanted) ||
-        (entry.RepoDigests ?? []).some(repoDigest => canonicalImageReference(repoDigest) === wanted || (digest && repoDigest.endsWith(`@${digest}`))));
+        (entry.RepoTags ?? []).some(tag => (0,image_reference/* canonicalImageReference */.f8)(tag) === wanted) ||
+        (entry.RepoDigests ?? []).some(repoDigest => (0,image_reference/* canonicalImageReference */.f8)(repoDigest) === wanted || (digest && repoDigest.endsWith(`@${digest}`))));
 }
 
 ;// CONCATENATED MODULE: ./src/adapters/image-facts-lookup.ts
@@ -33176,11 +33200,11 @@ function registryErrorDetail(body) {
 
 ;// CONCATENATED MODULE: ./src/adapters/registry/reference.ts
 /** Where a registry's API answers: Docker Hub's name is not its API host, and loopback registries speak plain HTTP. */
-const reference_DOCKER_HUB = 'docker.io';
+const DOCKER_HUB = 'docker.io';
 const DOCKER_HUB_API = 'registry-1.docker.io';
 /** The host (with port) to send API requests to for a registry name as `parseImageReference` returns it. */
 function registryApiHost(registry) {
-    return registry === reference_DOCKER_HUB ? DOCKER_HUB_API : registry;
+    return registry === DOCKER_HUB ? DOCKER_HUB_API : registry;
 }
 /** The hostname without port or IPv6 brackets: `[::1]:5000` → `::1`, `127.0.0.1:5000` → `127.0.0.1`. */
 function hostnameOf(host) {
@@ -33883,12 +33907,12 @@ class RegistryClient {
     }
     /** The manifest or index `reference` names, its digest verified when the reference pins one. */
     async getManifest(reference, accept = MANIFEST_ACCEPT) {
-        const ref = parseImageReference(reference);
+        const ref = (0,image_reference/* parseImageReference */.o_)(reference);
         return this.manifest(this.repository(ref), ref.digest ?? ref.tag ?? 'latest', accept);
     }
     /** The config of the image `reference` names; from an index, the entry for `platform`. */
     async getImageConfig(reference, platform = { os: 'linux', architecture: 'amd64' }) {
-        const ref = parseImageReference(reference);
+        const ref = (0,image_reference/* parseImageReference */.o_)(reference);
         const repository = this.repository(ref);
         let found = await this.manifest(repository, ref.digest ?? ref.tag ?? 'latest', MANIFEST_ACCEPT);
         let indexDigest;
@@ -33919,7 +33943,7 @@ class RegistryClient {
     }
     /** Whether `repository` (`registry/name`) holds the blob. */
     async blobExists(repository, digest) {
-        const repo = this.repository(parseImageReference(repository));
+        const repo = this.repository((0,image_reference/* parseImageReference */.o_)(repository));
         checkDigest(repo, digest);
         const what = `HEAD blob ${digest}`;
         const { response, body } = await this.call(repo, { what, method: 'HEAD', path: `/v2/${repo.name}/blobs/${digest}`, scopes: [repositoryScope(repo.name, 'pull')], followRedirects: true });
@@ -33931,12 +33955,12 @@ class RegistryClient {
     }
     /** The blob's bytes, verified against its digest; redirects (ECR → S3) are followed without credentials. */
     async getBlob(repository, digest) {
-        return this.blob(this.repository(parseImageReference(repository)), digest);
+        return this.blob(this.repository((0,image_reference/* parseImageReference */.o_)(repository)), digest);
     }
     /** Mounts a blob from another repository of the same registry; false when the registry would not (then copy it). */
     async mountBlob(targetRepository, digest, fromRepository) {
-        const target = this.repository(parseImageReference(targetRepository));
-        const from = this.repository(parseImageReference(fromRepository));
+        const target = this.repository((0,image_reference/* parseImageReference */.o_)(targetRepository));
+        const from = this.repository((0,image_reference/* parseImageReference */.o_)(fromRepository));
         checkDigest(target, digest);
         if (from.registry !== target.registry)
             return false;
@@ -33960,7 +33984,7 @@ class RegistryClient {
      * resumed: the retry opens a new one, so a half-written upload is never completed with other bytes.
      */
     async uploadBlob(repository, digest, bytes) {
-        const repo = this.repository(parseImageReference(repository));
+        const repo = this.repository((0,image_reference/* parseImageReference */.o_)(repository));
         checkDigest(repo, digest);
         if (!matchesDigest(bytes, digest))
             throw new RegistryError(repo.registry, repo.name, `refusing to upload: the bytes do not match ${digest}`);
@@ -33996,7 +34020,7 @@ class RegistryClient {
     }
     /** Pushes a manifest under `tag` (or a digest) and returns its digest, the sha256 of the bytes sent. */
     async putManifest(repository, tag, mediaType, bytes) {
-        const repo = this.repository(parseImageReference(repository));
+        const repo = this.repository((0,image_reference/* parseImageReference */.o_)(repository));
         const digest = digestOf(bytes);
         const what = `PUT manifest ${tag}`;
         const { response, body } = await this.call(repo, {
@@ -34161,7 +34185,7 @@ async function registryImageFacts(client, reference, architecture = 'amd64') {
     const config = image.config.config ?? {};
     return {
         reference,
-        digest: `${repositoryOf(reference)}@${image.indexDigest ?? image.manifestDigest}`,
+        digest: `${(0,image_reference/* repositoryOf */._M)(reference)}@${image.indexDigest ?? image.manifestDigest}`,
         user: config.User ?? '',
         entrypoint: config.Entrypoint ?? [],
         cmd: config.Cmd ?? [],
@@ -34169,17 +34193,45 @@ async function registryImageFacts(client, reference, architecture = 'amd64') {
     };
 }
 
+// EXTERNAL MODULE: ./src/core/input-limits.ts
+var input_limits = __nccwpck_require__(9620);
 ;// CONCATENATED MODULE: ./src/adapters/task-definition-file.ts
 
 
 
+
+/** Reads a task definition: a regular file (not a FIFO or device that never ends), within the size limit. */
 async function readTaskDefinitionFile(path) {
     try {
+        const facts = await (0,promises_namespaceObject.stat)(path);
+        if (!facts.isFile())
+            throw new core_errors/* TaskDefinitionError */.zF(`not a regular file (${facts.isDirectory() ? 'a folder' : 'a device, pipe or socket'})`, { file: path });
+        if (facts.size > input_limits/* LIMITS */.b1.taskDefinitionBytes) {
+            throw new core_errors/* TaskDefinitionError */.zF(`the file is ${facts.size} bytes; task definitions are read up to ${input_limits/* LIMITS */.b1.taskDefinitionBytes} bytes (1 MiB), and ECS itself accepts at most 64 KiB`, { file: path });
+        }
         return await (0,promises_namespaceObject.readFile)(path, 'utf8');
     }
     catch (error) {
+        if (error instanceof core_errors/* TaskDefinitionError */.zF)
+            throw error;
         const code = error.code ?? error.message;
         throw new core_errors/* TaskDefinitionError */.zF(`cannot read the task definition (${code})`, { file: path });
+    }
+}
+/** Fails before any work when `path` cannot become a file: it is a folder, or a file stands where a folder must. */
+async function checkOutputPath(path, input) {
+    const existing = await (0,promises_namespaceObject.stat)(path).catch(() => undefined);
+    if (existing?.isDirectory())
+        throw new core_errors/* InputError */.dz(input, `${path} is a folder; give the path of a file`);
+    for (let folder = (0,external_node_path_namespaceObject.dirname)(path);; folder = (0,external_node_path_namespaceObject.dirname)(folder)) {
+        const facts = await (0,promises_namespaceObject.stat)(folder).catch(() => undefined);
+        if (facts) {
+            if (!facts.isDirectory())
+                throw new core_errors/* InputError */.dz(input, `${path} cannot be written: ${folder} is a file, not a folder`);
+            return;
+        }
+        if ((0,external_node_path_namespaceObject.dirname)(folder) === folder)
+            return;
     }
 }
 /** Writes through a temporary file in the same folder and renames it: readers see nothing or the whole file. */
@@ -39777,10 +39829,10 @@ async function resolveAgentImage(host, ctx, client, architecture, use) {
 }
 /** `repo:tag@digest` when pinning (and the input names no digest yet), else the input as it is. */
 function pin(host, ctx, digest) {
-    const reference = parseImageReference(ctx.agentImage);
+    const reference = (0,image_reference/* parseImageReference */.o_)(ctx.agentImage);
     if (!ctx.pinAgentImage || reference.digest)
         return { image: ctx.agentImage, digest };
-    const image = `${repositoryOf(ctx.agentImage)}${reference.tag ? `:${reference.tag}` : ''}@${digest}`;
+    const image = `${(0,image_reference/* repositoryOf */._M)(ctx.agentImage)}${reference.tag ? `:${reference.tag}` : ''}@${digest}`;
     host.info(`agent image ${ctx.agentImage} pinned to ${image}`);
     return { image, digest };
 }
@@ -40500,8 +40552,6 @@ function renderDiff(path, before, after, secrets = []) {
     return patch.replace(/^=+\n/, '');
 }
 
-// EXTERNAL MODULE: ./src/core/input-limits.ts
-var input_limits = __nccwpck_require__(9620);
 // EXTERNAL MODULE: ./node_modules/jsonc-parser/lib/umd/main.js
 var main = __nccwpck_require__(9547);
 ;// CONCATENATED MODULE: ./src/core/json-document.ts
@@ -40516,23 +40566,33 @@ class JsonDocument {
     file;
     current;
     layout;
+    origin;
     /** The parse of `current`, kept until the next edit: a large file is parsed once per edit, not per read. */
     tree;
-    constructor(file, current, layout) {
+    constructor(file, current, layout, 
+    /** Where this text came from, when it was cut out of a larger file: positions are reported there. */
+    origin) {
         this.file = file;
         this.current = current;
         this.layout = layout;
+        this.origin = origin;
     }
     /** Parses `text`; malformed JSON is a TaskDefinitionError at its line and column. */
-    static parse(file, text) {
+    static parse(file, text, origin) {
         const errors = [];
-        main.parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
+        const tree = main.parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
         if (errors.length > 0) {
             const first = errors[0];
             const { line, column } = positionOf(text, first.offset);
             throw new core_errors/* TaskDefinitionError */.zF(`malformed JSON: ${describeParseError(first.error)}`, { file, line, column });
         }
-        return new JsonDocument(file, text, detectLayout(text));
+        const duplicate = tree && findDuplicateKey(tree);
+        if (duplicate) {
+            // ECS reads the last of two equal keys, an editor shows the first: the rewrite could change the wrong one.
+            const { line, column } = positionOf(text, duplicate.offset);
+            throw new core_errors/* TaskDefinitionError */.zF(`duplicate key ${JSON.stringify(duplicate.key)} in one object`, { file, line, column });
+        }
+        return new JsonDocument(file, text, detectLayout(text), origin);
     }
     get text() {
         return this.current;
@@ -40613,6 +40673,8 @@ class JsonDocument {
     }
     /** Where `path` starts in the text (1-based), for annotations; the nearest existing ancestor if it is missing. */
     locate(path) {
+        if (this.origin)
+            return this.origin.document.locate([...this.origin.prefix, ...path]);
         for (let length = path.length; length >= 0; length--) {
             const node = this.find(path.slice(0, length));
             if (node) {
@@ -40664,6 +40726,24 @@ class JsonDocument {
         this.current = this.current.slice(0, offset) + text + this.current.slice(offset + length);
         this.tree = undefined;
     }
+}
+/** The first key that an object of the tree holds twice, with the offset of its second occurrence. */
+function findDuplicateKey(node) {
+    if (node.type === 'object') {
+        const keys = new Set();
+        for (const property of node.children ?? []) {
+            const key = property.children?.[0]?.value;
+            if (keys.has(key))
+                return { key, offset: property.offset };
+            keys.add(key);
+        }
+    }
+    for (const child of node.children ?? []) {
+        const found = findDuplicateKey(child);
+        if (found)
+            return found;
+    }
+    return undefined;
 }
 function end(node) {
     return node.offset + node.length;
@@ -40808,7 +40888,8 @@ function parseTaskDefinition(file, text) {
             delete inner[field];
         const { unit, eol } = detectLayout(text);
         const unwrapped = JSON.stringify(inner, null, unit).split('\n').join(eol) + eol;
-        document = JsonDocument.parse(file, unwrapped);
+        // Positions still point into the file as the user wrote it, under "taskDefinition".
+        document = JsonDocument.parse(file, unwrapped, { document, prefix: ['taskDefinition'] });
     }
     const definition = document.value;
     const containers = definition.containerDefinitions;
@@ -40816,12 +40897,49 @@ function parseTaskDefinition(file, text) {
         throw new core_errors/* TaskDefinitionError */.zF('containerDefinitions must be a non-empty array', document.locate(['containerDefinitions']));
     }
     (0,input_limits/* checkContainerCount */.d8)(file, containers.length, document.locate(['containerDefinitions']));
+    const seen = new Set();
     containers.forEach((container, index) => {
-        if (typeof container !== 'object' || container === null || typeof container.name !== 'string') {
+        if (typeof container !== 'object' || container === null || Array.isArray(container) || typeof container.name !== 'string') {
             throw new core_errors/* TaskDefinitionError */.zF('every container definition needs a name', document.locate(['containerDefinitions', index]));
         }
+        if (seen.has(container.name)) {
+            throw new core_errors/* TaskDefinitionError */.zF(`container name "${container.name}" appears twice; ECS requires unique names`, document.locate(['containerDefinitions', index, 'name']));
+        }
+        seen.add(container.name);
+        checkContainerShape(container, index, document);
     });
     return { document, original: document.text, definition };
+}
+/** The fields the action reads or writes, by the type RegisterTaskDefinition gives them. */
+const CONTAINER_FIELDS = {
+    image: 'string',
+    user: 'string',
+    essential: 'boolean',
+    readonlyRootFilesystem: 'boolean',
+    entryPoint: 'strings',
+    command: 'strings',
+    linuxParameters: 'object',
+    environment: 'entries',
+    secrets: 'entries',
+    volumesFrom: 'entries',
+    dependsOn: 'entries'
+};
+/** A field of the wrong type would be misread (a string entryPoint split into characters) or crash the rewrite. */
+function checkContainerShape(container, index, document) {
+    for (const [field, shape] of Object.entries(CONTAINER_FIELDS)) {
+        const value = container[field];
+        if (value === undefined)
+            continue;
+        const ok = shape === 'string' ? typeof value === 'string'
+            : shape === 'boolean' ? typeof value === 'boolean'
+                : shape === 'strings' ? Array.isArray(value) && value.every(item => typeof item === 'string')
+                    : shape === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value)
+                        : Array.isArray(value) && value.every(item => typeof item === 'object' && item !== null && !Array.isArray(item));
+        if (!ok) {
+            const expected = { string: 'a string', boolean: 'true or false', strings: 'a list of strings', object: 'an object', entries: 'a list of objects' }[shape];
+            throw new core_errors/* TaskDefinitionError */.zF(`containerDefinitions[${index}].${field} must be ${expected}`, document.locate(['containerDefinitions', index, field]));
+        }
+    }
 }
 
 // EXTERNAL MODULE: external "node:zlib"
@@ -41065,8 +41183,8 @@ async function buildEmbeddedImage(client, request, created) {
         if (architecture && architecture !== request.architecture)
             throw new core_errors/* ImageError */.C8(image, `is a linux/${architecture} image; the task runs on ${request.architecture}`);
     }
-    const baseRepository = embedded_image_repositoryOf(request.base);
-    const agentRepository = embedded_image_repositoryOf(request.agentImage);
+    const baseRepository = repositoryOf(request.base);
+    const agentRepository = repositoryOf(request.agentImage);
     const layers = await agentLayers(client, request.agentImage, agentRepository, agent.manifest.layers, agent.config.rootfs?.diff_ids, new Set(base.manifest.layers.map(layer => layer.digest)));
     const image = appendLayers(JSON.stringify(base.manifest), base.configBytes.toString('utf8'), layers, { entrypoint: request.entrypoint, cmd: request.cmd }, created ?? newest(base.config.created, agent.config.created));
     const result = { reference: '', reused: false, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 };
@@ -41193,8 +41311,8 @@ function belongs(entry) {
         return false;
     return entry.type !== TarType.hardLink || isInside(entry.linkName ?? '');
 }
-function embedded_image_repositoryOf(reference) {
-    const ref = parseImageReference(reference);
+function repositoryOf(reference) {
+    const ref = (0,image_reference/* parseImageReference */.o_)(reference);
     return `${ref.registry}/${ref.repository}`;
 }
 /** The later of two config `created` times, so the same inputs give the same image (and digest). */
@@ -41229,7 +41347,7 @@ function planBuilds(planned, ctx, agent) {
     for (const { key, plan, image, facts } of planned) {
         if (!plan.build)
             continue;
-        const target = ctx.targetImage ?? (ctx.dryRun ? `${repositoryOf(image)}-lacework` : undefined);
+        const target = ctx.targetImage ?? (ctx.dryRun ? `${(0,image_reference/* repositoryOf */._M)(image)}-lacework` : undefined);
         if (!target)
             throw new core_errors/* InputError */.dz('target-image', `is required: container ${plan.container} needs a built image (pattern ${plan.pattern})`);
         const needsRun = plan.build.sudoUser !== undefined;
@@ -41269,7 +41387,7 @@ async function buildImages(host, builders, builds, ctx, agentImage) {
     return images;
 }
 async function build(host, builders, planned, ctx, agentImage) {
-    const repository = repositoryOf(planned.reference);
+    const repository = (0,image_reference/* repositoryOf */._M)(planned.reference);
     const tag = planned.reference.slice(repository.length + 1);
     if (planned.byRegistry) {
         const result = await buildEmbeddedImage(builders.registry, {
@@ -41372,6 +41490,11 @@ function classify(effective, facts, strategy) {
 /** Thrown when a container runs nothing at all: there is no argv for the agent script to wrap. */
 class EmptyCommandError extends Error {
 }
+/** Thrown when a user name would reach a shell script (sudoers, setpriv) but is not a plain name or id. */
+class UnsafeUserError extends Error {
+}
+/** `name`, `uid`, or either with `:group`: what sudoers, id and setpriv take, and nothing a shell would read. */
+const SAFE_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9._-]{0,31})?$/;
 /** Decides a container's pattern and the changes it needs. Pure: the image facts are given. */
 function planContainer(container, facts, options) {
     const effective = effectiveCommand(container, facts);
@@ -41414,6 +41537,10 @@ function planContainer(container, facts, options) {
     }
     if (effective.argv.length === 0) {
         throw new EmptyCommandError(`container ${container.name}: neither the task definition nor image ${facts.reference} sets an entrypoint or command`);
+    }
+    // The sudo and drop-privileges patterns write the user into shell scripts: only plain names get there.
+    if ((userClass === 'nonroot' || userClass === 'nonroot-drop') && !SAFE_USER.test(effective.user)) {
+        throw new UnsafeUserError(`container ${container.name}: user ${JSON.stringify(effective.user)} is not a plain user name or id (letters, digits, . _ -, optionally :group)`);
     }
     const taskEntryPoint = setList(container.entryPoint);
     switch (userClass) {
@@ -41495,12 +41622,6 @@ async function planTask(host, ctx, definition, document, lookup) {
         const image = ctx.image ?? container.image;
         if (!image)
             throw new core_errors/* TaskDefinitionError */.zF(`container ${container.name} has no image`, at);
-        try {
-            (0,input_limits/* checkImageReference */.rd)(`containerDefinitions[${index}].image`, image);
-        }
-        catch (error) {
-            throw error instanceof core_errors/* InputError */.dz ? new core_errors/* TaskDefinitionError */.zF(error.message.replace(/^input /, ''), document.locate(['containerDefinitions', index, 'image'])) : error;
-        }
         await host.group(`container ${container.name}: ${image}`, async () => {
             const facts = await lookup.facts(image);
             let plan;
@@ -41508,7 +41629,14 @@ async function planTask(host, ctx, definition, document, lookup) {
                 plan = planContainer(container, facts, { mode: ctx.mode, nonRootStrategy: ctx.nonRootStrategy });
             }
             catch (error) {
-                throw error instanceof EmptyCommandError ? new core_errors/* TaskDefinitionError */.zF(error.message, at) : error;
+                if (error instanceof EmptyCommandError)
+                    throw new core_errors/* TaskDefinitionError */.zF(error.message, at);
+                if (error instanceof UnsafeUserError) {
+                    if (container.user)
+                        throw new core_errors/* TaskDefinitionError */.zF(error.message, document.locate(['containerDefinitions', index, 'user']));
+                    throw new core_errors/* ImageError */.C8(image, error.message);
+                }
+                throw error;
             }
             host.info(`${plan.container}: ${plan.pattern} (${plan.reason})${plan.alreadyInstrumented ? ', already instrumented' : ''}`);
             for (const { message, field } of plan.warnings) {
@@ -41525,11 +41653,23 @@ async function planTask(host, ctx, definition, document, lookup) {
     }
     return planned;
 }
-/** The images of the containers a run will instrument, to look them up ahead, several at once. */
+/**
+ * The images of the containers a run will instrument, checked against Docker's reference grammar before any
+ * is looked up (they reach docker and registries), to look them up ahead, several at once.
+ */
 function selectedImages(definition, document, ctx) {
-    return selectContainers(definition, document, ctx)
-        .map(index => ctx.image ?? definition.containerDefinitions[index].image)
-        .filter((image) => Boolean(image));
+    return selectContainers(definition, document, ctx).flatMap(index => {
+        const image = ctx.image ?? definition.containerDefinitions[index].image;
+        if (!image || ctx.image)
+            return image ? [image] : [];
+        try {
+            (0,input_limits/* checkImageReference */.rd)(`containerDefinitions[${index}].image`, image);
+        }
+        catch (error) {
+            throw error instanceof core_errors/* InputError */.dz ? new core_errors/* TaskDefinitionError */.zF(error.message.replace(/^input /, ''), document.locate(['containerDefinitions', index, 'image'])) : error;
+        }
+        return [image];
+    });
 }
 /** The containers to instrument: those named, or every essential one but the agent sidecar. */
 function selectContainers(definition, document, ctx) {
@@ -48049,6 +48189,9 @@ async function instrument(host, ctx) {
     if (ctx.image && paths.length > 1)
         throw new core_errors/* InputError */.dz('image', `sets the image of one container, but ${paths.length} task definitions are given`);
     const targets = outputPaths(host, ctx, paths);
+    for (const target of targets)
+        if (target)
+            await checkOutputPath(target, 'output');
     // Every file is read and parsed before anything else: a bad one stops the run before any work.
     const jobs = [];
     for (const path of paths) {
@@ -48067,11 +48210,13 @@ async function instrument(host, ctx) {
     await mapWithConcurrency(images, ctx.concurrency, reference => lookup.facts(reference));
     for (const job of jobs)
         job.planned = await planTask(host, ctx, job.file.definition, job.file.document, lookup);
-    for (const { path, file, planned } of jobs) {
+    for (const { file, planned } of jobs) {
         // The sidecar the rewrite adds counts against ECS's limit too.
         const containers = file.definition.containerDefinitions;
         const adds = planned.some(({ plan }) => plan.attachSidecar) && !containers.some(container => container.name === ctx.agentContainerName);
-        (0,input_limits/* checkContainerCount */.d8)(path, containers.length + (adds ? 1 : 0), file.document.locate(['containerDefinitions']));
+        if (adds && containers.length + 1 > input_limits/* LIMITS */.b1.containers) {
+            throw new core_errors/* TaskDefinitionError */.zF(`containerDefinitions holds ${containers.length} containers; with the agent sidecar the rewrite adds it would hold ${containers.length + 1}, and ECS accepts at most ${input_limits/* LIMITS */.b1.containers}`, file.document.locate(['containerDefinitions']));
+        }
     }
     const planned = jobs.flatMap(job => job.planned);
     await checkDropPrivilegesTools(host, docker, planned);

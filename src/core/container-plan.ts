@@ -101,6 +101,12 @@ function classify(effective: EffectiveCommand, facts: ImageFacts, strategy: NonR
 /** Thrown when a container runs nothing at all: there is no argv for the agent script to wrap. */
 export class EmptyCommandError extends Error {}
 
+/** Thrown when a user name would reach a shell script (sudoers, setpriv) but is not a plain name or id. */
+export class UnsafeUserError extends Error {}
+
+/** `name`, `uid`, or either with `:group`: what sudoers, id and setpriv take, and nothing a shell would read. */
+const SAFE_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9._-]{0,31})?$/
+
 /** Decides a container's pattern and the changes it needs. Pure: the image facts are given. */
 export function planContainer(container: ContainerDefinition, facts: ImageFacts, options: PlanOptions): ContainerPlan {
   const effective = effectiveCommand(container, facts)
@@ -148,6 +154,12 @@ export function planContainer(container: ContainerDefinition, facts: ImageFacts,
     )
   }
 
+  // The sudo and drop-privileges patterns write the user into shell scripts: only plain names get there.
+  if ((userClass === 'nonroot' || userClass === 'nonroot-drop') && !SAFE_USER.test(effective.user)) {
+    throw new UnsafeUserError(
+      `container ${container.name}: user ${JSON.stringify(effective.user)} is not a plain user name or id (letters, digits, . _ -, optionally :group)`
+    )
+  }
   const taskEntryPoint = setList(container.entryPoint)
   switch (userClass) {
     case 'root':

@@ -22,19 +22,27 @@ export class JsonDocument {
   private constructor(
     readonly file: string,
     private current: string,
-    readonly layout: JsonLayout
+    readonly layout: JsonLayout,
+    /** Where this text came from, when it was cut out of a larger file: positions are reported there. */
+    private readonly origin?: { document: JsonDocument; prefix: JsonPath }
   ) {}
 
   /** Parses `text`; malformed JSON is a TaskDefinitionError at its line and column. */
-  static parse(file: string, text: string): JsonDocument {
+  static parse(file: string, text: string, origin?: { document: JsonDocument; prefix: JsonPath }): JsonDocument {
     const errors: jsonc.ParseError[] = []
-    jsonc.parseTree(text, errors, { disallowComments: true, allowTrailingComma: false })
+    const tree = jsonc.parseTree(text, errors, { disallowComments: true, allowTrailingComma: false })
     if (errors.length > 0) {
       const first = errors[0]
       const { line, column } = positionOf(text, first.offset)
       throw new TaskDefinitionError(`malformed JSON: ${describeParseError(first.error)}`, { file, line, column })
     }
-    return new JsonDocument(file, text, detectLayout(text))
+    const duplicate = tree && findDuplicateKey(tree)
+    if (duplicate) {
+      // ECS reads the last of two equal keys, an editor shows the first: the rewrite could change the wrong one.
+      const { line, column } = positionOf(text, duplicate.offset)
+      throw new TaskDefinitionError(`duplicate key ${JSON.stringify(duplicate.key)} in one object`, { file, line, column })
+    }
+    return new JsonDocument(file, text, detectLayout(text), origin)
   }
 
   get text(): string {
@@ -114,6 +122,7 @@ export class JsonDocument {
 
   /** Where `path` starts in the text (1-based), for annotations; the nearest existing ancestor if it is missing. */
   locate(path: JsonPath): { file: string; line: number; column: number } {
+    if (this.origin) return this.origin.document.locate([...this.origin.prefix, ...path])
     for (let length = path.length; length >= 0; length--) {
       const node = this.find(path.slice(0, length))
       if (node) {
@@ -171,6 +180,23 @@ export class JsonDocument {
     this.current = this.current.slice(0, offset) + text + this.current.slice(offset + length)
     this.tree = undefined
   }
+}
+
+/** The first key that an object of the tree holds twice, with the offset of its second occurrence. */
+function findDuplicateKey(node: jsonc.Node): { key: string; offset: number } | undefined {
+  if (node.type === 'object') {
+    const keys = new Set<string>()
+    for (const property of node.children ?? []) {
+      const key = property.children?.[0]?.value as string
+      if (keys.has(key)) return { key, offset: property.offset }
+      keys.add(key)
+    }
+  }
+  for (const child of node.children ?? []) {
+    const found = findDuplicateKey(child)
+    if (found) return found
+  }
+  return undefined
 }
 
 function end(node: jsonc.Node): number {

@@ -68,7 +68,8 @@ export function parseTaskDefinition(file: string, text: string): TaskDefinitionF
     for (const field of READ_ONLY_FIELDS) delete inner[field]
     const { unit, eol } = detectLayout(text)
     const unwrapped = JSON.stringify(inner, null, unit).split('\n').join(eol) + eol
-    document = JsonDocument.parse(file, unwrapped)
+    // Positions still point into the file as the user wrote it, under "taskDefinition".
+    document = JsonDocument.parse(file, unwrapped, { document, prefix: ['taskDefinition'] })
   }
   const definition = document.value as TaskDefinition
   const containers = definition.containerDefinitions
@@ -76,10 +77,51 @@ export function parseTaskDefinition(file: string, text: string): TaskDefinitionF
     throw new TaskDefinitionError('containerDefinitions must be a non-empty array', document.locate(['containerDefinitions']))
   }
   checkContainerCount(file, containers.length, document.locate(['containerDefinitions']))
+  const seen = new Set<string>()
   containers.forEach((container, index) => {
-    if (typeof container !== 'object' || container === null || typeof container.name !== 'string') {
+    if (typeof container !== 'object' || container === null || Array.isArray(container) || typeof container.name !== 'string') {
       throw new TaskDefinitionError('every container definition needs a name', document.locate(['containerDefinitions', index]))
     }
+    if (seen.has(container.name)) {
+      throw new TaskDefinitionError(`container name "${container.name}" appears twice; ECS requires unique names`, document.locate(['containerDefinitions', index, 'name']))
+    }
+    seen.add(container.name)
+    checkContainerShape(container as unknown as Record<string, unknown>, index, document)
   })
   return { document, original: document.text, definition }
+}
+
+type Shape = 'string' | 'boolean' | 'strings' | 'object' | 'entries'
+
+/** The fields the action reads or writes, by the type RegisterTaskDefinition gives them. */
+const CONTAINER_FIELDS: Record<string, Shape> = {
+  image: 'string',
+  user: 'string',
+  essential: 'boolean',
+  readonlyRootFilesystem: 'boolean',
+  entryPoint: 'strings',
+  command: 'strings',
+  linuxParameters: 'object',
+  environment: 'entries',
+  secrets: 'entries',
+  volumesFrom: 'entries',
+  dependsOn: 'entries'
+}
+
+/** A field of the wrong type would be misread (a string entryPoint split into characters) or crash the rewrite. */
+function checkContainerShape(container: Record<string, unknown>, index: number, document: JsonDocument): void {
+  for (const [field, shape] of Object.entries(CONTAINER_FIELDS)) {
+    const value = container[field]
+    if (value === undefined) continue
+    const ok =
+      shape === 'string' ? typeof value === 'string'
+      : shape === 'boolean' ? typeof value === 'boolean'
+      : shape === 'strings' ? Array.isArray(value) && value.every(item => typeof item === 'string')
+      : shape === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value)
+      : Array.isArray(value) && value.every(item => typeof item === 'object' && item !== null && !Array.isArray(item))
+    if (!ok) {
+      const expected = { string: 'a string', boolean: 'true or false', strings: 'a list of strings', object: 'an object', entries: 'a list of objects' }[shape]
+      throw new TaskDefinitionError(`containerDefinitions[${index}].${field} must be ${expected}`, document.locate(['containerDefinitions', index, field]))
+    }
+  }
 }
