@@ -31176,7 +31176,7 @@ class ActionsHost {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _adapters_actions_host_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3114);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6799);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6165);
 
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(new _adapters_actions_host_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionsHost */ .Q());
@@ -31186,7 +31186,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6799:
+/***/ 6165:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31355,7 +31355,18 @@ class DockerError extends ActionError {
     }
 }
 
+;// CONCATENATED MODULE: ./src/core/text.ts
+/** The last non-empty line of a tool's output: usually the one that says what went wrong. */
+function lastLine(text, fallback = '') {
+    return (text
+        .split('\n')
+        .map(line => line.trim())
+        .filter(Boolean)
+        .pop() ?? fallback);
+}
+
 ;// CONCATENATED MODULE: ./src/adapters/docker-cli.ts
+
 
 
 
@@ -31382,7 +31393,7 @@ class DockerCli {
             return { ok: false, reason: error.message };
         }
         if (result.exitCode !== 0)
-            return { ok: false, reason: lastLine(result.stderr) };
+            return { ok: false, reason: docker_cli_lastLine(result.stderr) };
         return { ok: true, version: result.stdout.trim() };
     }
     /**
@@ -31413,7 +31424,7 @@ class DockerCli {
     async pull(reference) {
         const result = await this.run(['pull', '--quiet', reference], { quiet: true });
         if (result.exitCode !== 0)
-            throw new ImageError(reference, `not found locally and docker pull failed: ${lastLine(result.stderr)}`);
+            throw new ImageError(reference, `not found locally and docker pull failed: ${docker_cli_lastLine(result.stderr)}`);
     }
     /** Builds `dockerfile` (which needs no build context) and tags it. */
     async build(dockerfile, tag) {
@@ -31429,7 +31440,7 @@ class DockerCli {
                 // RUN command and the builder's error line only contain it.
                 const printed = new RegExp(`^\\s*(?:#\\d+\\s+[\\d.]+\\s+)?${BUILD_FAILURE_MARKER}\\s*(.+)$`);
                 const cause = output.split('\n').map(line => printed.exec(line)?.[1]).filter(Boolean).pop();
-                const reason = cause ?? lastLine(output);
+                const reason = cause ?? docker_cli_lastLine(output);
                 throw new DockerError(`docker build of ${tag} failed: ${reason}`, tail(output, 15));
             }
         }
@@ -31442,7 +31453,7 @@ class DockerCli {
         const result = await this.run(['push', tag]);
         const digest = /digest: (sha256:[0-9a-f]{64})/.exec(result.stdout)?.[1];
         if (result.exitCode !== 0 || !digest) {
-            throw new DockerError(`docker push of ${tag} failed: ${lastLine(result.stderr || result.stdout)}`, tail(`${result.stdout}\n${result.stderr}`, 15));
+            throw new DockerError(`docker push of ${tag} failed: ${docker_cli_lastLine(result.stderr || result.stdout)}`, tail(`${result.stdout}\n${result.stderr}`, 15));
         }
         return digest;
     }
@@ -31461,15 +31472,11 @@ class DockerCli {
         }
     }
     engineError(what, result) {
-        return new DockerError(`${what} failed: ${lastLine(result.stderr)}`);
+        return new DockerError(`${what} failed: ${docker_cli_lastLine(result.stderr)}`);
     }
 }
-function lastLine(text) {
-    return (text
-        .split('\n')
-        .map(line => line.trim())
-        .filter(Boolean)
-        .pop() ?? 'no output');
+function docker_cli_lastLine(text) {
+    return lastLine(text, 'no output');
 }
 function tail(text, lines) {
     return text.trimEnd().split('\n').slice(-lines).join('\n');
@@ -38291,7 +38298,6 @@ function builtImageTag(dockerfile, baseDigest, agentDigest) {
 
 
 
-
 /** Names every image the plans need and who builds it; fails on a missing target before any build starts. */
 function planBuilds(planned, ctx, agent) {
     const builds = [];
@@ -38356,7 +38362,7 @@ async function build(host, builders, planned, ctx, agentImage) {
         return result.reference;
     }
     if (ctx.push) {
-        const existing = await existingDigest(builders.registry, planned.reference);
+        const existing = await existingManifest(builders.registry, planned.reference);
         if (existing) {
             host.info(`${planned.reference} exists already: nothing built or pushed`);
             return `${repository}@${existing}`;
@@ -38368,17 +38374,6 @@ async function build(host, builders, planned, ctx, agentImage) {
     }
     await builders.docker.build(planned.dockerfile, planned.reference);
     return ctx.push ? `${repository}@${await builders.docker.push(planned.reference)}` : planned.reference;
-}
-/** The digest `reference` has in its registry, or undefined when the registry does not have it. */
-async function existingDigest(client, reference) {
-    try {
-        return (await client.getManifest(reference)).digest;
-    }
-    catch (error) {
-        if (error instanceof RegistryError && error.status === 404)
-            return undefined;
-        throw error;
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/outputs.ts
@@ -44131,14 +44126,7 @@ class DockerRunner {
         this.running.clear();
     }
 }
-/** The last non-empty line of a command's output. */
-function docker_runner_lastLine(text) {
-    return (text
-        .split('\n')
-        .map(line => line.trim())
-        .filter(Boolean)
-        .pop() ?? '');
-}
+
 
 ;// CONCATENATED MODULE: ./src/verify/pause-image.ts
 
@@ -44221,7 +44209,7 @@ function singleFileTar(name, content, mode = 0o755) {
 async function ensurePauseImage(docker) {
     const info = await docker.run(['version', '--format', '{{.Server.Arch}}'], { timeoutMs: 30_000 });
     if (info.code !== 0)
-        throw new Error(`docker version failed: ${docker_runner_lastLine(info.stderr)}`);
+        throw new Error(`docker version failed: ${lastLine(info.stderr)}`);
     const program = pauseProgram(info.stdout.trim());
     const tag = `lacework-fargate-verify/pause:${(0,external_node_crypto_.createHash)('sha256').update(program).digest('hex').slice(0, 16)}`;
     if ((await docker.run(['image', 'inspect', '--format', '{{.Id}}', tag], { timeoutMs: 30_000 })).code === 0)
@@ -44231,7 +44219,7 @@ async function ensurePauseImage(docker) {
         timeoutMs: 60_000
     });
     if (imported.code !== 0)
-        throw new Error(`docker import of the network holder image failed: ${docker_runner_lastLine(imported.stderr)}`);
+        throw new Error(`docker import of the network holder image failed: ${lastLine(imported.stderr)}`);
     return tag;
 }
 
@@ -44351,7 +44339,7 @@ class LocalTask {
                 continue;
             const pulled = await this.docker.run(['pull', '--quiet', image], { timeoutMs: 600_000 });
             if (pulled.code !== 0)
-                throw new Error(`docker pull ${image} failed: ${docker_runner_lastLine(pulled.stderr)}`);
+                throw new Error(`docker pull ${image} failed: ${lastLine(pulled.stderr)}`);
         }
     }
     /** The network, the task's volumes and the network holder with the port mappings. */
@@ -44596,7 +44584,7 @@ class LocalTask {
             const timeoutMs = Math.min((run.spec.healthCheck?.timeout ?? 5) * 1000, Math.max(deadline - Date.now(), 1000));
             const result = await this.docker.run(['exec', run.dockerName, ...argv], { timeoutMs });
             run.healthChecks++;
-            run.healthOutput = docker_runner_lastLine(`${result.stdout}\n${result.stderr}`) || `exit ${result.code}`;
+            run.healthOutput = lastLine(`${result.stdout}\n${result.stderr}`) || `exit ${result.code}`;
             if (result.code === 0)
                 run.health = 'healthy';
             // Checked every second, not every `interval`: a run is bounded by its timeout, not by the task's patience.
@@ -44668,7 +44656,7 @@ class LocalTask {
             if (names.length) {
                 const removed = await this.docker.run(['rm', '--force', '--volumes', ...names], { timeoutMs: 60_000 });
                 if (removed.code !== 0 && pass === 1)
-                    problems.push(docker_runner_lastLine(removed.stderr));
+                    problems.push(lastLine(removed.stderr));
             }
             else if (pass === 1)
                 break;
@@ -44678,14 +44666,14 @@ class LocalTask {
         if (networkIds.length) {
             const removed = await this.docker.run(['network', 'rm', ...networkIds], { timeoutMs: 60_000 });
             if (removed.code !== 0)
-                problems.push(docker_runner_lastLine(removed.stderr));
+                problems.push(lastLine(removed.stderr));
         }
         const volumes = await this.docker.run(['volume', 'ls', '--quiet', '--filter', `label=${this.label}`], { timeoutMs: 30_000 });
         const volumeNames = volumes.stdout.split('\n').filter(Boolean);
         if (volumeNames.length) {
             const removed = await this.docker.run(['volume', 'rm', '--force', ...volumeNames], { timeoutMs: 60_000 });
             if (removed.code !== 0)
-                problems.push(docker_runner_lastLine(removed.stderr));
+                problems.push(lastLine(removed.stderr));
         }
         return problems;
     }
@@ -44726,7 +44714,7 @@ function rank(order, name) {
 function engineError(result) {
     const lines = result.stderr.split('\n').map(line => line.trim()).filter(Boolean);
     // Newer clients end with a summary ("Error: failed to start containers: …"); the daemon's line says why.
-    const line = lines.find(item => /exec[: ]/.test(item)) ?? lines.find(item => item.startsWith('Error response from daemon')) ?? docker_runner_lastLine(result.stderr);
+    const line = lines.find(item => /exec[: ]/.test(item)) ?? lines.find(item => item.startsWith('Error response from daemon')) ?? lastLine(result.stderr);
     if (!line)
         return `exit ${result.code}`;
     const exec = /(exec: .*?|exec .*?)(?:: unknown)?$/.exec(line);
@@ -44796,7 +44784,7 @@ async function verifyTask(definition, options) {
     try {
         const version = await docker.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 });
         if (version.code !== 0) {
-            findings.failures.push(`verify needs a Docker engine and none answers (${options.docker ?? 'docker'} version: ${docker_runner_lastLine(version.stderr) || `exit ${version.code}`})`);
+            findings.failures.push(`verify needs a Docker engine and none answers (${options.docker ?? 'docker'} version: ${lastLine(version.stderr) || `exit ${version.code}`})`);
         }
         else {
             engine = true;
@@ -44999,7 +44987,7 @@ async function checkStop(task, run, maxStop, pid1, findings) {
     // refresh() sets `exit`; read it afresh (the early return above narrowed it away).
     const code = run.exit?.code;
     if (result.code !== 0 || code === undefined) {
-        findings.fail(name, 'stop', `docker stop failed: ${docker_runner_lastLine(result.stderr)}`, `docker stop of ${name} failed: ${docker_runner_lastLine(result.stderr)}`);
+        findings.fail(name, 'stop', `docker stop failed: ${lastLine(result.stderr)}`, `docker stop of ${name} failed: ${lastLine(result.stderr)}`);
         return;
     }
     const took = `${(ms / 1000).toFixed(1)} s`;

@@ -1,7 +1,6 @@
 import type { DockerCli } from './adapters/docker-cli.js'
 import type { RegistryClient } from './adapters/registry/client.js'
-import { buildEmbeddedImage } from './adapters/registry/embedded-image.js'
-import { RegistryError } from './adapters/registry/errors.js'
+import { buildEmbeddedImage, existingManifest } from './adapters/registry/embedded-image.js'
 import type { AgentImage } from './agent-image.js'
 import type { Context } from './context.js'
 import { builtImageTag } from './core/built-image.js'
@@ -97,7 +96,7 @@ async function build(host: Host, builders: Builders, planned: PlannedBuild, ctx:
     return result.reference
   }
   if (ctx.push) {
-    const existing = await existingDigest(builders.registry, planned.reference)
+    const existing = await existingManifest(builders.registry, planned.reference)
     if (existing) {
       host.info(`${planned.reference} exists already: nothing built or pushed`)
       return `${repository}@${existing}`
@@ -109,14 +108,4 @@ async function build(host: Host, builders: Builders, planned: PlannedBuild, ctx:
   }
   await builders.docker.build(planned.dockerfile, planned.reference)
   return ctx.push ? `${repository}@${await builders.docker.push(planned.reference)}` : planned.reference
-}
-
-/** The digest `reference` has in its registry, or undefined when the registry does not have it. */
-async function existingDigest(client: RegistryClient, reference: string): Promise<string | undefined> {
-  try {
-    return (await client.getManifest(reference)).digest
-  } catch (error) {
-    if (error instanceof RegistryError && error.status === 404) return undefined
-    throw error
-  }
 }

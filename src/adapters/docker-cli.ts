@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream'
 import { BUILD_FAILURE_MARKER } from '../core/dockerfile.js'
 import { DockerError, ImageError } from '../core/errors.js'
 import type { InspectEntry } from '../core/image-facts.js'
+import { lastLine as lastLineOf } from '../core/text.js'
 
 interface RunResult {
   exitCode: number
@@ -113,13 +114,7 @@ export class DockerCli {
 }
 
 function lastLine(text: string): string {
-  return (
-    text
-      .split('\n')
-      .map(line => line.trim())
-      .filter(Boolean)
-      .pop() ?? 'no output'
-  )
+  return lastLineOf(text, 'no output')
 }
 
 function tail(text: string, lines: number): string {

@@ -79,13 +79,4 @@ export class DockerRunner {
   }
 }
 
-/** The last non-empty line of a command's output. */
-export function lastLine(text: string): string {
-  return (
-    text
-      .split('\n')
-      .map(line => line.trim())
-      .filter(Boolean)
-      .pop() ?? ''
-  )
-}
+export { lastLine } from '../core/text.js'

@@ -124,7 +124,7 @@ export async function buildEmbeddedImage(client: RegistryClient, request: Embedd
 }
 
 /** The digest `reference` names when the registry has it; undefined on 404 (no such tag or repository). */
-async function existingManifest(client: RegistryClient, reference: string): Promise<string | undefined> {
+export async function existingManifest(client: RegistryClient, reference: string): Promise<string | undefined> {
   try {
     return (await client.getManifest(reference)).digest
   } catch (error) {
