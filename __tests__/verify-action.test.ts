@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT, runAction } from './support/action.js'
 import { IMAGES, REGISTRY, requireServices } from './support/test-env.js'
+import { buildFixture } from './verify/support.js'
 
 // `verify: true` through the bundled action: the rewritten task is started locally before anything is written.
 
@@ -75,4 +76,56 @@ it('verify with dry-run is refused', () => {
   const run = verifyRun(plain('nginx-root.json', IMAGES.nginx), { 'dry-run': 'true' })
   expect(run.status).toBe(1)
   expect(run.stdout).toContain('::error::input verify: starts the built images, so it cannot run with dry-run')
+})
+
+describe('the broken cases, through the action', () => {
+  function task(example: string, change: (td: { containerDefinitions: Record<string, unknown>[] }) => void): string {
+    const file = plain(example, IMAGES.nginx)
+    const td = JSON.parse(readFileSync(file, 'utf8'))
+    change(td)
+    writeFileSync(file, JSON.stringify(td, null, 2))
+    return file
+  }
+  const failure = (run: ReturnType<typeof verifyRun>): string => {
+    expect(run.status).toBe(1)
+    expect(run.outputs['task-definition']).toBeUndefined()
+    const errors = run.stdout.split('\n').filter(line => line.startsWith('::error'))
+    expect(errors).toHaveLength(1)
+    return errors[0]
+  }
+
+  it('an image without /bin/sh', () => {
+    const noShell = buildFixture('busybox-no-sh', IMAGES.busybox)
+    const file = task('nginx-nonroot.json', td => {
+      td.containerDefinitions[0].image = noShell
+    })
+    expect(failure(verifyRun(file, { 'non-root-strategy': 'run-as-root' }))).toMatch(/image has no \/bin\/sh: the agent script cannot run in nginx/)
+  })
+
+  it('a sidecar whose command exits 1', () => {
+    const file = task('nginx-root.json', td => {
+      td.containerDefinitions.push({ name: 'datacollector-sidecar', image: IMAGES.agent, essential: false, command: ['/bin/sh', '-c', 'exit 1'] })
+    })
+    expect(failure(verifyRun(file, {}))).toContain('sidecar datacollector-sidecar exited 1: a SUCCESS dependency must exit 0')
+  })
+
+  it("the seed's form, whose app is not exec'd and never gets the stop signal", () => {
+    const seedSudo = buildFixture('nginx-unprivileged-seed-sudo', IMAGES.unprivileged)
+    const file = join(mkdtempSync(join(tmpdir(), 'lwf-verify-seed-')), 'task.json')
+    const td = JSON.parse(readFileSync(join(ROOT, 'examples/seed/nginx-nonroot-sidecar.json'), 'utf8'))
+    Object.assign(td.containerDefinitions[0], { image: seedSudo, stopTimeout: 3, portMappings: [{ containerPort: 8080, hostPort: 8080, protocol: 'tcp' }] })
+    writeFileSync(file, JSON.stringify(td, null, 4))
+    expect(failure(verifyRun(file, {}))).toContain("the app is not PID 1's exec'd successor")
+  })
+
+  it('an unprivileged nginx forced to port 80', () => {
+    const file = task('nginx-nonroot.json', td => {
+      Object.assign(td.containerDefinitions[0], {
+        image: IMAGES.unprivileged,
+        command: ['/bin/sh', '-c', "sed 's/listen 8080/listen 80/' /etc/nginx/nginx.conf >/tmp/nginx-80.conf && exec nginx -c /tmp/nginx-80.conf -g 'daemon off;'"],
+        portMappings: [{ containerPort: 80, hostPort: 80, protocol: 'tcp' }]
+      })
+    })
+    expect(failure(verifyRun(file, { 'target-image': `${REGISTRY}/lwf-verify-action/port-80` }))).toContain('nginx could not bind port 80 as uid 101')
+  })
 })
