@@ -11,9 +11,10 @@ const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu']
  */
 export async function checkDropPrivilegesTools(host: Host, docker: DockerCli, planned: PlannedContainer[]): Promise<void> {
   const checked = new Map<string, string>()
+  let version: Awaited<ReturnType<DockerCli['serverVersion']>> | undefined
   for (const { plan, facts } of planned) {
     if (!plan.pattern.startsWith('nonroot-drop-') || plan.alreadyInstrumented) continue
-    const version = await docker.serverVersion()
+    version ??= await docker.serverVersion()
     if (!version.ok) {
       host.warning(`container ${plan.container}: could not check ${facts.reference} for ${DROP_TOOLS.join(', ')} without a Docker engine; without one of them the container will not start`)
       continue

@@ -46992,10 +46992,11 @@ const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu'];
  */
 async function checkDropPrivilegesTools(host, docker, planned) {
     const checked = new Map();
+    let version;
     for (const { plan, facts } of planned) {
         if (!plan.pattern.startsWith('nonroot-drop-') || plan.alreadyInstrumented)
             continue;
-        const version = await docker.serverVersion();
+        version ??= await docker.serverVersion();
         if (!version.ok) {
             host.warning(`container ${plan.container}: could not check ${facts.reference} for ${DROP_TOOLS.join(', ')} without a Docker engine; without one of them the container will not start`);
             continue;
