@@ -31141,8 +31141,8 @@ class ActionsHost {
     setOutput(name, value) {
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH(name, value);
     }
-    defaultOutput(inputFile) {
-        return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'lacework-fargate', (0,node_path__WEBPACK_IMPORTED_MODULE_2__.basename)(inputFile));
+    outputFolder() {
+        return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'lacework-fargate');
     }
     group(name, work) {
         return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os(name, work);
@@ -38311,8 +38311,6 @@ function planBuilds(planned, ctx, agent) {
         if (ctx.builder === 'registry' && needsRun) {
             throw new InputError('builder', `registry cannot build container ${plan.container}'s image: pattern ${plan.pattern} installs sudo with a RUN step, which needs builder docker`);
         }
-        if (ctx.builder === 'registry' && !ctx.push)
-            throw new InputError('builder', 'registry pushes what it builds; push: false needs builder docker');
         const dockerfile = renderDockerfile(plan.build, agent.image);
         const reference = `${target}:${builtImageTag(dockerfile, facts.digest, plan.build.copyAgent ? agent.digest : undefined)}`;
         builds.push({ key, container: plan.container, pattern: plan.pattern, build: plan.build, dockerfile, reference, byRegistry: !needsRun && ctx.push && ctx.builder !== 'docker' });
@@ -38370,7 +38368,8 @@ async function build(host, builders, planned, ctx, agentImage) {
     }
     const version = await builders.docker.serverVersion();
     if (!version.ok) {
-        throw new DockerError(`container ${planned.container}: pattern ${planned.pattern} needs a Docker engine to build its image (a RUN step installs sudo): ${version.reason}`);
+        const why = planned.build.sudoUser !== undefined ? 'a RUN step installs sudo' : ctx.push ? 'builder: docker' : 'push: false builds into the local engine';
+        throw new DockerError(`container ${planned.container}: pattern ${planned.pattern} needs a Docker engine to build its image (${why}): ${version.reason}`);
     }
     await builders.docker.build(planned.dockerfile, planned.reference);
     return ctx.push ? `${repository}@${await builders.docker.push(planned.reference)}` : planned.reference;
@@ -38384,9 +38383,10 @@ async function build(host, builders, planned, ctx, agentImage) {
  * Several: under `output` (a folder), or the default folder, by their relative paths, so none collide.
  */
 function outputPaths(host, ctx, paths) {
+    const defaultFolder = host.outputFolder();
     if (paths.length === 1)
-        return [ctx.output ?? host.defaultOutput(paths[0])];
-    const folder = ctx.output ?? (host.defaultOutput('x') ? (0,external_node_path_.dirname)(host.defaultOutput('x')) : undefined);
+        return [ctx.output ?? (defaultFolder ? (0,external_node_path_.join)(defaultFolder, (0,external_node_path_.basename)(paths[0])) : undefined)];
+    const folder = ctx.output ?? defaultFolder;
     if (!folder)
         throw new InputError('output', `${paths.length} task definitions need a folder to write them to`);
     return paths.map(path => (0,external_node_path_.join)(folder, path.replace(/^(\.\.\/)+/, '').replace(/^\/+/, '')));
@@ -38592,6 +38592,7 @@ async function planTask(host, ctx, definition, document, lookup) {
         });
     }
     checkTokenPresent(planned, definition, ctx, document);
+    checkSidecarFits(planned, definition, ctx, document);
     // Without pinning the agent image is not looked up: Lacework's sidecar tags are AMD64-only (release notes).
     const arch = definition.runtimePlatform?.cpuArchitecture;
     if (arch === 'ARM64' && !ctx.pinAgentImage && ctx.agentImage.endsWith('-sidecar')) {
@@ -38639,6 +38640,14 @@ function selectContainers(definition, document, ctx) {
             throw new InputError('container-name', `${name} is the agent sidecar itself`);
         return index;
     });
+}
+/** The sidecar the rewrite adds counts against ECS's limit of containers too. */
+function checkSidecarFits(planned, definition, ctx, document) {
+    const containers = definition.containerDefinitions;
+    const adds = planned.some(({ plan }) => plan.attachSidecar) && !containers.some(container => container.name === ctx.agentContainerName);
+    if (adds && containers.length + 1 > LIMITS.containers) {
+        throw new TaskDefinitionError(`containerDefinitions holds ${containers.length} containers; with the agent sidecar the rewrite adds it would hold ${containers.length + 1}, and ECS accepts at most ${LIMITS.containers}`, document.locate(['containerDefinitions']));
+    }
 }
 /** Without a token input, every container must already get the token from the task definition. */
 function checkTokenPresent(planned, definition, ctx, document) {
@@ -45068,8 +45077,6 @@ function appUser({ plan }) {
  * runs; returns the report as Markdown for the review. A failing check fails the run.
  */
 async function verifyRewrites(host, ctx, tasks) {
-    if (ctx.dryRun)
-        throw new InputError('verify', 'starts the built images, so it cannot run with dry-run');
     const reports = [];
     for (const task of tasks) {
         const report = await host.group(`verify ${task.path}`, () => verifyTask(task.definition, {
@@ -45086,7 +45093,6 @@ async function verifyRewrites(host, ctx, tasks) {
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
-
 
 
 
@@ -45152,14 +45158,6 @@ async function instrument(host, ctx) {
     await mapWithConcurrency(images, ctx.concurrency, reference => lookup.facts(reference));
     for (const job of jobs)
         job.planned = await planTask(host, ctx, job.file.definition, job.file.document, lookup);
-    for (const { file, planned } of jobs) {
-        // The sidecar the rewrite adds counts against ECS's limit too.
-        const containers = file.definition.containerDefinitions;
-        const adds = planned.some(({ plan }) => plan.attachSidecar) && !containers.some(container => container.name === ctx.agentContainerName);
-        if (adds && containers.length + 1 > LIMITS.containers) {
-            throw new TaskDefinitionError(`containerDefinitions holds ${containers.length} containers; with the agent sidecar the rewrite adds it would hold ${containers.length + 1}, and ECS accepts at most ${LIMITS.containers}`, file.document.locate(['containerDefinitions']));
-        }
-    }
     const planned = jobs.flatMap(job => job.planned);
     await checkDropPrivilegesTools(host, docker, planned);
     const use = { sidecar: planned.some(({ plan }) => plan.attachSidecar), copied: planned.some(({ plan }) => plan.build?.copyAgent) };

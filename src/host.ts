@@ -11,8 +11,8 @@ export interface Host {
   warning(message: string, location?: SourceLocation): void
   error(message: string, location?: SourceLocation): void
   setOutput(name: string, value: string): void
-  /** Where the rewritten task definition goes when no output path is given; undefined: a file in the runner's temp. */
-  defaultOutput(inputFile: string): string | undefined
+  /** The folder rewritten task definitions go to when no output is given; undefined: standard output. */
+  outputFolder(): string | undefined
   /** Writes the result to standard output (the CLI without --output). */
   writeResult(text: string): void
   /** Runs `work` with its log lines folded under `name`. */

@@ -36,7 +36,6 @@ export function planBuilds(planned: PlannedContainer[], ctx: Context, agent: Age
     if (ctx.builder === 'registry' && needsRun) {
       throw new InputError('builder', `registry cannot build container ${plan.container}'s image: pattern ${plan.pattern} installs sudo with a RUN step, which needs builder docker`)
     }
-    if (ctx.builder === 'registry' && !ctx.push) throw new InputError('builder', 'registry pushes what it builds; push: false needs builder docker')
     const dockerfile = renderDockerfile(plan.build, agent.image)
     const reference = `${target}:${builtImageTag(dockerfile, facts.digest, plan.build.copyAgent ? agent.digest : undefined)}`
     builds.push({ key, container: plan.container, pattern: plan.pattern, build: plan.build, dockerfile, reference, byRegistry: !needsRun && ctx.push && ctx.builder !== 'docker' })
@@ -104,7 +103,8 @@ async function build(host: Host, builders: Builders, planned: PlannedBuild, ctx:
   }
   const version = await builders.docker.serverVersion()
   if (!version.ok) {
-    throw new DockerError(`container ${planned.container}: pattern ${planned.pattern} needs a Docker engine to build its image (a RUN step installs sudo): ${version.reason}`)
+    const why = planned.build.sudoUser !== undefined ? 'a RUN step installs sudo' : ctx.push ? 'builder: docker' : 'push: false builds into the local engine'
+    throw new DockerError(`container ${planned.container}: pattern ${planned.pattern} needs a Docker engine to build its image (${why}): ${version.reason}`)
   }
   await builders.docker.build(planned.dockerfile, planned.reference)
   return ctx.push ? `${repository}@${await builders.docker.push(planned.reference)}` : planned.reference

@@ -8,8 +8,7 @@ import { resolveAgentImage } from './agent-image.js'
 import { mapWithConcurrency } from './core/concurrency.js'
 import { readContext, type Context } from './context.js'
 import { renderDiff } from './core/diff.js'
-import { LIMITS } from './core/input-limits.js'
-import { ActionError, DockerError, InputError, TaskDefinitionError } from './core/errors.js'
+import { ActionError, DockerError, InputError } from './core/errors.js'
 import type { ReviewInput } from './core/review.js'
 import { rewriteTaskDefinition } from './core/rewrite.js'
 import { parseTaskDefinition, type TaskDefinition, type TaskDefinitionFile } from './core/task-definition.js'
@@ -70,17 +69,6 @@ async function instrument(host: Host, ctx: Context): Promise<void> {
   await mapWithConcurrency(images, ctx.concurrency, reference => lookup.facts(reference))
   for (const job of jobs) job.planned = await planTask(host, ctx, job.file.definition, job.file.document, lookup)
 
-  for (const { file, planned } of jobs) {
-    // The sidecar the rewrite adds counts against ECS's limit too.
-    const containers = file.definition.containerDefinitions
-    const adds = planned.some(({ plan }) => plan.attachSidecar) && !containers.some(container => container.name === ctx.agentContainerName)
-    if (adds && containers.length + 1 > LIMITS.containers) {
-      throw new TaskDefinitionError(
-        `containerDefinitions holds ${containers.length} containers; with the agent sidecar the rewrite adds it would hold ${containers.length + 1}, and ECS accepts at most ${LIMITS.containers}`,
-        file.document.locate(['containerDefinitions'])
-      )
-    }
-  }
   const planned = jobs.flatMap(job => job.planned)
   await checkDropPrivilegesTools(host, docker, planned)
   const use = { sidecar: planned.some(({ plan }) => plan.attachSidecar), copied: planned.some(({ plan }) => plan.build?.copyAgent) }

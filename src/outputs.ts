@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path'
+import { basename, join } from 'node:path'
 import type { Context } from './context.js'
 import { InputError } from './core/errors.js'
 import type { Host } from './host.js'
@@ -8,8 +8,9 @@ import type { Host } from './host.js'
  * Several: under `output` (a folder), or the default folder, by their relative paths, so none collide.
  */
 export function outputPaths(host: Host, ctx: Context, paths: string[]): (string | undefined)[] {
-  if (paths.length === 1) return [ctx.output ?? host.defaultOutput(paths[0])]
-  const folder = ctx.output ?? (host.defaultOutput('x') ? dirname(host.defaultOutput('x') as string) : undefined)
+  const defaultFolder = host.outputFolder()
+  if (paths.length === 1) return [ctx.output ?? (defaultFolder ? join(defaultFolder, basename(paths[0])) : undefined)]
+  const folder = ctx.output ?? defaultFolder
   if (!folder) throw new InputError('output', `${paths.length} task definitions need a folder to write them to`)
   return paths.map(path => join(folder, path.replace(/^(\.\.\/)+/, '').replace(/^\/+/, '')))
 }

@@ -3,7 +3,7 @@ import type { Context } from './context.js'
 import { TOKEN_VARIABLE } from './core/agent.js'
 import { EmptyCommandError, UnsafeUserError, planContainer, type ContainerPlan } from './core/container-plan.js'
 import { ImageError, InputError, TaskDefinitionError } from './core/errors.js'
-import { checkImageReference } from './core/input-limits.js'
+import { LIMITS, checkImageReference } from './core/input-limits.js'
 import type { ImageFacts } from './core/image-facts.js'
 import type { JsonDocument } from './core/json-document.js'
 import type { TaskDefinition } from './core/task-definition.js'
@@ -55,6 +55,7 @@ export async function planTask(host: Host, ctx: Context, definition: TaskDefinit
     })
   }
   checkTokenPresent(planned, definition, ctx, document)
+  checkSidecarFits(planned, definition, ctx, document)
   // Without pinning the agent image is not looked up: Lacework's sidecar tags are AMD64-only (release notes).
   const arch = definition.runtimePlatform?.cpuArchitecture
   if (arch === 'ARM64' && !ctx.pinAgentImage && ctx.agentImage.endsWith('-sidecar')) {
@@ -103,6 +104,18 @@ function selectContainers(definition: TaskDefinition, document: JsonDocument, ct
     if (name === ctx.agentContainerName) throw new InputError('container-name', `${name} is the agent sidecar itself`)
     return index
   })
+}
+
+/** The sidecar the rewrite adds counts against ECS's limit of containers too. */
+function checkSidecarFits(planned: PlannedContainer[], definition: TaskDefinition, ctx: Context, document: JsonDocument): void {
+  const containers = definition.containerDefinitions
+  const adds = planned.some(({ plan }) => plan.attachSidecar) && !containers.some(container => container.name === ctx.agentContainerName)
+  if (adds && containers.length + 1 > LIMITS.containers) {
+    throw new TaskDefinitionError(
+      `containerDefinitions holds ${containers.length} containers; with the agent sidecar the rewrite adds it would hold ${containers.length + 1}, and ECS accepts at most ${LIMITS.containers}`,
+      document.locate(['containerDefinitions'])
+    )
+  }
 }
 
 /** Without a token input, every container must already get the token from the task definition. */

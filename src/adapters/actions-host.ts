@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import { tmpdir } from 'node:os'
-import { basename, join } from 'node:path'
+import { join } from 'node:path'
 import type { InputName } from '../context.js'
 import type { SourceLocation } from '../core/errors.js'
 import type { GitHubRun, Host } from '../host.js'
@@ -31,8 +31,8 @@ export class ActionsHost implements Host {
   setOutput(name: string, value: string): void {
     core.setOutput(name, value)
   }
-  defaultOutput(inputFile: string): string {
-    return join(process.env.RUNNER_TEMP || tmpdir(), 'lacework-fargate', basename(inputFile))
+  outputFolder(): string {
+    return join(process.env.RUNNER_TEMP || tmpdir(), 'lacework-fargate')
   }
   group<T>(name: string, work: () => Promise<T>): Promise<T> {
     return core.group(name, work)

@@ -27,7 +27,7 @@ export class CliHost implements Host {
   setOutput(name: string, value: string): void {
     this.print(`${name}=${value}`)
   }
-  defaultOutput(): undefined {
+  outputFolder(): undefined {
     return undefined
   }
   async group<T>(name: string, work: () => Promise<T>): Promise<T> {
