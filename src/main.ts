@@ -59,7 +59,7 @@ async function instrument(host: Host, ctx: Context): Promise<void> {
   }
 
   const docker = new DockerCli(host.log)
-  const registry = new RegistryClient({ insecureRegistries: ctx.insecureRegistries })
+  const registry = new RegistryClient({ insecureRegistries: ctx.insecureRegistries, cacheImageConfigs: true })
   const architecture = jobs.some(job => job.file.definition.runtimePlatform?.cpuArchitecture === 'ARM64') ? 'arm64' : 'amd64'
   const saved = ctx.imageInspectFile ? await loadSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : []
   const lookup = new ImageFactsLookup(ctx.inspect, docker, reference => registryImageFacts(registry, reference, architecture), saved)

@@ -33882,7 +33882,11 @@ class RegistryClient {
     auth;
     insecureRegistries;
     credentialCache = new Map();
+    configs;
     constructor(options = {}) {
+        // Facts, agent pinning and the daemonless build of one run all read the same configs.
+        if (options.cacheImageConfigs)
+            this.configs = new Map();
         const defaults = DEFAULT_RETRY_POLICY;
         this.transport = new Transport({
             timeoutMs: positive(options.timeoutMs, 'timeoutMs') ?? DEFAULT_TIMEOUT_MS,
@@ -33919,6 +33923,19 @@ class RegistryClient {
     }
     /** The config of the image `reference` names; from an index, the entry for `platform`. */
     async getImageConfig(reference, platform = { os: 'linux', architecture: 'amd64' }) {
+        const configs = this.configs;
+        if (!configs)
+            return this.fetchImageConfig(reference, platform);
+        const key = `${reference}|${formatPlatform(platform)}`;
+        let pending = configs.get(key);
+        if (!pending) {
+            pending = this.fetchImageConfig(reference, platform);
+            configs.set(key, pending);
+            pending.catch(() => configs.delete(key));
+        }
+        return pending;
+    }
+    async fetchImageConfig(reference, platform) {
         const ref = (0,image_reference/* parseImageReference */.o_)(reference);
         const repository = this.repository(ref);
         let found = await this.manifest(repository, ref.digest ?? ref.tag ?? 'latest', MANIFEST_ACCEPT);
@@ -48196,7 +48213,7 @@ async function instrument(host, ctx) {
         jobs.push({ path, file, planned: [], secrets });
     }
     const docker = new DockerCli(host.log);
-    const registry = new RegistryClient({ insecureRegistries: ctx.insecureRegistries });
+    const registry = new RegistryClient({ insecureRegistries: ctx.insecureRegistries, cacheImageConfigs: true });
     const architecture = jobs.some(job => job.file.definition.runtimePlatform?.cpuArchitecture === 'ARM64') ? 'arm64' : 'amd64';
     const saved = ctx.imageInspectFile ? await loadSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : [];
     const lookup = new ImageFactsLookup(ctx.inspect, docker, reference => registryImageFacts(registry, reference, architecture), saved);

@@ -41,6 +41,8 @@ export interface RegistryClientOptions {
   retryAfterMaxMs?: number
   /** Replaces node:http for every request (tests record requests this way). */
   fetch?: typeof fetch
+  /** Keep each image config read, so one run asks the registry once however many steps need it. */
+  cacheImageConfigs?: boolean
   /** Test seams: the jitter's random source, the sleep, a callback per retry. */
   retryHooks?: RetryHooks
 }
@@ -89,8 +91,11 @@ export class RegistryClient {
   private readonly auth: RegistryAuth
   private readonly insecureRegistries: string[]
   private readonly credentialCache = new Map<string, Promise<RegistryCredentials | undefined>>()
+  private readonly configs?: Map<string, Promise<ImageConfigResult>>
 
   constructor(options: RegistryClientOptions = {}) {
+    // Facts, agent pinning and the daemonless build of one run all read the same configs.
+    if (options.cacheImageConfigs) this.configs = new Map()
     const defaults = DEFAULT_RETRY_POLICY
     this.transport = new Transport({
       timeoutMs: positive(options.timeoutMs, 'timeoutMs') ?? DEFAULT_TIMEOUT_MS,
@@ -130,6 +135,19 @@ export class RegistryClient {
 
   /** The config of the image `reference` names; from an index, the entry for `platform`. */
   async getImageConfig(reference: string, platform: Platform = { os: 'linux', architecture: 'amd64' }): Promise<ImageConfigResult> {
+    const configs = this.configs
+    if (!configs) return this.fetchImageConfig(reference, platform)
+    const key = `${reference}|${formatPlatform(platform)}`
+    let pending = configs.get(key)
+    if (!pending) {
+      pending = this.fetchImageConfig(reference, platform)
+      configs.set(key, pending)
+      pending.catch(() => configs.delete(key))
+    }
+    return pending
+  }
+
+  private async fetchImageConfig(reference: string, platform: Platform): Promise<ImageConfigResult> {
     const ref = parseImageReference(reference)
     const repository = this.repository(ref)
     let found = await this.manifest(repository, ref.digest ?? ref.tag ?? 'latest', MANIFEST_ACCEPT)
