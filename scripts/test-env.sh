@@ -21,6 +21,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FIXTURES=$REPO_ROOT/__tests__/fixtures/images
 LOGS=$W/logs
 HASH_LABEL=lwf.fixture.hash
+ECS_MODEL=/usr/lib/python3/dist-packages/botocore/data/ecs/2014-11-13/service-2.json
 
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 export DOCKER_HOST=unix://$W/docker.sock
@@ -68,6 +69,8 @@ ensure_packages() {
   have htpasswd || add apache2-utils
   have curl || add curl
   have openssl || add openssl
+  # AWS's ECS service model (enums, limits), read by the tests' ECS validator and API stand-in.
+  [ -f "$ECS_MODEL" ] || add python3-botocore
   [ "${#need[@]}" -eq 0 ] && return 0
   [ "$(id -u)" = 0 ] || die "must run as root to install: ${need[*]}"
   have apt-get || die "apt-get not found: install ${need[*]} by hand"
@@ -89,6 +92,8 @@ ensure_packages() {
   for p in dockerd docker docker-registry debootstrap busybox skopeo htpasswd curl; do
     have "$p" || die "$p still missing after apt-get install"
   done
+  [ -f "$ECS_MODEL" ] || die "$ECS_MODEL still missing after apt-get install python3-botocore"
+
 }
 
 # ---------------------------------------------------------------- dockerd
