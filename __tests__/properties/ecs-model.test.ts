@@ -1,10 +1,20 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ROOT } from '../support/action.js'
-import { ecsModel, formatErrors, validateOperationInput, validateRegisterTaskDefinition, type ServiceModel } from '../support/ecs-model.js'
+import {
+  ECS_MODEL_PATH,
+  ecsModel,
+  formatErrors,
+  loadServiceModel,
+  validateOperationInput,
+  validateRegisterTaskDefinition,
+  type ServiceModel
+} from '../support/ecs-model.js'
 
-// The validator the property tests rely on, checked on hand-written task definitions. The schema is AWS's ECS
-// service model from aws-sdk; only the last test uses a model of its own, for what that model file lacks (enums).
+// The validator the property tests rely on, checked on hand-written task definitions. The schema is AWS's full ECS
+// service model as python3-botocore ships it (enums, min/max, patterns); each expected enum list, bound and pattern
+// below is copied from that model file (shapes ContainerCondition, NetworkMode, CPUArchitecture, Compatibility,
+// LogDriver, Tags, TagKey, TagValue), not from the validator. Only the last test uses a model of its own.
 
 const valid = (): Record<string, unknown> => ({
   family: 'web',
@@ -40,9 +50,22 @@ function errorsOf(change: (td: Td) => void): string {
 }
 
 describe('the ECS RegisterTaskDefinition model validator', () => {
-  it('reads the model aws-sdk ships', () => {
-    expect(ecsModel().metadata.serviceId).toBe('ECS')
-    expect(ecsModel().operations.RegisterTaskDefinition.input).toBeDefined()
+  it('reads the model python3-botocore ships (docs/facts.md §8: protocol json 1.1, target prefix AmazonEC2ContainerServiceV20141113)', () => {
+    expect(ECS_MODEL_PATH).toBe('/usr/lib/python3/dist-packages/botocore/data/ecs/2014-11-13/service-2.json')
+    expect(ecsModel().metadata).toMatchObject({
+      serviceId: 'ECS',
+      apiVersion: '2014-11-13',
+      protocol: 'json',
+      jsonVersion: '1.1',
+      targetPrefix: 'AmazonEC2ContainerServiceV20141113'
+    })
+    expect(ecsModel().operations.RegisterTaskDefinition.input).toEqual({ shape: 'RegisterTaskDefinitionRequest' })
+  })
+
+  it('throws one clear error naming the file and the package when the model is missing', () => {
+    const missing = '/nonexistent/botocore/data/ecs/2014-11-13/service-2.json'
+    expect(() => loadServiceModel(missing)).toThrow(missing)
+    expect(() => loadServiceModel(missing)).toThrow('python3-botocore')
   })
 
   it('accepts a complete hand-written task definition', () => {
@@ -98,7 +121,38 @@ describe('the ECS RegisterTaskDefinition model validator', () => {
     expect(errors.map(error => error.path).sort()).toEqual(['bogus', 'containerDefinitions[0].command', 'containerDefinitions[0].name', 'family'])
   })
 
-  it('checks enums and bounds where the model has them (the full model form; aws-sdk v2 minified has neither)', () => {
+  it('checks enums against the model: dependsOn condition, networkMode, cpuArchitecture, requiresCompatibilities, logDriver', () => {
+    expect(errorsOf(td => (td.containerDefinitions[0].dependsOn = [{ containerName: 'datacollector-sidecar', condition: 'FINISHED' }]))).toBe(
+      'containerDefinitions[0].dependsOn[0].condition: "FINISHED" is not one of START, COMPLETE, SUCCESS, HEALTHY'
+    )
+    expect(errorsOf(td => (td.networkMode = 'host2'))).toBe('networkMode: "host2" is not one of bridge, host, awsvpc, none')
+    expect(errorsOf(td => (td.runtimePlatform = { cpuArchitecture: 'X86', operatingSystemFamily: 'LINUX' }))).toBe(
+      'runtimePlatform.cpuArchitecture: "X86" is not one of X86_64, ARM64'
+    )
+    expect(errorsOf(td => (td.requiresCompatibilities = ['FARGATE', 'fargate']))).toBe('requiresCompatibilities[1]: "fargate" is not one of EC2, FARGATE, EXTERNAL')
+    expect(errorsOf(td => (td.containerDefinitions[0].logConfiguration = { logDriver: 'cloudwatch' }))).toBe(
+      'containerDefinitions[0].logConfiguration.logDriver: "cloudwatch" is not one of json-file, syslog, journald, gelf, fluentd, awslogs, splunk, awsfirelens'
+    )
+    // Near misses: every value of the same enums is accepted.
+    const others = { networkMode: 'none', runtimePlatform: { cpuArchitecture: 'ARM64' }, requiresCompatibilities: ['EC2', 'FARGATE', 'EXTERNAL'] }
+    expect(errorsOf(td => Object.assign(td, others))).toBe('')
+  })
+
+  it('checks bounds and patterns against the model: at most 50 tags, keys of 1 to 128 and values of 0 to 256 Unicode characters', () => {
+    const tags = (count: number): { key: string; value: string }[] => Array.from({ length: count }, (_, index) => ({ key: `k${index}`, value: '' }))
+    expect(errorsOf(td => (td.tags = tags(50)))).toBe('')
+    expect(errorsOf(td => (td.tags = tags(51)))).toBe('tags: length 51 is above the maximum 50')
+    expect(errorsOf(td => (td.tags = [{ key: '', value: 'v' }]))).toBe('tags[0].key: length 0 is below the minimum 1')
+    // Characters, not UTF-16 units or bytes: 128 CJK letters are a valid key.
+    expect(errorsOf(td => (td.tags = [{ key: '界'.repeat(128), value: 'v'.repeat(256) }]))).toBe('')
+    expect(errorsOf(td => (td.tags = [{ key: 'k'.repeat(129), value: 'v'.repeat(257) }]))).toBe(
+      'tags[0].key: length 129 is above the maximum 128\ntags[0].value: length 257 is above the maximum 256'
+    )
+    expect(errorsOf(td => (td.tags = [{ key: 'team: a/b=c+d-e@f_g.h', value: 'ok' }]))).toBe('')
+    expect(errorsOf(td => (td.tags = [{ key: 'team!', value: 'ok' }]))).toBe('tags[0].key: "team!" does not match the pattern ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$')
+  })
+
+  it('checks enums and list bounds on a model of its own (no ECS request list has a minimum)', () => {
     const model: ServiceModel = {
       metadata: {},
       operations: { Op: { input: { shape: 'In' } } },

@@ -1,19 +1,18 @@
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { existsSync, readFileSync } from 'node:fs'
 
 /**
  * A validator of request bodies against AWS's published service model (the JSON AWS SDKs are generated from):
- * the model is the schema, nothing here is hand-written about ECS. By default the ECS model that aws-sdk v2
- * ships (`apis/ecs-2014-11-13.min.json`).
+ * the model is the schema, nothing here is hand-written about ECS. The ECS model is the full one Debian's
+ * `python3-botocore` ships (`service-2.json`: every shape named, with `enum`, `min`, `max` and `pattern`);
+ * `scripts/test-env.sh up` installs the package.
  *
- * Both forms of the model are read: the minified one of aws-sdk v2 (members inline, a member without `type` is a
- * string, no enums, no length bounds) and the full one (`service-2.json`: every shape named, `enum`, `min`, `max`).
- * Checked: structures (unknown members and missing `required` members are errors), lists, maps, strings (with
- * `enum` when the model has one), integers, numbers, booleans; `min`/`max` when the model gives them. A `null` is
- * an error anywhere: the JSON protocol has no null value.
+ * Checked: structures (unknown members and missing `required` members are errors), lists, maps, strings (`enum`,
+ * `pattern`, length in Unicode characters), integers, numbers, booleans, timestamps; `min`/`max` wherever the model
+ * gives them. A `null` is an error anywhere: the JSON protocol has no null value.
  */
 
 export interface Shape {
+  /** A member's reference to a named shape. */
   shape?: string
   type?: string
   members?: Record<string, Shape>
@@ -24,11 +23,14 @@ export interface Shape {
   enum?: string[]
   min?: number
   max?: number
+  pattern?: string
+  exception?: boolean
+  documentation?: string
 }
 
 export interface ServiceModel {
-  metadata: { apiVersion?: string; serviceId?: string }
-  operations: Record<string, { input?: Shape }>
+  metadata: { apiVersion?: string; serviceId?: string; protocol?: string; jsonVersion?: string; targetPrefix?: string; endpointPrefix?: string }
+  operations: Record<string, { name?: string; input?: Shape; output?: Shape; errors?: Shape[] }>
   shapes: Record<string, Shape>
 }
 
@@ -38,14 +40,28 @@ export interface ModelError {
   message: string
 }
 
-const require = createRequire(import.meta.url)
+/** Where Debian's python3-botocore puts the ECS model (docs/facts.md §8). */
+export const ECS_MODEL_PATH = '/usr/lib/python3/dist-packages/botocore/data/ecs/2014-11-13/service-2.json'
+export const ECS_MODEL_PACKAGE = 'python3-botocore'
 
-let ecs: ServiceModel | undefined
+const models = new Map<string, ServiceModel>()
 
-/** The ECS service model shipped in aws-sdk v2. */
+/** A service model read from `file`; a missing file is one clear error naming it and the package that ships it. */
+export function loadServiceModel(file: string, packageName = ECS_MODEL_PACKAGE): ServiceModel {
+  const cached = models.get(file)
+  if (cached) return cached
+  if (!existsSync(file)) {
+    throw new Error(`AWS's service model ${file} is missing: install the Debian package ${packageName} (apt-get install -y ${packageName}, or scripts/test-env.sh up)`)
+  }
+  const model = JSON.parse(readFileSync(file, 'utf8')) as ServiceModel
+  if (!model.operations || !model.shapes) throw new Error(`${file} is not an AWS service model (no operations or shapes)`)
+  models.set(file, model)
+  return model
+}
+
+/** The ECS service model (API version 2014-11-13) that python3-botocore ships. */
 export function ecsModel(): ServiceModel {
-  ecs ??= JSON.parse(readFileSync(require.resolve('aws-sdk/apis/ecs-2014-11-13.min.json'), 'utf8')) as ServiceModel
-  return ecs
+  return loadServiceModel(ECS_MODEL_PATH)
 }
 
 /** The errors of `input` as the input of `operation`; [] when it is valid. */
@@ -54,6 +70,13 @@ export function validateOperationInput(model: ServiceModel, operation: string, i
   if (!op?.input) throw new Error(`the model has no operation ${operation} with an input`)
   const errors: ModelError[] = []
   validate(model, op.input, input, '', errors)
+  return errors
+}
+
+/** The errors of `value` as the model's shape named `shape` (an output, say); [] when it is valid. */
+export function validateShape(model: ServiceModel, shape: string, value: unknown): ModelError[] {
+  const errors: ModelError[] = []
+  validate(model, { shape }, value, '', errors)
   return errors
 }
 
@@ -67,9 +90,9 @@ export function formatErrors(errors: ModelError[]): string {
   return errors.map(error => `${error.path || '(input)'}: ${error.message}`).join('\n')
 }
 
-/** A reference `{ shape: 'X' }` with the named shape's definition; local keys add to it. */
-function resolve(model: ServiceModel, shape: Shape): Shape {
-  let resolved = shape
+/** A member `{ shape: 'X' }` resolved to the named shape's definition. */
+function resolve(model: ServiceModel, reference: Shape): Shape {
+  let resolved = reference
   const seen = new Set<string>()
   while (resolved.shape !== undefined) {
     const name: string = resolved.shape
@@ -77,11 +100,21 @@ function resolve(model: ServiceModel, shape: Shape): Shape {
     seen.add(name)
     const target = model.shapes[name]
     if (!target) throw new Error(`the model has no shape ${name}`)
-    const local: Shape = { ...resolved }
-    delete local.shape
-    resolved = { ...target, ...local }
+    resolved = target
   }
   return resolved
+}
+
+const patterns = new Map<string, RegExp>()
+
+// The models' patterns are Java regular expressions; the ECS ones (\p{L}, \p{Z}, \p{N}) mean the same with the u flag.
+function compiled(pattern: string): RegExp {
+  let regex = patterns.get(pattern)
+  if (!regex) {
+    regex = new RegExp(pattern, 'u')
+    patterns.set(pattern, regex)
+  }
+  return regex
 }
 
 function shown(value: unknown): string {
@@ -108,7 +141,8 @@ function bounds(shape: Shape, size: number, what: string, path: string, errors: 
 
 function validate(model: ServiceModel, reference: Shape, value: unknown, path: string, errors: ModelError[]): void {
   const shape = resolve(model, reference)
-  const type = shape.type ?? 'string'
+  const type = shape.type
+  if (type === undefined) throw new Error(`${path}: the model's shape ${reference.shape ?? ''} has no type`)
   if (value === null) {
     errors.push({ path, message: `null is not a ${type}` })
     return
@@ -138,7 +172,8 @@ function validate(model: ServiceModel, reference: Shape, value: unknown, path: s
         return
       }
       bounds(shape, value.length, 'length', path, errors)
-      value.forEach((item, index) => validate(model, shape.member ?? {}, item, at(path, index), errors))
+      if (!shape.member) throw new Error(`${path}: the model's list has no member shape`)
+      value.forEach((item, index) => validate(model, shape.member as Shape, item, at(path, index), errors))
       return
     }
     case 'map': {
@@ -146,10 +181,11 @@ function validate(model: ServiceModel, reference: Shape, value: unknown, path: s
         errors.push({ path, message: `expected a map (object), got ${shown(value)}` })
         return
       }
+      if (!shape.key || !shape.value) throw new Error(`${path}: the model's map has no key or value shape`)
       bounds(shape, Object.keys(value).length, 'size', path, errors)
       for (const [key, item] of Object.entries(value)) {
-        validate(model, shape.key ?? {}, key, `${at(path, key)} (key)`, errors)
-        validate(model, shape.value ?? {}, item, at(path, key), errors)
+        validate(model, shape.key, key, `${at(path, key)} (key)`, errors)
+        validate(model, shape.value, item, at(path, key), errors)
       }
       return
     }
@@ -160,7 +196,11 @@ function validate(model: ServiceModel, reference: Shape, value: unknown, path: s
         return
       }
       if (shape.enum && !shape.enum.includes(value)) errors.push({ path, message: `${JSON.stringify(value)} is not one of ${shape.enum.join(', ')}` })
-      bounds(shape, value.length, 'length', path, errors)
+      // Smithy's length of a string counts Unicode characters (code points), not UTF-16 units.
+      bounds(shape, [...value].length, 'length', path, errors)
+      if (shape.pattern !== undefined && !compiled(shape.pattern).test(value)) {
+        errors.push({ path, message: `${JSON.stringify(value)} does not match the pattern ${shape.pattern}` })
+      }
       return
     }
     case 'integer':
@@ -183,6 +223,7 @@ function validate(model: ServiceModel, reference: Shape, value: unknown, path: s
       if (typeof value !== 'boolean') errors.push({ path, message: `expected a boolean, got ${shown(value)}` })
       return
     case 'timestamp':
+      // The JSON protocols send epoch seconds; an ISO 8601 string is what people write.
       if (typeof value !== 'number' && typeof value !== 'string') errors.push({ path, message: `expected a timestamp, got ${shown(value)}` })
       return
     default:
