@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT, runAction } from './support/action.js'
@@ -42,14 +42,31 @@ it('must declare a volume covering /var/lib/lacework-backup to serve as a sideca
   expect(run.outputs).toEqual({})
 })
 
-it('on an ARM64 task without an arm64 variant: a warning, and the amd64 digest', async () => {
+it('on an ARM64 task without an arm64 variant: one error at runtimePlatform.cpuArchitecture, nothing written', () => {
   const file = taskFile(td => {
     td.runtimePlatform = { operatingSystemFamily: 'LINUX', cpuArchitecture: 'ARM64' }
   })
-  // The app image is in the local engine, so its facts need no arm64 variant either.
   const run = runAction({ 'task-definition': file, 'agent-image': IMAGES.agent, 'lacework-access-token': TOKEN })
+  expect(run.status).toBe(1)
+  const lines = readFileSync(file, 'utf8').split('\n')
+  const line = lines.findIndex(text => text.includes('"cpuArchitecture"')) + 1
+  const column = lines[line - 1].indexOf('"cpuArchitecture"') + 1
+  expect(run.stdout.split('\n').filter(text => text.startsWith('::error'))).toEqual([
+    `::error file=${file},line=${line},col=${column}::image ${IMAGES.agent}: has no linux/arm64 variant (it has linux/amd64), but the task runs on ARM64 (runtimePlatform.cpuArchitecture): ` +
+      'the agent would never start; give agent-image an image with a linux/arm64 variant, or run the task on X86_64'
+  ])
+  expect(run.outputs).toEqual({})
+  expect(existsSync(join(run.runnerTemp, 'lacework-fargate'))).toBe(false)
+})
+
+it('on an ARM64 task with a multi-platform agent: pinned to the index digest', async () => {
+  const file = taskFile(td => {
+    td.runtimePlatform = { operatingSystemFamily: 'LINUX', cpuArchitecture: 'ARM64' }
+  })
+  const run = runAction({ 'task-definition': file, 'agent-image': IMAGES.multiAgent, 'lacework-access-token': TOKEN })
   expect(run.status).toBe(0)
-  expect(run.stdout).toContain(`::warning::the agent image ${IMAGES.agent} has no linux/arm64 variant, but the task runs on ARM64: the agent will not start`)
   const written = JSON.parse(readFileSync(run.outputs['task-definition'], 'utf8'))
-  expect(written.containerDefinitions[1].image).toBe(`${IMAGES.agent}@${await registryDigest(IMAGES.agent)}`)
+  expect(written.containerDefinitions[1].image).toBe(`${IMAGES.multiAgent}@${await registryDigest(IMAGES.multiAgent)}`)
+  // The single-platform app image cannot run on ARM64: said, not silently planned as if it could.
+  expect(run.stdout).toContain(`is a linux/amd64 image, but the task runs on ARM64`)
 })

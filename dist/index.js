@@ -31176,7 +31176,7 @@ class ActionsHost {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _adapters_actions_host_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3114);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6165);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8855);
 
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(new _adapters_actions_host_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionsHost */ .Q());
@@ -31186,7 +31186,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6165:
+/***/ 8855:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31204,7 +31204,7 @@ var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/core/agent.ts
-/** Facts of the Lacework agent's sidecar image and start script (REFERENCE.md §2). */
+/** Facts of the Lacework agent's sidecar image and start script (docs/facts.md §2). */
 const AGENT_DIR = '/var/lib/lacework-backup';
 const AGENT_SCRIPT = `${AGENT_DIR}/lacework-sidecar.sh`;
 const DEFAULT_AGENT_IMAGE = 'lacework/datacollector:latest-sidecar';
@@ -31257,16 +31257,20 @@ function sudoersUserSpec(user) {
 
 
 const SUDOERS_FILE = '/etc/sudoers.d/lacework-agent';
+/** The PATH the agent script gets as root, whatever the image's sudoers says: Debian's secure_path. */
+const SECURE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Printed by the generated RUN step when it cannot go on, so the build log's cause can be found. */
 const BUILD_FAILURE_MARKER = 'lacework-fargate:';
 /**
  * The sudoers rule: the image user may run the agent script as root with no arguments at all (`""`), since
- * the script `exec`s its arguments as root; only the agent's own variables pass through (REFERENCE.md §5).
+ * the script `exec`s its arguments as root; only the agent's own variables pass through (docs/facts.md §5).
  */
 function sudoersRules(user) {
     return [
         `Defaults!${AGENT_SCRIPT} env_keep += "${TOKEN_VARIABLE} ${SERVER_URL_VARIABLE}"`,
         `Defaults!${AGENT_SCRIPT} !requiretty`,
+        // sudo keeps the caller's PATH unless secure_path is set, and the script runs whoami, awk, … by name as root.
+        `Defaults!${AGENT_SCRIPT} secure_path="${SECURE_PATH}"`,
         `${sudoersUserSpec(user)} ALL=(root) NOPASSWD: ${AGENT_SCRIPT} ""`
     ];
 }
@@ -31400,11 +31404,14 @@ class DockerCli {
      * The first of `commands` the image has on its PATH, found by running its own /bin/sh (pulling the image when
      * the engine lacks it); `none` when it has none of them, `no-shell` when it has no /bin/sh.
      */
-    async findCommand(image, commands) {
+    async findCommand(image, commands, platform) {
         const probe = commands.map(command => `command -v ${command}`).join(' || ');
-        const result = await this.run(['run', '--rm', '--user', '0', '--entrypoint', '/bin/sh', image, '-c', probe], { quiet: true });
+        const result = await this.run(['run', '--rm', '--platform', platform, '--user', '0', '--entrypoint', '/bin/sh', image, '-c', probe], { quiet: true });
         if (result.exitCode === 0)
             return result.stdout.trim().split('\n')[0];
+        // Another CPU's variant, without emulation on this machine.
+        if (/exec format error/i.test(result.stderr))
+            return 'cannot-run';
         if (/no such file|not found in \$PATH|executable file not found/i.test(result.stderr))
             return 'no-shell';
         if (result.exitCode === 1 || result.exitCode === 127)
@@ -31421,17 +31428,17 @@ class DockerCli {
         }
         return JSON.parse(result.stdout)[0];
     }
-    async pull(reference) {
-        const result = await this.run(['pull', '--quiet', reference], { quiet: true });
+    async pull(reference, platform) {
+        const result = await this.run(['pull', '--quiet', ...(platform ? ['--platform', platform] : []), reference], { quiet: true });
         if (result.exitCode !== 0)
             throw new ImageError(reference, `not found locally and docker pull failed: ${docker_cli_lastLine(result.stderr)}`);
     }
-    /** Builds `dockerfile` (which needs no build context) and tags it. */
-    async build(dockerfile, tag) {
+    /** Builds `dockerfile` (which needs no build context) for `platform` (`linux/arm64`) and tags it. */
+    async build(dockerfile, tag, platform) {
         const context = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'lacework-fargate-build-'));
         try {
             await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(context, 'Dockerfile'), dockerfile);
-            const result = await this.run(['build', '--tag', tag, context]);
+            const result = await this.run(['build', '--platform', platform, '--tag', tag, context]);
             if (result.exitCode !== 0) {
                 // The legacy builder colours the RUN step's stderr; the colour codes would hide the marker.
                 // eslint-disable-next-line no-control-regex -- ANSI escape sequences start with ESC
@@ -31547,13 +31554,32 @@ function findInspectEntry(entries, reference) {
         (entry.RepoDigests ?? []).some(repoDigest => canonicalImageReference(repoDigest) === wanted || (digest && repoDigest.endsWith(`@${digest}`))));
 }
 
+;// CONCATENATED MODULE: ./src/core/platform.ts
+/**
+ * The architecture ECS runs a task on: `runtimePlatform.cpuArchitecture` `ARM64` → arm64; `X86_64`, or none, → amd64
+ * (RegisterTaskDefinition's CPUArchitecture enum; absent means X86_64).
+ */
+function taskArchitecture(definition) {
+    return definition.runtimePlatform?.cpuArchitecture === 'ARM64' ? 'arm64' : 'amd64';
+}
+/** `linux/arm64`: how docker's `--platform` and the messages name it. */
+function platformName(architecture) {
+    return `linux/${architecture}`;
+}
+/** The ECS name, for messages about the task definition. */
+function cpuArchitectureName(architecture) {
+    return architecture === 'arm64' ? 'ARM64' : 'X86_64';
+}
+
 ;// CONCATENATED MODULE: ./src/adapters/image-facts-lookup.ts
 
 
 
+
 /**
- * Finds image facts: first in saved `docker image inspect` output, then — by `source` — in the local engine
- * (`docker` pulls what it lacks) or the registry (a few KB, no pull). Each reference is looked up once per run.
+ * Finds image facts for the platform a task runs on: first in saved `docker image inspect` output, then — by
+ * `source` — in the local engine (`docker` pulls what it lacks) or the registry (a few KB, no pull). Each reference
+ * is looked up once per run and architecture: a multi-platform image's variants may differ in user and command.
  */
 class ImageFactsLookup {
     source;
@@ -31568,27 +31594,30 @@ class ImageFactsLookup {
         this.registry = registry;
         this.saved = saved;
     }
-    facts(reference) {
-        let facts = this.cache.get(reference);
+    facts(reference, architecture) {
+        const key = `${platformName(architecture)} ${reference}`;
+        let facts = this.cache.get(key);
         if (!facts) {
-            facts = this.lookUp(reference);
-            this.cache.set(reference, facts);
+            facts = this.lookUp(reference, architecture);
+            this.cache.set(key, facts);
         }
         return facts;
     }
-    async lookUp(reference) {
+    async lookUp(reference, architecture) {
+        // Saved output describes one image as it was inspected: taken as given, whatever the task's platform.
         const saved = findInspectEntry(this.saved, reference);
         if (saved)
             return imageFactsFromInspect(saved, reference);
         if (this.source === 'registry')
-            return this.registry(reference);
+            return this.registry(reference, architecture);
         if (this.source === 'auto') {
             const local = await this.localEntry(reference);
-            return local ? imageFactsFromInspect(local, reference) : this.registry(reference);
+            // The engine holds one variant per tag: another platform's is no answer for this task.
+            return local && matches(local, architecture) ? imageFactsFromInspect(local, reference) : this.registry(reference, architecture);
         }
         let entry = await this.docker.inspect(reference);
-        if (!entry) {
-            await this.docker.pull(reference);
+        if (!entry || !matches(entry, architecture)) {
+            await this.docker.pull(reference, platformName(architecture));
             entry = await this.docker.inspect(reference);
         }
         if (!entry)
@@ -31609,6 +31638,10 @@ class ImageFactsLookup {
             return undefined;
         }
     }
+}
+/** An engine's image is for `architecture` when it says so (or says nothing, as old engines did). */
+function matches(entry, architecture) {
+    return !entry.Architecture || entry.Architecture === architecture;
 }
 /** Reads saved `docker image inspect` output (an array, or one object). */
 async function loadSavedInspect(path, input) {
@@ -31675,6 +31708,18 @@ function registryErrorDetail(body) {
     }
     catch {
         return undefined;
+    }
+}
+/** An image index holds no variant for the platform asked for: names what it holds instead. */
+class PlatformMissingError extends RegistryError {
+    reference;
+    platform;
+    present;
+    constructor(registry, repository, reference, platform, present) {
+        super(registry, repository, `${reference} has no ${platform} image; it has ${present.join(', ') || 'no runnable image'}`);
+        this.reference = reference;
+        this.platform = platform;
+        this.present = present;
     }
 }
 
@@ -32001,6 +32046,8 @@ const MediaType = {
     dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
     ociConfig: 'application/vnd.oci.image.config.v1+json',
     dockerConfig: 'application/vnd.docker.container.image.v1+json',
+    ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
     dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
     dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws'
 };
@@ -32418,7 +32465,7 @@ class RegistryClient {
             const entry = selectPlatform(index, platform);
             if (!entry) {
                 const present = imageEntries(index).map(child => formatPlatform(child.platform ?? { os: 'linux', architecture: 'amd64' }));
-                throw new RegistryError(repository.registry, repository.name, `${reference} has no ${formatPlatform(platform)} image; it has ${present.join(', ') || 'no runnable image'}`);
+                throw new PlatformMissingError(repository.registry, repository.name, reference, formatPlatform(platform), present);
             }
             indexDigest = found.digest;
             found = await this.manifest(repository, entry.digest, [MediaType.ociManifest, MediaType.dockerManifest]);
@@ -32656,15 +32703,6 @@ function count(value, name) {
 
 
 
-/** ECS `runtimePlatform.cpuArchitecture` names and OCI names both work: X86_64 → amd64, ARM64 → arm64. */
-function ociArchitecture(architecture) {
-    const lower = architecture.toLowerCase();
-    if (lower === 'x86_64')
-        return 'amd64';
-    if (lower === 'aarch64')
-        return 'arm64';
-    return lower;
-}
 /**
  * What an image runs, read from its config blob through the registry: no pull, a few KB. The digest is the
  * one docker records in RepoDigests: the index's for a multi-platform image, else the manifest's.
@@ -32672,7 +32710,7 @@ function ociArchitecture(architecture) {
 async function registryImageFacts(client, reference, architecture = 'amd64') {
     let image;
     try {
-        image = await client.getImageConfig(reference, { os: 'linux', architecture: ociArchitecture(architecture) });
+        image = await client.getImageConfig(reference, { os: 'linux', architecture });
     }
     catch (error) {
         if (error instanceof RegistryError && error.status === 404)
@@ -32683,6 +32721,7 @@ async function registryImageFacts(client, reference, architecture = 'amd64') {
     return {
         reference,
         digest: `${repositoryOf(reference)}@${image.indexDigest ?? image.manifestDigest}`,
+        ...(image.indexDigest ? { platformDigest: image.manifestDigest } : {}),
         user: config.User ?? '',
         entrypoint: config.Entrypoint ?? [],
         cmd: config.Cmd ?? [],
@@ -36641,37 +36680,59 @@ async function resolveTaskDefinitionPaths(input) {
 
 
 
+
+
 /**
  * The agent image, pinned to the digest its tag points at now so every deploy runs the agent that was reviewed,
- * and checked: a sidecar's image must declare the volume that carries the agent. It is looked up when pinning,
- * and when a build copies it (the digest names the built image); otherwise nothing is fetched.
+ * and checked for every platform the tasks run on: it must have a variant for each (an ARM64 task with an
+ * AMD64-only agent deploys with an agent that never starts), and a sidecar's image must declare the volume that
+ * carries the agent. Nothing is fetched when it is neither pinned, copied, nor needed on ARM64.
  */
-async function resolveAgentImage(host, ctx, client, architecture, use) {
-    if (!ctx.pinAgentImage && !(use.copied && !ctx.dryRun))
+async function resolveAgentImage(host, ctx, client, platforms, use) {
+    const arm = platforms.filter(platform => platform.architecture !== 'amd64');
+    if (!ctx.pinAgentImage && !(use.copied && !ctx.dryRun) && arm.length === 0)
         return { image: ctx.agentImage };
-    if (!use.sidecar) {
-        // Only copied into an image: its digest names the build, and the build itself checks the architecture.
+    if (!use.sidecar && arm.length === 0) {
+        // Only copied into X86_64 images: its digest names the build, and the build itself checks the architecture.
         const manifest = await client.getManifest(ctx.agentImage);
-        return pin(host, ctx, manifest.digest);
+        const child = 'manifests' in manifest.json ? selectPlatform(manifest.json, { os: 'linux', architecture: 'amd64' })?.digest : undefined;
+        return { ...pin(host, ctx, manifest.digest), ...(child ? { platformDigests: { amd64: child } } : {}) };
     }
-    let found;
-    try {
-        found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture });
-    }
-    catch (error) {
-        // An index without the task's platform: its amd64 image still names the agent, and the warning below says why not.
-        if (!(error instanceof RegistryError) || !/has no linux\//.test(error.message))
+    let digest;
+    const platformDigests = {};
+    for (const { architecture, location } of platforms.length ? platforms : [{ architecture: 'amd64', location: undefined }]) {
+        let found;
+        try {
+            found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture });
+        }
+        catch (error) {
+            if (error instanceof PlatformMissingError)
+                throw missingPlatform(ctx.agentImage, architecture, error.present, location);
             throw error;
-        found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture: 'amd64' });
+        }
+        // A single-platform image says its architecture in its config only.
+        const has = found.config.architecture ?? 'amd64';
+        if (has !== architecture)
+            throw missingPlatform(ctx.agentImage, architecture, [`linux/${has}`], location);
+        if (use.sidecar)
+            checkAgentVolume(ctx.agentImage, found.config.config?.Volumes);
+        digest ??= found.indexDigest ?? found.manifestDigest;
+        if (found.indexDigest)
+            platformDigests[architecture] = found.manifestDigest;
     }
-    if ((found.config.architecture ?? 'amd64') !== architecture) {
-        host.warning(`the agent image ${ctx.agentImage} has no linux/${architecture} variant, but the task runs on ${architecture === 'arm64' ? 'ARM64' : 'X86_64'}: the agent will not start`);
-    }
-    const volumes = Object.keys(found.config.config?.Volumes ?? {}).map(volume => volume.replace(/\/+$/, ''));
+    return { ...pin(host, ctx, digest), ...(Object.keys(platformDigests).length ? { platformDigests } : {}) };
+}
+function missingPlatform(agentImage, architecture, present, location) {
+    const task = cpuArchitectureName(architecture);
+    return new ImageError(agentImage, `has no ${platformName(architecture)} variant (it has ${present.join(', ') || 'none'}), but the task runs on ${task} (runtimePlatform.cpuArchitecture): ` +
+        `the agent would never start; give agent-image an image with a ${platformName(architecture)} variant, or run the task on ${task === 'ARM64' ? 'X86_64' : 'ARM64'}`, location);
+}
+/** `volumesFrom` shares only what the source image declares as a VOLUME: it must cover the agent directory. */
+function checkAgentVolume(agentImage, declared) {
+    const volumes = Object.keys(declared ?? {}).map(volume => volume.replace(/\/+$/, ''));
     if (!volumes.some(volume => AGENT_DIR === volume || AGENT_DIR.startsWith(`${volume}/`))) {
-        throw new ImageError(ctx.agentImage, `declares no VOLUME covering ${AGENT_DIR} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`);
+        throw new ImageError(agentImage, `declares no VOLUME covering ${AGENT_DIR} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`);
     }
-    return pin(host, ctx, found.indexDigest ?? found.manifestDigest);
 }
 /** `repo:tag@digest` when pinning (and the input names no digest yet), else the input as it is. */
 function pin(host, ctx, digest) {
@@ -37872,6 +37933,11 @@ function parseTaskDefinition(file, text) {
         throw new TaskDefinitionError('containerDefinitions must be a non-empty array', document.locate(['containerDefinitions']));
     }
     checkContainerCount(file, containers.length, document.locate(['containerDefinitions']));
+    const cpu = definition.runtimePlatform?.cpuArchitecture;
+    if (cpu !== undefined && cpu !== 'X86_64' && cpu !== 'ARM64') {
+        // The platform decides which image variant is planned and built: a typo must not fall back to X86_64 silently.
+        throw new TaskDefinitionError(`runtimePlatform.cpuArchitecture must be X86_64 or ARM64, not ${JSON.stringify(cpu)}`, document.locate(['runtimePlatform', 'cpuArchitecture']));
+    }
     const seen = new Set();
     containers.forEach((container, index) => {
         if (typeof container !== 'object' || container === null || Array.isArray(container) || typeof container.name !== 'string') {
@@ -37919,53 +37985,57 @@ function checkContainerShape(container, index, document) {
 
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./src/core/image-mutation.ts
-
-/** OCI and Docker media types: a layer keeps its bytes, but takes the media type family of its new manifest. */
-const MEDIA = {
-    dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-    ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-    dockerConfig: 'application/vnd.docker.container.image.v1+json',
-    ociConfig: 'application/vnd.oci.image.config.v1+json',
-    dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-    ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip'
-};
-function sha256Digest(bytes) {
-    return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
-}
+;// CONCATENATED MODULE: ./src/core/layer-overlay.ts
 /**
- * The base image plus layers and a new Entrypoint/Cmd, as `docker build` of a COPY + ENTRYPOINT + CMD would
- * make it (and as go-containerregistry's mutate does): every other field of the config is kept as it was.
+ * The file system that a stack of image layers makes, restricted to the paths `wanted` selects, by the OCI
+ * image-spec's layer rules (layer.md, "Whiteouts"): layers apply bottom to top; in a layer, `.wh.<name>` deletes
+ * `<name>` (and all below it) from the layers under it, and `.wh..wh..opq` in a directory hides everything the
+ * layers under it put there; a whiteout never affects entries of its own layer. An entry replaces one at the
+ * same path, and a non-directory replaces a directory with all it held. Pure.
  */
-function appendLayers(baseManifest, baseConfig, layers, change, created) {
-    const manifest = JSON.parse(baseManifest);
-    const config = JSON.parse(baseConfig);
-    const oci = manifest.mediaType !== MEDIA.dockerManifest && manifest.config.mediaType !== MEDIA.dockerConfig;
-    config.config = { ...(config.config ?? {}), Entrypoint: change.entrypoint, Cmd: change.cmd.length > 0 ? change.cmd : null };
-    config.rootfs.diff_ids = [...config.rootfs.diff_ids, ...layers.map(layer => layer.diffId)];
-    config.history = [
-        ...(config.history ?? []),
-        ...layers.map(layer => ({ created, created_by: layer.createdBy, comment: 'lacework-fargate' })),
-        { created, created_by: `ENTRYPOINT ${JSON.stringify(change.entrypoint)}`, comment: 'lacework-fargate', empty_layer: true }
-    ];
-    const configText = JSON.stringify(config);
-    const configDescriptor = { mediaType: manifest.config.mediaType, digest: sha256Digest(configText), size: Buffer.byteLength(configText) };
-    const layerType = oci ? MEDIA.ociLayerGzip : MEDIA.dockerLayerGzip;
-    manifest.config = configDescriptor;
-    manifest.layers = [...manifest.layers, ...layers.map(layer => ({ ...layer.descriptor, mediaType: layerType }))];
-    return {
-        manifest: JSON.stringify(manifest),
-        manifestMediaType: manifest.mediaType ?? (oci ? MEDIA.ociManifest : MEDIA.dockerManifest),
-        config: configText,
-        configDescriptor
+function overlayLayers(layers, wanted) {
+    const tree = new Map();
+    const removeUnder = (directory, withSelf) => {
+        const prefix = directory === '.' ? '' : `${directory}/`;
+        for (const path of [...tree.keys()])
+            if ((withSelf && path === directory) || path.startsWith(prefix))
+                tree.delete(path);
     };
+    for (const layer of layers) {
+        // Whiteouts first: they act on the layers below, and this layer's own entries may then fill the place again.
+        for (const entry of layer) {
+            const { parent, name } = split(entry.path);
+            if (name === OPAQUE)
+                removeUnder(parent, false);
+            else if (name.startsWith(WHITEOUT))
+                removeUnder(join(parent, name.slice(WHITEOUT.length)), true);
+        }
+        for (const entry of layer) {
+            const { name } = split(entry.path);
+            if (name.startsWith(WHITEOUT) || !wanted(entry.path))
+                continue;
+            if (entry.type !== '5')
+                removeUnder(entry.path, false);
+            tree.set(entry.path, entry);
+        }
+    }
+    return tree;
+}
+const WHITEOUT = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+function split(path) {
+    const slash = path.lastIndexOf('/');
+    return slash < 0 ? { parent: '.', name: path } : { parent: path.slice(0, slash), name: path.slice(slash + 1) };
+}
+function join(parent, name) {
+    return parent === '.' ? name : `${parent}/${name}`;
 }
 
-;// CONCATENATED MODULE: ./src/core/tar-entries.ts
+;// CONCATENATED MODULE: ./src/core/tar.ts
 /**
- * The entries of an uncompressed tar archive (a container image layer once gunzipped): ustar headers with their
- * `prefix`, GNU long names and link names (`L`, `K`), and PAX extended headers (`x`: `path`, `linkpath`, `size`).
- * Pure: no I/O, no dependency.
+ * Tar archives, as container image layers hold them once gunzipped (POSIX ustar with PAX extended headers, and the
+ * GNU long-name records): one reader that can be fed a layer chunk by chunk and keeps the data of only the entries
+ * asked for, and one deterministic writer. Pure: no I/O, no dependency.
  */
 
 const BLOCK = 512;
@@ -37988,73 +38058,264 @@ function normaliseTarPath(name) {
         path = path.slice(0, -1);
     return path === '' ? '.' : path;
 }
-/** Every entry of the archive in order; metadata records (`L`, `K`, `x`, `g`) are applied, not listed. */
-function listTarEntries(tar) {
-    const bytes = Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength);
-    const entries = [];
-    let offset = 0;
-    let longName;
-    let longLink;
-    let pax = {};
-    for (;;) {
-        // A layer cut short would silently lose entries: the end-of-archive block must be there.
-        if (offset + BLOCK > bytes.length)
-            throw new TarFormatError(`the tar archive ends at byte ${bytes.length} without its end-of-archive block (truncated?)`);
-        const header = bytes.subarray(offset, offset + BLOCK);
+/** PAX keys the header itself stands for; the reader applies them and the writer derives them again. */
+const HEADER_KEYS = new Set(['path', 'linkpath', 'size', 'uid', 'gid', 'uname', 'gname', 'mtime']);
+/**
+ * Reads a tar archive fed in chunks of any size (a gunzip stream of a layer), and returns each entry as its
+ * header completes — with its data when `keep(entry)` says so; other entries' data is skipped, never held.
+ * Metadata records (`L`, `K`, `x`, `g`) are applied to the entry they precede, not listed.
+ */
+class TarReader {
+    keep;
+    pending = Buffer.alloc(0);
+    offset = 0;
+    /** The entry whose data (then padding to the next block) is being read. */
+    current;
+    longName;
+    longLink;
+    pax = {};
+    done = false;
+    constructor(keep = () => false) {
+        this.keep = keep;
+    }
+    /** Feeds the next bytes; returns the entries they complete, in archive order. */
+    write(chunk) {
+        const out = [];
+        let bytes = this.pending.length ? Buffer.concat([this.pending, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        this.pending = Buffer.alloc(0);
+        while (bytes.length > 0 && !this.done) {
+            const current = this.current;
+            if (current) {
+                const take = Math.min(current.dataLeft, bytes.length);
+                if (take > 0) {
+                    current.chunks?.push(bytes.subarray(0, take));
+                    current.dataLeft -= take;
+                    bytes = bytes.subarray(take);
+                    this.offset += take;
+                }
+                const skip = Math.min(current.padLeft, bytes.length);
+                current.padLeft -= skip;
+                bytes = bytes.subarray(skip);
+                this.offset += skip;
+                if (current.dataLeft > 0 || current.padLeft > 0)
+                    break;
+                this.current = undefined;
+                this.finish(current, out);
+                continue;
+            }
+            if (bytes.length < BLOCK) {
+                this.pending = Buffer.from(bytes);
+                break;
+            }
+            this.header(bytes.subarray(0, BLOCK), out);
+            bytes = bytes.subarray(BLOCK);
+            this.offset += BLOCK;
+        }
+        return out;
+    }
+    /** The end of the input: an archive cut short would silently lose entries, so its end-of-archive block must be there. */
+    end() {
+        if (!this.done)
+            throw new TarFormatError(`the tar archive ends at byte ${this.offset + this.pending.length} without its end-of-archive block (truncated?)`);
+    }
+    header(header, out) {
+        const at = this.offset;
         // The archive ends with zero blocks (two by the spec; some writers stop after one).
-        if (header.every(byte => byte === 0))
-            break;
-        checkChecksum(header, offset);
+        if (header.every(byte => byte === 0)) {
+            this.done = true;
+            return;
+        }
+        checkChecksum(header, at);
         const type = String.fromCharCode(header[156] || 0x30);
-        let size = readNumber(header.subarray(124, 136), offset, 'size');
+        let size = readNumber(header.subarray(124, 136), at, 'size');
+        const pax = this.pax;
         if (type !== 'x' && pax.size !== undefined)
             size = Number(pax.size);
         // Links, devices, directories and fifos carry no data whatever their size field says (as Go's archive/tar reads them).
-        const hasData = !'123456'.includes(type);
-        const dataStart = offset + BLOCK;
-        const dataLength = hasData ? size : 0;
-        const next = dataStart + Math.ceil(dataLength / BLOCK) * BLOCK;
-        if (dataStart + dataLength > bytes.length)
-            throw new TarFormatError(`tar entry at byte ${offset} claims ${dataLength} bytes of data, past the end of the archive (${bytes.length} bytes)`);
-        const data = bytes.subarray(dataStart, dataStart + dataLength);
-        switch (type) {
+        const dataLength = '123456'.includes(type) ? 0 : size;
+        const padLeft = Math.ceil(dataLength / BLOCK) * BLOCK - dataLength;
+        if (['L', 'K', 'x', 'g'].includes(type)) {
+            this.start({ entry: { path: '', type }, dataLeft: dataLength, padLeft, chunks: [], meta: type }, out);
+            return;
+        }
+        const magic = header.subarray(257, 263).toString('latin1');
+        // Only POSIX ustar has a name prefix: in the old GNU format those bytes hold times.
+        const prefix = magic === 'ustar\0' ? cString(header.subarray(345, 500)) : '';
+        const name = cString(header.subarray(0, 100));
+        const path = pax.path ?? this.longName ?? (prefix ? `${prefix}/${name}` : name);
+        const link = pax.linkpath ?? this.longLink ?? cString(header.subarray(157, 257));
+        const number = (key, start, end) => (pax[key] !== undefined ? Number(pax[key]) : readNumber(header.subarray(start, end), at, key));
+        const ustar = magic.startsWith('ustar');
+        const entry = {
+            path: normaliseTarPath(path),
+            type: type === '\0' ? '0' : type,
+            size,
+            mode: readNumber(header.subarray(100, 108), at, 'mode') & 0o7777,
+            uid: number('uid', 108, 116),
+            gid: number('gid', 116, 124),
+            uname: pax.uname ?? cString(header.subarray(265, 297)),
+            gname: pax.gname ?? cString(header.subarray(297, 329)),
+            mtime: number('mtime', 136, 148),
+            devMajor: ustar ? readNumber(header.subarray(329, 337), at, 'devmajor') : 0,
+            devMinor: ustar ? readNumber(header.subarray(337, 345), at, 'devminor') : 0
+        };
+        if (entry.type === TarType.hardLink)
+            entry.linkName = normaliseTarPath(link);
+        else if (entry.type === TarType.symlink)
+            entry.linkName = link;
+        const extra = Object.fromEntries(Object.entries(pax).filter(([key]) => !HEADER_KEYS.has(key)));
+        if (Object.keys(extra).length)
+            entry.extra = extra;
+        this.longName = undefined;
+        this.longLink = undefined;
+        this.pax = {};
+        const keep = (entry.type === TarType.file || dataLength > 0) && this.keep(entry);
+        this.start({ entry, dataLeft: dataLength, padLeft, chunks: keep ? [] : undefined }, out);
+    }
+    /** An entry without data is complete at once. */
+    start(current, out) {
+        if (current.dataLeft > 0)
+            this.current = current;
+        else
+            this.finish(current, out);
+    }
+    finish(current, out) {
+        const data = current.chunks ? Buffer.concat(current.chunks) : undefined;
+        switch (current.meta) {
             case 'L':
-                longName = cString(data);
-                break;
+                this.longName = cString(data);
+                return;
             case 'K':
-                longLink = cString(data);
-                break;
+                this.longLink = cString(data);
+                return;
             case 'x':
-                pax = { ...pax, ...parsePax(data, offset) };
-                break;
+                this.pax = { ...this.pax, ...parsePax(data, this.offset) };
+                return;
             case 'g':
                 // Global records set defaults for the archive; a global path would be meaningless, so none is taken.
-                break;
-            default: {
-                const magic = header.subarray(257, 263).toString('latin1');
-                // Only POSIX ustar has a name prefix: in the old GNU format those bytes hold times.
-                const prefix = magic === 'ustar\0' ? cString(header.subarray(345, 500)) : '';
-                const name = cString(header.subarray(0, 100));
-                const path = pax.path ?? longName ?? (prefix ? `${prefix}/${name}` : name);
-                const link = pax.linkpath ?? longLink ?? cString(header.subarray(157, 257));
-                const entry = { path: normaliseTarPath(path), type: type === '\0' ? '0' : type, size };
-                if (type === TarType.hardLink)
-                    entry.linkName = normaliseTarPath(link);
-                else if (type === TarType.symlink)
-                    entry.linkName = link;
-                entries.push(entry);
-                longName = undefined;
-                longLink = undefined;
-                pax = {};
-            }
+                return;
         }
-        offset = next;
+        if (data)
+            current.entry.data = data;
+        out.push(current.entry);
     }
+}
+/** Every entry of a whole archive in order, with the data of those `keep` selects. */
+function readTar(tar, keep) {
+    const reader = new TarReader(keep);
+    const entries = reader.write(tar);
+    reader.end();
     return entries;
+}
+/** Every entry of the archive in order, without data. */
+function listTarEntries(tar) {
+    return readTar(tar);
 }
 /** The normalised paths of every entry, in archive order. */
 function tarEntryPaths(tar) {
     return listTarEntries(tar).map(entry => entry.path);
+}
+/**
+ * A tar archive of `entries` in the given order: ustar headers, a PAX record wherever a field cannot hold the value
+ * (long or non-ASCII names and link targets, large sizes and ids, fractional times), `extra` records kept.
+ * Deterministic: the same entries always give the same bytes. Directories are written with a trailing `/`.
+ */
+function writeTar(entries) {
+    const blocks = [];
+    for (const entry of entries) {
+        const data = entry.type === TarType.file || entry.type === '7' ? (entry.data ?? Buffer.alloc(0)) : Buffer.alloc(0);
+        const name = entry.type === TarType.directory && entry.path !== '.' ? `${entry.path}/` : entry.path;
+        const link = entry.linkName ?? '';
+        const records = { ...(entry.extra ?? {}) };
+        const fields = splitName(name);
+        if (!fields)
+            records.path = name;
+        if (!fitsField(link, 100))
+            records.linkpath = link;
+        if (data.length > 0o77777777777)
+            records.size = String(data.length);
+        for (const key of ['uid', 'gid'])
+            if (entry[key] > 0o7777777)
+                records[key] = String(entry[key]);
+        for (const key of ['uname', 'gname'])
+            if (!fitsField(entry[key], 32))
+                records[key] = entry[key];
+        if (!Number.isInteger(entry.mtime) || entry.mtime < 0 || entry.mtime > 0o77777777777)
+            records.mtime = String(entry.mtime);
+        if (Object.keys(records).length) {
+            const body = paxRecords(records);
+            const base = name.replace(/\/$/, '').split('/').pop() || 'entry';
+            blocks.push(headerBlock({ name: `PaxHeaders/${base}`.slice(0, 100), prefix: '' }, 'x', body.length, entry, ''), pad(body));
+        }
+        blocks.push(headerBlock(fields ?? { name: asciiCut(name, 100), prefix: '' }, entry.type, data.length, entry, fitsField(link, 100) ? link : asciiCut(link, 100)), pad(data));
+    }
+    blocks.push(Buffer.alloc(BLOCK * 2));
+    return Buffer.concat(blocks);
+}
+/** ustar's name/prefix split (prefix ≤ 155 bytes, name ≤ 100, split at a `/`); undefined when it cannot hold `path`. */
+function splitName(path) {
+    if (!/^[\x20-\x7e]*$/.test(path))
+        return undefined;
+    if (path.length <= 100)
+        return { name: path, prefix: '' };
+    for (let cut = path.indexOf('/'); cut >= 0; cut = path.indexOf('/', cut + 1)) {
+        const prefix = path.slice(0, cut);
+        const name = path.slice(cut + 1);
+        if (prefix.length <= 155 && name.length <= 100 && name.length > 0)
+            return { name, prefix };
+    }
+    return undefined;
+}
+function fitsField(text, size) {
+    return /^[\x20-\x7e]*$/.test(text) && text.length <= size;
+}
+/** A stand-in for a header field whose real value is in the PAX record: printable ASCII, cut to fit. */
+function asciiCut(text, size) {
+    return text.replace(/[^\x20-\x7e]/g, '_').slice(0, size);
+}
+function headerBlock(names, type, size, entry, link) {
+    const header = Buffer.alloc(BLOCK);
+    const text = (value, start, length) => void header.write(value, start, length, 'latin1');
+    const octal = (value, start, length) => text(`${Math.min(value, 8 ** (length - 1) - 1).toString(8).padStart(length - 1, '0')}\0`, start, length);
+    text(names.name, 0, 100);
+    octal(type === 'x' ? 0o644 : entry.mode & 0o7777, 100, 8);
+    octal(entry.uid, 108, 8);
+    octal(entry.gid, 116, 8);
+    octal(size, 124, 12);
+    octal(Math.max(0, Math.floor(entry.mtime)), 136, 12);
+    header.fill(0x20, 148, 156);
+    text(type, 156, 1);
+    text(link, 157, 100);
+    text('ustar\0', 257, 6);
+    text('00', 263, 2);
+    text(asciiCut(entry.uname, 32), 265, 32);
+    text(asciiCut(entry.gname, 32), 297, 32);
+    octal(entry.devMajor, 329, 8);
+    octal(entry.devMinor, 337, 8);
+    text(names.prefix, 345, 155);
+    let sum = 0;
+    for (const byte of header)
+        sum += byte;
+    text(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
+    return header;
+}
+/** `<length> <key>=<value>\n` records in key order, the length counting the whole record in bytes. */
+function paxRecords(records) {
+    const lines = Object.keys(records)
+        .sort()
+        .map(key => {
+        const body = ` ${key}=${records[key]}\n`;
+        const bytes = Buffer.byteLength(body);
+        let length = bytes + String(bytes).length;
+        if (String(length).length !== String(bytes).length)
+            length = bytes + String(length).length;
+        return `${length}${body}`;
+    });
+    return Buffer.from(lines.join(''), 'utf8');
+}
+function pad(data) {
+    const rest = data.length % BLOCK;
+    return rest === 0 ? data : Buffer.concat([data, Buffer.alloc(BLOCK - rest)]);
 }
 function cString(bytes) {
     const end = bytes.indexOf(0);
@@ -38115,6 +38376,120 @@ function parsePax(data, offset) {
     return records;
 }
 
+;// CONCATENATED MODULE: ./src/core/agent-layer.ts
+
+
+
+/**
+ * The agent's files as a layer of their own: what `COPY --from=<agent image> /var/lib/lacework-backup …` adds to an
+ * image, worked out from the agent image's layers whatever their layout. Pure.
+ */
+/** `var/lib/lacework-backup`: the agent directory as layer entries name it. */
+const AGENT_TREE = AGENT_DIR.replace(/^\/+/, '');
+/** The directories on the way to it: `var`, `var/lib`. */
+const AGENT_TREE_PARENTS = AGENT_TREE.split('/')
+    .slice(0, -1)
+    .map((_part, index, parts) => parts.slice(0, index + 1).join('/'));
+function inAgentTree(path) {
+    return path === AGENT_TREE || path.startsWith(`${AGENT_TREE}/`);
+}
+/** What the agent layer carries: the tree and the directories above it. */
+function agentLayerPath(path) {
+    return inAgentTree(path) || AGENT_TREE_PARENTS.includes(path);
+}
+/** The agent image's layout cannot be turned into a layer without running a build (one line: why). */
+class AgentTreeError extends Error {
+}
+/**
+ * Whether a layer holds nothing but the agent tree (and directories on the way to it), hard links included only
+ * when they point inside: such a layer can be appended as it is, byte for byte.
+ */
+function holdsOnlyAgentTree(entries) {
+    return entries.every(entry => {
+        if (AGENT_TREE_PARENTS.includes(entry.path))
+            return entry.type === TarType.directory;
+        if (!inAgentTree(entry.path))
+            return false;
+        if (entry.path === AGENT_TREE && entry.type !== TarType.directory)
+            return false;
+        return entry.type !== TarType.hardLink || inAgentTree(entry.linkName ?? '');
+    });
+}
+/**
+ * The merged agent tree of a stack of layers (bottom to top; whiteouts and opaque directories honoured), as the
+ * entries of one new layer: the parent directories first (as the image has them, else root 0755), then the tree in
+ * name order, hard links last so their targets exist when they are made. Regular files must carry their data.
+ */
+function agentTreeEntries(layers) {
+    const tree = overlayLayers(layers, agentLayerPath);
+    const root = tree.get(AGENT_TREE);
+    if (!root)
+        throw new AgentTreeError(`no layer holds ${AGENT_DIR}`);
+    if (root.type !== TarType.directory)
+        throw new AgentTreeError(`${AGENT_DIR} is not a directory in the agent image`);
+    const parents = AGENT_TREE_PARENTS.map(path => {
+        const found = tree.get(path);
+        if (found && found.type !== TarType.directory)
+            throw new AgentTreeError(`/${path} is not a directory in the agent image`);
+        return found ?? { path, type: TarType.directory, size: 0, mode: 0o755, uid: 0, gid: 0, uname: '', gname: '', mtime: 0, devMajor: 0, devMinor: 0 };
+    });
+    const inside = [...tree.values()].filter(entry => inAgentTree(entry.path)).sort((a, b) => compare(a.path, b.path));
+    for (const entry of inside) {
+        if (entry.type === TarType.hardLink && !(entry.linkName && tree.has(entry.linkName) && inAgentTree(entry.linkName))) {
+            throw new AgentTreeError(`/${entry.path} is a hard link to /${entry.linkName}, outside ${AGENT_DIR}`);
+        }
+        if (entry.type === TarType.file && entry.data === undefined)
+            throw new AgentTreeError(`the data of /${entry.path} was not read`);
+    }
+    return [...parents, ...inside.filter(entry => entry.type !== TarType.hardLink), ...inside.filter(entry => entry.type === TarType.hardLink)];
+}
+/** Byte order, so the layer is the same whatever the locale. */
+function compare(a, b) {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+;// CONCATENATED MODULE: ./src/core/image-mutation.ts
+
+/** OCI and Docker media types: a layer keeps its bytes, but takes the media type family of its new manifest. */
+const MEDIA = {
+    dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+    dockerConfig: 'application/vnd.docker.container.image.v1+json',
+    ociConfig: 'application/vnd.oci.image.config.v1+json',
+    dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+    ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip'
+};
+function sha256Digest(bytes) {
+    return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+}
+/**
+ * The base image plus layers and a new Entrypoint/Cmd, as `docker build` of a COPY + ENTRYPOINT + CMD would
+ * make it (and as go-containerregistry's mutate does): every other field of the config is kept as it was.
+ */
+function appendLayers(baseManifest, baseConfig, layers, change, created) {
+    const manifest = JSON.parse(baseManifest);
+    const config = JSON.parse(baseConfig);
+    const oci = manifest.mediaType !== MEDIA.dockerManifest && manifest.config.mediaType !== MEDIA.dockerConfig;
+    config.config = { ...(config.config ?? {}), Entrypoint: change.entrypoint, Cmd: change.cmd.length > 0 ? change.cmd : null };
+    config.rootfs.diff_ids = [...config.rootfs.diff_ids, ...layers.map(layer => layer.diffId)];
+    config.history = [
+        ...(config.history ?? []),
+        ...layers.map(layer => ({ created, created_by: layer.createdBy, comment: 'lacework-fargate' })),
+        { created, created_by: `ENTRYPOINT ${JSON.stringify(change.entrypoint)}`, comment: 'lacework-fargate', empty_layer: true }
+    ];
+    const configText = JSON.stringify(config);
+    const configDescriptor = { mediaType: manifest.config.mediaType, digest: sha256Digest(configText), size: Buffer.byteLength(configText) };
+    const layerType = oci ? MEDIA.ociLayerGzip : MEDIA.dockerLayerGzip;
+    manifest.config = configDescriptor;
+    manifest.layers = [...manifest.layers, ...layers.map(layer => ({ ...layer.descriptor, mediaType: layerType }))];
+    return {
+        manifest: JSON.stringify(manifest),
+        manifestMediaType: manifest.mediaType ?? (oci ? MEDIA.ociManifest : MEDIA.dockerManifest),
+        config: configText,
+        configDescriptor
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/adapters/registry/embedded-image.ts
 
 
@@ -38125,24 +38500,16 @@ function parsePax(data, offset) {
 
 
 
+
+
+
 /**
- * The root-embedded image without a Docker engine: the base image plus the agent image's own layers that hold
- * /var/lib/lacework-backup (taken as they are, never rebuilt), a new Entrypoint, pushed blob by blob.
+ * The root-embedded image without a Docker engine: the base image plus the agent's files, a new Entrypoint, pushed
+ * blob by blob. The agent's layers are appended as they are when they hold nothing but /var/lib/lacework-backup;
+ * otherwise its merged tree becomes one new, reproducible layer.
  */
 /** Blob copies under way at once; registries serve a handful of parallel requests per client well. */
-const BLOB_CONCURRENCY = 6;
-/** The agent image cannot be embedded by appending its layers: the docker builder can still copy the directory. */
-class AgentLayoutError extends ImageError {
-    constructor(agentImage, reason) {
-        super(agentImage, `the agent image's layout needs the docker builder (builder: docker): ${reason}`);
-    }
-}
-const AGENT_PATH = AGENT_DIR.replace(/^\/+/, '');
-/** Directories a layer may carry on the way to the agent directory: `var`, `var/lib`. */
-const PARENTS = AGENT_PATH.split('/')
-    .slice(0, -1)
-    .map((_part, index, parts) => parts.slice(0, index + 1).join('/'));
-const GZIP_MAGIC = [0x1f, 0x8b];
+const BLOB_CONCURRENCY = 8;
 async function buildEmbeddedImage(client, request, created) {
     const target = request.targetRepository;
     const existing = await existingManifest(client, `${target}:${request.tag}`);
@@ -38160,18 +38527,14 @@ async function buildEmbeddedImage(client, request, created) {
     }
     const baseRepository = embedded_image_repositoryOf(request.base);
     const agentRepository = embedded_image_repositoryOf(request.agentImage);
-    const layers = await agentLayers(client, request.agentImage, agentRepository, agent.manifest.layers, agent.config.rootfs?.diff_ids, new Set(base.manifest.layers.map(layer => layer.digest)));
-    const image = appendLayers(JSON.stringify(base.manifest), base.configBytes.toString('utf8'), layers, { entrypoint: request.entrypoint, cmd: request.cmd }, created ?? newest(base.config.created, agent.config.created));
     const result = { reference: '', reused: false, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 };
     const done = new Set();
-    const copy = async (digest, source, bytes) => {
+    // A mount answers 201 whether or not the target already has the blob: no HEAD first, one round trip per blob.
+    const mount = async (digest, source, bytes) => {
         if (done.has(digest))
             return;
         done.add(digest);
-        if (await client.blobExists(target, digest)) {
-            result.existingBlobs++;
-        }
-        else if (await client.mountBlob(target, digest, source)) {
+        if (await client.mountBlob(target, digest, source)) {
             result.mountedBlobs++;
         }
         else {
@@ -38180,23 +38543,38 @@ async function buildEmbeddedImage(client, request, created) {
             result.uploadedBytes += content.length;
         }
     };
-    const config = Buffer.from(image.config);
-    const uploadConfig = async () => {
-        if (await client.blobExists(target, image.configDescriptor.digest)) {
+    // A blob made here has no source to mount from: sent unless the target has it (a re-run under a new tag).
+    const upload = async (digest, bytes, ask) => {
+        if (done.has(digest))
+            return;
+        done.add(digest);
+        if (ask && (await client.blobExists(target, digest))) {
             result.existingBlobs++;
         }
         else {
-            await client.uploadBlob(target, image.configDescriptor.digest, config);
-            result.uploadedBytes += config.length;
+            await client.uploadBlob(target, digest, bytes);
+            result.uploadedBytes += bytes.length;
         }
     };
-    // Blobs are independent: a few at a time, round trips overlap (the manifest goes last, when all are there).
-    const copies = [
-        ...base.manifest.layers.map(layer => () => copy(layer.digest, baseRepository)),
-        ...layers.map(layer => () => copy(layer.descriptor.digest, agentRepository, layer.bytes)),
-        uploadConfig
+    // The base layers go over while the agent's layers are read, and on one registry the agent's own layers are
+    // mounted meanwhile too (most agent images keep their files in layers of their own; when they do not, those
+    // mounts stay unreferenced and cost no bytes): the round trips overlap instead of following each other.
+    const baseLayers = new Set(base.manifest.layers.map(layer => layer.digest));
+    const sameRegistry = parseImageReference(request.agentImage).registry === parseImageReference(target).registry;
+    const early = [
+        ...base.manifest.layers.map(layer => () => mount(layer.digest, baseRepository)),
+        ...(sameRegistry ? agent.manifest.layers.filter(layer => !baseLayers.has(layer.digest)).map(layer => () => mount(layer.digest, agentRepository)) : [])
     ];
-    await mapWithConcurrency(copies, BLOB_CONCURRENCY, run => run());
+    const earlyCopies = mapWithConcurrency(early, BLOB_CONCURRENCY, run => run());
+    earlyCopies.catch(() => undefined);
+    const layers = await agentLayers(client, request.agentImage, agentRepository, agent.manifest.layers, agent.config.rootfs?.diff_ids, baseLayers);
+    const image = appendLayers(JSON.stringify(base.manifest), base.configBytes.toString('utf8'), layers, { entrypoint: request.entrypoint, cmd: request.cmd }, created ?? newest(base.config.created, agent.config.created));
+    const copies = [
+        ...layers.map(layer => () => (layer.written ? upload(layer.descriptor.digest, layer.bytes, true) : mount(layer.descriptor.digest, agentRepository, layer.bytes))),
+        // The config is a few KB: sending it costs less than asking first.
+        () => upload(image.configDescriptor.digest, Buffer.from(image.config), false)
+    ];
+    await Promise.all([earlyCopies, mapWithConcurrency(copies, BLOB_CONCURRENCY, run => run())]);
     const manifest = Buffer.from(image.manifest);
     const digest = await client.putManifest(target, request.tag, image.manifestMediaType, manifest);
     result.uploadedBytes += manifest.length;
@@ -38214,77 +38592,111 @@ async function existingManifest(client, reference) {
         throw error;
     }
 }
+/** What the daemonless builder cannot do (an agent layer it cannot read or split): the docker builder still can. */
+class AgentLayoutError extends ImageError {
+    reason;
+    constructor(agentImage, reason) {
+        super(agentImage, `the daemonless builder cannot embed this agent image: ${reason}`);
+        this.reason = reason;
+    }
+}
+/** gzip level of the written agent layer: part of its digest, so it never changes between runs of one version. */
+const GZIP_LEVEL = 6;
+const GZIP_MAGIC = [0x1f, 0x8b];
 /**
- * The agent layers that hold the agent directory, bottom to top: from the top layer down, the first run of
- * layers with entries in it. Layers the base image already has are in the result anyway and are not read.
+ * The layers that carry the agent: its own layers as they are when every layer touching the agent directory holds
+ * nothing else; else one new layer of the merged tree (deterministic: same files, same digest).
  */
 async function agentLayers(client, agentImage, agentRepository, layers, diffIds, baseLayers) {
     if (!diffIds || diffIds.length !== layers.length) {
         throw new ImageError(agentImage, `its config lists ${diffIds?.length ?? 0} diff_ids for ${layers.length} layers`);
     }
-    const picked = [];
-    for (let index = layers.length - 1; index >= 0; index--) {
-        const layer = layers[index];
-        const label = `layer ${index + 1} of ${layers.length} (${layer.digest})`;
-        if (baseLayers.has(layer.digest)) {
-            if (picked.length > 0)
-                break;
-            continue;
-        }
-        const bytes = await client.getBlob(agentRepository, layer.digest);
-        if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1])
-            throw new AgentLayoutError(agentImage, `${label} is not gzip-compressed (${layer.mediaType})`);
-        let tar;
-        try {
-            tar = (0,external_node_zlib_.gunzipSync)(bytes);
-        }
-        catch (error) {
-            throw new ImageError(agentImage, `${label} does not gunzip: ${error.message}`);
-        }
-        if (digestOf(tar) !== diffIds[index])
-            throw new ImageError(agentImage, `${label} unpacks to ${digestOf(tar)}, not the diff_id ${diffIds[index]} its config names`);
-        let entries;
-        try {
-            entries = listTarEntries(tar);
-        }
-        catch (error) {
-            if (error instanceof TarFormatError)
-                throw new ImageError(agentImage, `${label}: ${error.message}`);
-            throw error;
-        }
-        if (!entries.some(entry => isInside(entry.path))) {
-            if (picked.length > 0)
-                break;
-            continue;
-        }
-        const outside = entries.filter(entry => !belongs(entry)).map(entry => entry.path);
-        if (outside.length > 0) {
-            const more = outside.length > 3 ? ` and ${outside.length - 3} more` : '';
-            throw new AgentLayoutError(agentImage, `${label} also holds ${outside.slice(0, 3).join(', ')}${more}, outside ${AGENT_DIR}`);
-        }
-        picked.unshift({
-            descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size },
-            diffId: diffIds[index],
-            createdBy: `COPY --from=${agentImage} ${AGENT_DIR} ${AGENT_DIR} # agent layer ${index + 1} of ${layers.length}, as it is`,
-            bytes
-        });
-    }
-    if (picked.length === 0)
+    // Layers the base image has are in the new image already; every other one may add to, or delete from, the tree.
+    const wanted = layers.map((descriptor, index) => ({ descriptor, index })).filter(({ descriptor }) => !baseLayers.has(descriptor.digest));
+    const read = await mapWithConcurrency(wanted, BLOB_CONCURRENCY, ({ descriptor, index }) => readLayer(client, agentImage, agentRepository, descriptor, diffIds[index], index, layers.length));
+    const touching = read.filter(layer => layer.entries.some(entry => touchesAgentTree(entry.path)));
+    if (touching.length === 0)
         throw new AgentLayoutError(agentImage, `no layer outside the base image holds ${AGENT_DIR}`);
-    return picked;
+    if (touching.every(layer => holdsOnlyAgentTree(layer.entries))) {
+        return touching.map(layer => ({
+            descriptor: { mediaType: layer.descriptor.mediaType, digest: layer.descriptor.digest, size: layer.descriptor.size },
+            diffId: layer.diffId,
+            createdBy: `COPY --from=${agentImage} ${AGENT_DIR} ${AGENT_DIR} # agent layer ${layer.index + 1} of ${layers.length}, as it is`,
+            bytes: layer.bytes
+        }));
+    }
+    let entries;
+    try {
+        entries = agentTreeEntries(read.map(layer => layer.entries));
+    }
+    catch (error) {
+        if (error instanceof AgentTreeError)
+            throw new AgentLayoutError(agentImage, error.message);
+        throw error;
+    }
+    const tar = writeTar(entries);
+    const bytes = (0,external_node_zlib_.gzipSync)(tar, { level: GZIP_LEVEL });
+    return [
+        {
+            descriptor: { mediaType: MediaType.ociLayerGzip, digest: digestOf(bytes), size: bytes.length },
+            diffId: digestOf(tar),
+            createdBy: `COPY --from=${agentImage} ${AGENT_DIR} ${AGENT_DIR} # merged from agent layers ${touching.map(layer => layer.index + 1).join(', ')} of ${layers.length}`,
+            bytes,
+            written: true
+        }
+    ];
 }
-function isInside(path) {
-    return path === AGENT_PATH || path.startsWith(`${AGENT_PATH}/`);
+/** Downloads one layer and streams it through gunzip and the tar reader, keeping only the agent's files; checks its diff_id. */
+async function readLayer(client, agentImage, repository, descriptor, diffId, index, count) {
+    const label = `layer ${index + 1} of ${count} (${descriptor.digest})`;
+    const bytes = await client.getBlob(repository, descriptor.digest);
+    if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1])
+        throw new AgentLayoutError(agentImage, `${label} is not gzip-compressed (${descriptor.mediaType})`);
+    const reader = new TarReader(entry => entry.type === TarType.file && inAgentTree(entry.path));
+    const entries = [];
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    try {
+        await new Promise((resolve, reject) => {
+            // 1 MiB chunks: the default 16 KiB makes streaming a layer three times slower than gunzipping it whole.
+            const gunzip = (0,external_node_zlib_.createGunzip)({ chunkSize: 1 << 20 });
+            gunzip.on('data', (chunk) => {
+                hash.update(chunk);
+                try {
+                    entries.push(...reader.write(chunk));
+                }
+                catch (error) {
+                    gunzip.destroy(error);
+                }
+            });
+            gunzip.on('error', reject);
+            gunzip.on('end', resolve);
+            gunzip.end(bytes);
+        });
+        reader.end();
+    }
+    catch (error) {
+        if (error instanceof TarFormatError)
+            throw new ImageError(agentImage, `${label}: ${error.message}`);
+        throw new ImageError(agentImage, `${label} does not gunzip: ${error.message}`);
+    }
+    const unpacked = `sha256:${hash.digest('hex')}`;
+    if (unpacked !== diffId)
+        throw new ImageError(agentImage, `${label} unpacks to ${unpacked}, not the diff_id ${diffId} its config names`);
+    return { index, descriptor, diffId, bytes, entries };
 }
-/** An entry the appended layer may carry: inside the agent directory (hard links too), or one of its parent directories. */
-function belongs(entry) {
-    if (PARENTS.includes(entry.path))
-        return entry.type === TarType.directory;
-    if (!isInside(entry.path))
+/** An entry that adds to the agent tree, or a whiteout that deletes from it or from above it. */
+function touchesAgentTree(path) {
+    if (inAgentTree(path))
+        return true;
+    const slash = path.lastIndexOf('/');
+    const name = path.slice(slash + 1);
+    if (!name.startsWith('.wh.'))
         return false;
-    if (entry.path === AGENT_PATH && entry.type !== TarType.directory)
-        return false;
-    return entry.type !== TarType.hardLink || isInside(entry.linkName ?? '');
+    const parent = slash < 0 ? '' : path.slice(0, slash);
+    if (name === '.wh..wh..opq')
+        return parent === '' || AGENT_TREE_PARENTS.includes(parent) || parent === AGENT_TREE;
+    const target = `${parent ? `${parent}/` : ''}${name.slice(4)}`;
+    return target === AGENT_TREE || AGENT_TREE_PARENTS.includes(target);
 }
 function embedded_image_repositoryOf(reference) {
     const ref = parseImageReference(reference);
@@ -38299,14 +38711,19 @@ function newest(...times) {
 
 ;// CONCATENATED MODULE: ./src/core/built-image.ts
 
+
 /**
  * The tag of a built image, derived from everything that decides its content (the Dockerfile with the pattern's
  * steps, the base image's digest and the agent image's digest), so the same inputs always name the same image
  * and a moved tag of either image names a new one.
  */
-function builtImageTag(dockerfile, baseDigest, agentDigest) {
-    const hash = (0,external_node_crypto_.createHash)('sha256').update(dockerfile).update('\0').update(baseDigest ?? '').update('\0').update(agentDigest ?? '').digest('hex');
-    return `lacework-${hash.slice(0, 16)}`;
+function builtImageTag(dockerfile, baseDigest, agentDigest, architecture = 'amd64') {
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(dockerfile).update('\0').update(baseDigest ?? '').update('\0').update(agentDigest ?? '');
+    // A multi-platform base has one digest for all its variants: the platform tells their builds apart. X86_64 adds
+    // nothing, so the images built before platforms were told apart keep their tags (and re-runs find them).
+    if (architecture !== 'amd64')
+        hash.update('\0').update(platformName(architecture));
+    return `lacework-${hash.digest('hex').slice(0, 16)}`;
 }
 
 ;// CONCATENATED MODULE: ./src/image-builder.ts
@@ -38315,10 +38732,11 @@ function builtImageTag(dockerfile, baseDigest, agentDigest) {
 
 
 
+
 /** Names every image the plans need and who builds it; fails on a missing target before any build starts. */
 function planBuilds(planned, ctx, agent) {
     const builds = [];
-    for (const { key, plan, image, facts } of planned) {
+    for (const { key, plan, image, facts, architecture } of planned) {
         if (!plan.build)
             continue;
         const target = ctx.targetImage ?? (ctx.dryRun ? `${repositoryOf(image)}-lacework` : undefined);
@@ -38328,9 +38746,14 @@ function planBuilds(planned, ctx, agent) {
         if (ctx.builder === 'registry' && needsRun) {
             throw new InputError('builder', `registry cannot build container ${plan.container}'s image: pattern ${plan.pattern} installs sudo with a RUN step, which needs builder docker`);
         }
-        const dockerfile = renderDockerfile(plan.build, agent.image);
-        const reference = `${target}:${builtImageTag(dockerfile, facts.digest, plan.build.copyAgent ? agent.digest : undefined)}`;
-        builds.push({ key, container: plan.container, pattern: plan.pattern, build: plan.build, dockerfile, reference, byRegistry: !needsRun && ctx.push && ctx.builder !== 'docker' });
+        // A multi-platform image is named by its platform's own manifest: docker's legacy builder takes a local image of
+        // the same tag whatever its platform, and a run with X86_64 and ARM64 tasks has both variants in play.
+        const base = facts.platformDigest ? `${repositoryOf(facts.reference)}@${facts.platformDigest}` : plan.build.base;
+        const agentDigest = agent.platformDigests?.[architecture];
+        const build = { ...plan.build, base };
+        const dockerfile = renderDockerfile(build, agentDigest ? `${repositoryOf(agent.image)}@${agentDigest}` : agent.image);
+        const reference = `${target}:${builtImageTag(dockerfile, facts.digest, plan.build.copyAgent ? agent.digest : undefined, architecture)}`;
+        builds.push({ key, container: plan.container, pattern: plan.pattern, architecture, build, dockerfile, reference, byRegistry: !needsRun && ctx.push && ctx.builder !== 'docker' });
     }
     return builds;
 }
@@ -38362,21 +38785,31 @@ async function build(host, builders, planned, ctx, agentImage) {
     const repository = repositoryOf(planned.reference);
     const tag = planned.reference.slice(repository.length + 1);
     if (planned.byRegistry) {
-        const result = await buildEmbeddedImage(builders.registry, {
-            base: planned.build.base,
-            agentImage,
-            entrypoint: planned.build.entrypoint ?? [],
-            cmd: planned.build.cmd ?? [],
-            targetRepository: repository,
-            tag,
-            architecture: builders.architecture
-        });
-        host.info(result.reused
-            ? `${planned.reference} exists already: nothing built or uploaded`
-            : `built through the registry: ${result.uploadedBytes} bytes uploaded, ${result.mountedBlobs} blobs mounted, ${result.existingBlobs} already there`);
-        return result.reference;
+        try {
+            const result = await buildEmbeddedImage(builders.registry, {
+                base: planned.build.base,
+                agentImage,
+                entrypoint: planned.build.entrypoint ?? [],
+                cmd: planned.build.cmd ?? [],
+                targetRepository: repository,
+                tag,
+                architecture: planned.architecture
+            });
+            host.info(result.reused
+                ? `${planned.reference} exists already: nothing built or uploaded`
+                : `built through the registry: ${result.uploadedBytes} bytes uploaded, ${result.mountedBlobs} blobs mounted, ${result.existingBlobs} already there`);
+            return result.reference;
+        }
+        catch (error) {
+            if (!(error instanceof AgentLayoutError))
+                throw error;
+            // builder auto never fails where a build is possible: what the daemonless builder cannot do, docker does.
+            if (ctx.builder === 'registry')
+                throw new ImageError(agentImage, `builder registry cannot embed it: ${error.reason}; builder auto or docker can`);
+            host.info(`${planned.container}: building with docker instead of through the registry: ${error.reason}`);
+        }
     }
-    if (ctx.push) {
+    else if (ctx.push) {
         const existing = await existingManifest(builders.registry, planned.reference);
         if (existing) {
             host.info(`${planned.reference} exists already: nothing built or pushed`);
@@ -38385,10 +38818,10 @@ async function build(host, builders, planned, ctx, agentImage) {
     }
     const version = await builders.docker.serverVersion();
     if (!version.ok) {
-        const why = planned.build.sudoUser !== undefined ? 'a RUN step installs sudo' : ctx.push ? 'builder: docker' : 'push: false builds into the local engine';
+        const why = planned.build.sudoUser !== undefined ? 'a RUN step installs sudo' : planned.byRegistry ? 'the daemonless builder cannot embed this agent image' : ctx.push ? 'builder: docker' : 'push: false builds into the local engine';
         throw new DockerError(`container ${planned.container}: pattern ${planned.pattern} needs a Docker engine to build its image (${why}): ${version.reason}`);
     }
-    await builders.docker.build(planned.dockerfile, planned.reference);
+    await builders.docker.build(planned.dockerfile, planned.reference, platformName(planned.architecture));
     return ctx.push ? `${repository}@${await builders.docker.push(planned.reference)}` : planned.reference;
 }
 
@@ -38420,6 +38853,7 @@ function output(host, files, name, values) {
 }
 
 ;// CONCATENATED MODULE: ./src/core/container-plan.ts
+
 
 
 /** ECS drops empty values, so an empty list means "not set" there too. */
@@ -38468,6 +38902,13 @@ function planContainer(container, facts, options) {
         warnings.push({
             message: 'readonlyRootFilesystem is true: the agent writes /var/lib/lacework, /var/log/lacework and /tmp; mount volumes there',
             field: 'readonlyRootFilesystem'
+        });
+    }
+    const architecture = options.architecture ?? 'amd64';
+    if (facts.architecture && facts.architecture !== architecture) {
+        warnings.push({
+            message: `image ${facts.reference} is a linux/${facts.architecture} image, but the task runs on ${cpuArchitectureName(architecture)}: it has no ${platformName(architecture)} variant to run`,
+            field: 'image'
         });
     }
     const otherCapabilities = (container.linuxParameters?.capabilities?.add ?? []).filter(capability => capability !== 'SYS_PTRACE');
@@ -38569,6 +39010,7 @@ function planContainer(container, facts, options) {
 
 
 
+
 /**
  * Selects the containers, reads their images' facts and plans each one; checks the whole task before any
  * image is built, and reports warnings at the lines of the file as the user wrote it.
@@ -38579,6 +39021,7 @@ async function planTask(host, ctx, definition, document, lookup) {
         throw new InputError('image', `sets the image of one container, but ${targets.length} are selected; name one with container-name`);
     }
     const planned = [];
+    const architecture = taskArchitecture(definition);
     for (const index of targets) {
         const container = definition.containerDefinitions[index];
         const at = document.locate(['containerDefinitions', index]);
@@ -38586,10 +39029,10 @@ async function planTask(host, ctx, definition, document, lookup) {
         if (!image)
             throw new TaskDefinitionError(`container ${container.name} has no image`, at);
         await host.group(`container ${container.name}: ${image}`, async () => {
-            const facts = await lookup.facts(image);
+            const facts = await lookup.facts(image, architecture);
             let plan;
             try {
-                plan = planContainer(container, facts, { mode: ctx.mode, nonRootStrategy: ctx.nonRootStrategy });
+                plan = planContainer(container, facts, { mode: ctx.mode, nonRootStrategy: ctx.nonRootStrategy, architecture });
             }
             catch (error) {
                 if (error instanceof EmptyCommandError)
@@ -38605,16 +39048,11 @@ async function planTask(host, ctx, definition, document, lookup) {
             for (const { message, field } of plan.warnings) {
                 host.warning(`container ${plan.container}: ${message}`, document.locate(['containerDefinitions', index, ...(field ? [field] : [])]));
             }
-            planned.push({ key: `${document.file}#${container.name}`, index, image, facts, plan });
+            planned.push({ key: `${document.file}#${container.name}`, index, image, architecture, facts, plan });
         });
     }
     checkTokenPresent(planned, definition, ctx, document);
     checkSidecarFits(planned, definition, ctx, document);
-    // Without pinning the agent image is not looked up: Lacework's sidecar tags are AMD64-only (release notes).
-    const arch = definition.runtimePlatform?.cpuArchitecture;
-    if (arch === 'ARM64' && !ctx.pinAgentImage && ctx.agentImage.endsWith('-sidecar')) {
-        host.warning(`runtimePlatform.cpuArchitecture is ARM64, but the Lacework sidecar image ${ctx.agentImage} is published for AMD64 only`, document.locate(['runtimePlatform', 'cpuArchitecture']));
-    }
     return planned;
 }
 /**
@@ -43964,6 +44402,7 @@ async function publishReview(host, ctx, key, reviews, verification = '') {
 
 ;// CONCATENATED MODULE: ./src/drop-privileges-check.ts
 
+
 const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu'];
 /**
  * drop-privileges needs a tool in the image to exec the app as its user: checked before anything is built
@@ -43972,7 +44411,7 @@ const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu'];
 async function checkDropPrivilegesTools(host, docker, planned) {
     const checked = new Map();
     let version;
-    for (const { plan, facts } of planned) {
+    for (const { plan, facts, architecture } of planned) {
         if (!plan.pattern.startsWith('nonroot-drop-') || plan.alreadyInstrumented)
             continue;
         version ??= await docker.serverVersion();
@@ -43980,8 +44419,13 @@ async function checkDropPrivilegesTools(host, docker, planned) {
             host.warning(`container ${plan.container}: could not check ${facts.reference} for ${DROP_TOOLS.join(', ')} without a Docker engine; without one of them the container will not start`);
             continue;
         }
-        const found = checked.get(facts.reference) ?? (await docker.findCommand(facts.reference, DROP_TOOLS));
-        checked.set(facts.reference, found);
+        const key = `${architecture} ${facts.reference}`;
+        const found = checked.get(key) ?? (await docker.findCommand(facts.reference, DROP_TOOLS, platformName(architecture)));
+        checked.set(key, found);
+        if (found === 'cannot-run') {
+            host.warning(`container ${plan.container}: could not check the ${platformName(architecture)} variant of ${facts.reference} for ${DROP_TOOLS.join(', ')}: this machine cannot run it`);
+            continue;
+        }
         if (found === 'no-shell')
             throw new ImageError(facts.reference, 'has no /bin/sh: the agent script cannot run; use an image with a shell');
         if (found === 'none') {
@@ -44014,7 +44458,7 @@ function renderVerifyReport(report) {
 var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ./src/verify/diagnose.ts
 
-/** The paths the agent script writes (REFERENCE.md §2). */
+/** The paths the agent script writes (docs/facts.md §2). */
 const AGENT_WRITABLE_PATHS = ['/var/lib/lacework', '/var/log/lacework', '/tmp'];
 function describeUser(user) {
     const name = user.split(':')[0];
@@ -44260,7 +44704,7 @@ async function ensurePauseImage(docker) {
  * - one network namespace for the whole task (awsvpc), held by a "pause" container on a network of its own,
  *   whose port mappings are published on 127.0.0.1 only; ports below 1024 are privileged as on Fargate;
  * - containers started in `dependsOn` order (START, COMPLETE, SUCCESS, HEALTHY);
- * - argv = entryPoint ++ command (REFERENCE.md §1), user, workingDirectory, environment, secrets (as placeholders),
+ * - argv = entryPoint ++ command (docs/facts.md §1), user, workingDirectory, environment, secrets (as placeholders),
  *   capabilities, volumesFrom (readOnly), task volumes + mountPoints, readonlyRootFilesystem, initProcessEnabled;
  * - the agent's server URL pointed at a closed local port, so no data leaves the machine.
  * Everything it creates carries the label `lacework-fargate.verify=<run id>` and is removed by that label.
@@ -44268,7 +44712,7 @@ async function ensurePauseImage(docker) {
 const VERIFY_LABEL = 'lacework-fargate.verify';
 /** Nothing listens there: the agent's connection attempts stay on the machine and fail at once. */
 const CLOSED_SERVER_URL = 'https://127.0.0.1:9';
-/** Well formed for the agent script (REFERENCE.md §2), and obviously not a real token. */
+/** Well formed for the agent script (docs/facts.md §2), and obviously not a real token. */
 const PLACEHOLDER_TOKEN = 'lwfVerifyPlaceholderToken0123456789';
 /** Variables the docker client reads itself: passed inline, never through the client's environment. */
 const CLIENT_VARIABLES = /^(DOCKER_\w*|PATH|HOME|TMPDIR|XDG_\w+|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy)$/;
@@ -44792,7 +45236,7 @@ class Findings {
 
 
 
-/** The agent's process name (REFERENCE.md §2). */
+/** The agent's process name (docs/facts.md §2). */
 const AGENT_PROCESS = 'datacollector';
 const verify_task_sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
 /**
@@ -45129,6 +45573,19 @@ async function verifyRewrites(host, ctx, tasks) {
 
 
 
+
+/** Each CPU architecture whose tasks run the agent, with the first task definition line that asks for it. */
+function agentPlatforms(jobs) {
+    const found = new Map();
+    for (const job of jobs) {
+        if (!job.planned.some(({ plan }) => plan.attachSidecar || plan.build?.copyAgent))
+            continue;
+        const architecture = taskArchitecture(job.file.definition);
+        if (!found.has(architecture))
+            found.set(architecture, { architecture, location: job.file.document.locate(['runtimePlatform', 'cpuArchitecture']) });
+    }
+    return [...found.values()];
+}
 /** Runs the action: plan every container, build what is needed, write the rewritten task definitions. */
 async function run(host) {
     // Mask secrets before anything can print them.
@@ -45167,21 +45624,25 @@ async function instrument(host, ctx) {
     }
     const docker = new DockerCli(host.log);
     const registry = new RegistryClient({ insecureRegistries: ctx.insecureRegistries, cacheImageConfigs: true });
-    const architecture = jobs.some(job => job.file.definition.runtimePlatform?.cpuArchitecture === 'ARM64') ? 'arm64' : 'amd64';
     const saved = ctx.imageInspectFile ? await loadSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : [];
-    const lookup = new ImageFactsLookup(ctx.inspect, docker, reference => registryImageFacts(registry, reference, architecture), saved);
-    // Each distinct image is looked up once, several at a time; planning then reads the answers.
-    const images = [...new Set(jobs.flatMap(job => selectedImages(job.file.definition, job.file.document, ctx)))];
-    await mapWithConcurrency(images, ctx.concurrency, reference => lookup.facts(reference));
+    const lookup = new ImageFactsLookup(ctx.inspect, docker, (reference, architecture) => registryImageFacts(registry, reference, architecture), saved);
+    // Each distinct image is looked up once per task CPU, several at a time; planning then reads the answers.
+    const images = new Map();
+    for (const job of jobs) {
+        const architecture = taskArchitecture(job.file.definition);
+        for (const reference of selectedImages(job.file.definition, job.file.document, ctx))
+            images.set(`${architecture} ${reference}`, { reference, architecture });
+    }
+    await mapWithConcurrency([...images.values()], ctx.concurrency, ({ reference, architecture }) => lookup.facts(reference, architecture));
     for (const job of jobs)
         job.planned = await planTask(host, ctx, job.file.definition, job.file.document, lookup);
     const planned = jobs.flatMap(job => job.planned);
     await checkDropPrivilegesTools(host, docker, planned);
     const use = { sidecar: planned.some(({ plan }) => plan.attachSidecar), copied: planned.some(({ plan }) => plan.build?.copyAgent) };
-    const agent = use.sidecar || use.copied ? await resolveAgentImage(host, ctx, registry, architecture, use) : { image: ctx.agentImage };
+    const agent = use.sidecar || use.copied ? await resolveAgentImage(host, ctx, registry, agentPlatforms(jobs), use) : { image: ctx.agentImage };
     // Every check is done before the first build: a bad input never leaves a half-done run behind.
     const builds = planBuilds(planned, ctx, agent);
-    const built = await buildImages(host, { docker, registry, architecture }, builds, ctx, agent.image);
+    const built = await buildImages(host, { docker, registry }, builds, ctx, agent.image);
     const reviews = [];
     const results = jobs.map(job => {
         const { document } = job.file;

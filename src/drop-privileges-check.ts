@@ -1,6 +1,7 @@
 import type { DockerCli } from './adapters/docker-cli.js'
 import { ImageError } from './core/errors.js'
 import type { Host } from './host.js'
+import { platformName } from './core/platform.js'
 import type { PlannedContainer } from './plan-task.js'
 
 const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu']
@@ -12,15 +13,20 @@ const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu']
 export async function checkDropPrivilegesTools(host: Host, docker: DockerCli, planned: PlannedContainer[]): Promise<void> {
   const checked = new Map<string, string>()
   let version: Awaited<ReturnType<DockerCli['serverVersion']>> | undefined
-  for (const { plan, facts } of planned) {
+  for (const { plan, facts, architecture } of planned) {
     if (!plan.pattern.startsWith('nonroot-drop-') || plan.alreadyInstrumented) continue
     version ??= await docker.serverVersion()
     if (!version.ok) {
       host.warning(`container ${plan.container}: could not check ${facts.reference} for ${DROP_TOOLS.join(', ')} without a Docker engine; without one of them the container will not start`)
       continue
     }
-    const found = checked.get(facts.reference) ?? (await docker.findCommand(facts.reference, DROP_TOOLS))
-    checked.set(facts.reference, found)
+    const key = `${architecture} ${facts.reference}`
+    const found = checked.get(key) ?? (await docker.findCommand(facts.reference, DROP_TOOLS, platformName(architecture)))
+    checked.set(key, found)
+    if (found === 'cannot-run') {
+      host.warning(`container ${plan.container}: could not check the ${platformName(architecture)} variant of ${facts.reference} for ${DROP_TOOLS.join(', ')}: this machine cannot run it`)
+      continue
+    }
     if (found === 'no-shell') throw new ImageError(facts.reference, 'has no /bin/sh: the agent script cannot run; use an image with a shell')
     if (found === 'none') {
       throw new ImageError(facts.reference, `has none of ${DROP_TOOLS.join(', ')}: drop-privileges cannot run the app as ${plan.effective.user}; add one (util-linux's setpriv, su-exec or gosu) or use the sudo strategy`)

@@ -4,7 +4,7 @@ import { RegistryClient } from './adapters/registry/client.js'
 import { registryImageFacts } from './adapters/registry/image-facts.js'
 import { checkOutputPath, readTaskDefinitionFile, writeFileAtomically } from './adapters/task-definition-file.js'
 import { resolveTaskDefinitionPaths } from './adapters/task-definition-paths.js'
-import { resolveAgentImage } from './agent-image.js'
+import { resolveAgentImage, type AgentPlatform } from './agent-image.js'
 import { mapWithConcurrency } from './core/concurrency.js'
 import { readContext, type Context } from './context.js'
 import { renderDiff } from './core/diff.js'
@@ -19,6 +19,18 @@ import { planTask, selectedImages, tokenValues, type PlannedContainer } from './
 import { publishReview } from './review-publisher.js'
 import { checkDropPrivilegesTools } from './drop-privileges-check.js'
 import { VerificationError, verifyRewrites } from './verify-run.js'
+import { taskArchitecture, type Architecture } from './core/platform.js'
+
+/** Each CPU architecture whose tasks run the agent, with the first task definition line that asks for it. */
+function agentPlatforms(jobs: TaskJob[]): AgentPlatform[] {
+  const found = new Map<Architecture, AgentPlatform>()
+  for (const job of jobs) {
+    if (!job.planned.some(({ plan }) => plan.attachSidecar || plan.build?.copyAgent)) continue
+    const architecture = taskArchitecture(job.file.definition)
+    if (!found.has(architecture)) found.set(architecture, { architecture, location: job.file.document.locate(['runtimePlatform', 'cpuArchitecture']) })
+  }
+  return [...found.values()]
+}
 
 /** Runs the action: plan every container, build what is needed, write the rewritten task definitions. */
 export async function run(host: Host): Promise<void> {
@@ -60,22 +72,25 @@ async function instrument(host: Host, ctx: Context): Promise<void> {
 
   const docker = new DockerCli(host.log)
   const registry = new RegistryClient({ insecureRegistries: ctx.insecureRegistries, cacheImageConfigs: true })
-  const architecture = jobs.some(job => job.file.definition.runtimePlatform?.cpuArchitecture === 'ARM64') ? 'arm64' : 'amd64'
   const saved = ctx.imageInspectFile ? await loadSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : []
-  const lookup = new ImageFactsLookup(ctx.inspect, docker, reference => registryImageFacts(registry, reference, architecture), saved)
-  // Each distinct image is looked up once, several at a time; planning then reads the answers.
-  const images = [...new Set(jobs.flatMap(job => selectedImages(job.file.definition, job.file.document, ctx)))]
+  const lookup = new ImageFactsLookup(ctx.inspect, docker, (reference, architecture) => registryImageFacts(registry, reference, architecture), saved)
+  // Each distinct image is looked up once per task CPU, several at a time; planning then reads the answers.
+  const images = new Map<string, { reference: string; architecture: Architecture }>()
+  for (const job of jobs) {
+    const architecture = taskArchitecture(job.file.definition)
+    for (const reference of selectedImages(job.file.definition, job.file.document, ctx)) images.set(`${architecture} ${reference}`, { reference, architecture })
+  }
 
-  await mapWithConcurrency(images, ctx.concurrency, reference => lookup.facts(reference))
+  await mapWithConcurrency([...images.values()], ctx.concurrency, ({ reference, architecture }) => lookup.facts(reference, architecture))
   for (const job of jobs) job.planned = await planTask(host, ctx, job.file.definition, job.file.document, lookup)
 
   const planned = jobs.flatMap(job => job.planned)
   await checkDropPrivilegesTools(host, docker, planned)
   const use = { sidecar: planned.some(({ plan }) => plan.attachSidecar), copied: planned.some(({ plan }) => plan.build?.copyAgent) }
-  const agent = use.sidecar || use.copied ? await resolveAgentImage(host, ctx, registry, architecture, use) : { image: ctx.agentImage }
+  const agent = use.sidecar || use.copied ? await resolveAgentImage(host, ctx, registry, agentPlatforms(jobs), use) : { image: ctx.agentImage }
   // Every check is done before the first build: a bad input never leaves a half-done run behind.
   const builds = planBuilds(planned, ctx, agent)
-  const built = await buildImages(host, { docker, registry, architecture }, builds, ctx, agent.image)
+  const built = await buildImages(host, { docker, registry }, builds, ctx, agent.image)
 
   const reviews: ReviewInput[] = []
   const results = jobs.map(job => {

@@ -6,6 +6,7 @@ import { ImageError, InputError, TaskDefinitionError } from './core/errors.js'
 import { LIMITS, checkImageReference } from './core/input-limits.js'
 import type { ImageFacts } from './core/image-facts.js'
 import type { JsonDocument } from './core/json-document.js'
+import { taskArchitecture, type Architecture } from './core/platform.js'
 import type { TaskDefinition } from './core/task-definition.js'
 import type { Host } from './host.js'
 
@@ -15,6 +16,8 @@ export interface PlannedContainer {
   key: string
   index: number
   image: string
+  /** The task's CPU: which variant of a multi-platform image the facts, pinning and builds use. */
+  architecture: Architecture
   facts: ImageFacts
   plan: ContainerPlan
 }
@@ -29,16 +32,17 @@ export async function planTask(host: Host, ctx: Context, definition: TaskDefinit
     throw new InputError('image', `sets the image of one container, but ${targets.length} are selected; name one with container-name`)
   }
   const planned: PlannedContainer[] = []
+  const architecture = taskArchitecture(definition)
   for (const index of targets) {
     const container = definition.containerDefinitions[index]
     const at = document.locate(['containerDefinitions', index])
     const image = ctx.image ?? container.image
     if (!image) throw new TaskDefinitionError(`container ${container.name} has no image`, at)
     await host.group(`container ${container.name}: ${image}`, async () => {
-      const facts = await lookup.facts(image)
+      const facts = await lookup.facts(image, architecture)
       let plan: ContainerPlan
       try {
-        plan = planContainer(container, facts, { mode: ctx.mode, nonRootStrategy: ctx.nonRootStrategy })
+        plan = planContainer(container, facts, { mode: ctx.mode, nonRootStrategy: ctx.nonRootStrategy, architecture })
       } catch (error) {
         if (error instanceof EmptyCommandError) throw new TaskDefinitionError(error.message, at)
         if (error instanceof UnsafeUserError) {
@@ -51,19 +55,11 @@ export async function planTask(host: Host, ctx: Context, definition: TaskDefinit
       for (const { message, field } of plan.warnings) {
         host.warning(`container ${plan.container}: ${message}`, document.locate(['containerDefinitions', index, ...(field ? [field] : [])]))
       }
-      planned.push({ key: `${document.file}#${container.name}`, index, image, facts, plan })
+      planned.push({ key: `${document.file}#${container.name}`, index, image, architecture, facts, plan })
     })
   }
   checkTokenPresent(planned, definition, ctx, document)
   checkSidecarFits(planned, definition, ctx, document)
-  // Without pinning the agent image is not looked up: Lacework's sidecar tags are AMD64-only (release notes).
-  const arch = definition.runtimePlatform?.cpuArchitecture
-  if (arch === 'ARM64' && !ctx.pinAgentImage && ctx.agentImage.endsWith('-sidecar')) {
-    host.warning(
-      `runtimePlatform.cpuArchitecture is ARM64, but the Lacework sidecar image ${ctx.agentImage} is published for AMD64 only`,
-      document.locate(['runtimePlatform', 'cpuArchitecture'])
-    )
-  }
   return planned
 }
 

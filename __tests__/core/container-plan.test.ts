@@ -6,7 +6,7 @@ const WRAPPER = ['/bin/sh', '-c', `sudo -n ${SCRIPT} && exec "$0" "$@"`]
 const nginx: ImageFacts = { reference: 'nginx:1.23.1', user: '', entrypoint: ['/docker-entrypoint.sh'], cmd: ['nginx', '-g', 'daemon off;'] }
 const unprivileged: ImageFacts = { ...nginx, reference: 'nginxinc/nginx-unprivileged:1.23.1', user: '101' }
 
-describe('effectiveCommand follows Docker rules (REFERENCE.md §1)', () => {
+describe('effectiveCommand follows Docker rules (docs/facts.md §1)', () => {
   it('uses the image entrypoint and cmd when the task definition sets neither', () => {
     expect(effectiveCommand({ name: 'web' }, nginx).argv).toEqual(['/docker-entrypoint.sh', 'nginx', '-g', 'daemon off;'])
   })

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { TarFormatError, listTarEntries, normaliseTarPath, tarEntryPaths } from '../../src/core/tar-entries.js'
+import { TarFormatError, TarReader, listTarEntries, normaliseTarPath, readTar, tarEntryPaths, writeTar, type TarEntry } from '../../src/core/tar.js'
 
 // Archives written by GNU tar itself in its three formats, read back entry by entry. The expected names are
 // written out by hand below, not derived from the same tree, so a misread prefix or long-name record shows.
@@ -92,5 +92,93 @@ describe('listTarEntries on archives GNU tar writes', () => {
     expect(() => listTarEntries(truncated)).toThrow(/ends at byte 3172 without its end-of-archive block/)
     expect(() => listTarEntries(tarOf(root, 'pax', ['var']).subarray(0, 512 * 6))).toThrow(TarFormatError)
     expect(listTarEntries(Buffer.alloc(1024))).toEqual([])
+  })
+})
+
+describe('TarReader fed in chunks', () => {
+  const root = tree()
+  afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+  test.each([1, 7, 511, 512, 513, 4096])('chunks of %i bytes give the same entries and data as the whole archive', size => {
+    const tar = tarOf(root, 'pax', ['var'])
+    const keep = (entry: TarEntry): boolean => entry.type === '0'
+    const whole = readTar(tar, keep)
+    const reader = new TarReader(keep)
+    const entries: TarEntry[] = []
+    for (let at = 0; at < tar.length; at += size) entries.push(...reader.write(tar.subarray(at, at + size)))
+    reader.end()
+    expect(entries).toEqual(whole)
+    // The data is the file's own bytes, as written by the tree above.
+    expect(entries.find(entry => entry.path.endsWith('/hardlink'))?.data?.toString()).toBe('#!/bin/sh\n')
+    expect(entries.find(entry => entry.path.endsWith('données-é.txt'))?.data?.toString()).toBe('utf-8 name')
+  })
+
+  test('entries not kept carry no data', () => {
+    const entries = readTar(tarOf(root, 'pax', ['var']))
+    expect(entries.every(entry => entry.data === undefined)).toBe(true)
+  })
+})
+
+describe('writeTar, read back by GNU tar', () => {
+  const entry = (path: string, type: string, extra: Partial<TarEntry> = {}): TarEntry => ({
+    path,
+    type,
+    size: extra.data?.length ?? 0,
+    mode: type === '5' ? 0o755 : 0o644,
+    uid: 0,
+    gid: 0,
+    uname: 'root',
+    gname: 'root',
+    mtime: 1_600_000_000,
+    devMajor: 0,
+    devMinor: 0,
+    ...extra
+  })
+  const longName = `var/lib/lacework-backup/${'d'.repeat(120)}/${'f'.repeat(120)}.txt`
+  const entries = [
+    entry('var', '5'),
+    entry('var/lib/lacework-backup', '5', { mode: 0o700, uid: 101, gid: 101, uname: 'nginx', gname: 'nginx' }),
+    entry('var/lib/lacework-backup/lacework-sidecar.sh', '0', { mode: 0o755, data: Buffer.from('#!/bin/sh\nexec "$@"\n') }),
+    entry(longName, '0', { data: Buffer.alloc(1500, 0x61) }),
+    entry('var/lib/lacework-backup/é-名.txt', '0', { data: Buffer.from('unicode') }),
+    entry('var/lib/lacework-backup/current', '2', { mode: 0o777, linkName: 'lacework-sidecar.sh' }),
+    entry('var/lib/lacework-backup/big-uid', '0', { uid: 3_000_000, data: Buffer.from('x') }),
+    entry('var/lib/lacework-backup/hard', '1', { linkName: 'var/lib/lacework-backup/lacework-sidecar.sh' })
+  ]
+
+  test('GNU tar lists every entry with its type, mode, owner and link', () => {
+    const tar = writeTar(entries)
+    const listing = execFileSync('tar', ['--numeric-owner', '-tvf', '-'], { input: tar, encoding: 'utf8' }).trim().split('\n')
+    expect(listing).toHaveLength(entries.length)
+    expect(listing[0]).toMatch(/^drwxr-xr-x 0\/0 +0 \S+ \S+ var\/$/)
+    expect(listing[1]).toMatch(/^drwx------ 101\/101 +0 .* var\/lib\/lacework-backup\/$/)
+    expect(listing[2]).toMatch(/^-rwxr-xr-x 0\/0 +20 .* var\/lib\/lacework-backup\/lacework-sidecar.sh$/)
+    expect(listing[3]).toMatch(new RegExp(`^-rw-r--r-- 0/0 +1500 .* ${longName}$`))
+    expect(listing[4]).toMatch(/ var\/lib\/lacework-backup\/é-名.txt$/)
+    expect(listing[5]).toMatch(/^lrwxrwxrwx 0\/0 +0 .* var\/lib\/lacework-backup\/current -> lacework-sidecar.sh$/)
+    expect(listing[6]).toMatch(/^-rw-r--r-- 3000000\/0 /)
+    expect(listing[7]).toMatch(/ var\/lib\/lacework-backup\/hard link to var\/lib\/lacework-backup\/lacework-sidecar.sh$/)
+  })
+
+  test('GNU tar extracts the data; the reader reads back what was written', () => {
+    const tar = writeTar(entries)
+    const out = mkdtempSync(join(tmpdir(), 'lwf-tar-out-'))
+    try {
+      execFileSync('tar', ['-xf', '-', '-C', out, '--no-same-owner'], { input: tar })
+      expect(readFileSync(join(out, longName), 'utf8')).toBe('a'.repeat(1500))
+      expect(readFileSync(join(out, 'var/lib/lacework-backup/hard'), 'utf8')).toBe('#!/bin/sh\nexec "$@"\n')
+    } finally {
+      rmSync(out, { recursive: true, force: true })
+    }
+    const back = readTar(tar, () => true)
+    expect(back.map(({ path, type, mode, uid, linkName }) => ({ path, type, mode, uid, linkName }))).toEqual(
+      entries.map(({ path, type, mode, uid, linkName }) => ({ path, type, mode, uid, linkName }))
+    )
+    expect(back[3].data?.length).toBe(1500)
+  })
+
+  test('the same entries give the same bytes', () => {
+    expect(writeTar(entries).equals(writeTar(entries.map(item => ({ ...item }))))).toBe(true)
+    expect(writeTar([]).equals(Buffer.alloc(1024))).toBe(true)
   })
 })

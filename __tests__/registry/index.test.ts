@@ -133,10 +133,11 @@ describe('an OCI index with amd64, arm64 and an attestation entry', () => {
   })
 
   test('arm64 selects the arm64 child; facts match skopeo --override-arch arm64', async () => {
-    const facts = await registryImageFacts(client, `${REPO}:multi`, 'ARM64')
+    const facts = await registryImageFacts(client, `${REPO}:multi`, 'arm64')
     expect(facts).toEqual({
       reference: `${REPO}:multi`,
       digest: `${REPO}@${index.digest}`,
+      platformDigest: index.arm64,
       user: '123',
       entrypoint: ['/arm64-entrypoint'],
       cmd: ['serve', '--arm64'],
@@ -148,7 +149,7 @@ describe('an OCI index with amd64, arm64 and an attestation entry', () => {
   })
 
   test('amd64 facts match skopeo --override-arch amd64', async () => {
-    const facts = await registryImageFacts(client, `${REPO}:multi`, 'X86_64')
+    const facts = await registryImageFacts(client, `${REPO}:multi`, 'amd64')
     const skopeo = skopeoConfig(`${REPO}:multi`, 'amd64')
     expect([facts.user, facts.entrypoint, facts.cmd]).toEqual([skopeo.config?.User ?? '', skopeo.config?.Entrypoint ?? [], skopeo.config?.Cmd ?? []])
   })

@@ -34,9 +34,9 @@ function actionEnv(inputs: Record<string, string>, env: Record<string, string | 
 }
 
 /** Runs the bundled action the way a runner does: INPUT_* variables, a GITHUB_OUTPUT file, RUNNER_TEMP. */
-export function runAction(inputs: Record<string, string>, env: Record<string, string | undefined> = {}): ActionRun {
+export function runAction(inputs: Record<string, string>, env: Record<string, string | undefined> = {}, cwd = ROOT): ActionRun {
   const setup = actionEnv(inputs, env)
-  const result = spawnSync(node24(), [join(ROOT, 'dist/index.js')], { cwd: ROOT, encoding: 'utf8', env: setup.env, timeout: 300_000 })
+  const result = spawnSync(node24(), [join(ROOT, 'dist/index.js')], { cwd, encoding: 'utf8', env: setup.env, timeout: 300_000 })
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, outputs: parseOutputFile(readFileSync(setup.outputFile, 'utf8')), runnerTemp: setup.runnerTemp }
 }
 

@@ -25,7 +25,11 @@ export const IMAGES = {
   unprivileged: `${REGISTRY}/lwf-test/nginx-unprivileged:1.23.1`,
   cmdOnly: `${REGISTRY}/lwf-test/cmd-only:1`,
   busybox: `${REGISTRY}/lwf-test/busybox:1`,
-  agent: `${REGISTRY}/lacework/datacollector:latest-sidecar`
+  agent: `${REGISTRY}/lacework/datacollector:latest-sidecar`,
+  agentSingleLayer: `${REGISTRY}/lwf-test/agent-single-layer:1`,
+  agentSpread: `${REGISTRY}/lwf-test/agent-spread:1`,
+  multiApp: `${REGISTRY}/lwf-test/multi-app:1`,
+  multiAgent: `${REGISTRY}/lwf-test/multi-agent:1`
 }
 
 /** Runs docker and returns stdout; throws with stderr on failure. */

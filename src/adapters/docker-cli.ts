@@ -38,10 +38,12 @@ export class DockerCli {
    * The first of `commands` the image has on its PATH, found by running its own /bin/sh (pulling the image when
    * the engine lacks it); `none` when it has none of them, `no-shell` when it has no /bin/sh.
    */
-  async findCommand(image: string, commands: string[]): Promise<string | 'none' | 'no-shell'> {
+  async findCommand(image: string, commands: string[], platform: string): Promise<string | 'none' | 'no-shell' | 'cannot-run'> {
     const probe = commands.map(command => `command -v ${command}`).join(' || ')
-    const result = await this.run(['run', '--rm', '--user', '0', '--entrypoint', '/bin/sh', image, '-c', probe], { quiet: true })
+    const result = await this.run(['run', '--rm', '--platform', platform, '--user', '0', '--entrypoint', '/bin/sh', image, '-c', probe], { quiet: true })
     if (result.exitCode === 0) return result.stdout.trim().split('\n')[0]
+    // Another CPU's variant, without emulation on this machine.
+    if (/exec format error/i.test(result.stderr)) return 'cannot-run'
     if (/no such file|not found in \$PATH|executable file not found/i.test(result.stderr)) return 'no-shell'
     if (result.exitCode === 1 || result.exitCode === 127) return 'none'
     throw this.engineError(`docker run of ${image}`, result)
@@ -57,17 +59,17 @@ export class DockerCli {
     return (JSON.parse(result.stdout) as InspectEntry[])[0]
   }
 
-  async pull(reference: string): Promise<void> {
-    const result = await this.run(['pull', '--quiet', reference], { quiet: true })
+  async pull(reference: string, platform?: string): Promise<void> {
+    const result = await this.run(['pull', '--quiet', ...(platform ? ['--platform', platform] : []), reference], { quiet: true })
     if (result.exitCode !== 0) throw new ImageError(reference, `not found locally and docker pull failed: ${lastLine(result.stderr)}`)
   }
 
-  /** Builds `dockerfile` (which needs no build context) and tags it. */
-  async build(dockerfile: string, tag: string): Promise<void> {
+  /** Builds `dockerfile` (which needs no build context) for `platform` (`linux/arm64`) and tags it. */
+  async build(dockerfile: string, tag: string, platform: string): Promise<void> {
     const context = await mkdtemp(join(tmpdir(), 'lacework-fargate-build-'))
     try {
       await writeFile(join(context, 'Dockerfile'), dockerfile)
-      const result = await this.run(['build', '--tag', tag, context])
+      const result = await this.run(['build', '--platform', platform, '--tag', tag, context])
       if (result.exitCode !== 0) {
         // The legacy builder colours the RUN step's stderr; the colour codes would hide the marker.
         // eslint-disable-next-line no-control-regex -- ANSI escape sequences start with ESC

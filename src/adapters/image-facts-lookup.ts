@@ -1,14 +1,16 @@
 import { readFile } from 'node:fs/promises'
 import { DockerError, InputError, ImageError } from '../core/errors.js'
 import { findInspectEntry, imageFactsFromInspect, type ImageFacts, type InspectEntry } from '../core/image-facts.js'
+import { platformName, type Architecture } from '../core/platform.js'
 import type { DockerCli } from './docker-cli.js'
 
 /** Where image facts come from: `auto` takes the local engine when it has the image, else the registry. */
 export type InspectSource = 'auto' | 'docker' | 'registry'
 
 /**
- * Finds image facts: first in saved `docker image inspect` output, then — by `source` — in the local engine
- * (`docker` pulls what it lacks) or the registry (a few KB, no pull). Each reference is looked up once per run.
+ * Finds image facts for the platform a task runs on: first in saved `docker image inspect` output, then — by
+ * `source` — in the local engine (`docker` pulls what it lacks) or the registry (a few KB, no pull). Each reference
+ * is looked up once per run and architecture: a multi-platform image's variants may differ in user and command.
  */
 export class ImageFactsLookup {
   private readonly cache = new Map<string, Promise<ImageFacts>>()
@@ -17,30 +19,33 @@ export class ImageFactsLookup {
   constructor(
     private readonly source: InspectSource,
     private readonly docker: DockerCli,
-    private readonly registry: (reference: string) => Promise<ImageFacts>,
+    private readonly registry: (reference: string, architecture: Architecture) => Promise<ImageFacts>,
     private readonly saved: InspectEntry[] = []
   ) {}
 
-  facts(reference: string): Promise<ImageFacts> {
-    let facts = this.cache.get(reference)
+  facts(reference: string, architecture: Architecture): Promise<ImageFacts> {
+    const key = `${platformName(architecture)} ${reference}`
+    let facts = this.cache.get(key)
     if (!facts) {
-      facts = this.lookUp(reference)
-      this.cache.set(reference, facts)
+      facts = this.lookUp(reference, architecture)
+      this.cache.set(key, facts)
     }
     return facts
   }
 
-  private async lookUp(reference: string): Promise<ImageFacts> {
+  private async lookUp(reference: string, architecture: Architecture): Promise<ImageFacts> {
+    // Saved output describes one image as it was inspected: taken as given, whatever the task's platform.
     const saved = findInspectEntry(this.saved, reference)
     if (saved) return imageFactsFromInspect(saved, reference)
-    if (this.source === 'registry') return this.registry(reference)
+    if (this.source === 'registry') return this.registry(reference, architecture)
     if (this.source === 'auto') {
       const local = await this.localEntry(reference)
-      return local ? imageFactsFromInspect(local, reference) : this.registry(reference)
+      // The engine holds one variant per tag: another platform's is no answer for this task.
+      return local && matches(local, architecture) ? imageFactsFromInspect(local, reference) : this.registry(reference, architecture)
     }
     let entry = await this.docker.inspect(reference)
-    if (!entry) {
-      await this.docker.pull(reference)
+    if (!entry || !matches(entry, architecture)) {
+      await this.docker.pull(reference, platformName(architecture))
       entry = await this.docker.inspect(reference)
     }
     if (!entry) throw new ImageError(reference, 'not found after docker pull')
@@ -58,6 +63,11 @@ export class ImageFactsLookup {
       return undefined
     }
   }
+}
+
+/** An engine's image is for `architecture` when it says so (or says nothing, as old engines did). */
+function matches(entry: InspectEntry, architecture: Architecture): boolean {
+  return !entry.Architecture || entry.Architecture === architecture
 }
 
 /** Reads saved `docker image inspect` output (an array, or one object). */

@@ -1,4 +1,4 @@
-/** Facts of the Lacework agent's sidecar image and start script (REFERENCE.md §2). */
+/** Facts of the Lacework agent's sidecar image and start script (docs/facts.md §2). */
 export const AGENT_DIR = '/var/lib/lacework-backup'
 export const AGENT_SCRIPT = `${AGENT_DIR}/lacework-sidecar.sh`
 export const DEFAULT_AGENT_IMAGE = 'lacework/datacollector:latest-sidecar'

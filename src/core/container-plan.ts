@@ -2,6 +2,7 @@ import { AGENT_SCRIPT, SUDO_WRAPPER, dropPrivilegesWrapper, runsAgentScript } fr
 import type { ImageFacts } from './image-facts.js'
 import type { ContainerDefinition } from './task-definition.js'
 import { isRootUser } from './user.js'
+import { cpuArchitectureName, platformName, type Architecture } from './platform.js'
 
 export type Mode = 'sidecar' | 'embedded'
 export type NonRootStrategy = 'sudo' | 'run-as-root' | 'drop-privileges'
@@ -18,6 +19,8 @@ export type Pattern =
 export interface PlanOptions {
   mode: Mode
   nonRootStrategy: NonRootStrategy
+  /** The task's CPU (runtimePlatform.cpuArchitecture); X86_64 when not given. */
+  architecture?: Architecture
 }
 
 /** An image to derive from the container's image: the agent copied in, sudo enabled, or both. */
@@ -34,7 +37,7 @@ export interface ImageBuild {
   cmd?: string[]
 }
 
-/** What the container runs, by Docker's rules (REFERENCE.md §1). */
+/** What the container runs, by Docker's rules (docs/facts.md §1). */
 export interface EffectiveCommand {
   entrypoint: string[]
   command: string[]
@@ -117,6 +120,13 @@ export function planContainer(container: ContainerDefinition, facts: ImageFacts,
     warnings.push({
       message: 'readonlyRootFilesystem is true: the agent writes /var/lib/lacework, /var/log/lacework and /tmp; mount volumes there',
       field: 'readonlyRootFilesystem'
+    })
+  }
+  const architecture = options.architecture ?? 'amd64'
+  if (facts.architecture && facts.architecture !== architecture) {
+    warnings.push({
+      message: `image ${facts.reference} is a linux/${facts.architecture} image, but the task runs on ${cpuArchitectureName(architecture)}: it has no ${platformName(architecture)} variant to run`,
+      field: 'image'
     })
   }
   const otherCapabilities = (container.linuxParameters?.capabilities?.add ?? []).filter(capability => capability !== 'SYS_PTRACE')

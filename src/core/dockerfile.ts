@@ -4,17 +4,22 @@ import { sudoersUserSpec } from './user.js'
 
 export const SUDOERS_FILE = '/etc/sudoers.d/lacework-agent'
 
+/** The PATH the agent script gets as root, whatever the image's sudoers says: Debian's secure_path. */
+export const SECURE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
 /** Printed by the generated RUN step when it cannot go on, so the build log's cause can be found. */
 export const BUILD_FAILURE_MARKER = 'lacework-fargate:'
 
 /**
  * The sudoers rule: the image user may run the agent script as root with no arguments at all (`""`), since
- * the script `exec`s its arguments as root; only the agent's own variables pass through (REFERENCE.md §5).
+ * the script `exec`s its arguments as root; only the agent's own variables pass through (docs/facts.md §5).
  */
 export function sudoersRules(user: string): string[] {
   return [
     `Defaults!${AGENT_SCRIPT} env_keep += "${TOKEN_VARIABLE} ${SERVER_URL_VARIABLE}"`,
     `Defaults!${AGENT_SCRIPT} !requiretty`,
+    // sudo keeps the caller's PATH unless secure_path is set, and the script runs whoami, awk, … by name as root.
+    `Defaults!${AGENT_SCRIPT} secure_path="${SECURE_PATH}"`,
     `${sudoersUserSpec(user)} ALL=(root) NOPASSWD: ${AGENT_SCRIPT} ""`
   ]
 }

@@ -4,8 +4,10 @@ import { canonicalImageReference } from './image-reference.js'
 export interface ImageFacts {
   /** The reference the facts were looked up by. */
   reference: string
-  /** `repo@sha256:…` when the engine or registry knows it. */
+  /** `repo@sha256:…` when the engine or registry knows it: an index's digest for a multi-platform image. */
   digest?: string
+  /** The digest of the task platform's own manifest, when the reference names a multi-platform index. */
+  platformDigest?: string
   user: string
   entrypoint: string[]
   cmd: string[]

@@ -77,6 +77,11 @@ export function parseTaskDefinition(file: string, text: string): TaskDefinitionF
     throw new TaskDefinitionError('containerDefinitions must be a non-empty array', document.locate(['containerDefinitions']))
   }
   checkContainerCount(file, containers.length, document.locate(['containerDefinitions']))
+  const cpu = (definition.runtimePlatform as { cpuArchitecture?: unknown } | undefined)?.cpuArchitecture
+  if (cpu !== undefined && cpu !== 'X86_64' && cpu !== 'ARM64') {
+    // The platform decides which image variant is planned and built: a typo must not fall back to X86_64 silently.
+    throw new TaskDefinitionError(`runtimePlatform.cpuArchitecture must be X86_64 or ARM64, not ${JSON.stringify(cpu)}`, document.locate(['runtimePlatform', 'cpuArchitecture']))
+  }
   const seen = new Set<string>()
   containers.forEach((container, index) => {
     if (typeof container !== 'object' || container === null || Array.isArray(container) || typeof container.name !== 'string') {

@@ -1,7 +1,7 @@
 import { AGENT_SCRIPT, runsAgentScript } from '../core/agent.js'
 import type { TaskContainer } from './types.js'
 
-/** The paths the agent script writes (REFERENCE.md §2). */
+/** The paths the agent script writes (docs/facts.md §2). */
 export const AGENT_WRITABLE_PATHS = ['/var/lib/lacework', '/var/log/lacework', '/tmp']
 
 /** What is known of a container that did not start or stopped. */

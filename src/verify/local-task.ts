@@ -9,7 +9,7 @@ import type { Findings, LocalTaskDefinition, TaskContainer } from './types.js'
  * - one network namespace for the whole task (awsvpc), held by a "pause" container on a network of its own,
  *   whose port mappings are published on 127.0.0.1 only; ports below 1024 are privileged as on Fargate;
  * - containers started in `dependsOn` order (START, COMPLETE, SUCCESS, HEALTHY);
- * - argv = entryPoint ++ command (REFERENCE.md §1), user, workingDirectory, environment, secrets (as placeholders),
+ * - argv = entryPoint ++ command (docs/facts.md §1), user, workingDirectory, environment, secrets (as placeholders),
  *   capabilities, volumesFrom (readOnly), task volumes + mountPoints, readonlyRootFilesystem, initProcessEnabled;
  * - the agent's server URL pointed at a closed local port, so no data leaves the machine.
  * Everything it creates carries the label `lacework-fargate.verify=<run id>` and is removed by that label.
@@ -18,7 +18,7 @@ import type { Findings, LocalTaskDefinition, TaskContainer } from './types.js'
 export const VERIFY_LABEL = 'lacework-fargate.verify'
 /** Nothing listens there: the agent's connection attempts stay on the machine and fail at once. */
 export const CLOSED_SERVER_URL = 'https://127.0.0.1:9'
-/** Well formed for the agent script (REFERENCE.md §2), and obviously not a real token. */
+/** Well formed for the agent script (docs/facts.md §2), and obviously not a real token. */
 export const PLACEHOLDER_TOKEN = 'lwfVerifyPlaceholderToken0123456789'
 
 /** Variables the docker client reads itself: passed inline, never through the client's environment. */

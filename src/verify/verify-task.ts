@@ -9,7 +9,7 @@ import { Findings, type LocalTaskDefinition, type VerifyExpectation, type Verify
 
 export type { VerifyCheck, VerifyExpectation, VerifyOptions, VerifyReport } from './types.js'
 
-/** The agent's process name (REFERENCE.md §2). */
+/** The agent's process name (docs/facts.md §2). */
 export const AGENT_PROCESS = 'datacollector'
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))

@@ -2,7 +2,7 @@ import { parseImageReference, type ImageReference } from '../../core/image-refer
 import { RegistryAuth, repositoryScope } from './auth.js'
 import { dockerCredentials, type RegistryCredentials } from './credentials.js'
 import { digestOf, isDigest, matchesDigest } from './digest.js'
-import { RegistryError, registryErrorDetail } from './errors.js'
+import { PlatformMissingError, RegistryError, registryErrorDetail } from './errors.js'
 import {
   MANIFEST_ACCEPT,
   MediaType,
@@ -157,7 +157,7 @@ export class RegistryClient {
       const entry = selectPlatform(index, platform)
       if (!entry) {
         const present = imageEntries(index).map(child => formatPlatform(child.platform ?? { os: 'linux', architecture: 'amd64' }))
-        throw new RegistryError(repository.registry, repository.name, `${reference} has no ${formatPlatform(platform)} image; it has ${present.join(', ') || 'no runnable image'}`)
+        throw new PlatformMissingError(repository.registry, repository.name, reference, formatPlatform(platform), present)
       }
       indexDigest = found.digest
       found = await this.manifest(repository, entry.digest, [MediaType.ociManifest, MediaType.dockerManifest])

@@ -1,22 +1,25 @@
-import { gunzipSync } from 'node:zlib'
+import { createGunzip, gzipSync } from 'node:zlib'
+import { createHash } from 'node:crypto'
 import { AGENT_DIR } from '../../core/agent.js'
+import { AGENT_TREE, AGENT_TREE_PARENTS, AgentTreeError, agentTreeEntries, holdsOnlyAgentTree, inAgentTree } from '../../core/agent-layer.js'
 import { ImageError } from '../../core/errors.js'
 import { parseImageReference } from '../../core/image-reference.js'
 import { appendLayers, type AppendedLayer } from '../../core/image-mutation.js'
-import { TarFormatError, TarType, listTarEntries, type TarEntry } from '../../core/tar-entries.js'
+import { TarFormatError, TarReader, TarType, writeTar, type TarEntry } from '../../core/tar.js'
 import { mapWithConcurrency } from '../../core/concurrency.js'
 import type { RegistryClient } from './client.js'
 import { digestOf } from './digest.js'
 import { RegistryError } from './errors.js'
-import type { Descriptor } from './manifest.js'
+import { MediaType, type Descriptor } from './manifest.js'
 
 /**
- * The root-embedded image without a Docker engine: the base image plus the agent image's own layers that hold
- * /var/lib/lacework-backup (taken as they are, never rebuilt), a new Entrypoint, pushed blob by blob.
+ * The root-embedded image without a Docker engine: the base image plus the agent's files, a new Entrypoint, pushed
+ * blob by blob. The agent's layers are appended as they are when they hold nothing but /var/lib/lacework-backup;
+ * otherwise its merged tree becomes one new, reproducible layer.
  */
 
 /** Blob copies under way at once; registries serve a handful of parallel requests per client well. */
-const BLOB_CONCURRENCY = 6
+const BLOB_CONCURRENCY = 8
 
 export interface EmbeddedImageRequest {
   base: string
@@ -40,25 +43,6 @@ export interface EmbeddedImageResult {
   existingBlobs: number
 }
 
-/** The agent image cannot be embedded by appending its layers: the docker builder can still copy the directory. */
-export class AgentLayoutError extends ImageError {
-  constructor(agentImage: string, reason: string) {
-    super(agentImage, `the agent image's layout needs the docker builder (builder: docker): ${reason}`)
-  }
-}
-
-const AGENT_PATH = AGENT_DIR.replace(/^\/+/, '')
-/** Directories a layer may carry on the way to the agent directory: `var`, `var/lib`. */
-const PARENTS = AGENT_PATH.split('/')
-  .slice(0, -1)
-  .map((_part, index, parts) => parts.slice(0, index + 1).join('/'))
-const GZIP_MAGIC = [0x1f, 0x8b]
-
-interface PickedLayer extends AppendedLayer {
-  /** The compressed bytes already downloaded to read the layer: pushed from memory rather than fetched again. */
-  bytes: Buffer
-}
-
 export async function buildEmbeddedImage(client: RegistryClient, request: EmbeddedImageRequest, created?: string): Promise<EmbeddedImageResult> {
   const target = request.targetRepository
   const existing = await existingManifest(client, `${target}:${request.tag}`)
@@ -75,24 +59,13 @@ export async function buildEmbeddedImage(client: RegistryClient, request: Embedd
   }
   const baseRepository = repositoryOf(request.base)
   const agentRepository = repositoryOf(request.agentImage)
-  const layers = await agentLayers(client, request.agentImage, agentRepository, agent.manifest.layers, agent.config.rootfs?.diff_ids, new Set(base.manifest.layers.map(layer => layer.digest)))
-
-  const image = appendLayers(
-    JSON.stringify(base.manifest),
-    base.configBytes.toString('utf8'),
-    layers,
-    { entrypoint: request.entrypoint, cmd: request.cmd },
-    created ?? newest(base.config.created, agent.config.created)
-  )
-
   const result: EmbeddedImageResult = { reference: '', reused: false, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 }
   const done = new Set<string>()
-  const copy = async (digest: string, source: string, bytes?: Buffer): Promise<void> => {
+  // A mount answers 201 whether or not the target already has the blob: no HEAD first, one round trip per blob.
+  const mount = async (digest: string, source: string, bytes?: Buffer): Promise<void> => {
     if (done.has(digest)) return
     done.add(digest)
-    if (await client.blobExists(target, digest)) {
-      result.existingBlobs++
-    } else if (await client.mountBlob(target, digest, source)) {
+    if (await client.mountBlob(target, digest, source)) {
       result.mountedBlobs++
     } else {
       const content = bytes ?? (await client.getBlob(source, digest))
@@ -100,22 +73,42 @@ export async function buildEmbeddedImage(client: RegistryClient, request: Embedd
       result.uploadedBytes += content.length
     }
   }
-  const config = Buffer.from(image.config)
-  const uploadConfig = async (): Promise<void> => {
-    if (await client.blobExists(target, image.configDescriptor.digest)) {
+  // A blob made here has no source to mount from: sent unless the target has it (a re-run under a new tag).
+  const upload = async (digest: string, bytes: Buffer, ask: boolean): Promise<void> => {
+    if (done.has(digest)) return
+    done.add(digest)
+    if (ask && (await client.blobExists(target, digest))) {
       result.existingBlobs++
     } else {
-      await client.uploadBlob(target, image.configDescriptor.digest, config)
-      result.uploadedBytes += config.length
+      await client.uploadBlob(target, digest, bytes)
+      result.uploadedBytes += bytes.length
     }
   }
-  // Blobs are independent: a few at a time, round trips overlap (the manifest goes last, when all are there).
-  const copies: (() => Promise<void>)[] = [
-    ...base.manifest.layers.map(layer => () => copy(layer.digest, baseRepository)),
-    ...layers.map(layer => () => copy(layer.descriptor.digest, agentRepository, layer.bytes)),
-    uploadConfig
+  // The base layers go over while the agent's layers are read, and on one registry the agent's own layers are
+  // mounted meanwhile too (most agent images keep their files in layers of their own; when they do not, those
+  // mounts stay unreferenced and cost no bytes): the round trips overlap instead of following each other.
+  const baseLayers = new Set(base.manifest.layers.map(layer => layer.digest))
+  const sameRegistry = parseImageReference(request.agentImage).registry === parseImageReference(target).registry
+  const early = [
+    ...base.manifest.layers.map(layer => () => mount(layer.digest, baseRepository)),
+    ...(sameRegistry ? agent.manifest.layers.filter(layer => !baseLayers.has(layer.digest)).map(layer => () => mount(layer.digest, agentRepository)) : [])
   ]
-  await mapWithConcurrency(copies, BLOB_CONCURRENCY, run => run())
+  const earlyCopies = mapWithConcurrency(early, BLOB_CONCURRENCY, run => run())
+  earlyCopies.catch(() => undefined)
+  const layers = await agentLayers(client, request.agentImage, agentRepository, agent.manifest.layers, agent.config.rootfs?.diff_ids, baseLayers)
+  const image = appendLayers(
+    JSON.stringify(base.manifest),
+    base.configBytes.toString('utf8'),
+    layers,
+    { entrypoint: request.entrypoint, cmd: request.cmd },
+    created ?? newest(base.config.created, agent.config.created)
+  )
+  const copies: (() => Promise<void>)[] = [
+    ...layers.map(layer => () => (layer.written ? upload(layer.descriptor.digest, layer.bytes, true) : mount(layer.descriptor.digest, agentRepository, layer.bytes))),
+    // The config is a few KB: sending it costs less than asking first.
+    () => upload(image.configDescriptor.digest, Buffer.from(image.config), false)
+  ]
+  await Promise.all([earlyCopies, mapWithConcurrency(copies, BLOB_CONCURRENCY, run => run())])
   const manifest = Buffer.from(image.manifest)
   const digest = await client.putManifest(target, request.tag, image.manifestMediaType, manifest)
   result.uploadedBytes += manifest.length
@@ -133,9 +126,39 @@ export async function existingManifest(client: RegistryClient, reference: string
   }
 }
 
+/** What the daemonless builder cannot do (an agent layer it cannot read or split): the docker builder still can. */
+export class AgentLayoutError extends ImageError {
+  constructor(
+    agentImage: string,
+    readonly reason: string
+  ) {
+    super(agentImage, `the daemonless builder cannot embed this agent image: ${reason}`)
+  }
+}
+
+/** gzip level of the written agent layer: part of its digest, so it never changes between runs of one version. */
+const GZIP_LEVEL = 6
+const GZIP_MAGIC = [0x1f, 0x8b]
+
+interface PickedLayer extends AppendedLayer {
+  /** The compressed bytes already in memory: pushed from there rather than fetched again. */
+  bytes: Buffer
+  /** Made here (the merged tree), not one of the agent image's own blobs. */
+  written?: boolean
+}
+
+/** One agent layer as read: its entries (with the data of the agent's files) and its blob. */
+interface ReadLayer {
+  index: number
+  descriptor: Descriptor
+  diffId: string
+  bytes: Buffer
+  entries: TarEntry[]
+}
+
 /**
- * The agent layers that hold the agent directory, bottom to top: from the top layer down, the first run of
- * layers with entries in it. Layers the base image already has are in the result anyway and are not read.
+ * The layers that carry the agent: its own layers as they are when every layer touching the agent directory holds
+ * nothing else; else one new layer of the merged tree (deterministic: same files, same digest).
  */
 async function agentLayers(
   client: RegistryClient,
@@ -148,60 +171,83 @@ async function agentLayers(
   if (!diffIds || diffIds.length !== layers.length) {
     throw new ImageError(agentImage, `its config lists ${diffIds?.length ?? 0} diff_ids for ${layers.length} layers`)
   }
-  const picked: PickedLayer[] = []
-  for (let index = layers.length - 1; index >= 0; index--) {
-    const layer = layers[index]
-    const label = `layer ${index + 1} of ${layers.length} (${layer.digest})`
-    if (baseLayers.has(layer.digest)) {
-      if (picked.length > 0) break
-      continue
-    }
-    const bytes = await client.getBlob(agentRepository, layer.digest)
-    if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1]) throw new AgentLayoutError(agentImage, `${label} is not gzip-compressed (${layer.mediaType})`)
-    let tar: Buffer
-    try {
-      tar = gunzipSync(bytes)
-    } catch (error) {
-      throw new ImageError(agentImage, `${label} does not gunzip: ${(error as Error).message}`)
-    }
-    if (digestOf(tar) !== diffIds[index]) throw new ImageError(agentImage, `${label} unpacks to ${digestOf(tar)}, not the diff_id ${diffIds[index]} its config names`)
-    let entries: TarEntry[]
-    try {
-      entries = listTarEntries(tar)
-    } catch (error) {
-      if (error instanceof TarFormatError) throw new ImageError(agentImage, `${label}: ${error.message}`)
-      throw error
-    }
-    if (!entries.some(entry => isInside(entry.path))) {
-      if (picked.length > 0) break
-      continue
-    }
-    const outside = entries.filter(entry => !belongs(entry)).map(entry => entry.path)
-    if (outside.length > 0) {
-      const more = outside.length > 3 ? ` and ${outside.length - 3} more` : ''
-      throw new AgentLayoutError(agentImage, `${label} also holds ${outside.slice(0, 3).join(', ')}${more}, outside ${AGENT_DIR}`)
-    }
-    picked.unshift({
-      descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size },
-      diffId: diffIds[index],
-      createdBy: `COPY --from=${agentImage} ${AGENT_DIR} ${AGENT_DIR} # agent layer ${index + 1} of ${layers.length}, as it is`,
-      bytes
-    })
+  // Layers the base image has are in the new image already; every other one may add to, or delete from, the tree.
+  const wanted = layers.map((descriptor, index) => ({ descriptor, index })).filter(({ descriptor }) => !baseLayers.has(descriptor.digest))
+  const read = await mapWithConcurrency(wanted, BLOB_CONCURRENCY, ({ descriptor, index }) => readLayer(client, agentImage, agentRepository, descriptor, diffIds[index], index, layers.length))
+  const touching = read.filter(layer => layer.entries.some(entry => touchesAgentTree(entry.path)))
+  if (touching.length === 0) throw new AgentLayoutError(agentImage, `no layer outside the base image holds ${AGENT_DIR}`)
+  if (touching.every(layer => holdsOnlyAgentTree(layer.entries))) {
+    return touching.map(layer => ({
+      descriptor: { mediaType: layer.descriptor.mediaType, digest: layer.descriptor.digest, size: layer.descriptor.size },
+      diffId: layer.diffId,
+      createdBy: `COPY --from=${agentImage} ${AGENT_DIR} ${AGENT_DIR} # agent layer ${layer.index + 1} of ${layers.length}, as it is`,
+      bytes: layer.bytes
+    }))
   }
-  if (picked.length === 0) throw new AgentLayoutError(agentImage, `no layer outside the base image holds ${AGENT_DIR}`)
-  return picked
+  let entries: TarEntry[]
+  try {
+    entries = agentTreeEntries(read.map(layer => layer.entries))
+  } catch (error) {
+    if (error instanceof AgentTreeError) throw new AgentLayoutError(agentImage, error.message)
+    throw error
+  }
+  const tar = writeTar(entries)
+  const bytes = gzipSync(tar, { level: GZIP_LEVEL })
+  return [
+    {
+      descriptor: { mediaType: MediaType.ociLayerGzip, digest: digestOf(bytes), size: bytes.length },
+      diffId: digestOf(tar),
+      createdBy: `COPY --from=${agentImage} ${AGENT_DIR} ${AGENT_DIR} # merged from agent layers ${touching.map(layer => layer.index + 1).join(', ')} of ${layers.length}`,
+      bytes,
+      written: true
+    }
+  ]
 }
 
-function isInside(path: string): boolean {
-  return path === AGENT_PATH || path.startsWith(`${AGENT_PATH}/`)
+/** Downloads one layer and streams it through gunzip and the tar reader, keeping only the agent's files; checks its diff_id. */
+async function readLayer(client: RegistryClient, agentImage: string, repository: string, descriptor: Descriptor, diffId: string, index: number, count: number): Promise<ReadLayer> {
+  const label = `layer ${index + 1} of ${count} (${descriptor.digest})`
+  const bytes = await client.getBlob(repository, descriptor.digest)
+  if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1]) throw new AgentLayoutError(agentImage, `${label} is not gzip-compressed (${descriptor.mediaType})`)
+  const reader = new TarReader(entry => entry.type === TarType.file && inAgentTree(entry.path))
+  const entries: TarEntry[] = []
+  const hash = createHash('sha256')
+  try {
+    await new Promise<void>((resolve, reject) => {
+      // 1 MiB chunks: the default 16 KiB makes streaming a layer three times slower than gunzipping it whole.
+      const gunzip = createGunzip({ chunkSize: 1 << 20 })
+      gunzip.on('data', (chunk: Buffer) => {
+        hash.update(chunk)
+        try {
+          entries.push(...reader.write(chunk))
+        } catch (error) {
+          gunzip.destroy(error as Error)
+        }
+      })
+      gunzip.on('error', reject)
+      gunzip.on('end', resolve)
+      gunzip.end(bytes)
+    })
+    reader.end()
+  } catch (error) {
+    if (error instanceof TarFormatError) throw new ImageError(agentImage, `${label}: ${error.message}`)
+    throw new ImageError(agentImage, `${label} does not gunzip: ${(error as Error).message}`)
+  }
+  const unpacked = `sha256:${hash.digest('hex')}`
+  if (unpacked !== diffId) throw new ImageError(agentImage, `${label} unpacks to ${unpacked}, not the diff_id ${diffId} its config names`)
+  return { index, descriptor, diffId, bytes, entries }
 }
 
-/** An entry the appended layer may carry: inside the agent directory (hard links too), or one of its parent directories. */
-function belongs(entry: TarEntry): boolean {
-  if (PARENTS.includes(entry.path)) return entry.type === TarType.directory
-  if (!isInside(entry.path)) return false
-  if (entry.path === AGENT_PATH && entry.type !== TarType.directory) return false
-  return entry.type !== TarType.hardLink || isInside(entry.linkName ?? '')
+/** An entry that adds to the agent tree, or a whiteout that deletes from it or from above it. */
+function touchesAgentTree(path: string): boolean {
+  if (inAgentTree(path)) return true
+  const slash = path.lastIndexOf('/')
+  const name = path.slice(slash + 1)
+  if (!name.startsWith('.wh.')) return false
+  const parent = slash < 0 ? '' : path.slice(0, slash)
+  if (name === '.wh..wh..opq') return parent === '' || AGENT_TREE_PARENTS.includes(parent) || parent === AGENT_TREE
+  const target = `${parent ? `${parent}/` : ''}${name.slice(4)}`
+  return target === AGENT_TREE || AGENT_TREE_PARENTS.includes(target)
 }
 
 function repositoryOf(reference: string): string {
@@ -215,3 +261,4 @@ function newest(...times: unknown[]): string {
   valid.sort((a, b) => Date.parse(a) - Date.parse(b))
   return valid.pop() ?? '1970-01-01T00:00:00Z'
 }
+

@@ -41,3 +41,16 @@ export function registryErrorDetail(body: Buffer): string | undefined {
     return undefined
   }
 }
+
+/** An image index holds no variant for the platform asked for: names what it holds instead. */
+export class PlatformMissingError extends RegistryError {
+  constructor(
+    registry: string,
+    repository: string,
+    readonly reference: string,
+    readonly platform: string,
+    readonly present: string[]
+  ) {
+    super(registry, repository, `${reference} has no ${platform} image; it has ${present.join(', ') || 'no runnable image'}`)
+  }
+}

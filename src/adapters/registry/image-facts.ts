@@ -3,23 +3,16 @@ import { repositoryOf } from '../../core/image-reference.js'
 import type { RegistryClient } from './client.js'
 import { RegistryError } from './errors.js'
 import { ImageError } from '../../core/errors.js'
-
-/** ECS `runtimePlatform.cpuArchitecture` names and OCI names both work: X86_64 → amd64, ARM64 → arm64. */
-function ociArchitecture(architecture: string): string {
-  const lower = architecture.toLowerCase()
-  if (lower === 'x86_64') return 'amd64'
-  if (lower === 'aarch64') return 'arm64'
-  return lower
-}
+import type { Architecture } from '../../core/platform.js'
 
 /**
  * What an image runs, read from its config blob through the registry: no pull, a few KB. The digest is the
  * one docker records in RepoDigests: the index's for a multi-platform image, else the manifest's.
  */
-export async function registryImageFacts(client: RegistryClient, reference: string, architecture = 'amd64'): Promise<ImageFacts> {
+export async function registryImageFacts(client: RegistryClient, reference: string, architecture: Architecture = 'amd64'): Promise<ImageFacts> {
   let image
   try {
-    image = await client.getImageConfig(reference, { os: 'linux', architecture: ociArchitecture(architecture) })
+    image = await client.getImageConfig(reference, { os: 'linux', architecture })
   } catch (error) {
     if (error instanceof RegistryError && error.status === 404) throw new ImageError(reference, `not found in registry ${error.registry} (HTTP 404)`)
     throw error
@@ -28,6 +21,7 @@ export async function registryImageFacts(client: RegistryClient, reference: stri
   return {
     reference,
     digest: `${repositoryOf(reference)}@${image.indexDigest ?? image.manifestDigest}`,
+    ...(image.indexDigest ? { platformDigest: image.manifestDigest } : {}),
     user: config.User ?? '',
     entrypoint: config.Entrypoint ?? [],
     cmd: config.Cmd ?? [],

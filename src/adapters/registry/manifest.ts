@@ -7,6 +7,8 @@ export const MediaType = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   ociConfig: 'application/vnd.oci.image.config.v1+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
   dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
   dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws'
 } as const
