@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
-import { INPUT_NAMES } from '../src/context.js'
+import { INPUT_NAMES } from '../src/app/context.js'
 
 // action.yml and the code must name the same inputs, or a documented input would be silently ignored; and it must
 // be YAML a runner can load at all (a ": " inside a plain scalar is not).

@@ -31103,7 +31103,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3114:
+/***/ 2742:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -31175,18 +31175,18 @@ class ActionsHost {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _adapters_actions_host_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3114);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8855);
+/* harmony import */ var _adapters_hosts_actions_host_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2742);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7181);
 
 
-await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(new _adapters_actions_host_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionsHost */ .Q());
+await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(new _adapters_hosts_actions_host_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionsHost */ .Q());
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 8855:
+/***/ 7181:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31369,7 +31369,7 @@ function lastLine(text, fallback = '') {
         .pop() ?? fallback);
 }
 
-;// CONCATENATED MODULE: ./src/adapters/docker-cli.ts
+;// CONCATENATED MODULE: ./src/adapters/docker/docker-cli.ts
 
 
 
@@ -31571,7 +31571,7 @@ function cpuArchitectureName(architecture) {
     return architecture === 'arm64' ? 'ARM64' : 'X86_64';
 }
 
-;// CONCATENATED MODULE: ./src/adapters/image-facts-lookup.ts
+;// CONCATENATED MODULE: ./src/app/image-facts-lookup.ts
 
 
 
@@ -32877,7 +32877,7 @@ function checkImageReference(input, reference) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/adapters/task-definition-file.ts
+;// CONCATENATED MODULE: ./src/adapters/files/task-definition-file.ts
 
 
 
@@ -36651,7 +36651,7 @@ function glob_hashFiles(patterns_1) {
     });
 }
 //# sourceMappingURL=glob.js.map
-;// CONCATENATED MODULE: ./src/adapters/task-definition-paths.ts
+;// CONCATENATED MODULE: ./src/adapters/files/task-definition-paths.ts
 
 
 
@@ -36675,7 +36675,7 @@ async function resolveTaskDefinitionPaths(input) {
     return [...new Set(paths)];
 }
 
-;// CONCATENATED MODULE: ./src/agent-image.ts
+;// CONCATENATED MODULE: ./src/app/agent-image.ts
 
 
 
@@ -36759,7 +36759,7 @@ async function mapWithConcurrency(items, limit, work) {
     return results;
 }
 
-;// CONCATENATED MODULE: ./src/context.ts
+;// CONCATENATED MODULE: ./src/app/context.ts
 
 
 
@@ -38490,7 +38490,7 @@ function appendLayers(baseManifest, baseConfig, layers, change, created) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/adapters/registry/embedded-image.ts
+;// CONCATENATED MODULE: ./src/app/daemonless-build.ts
 
 
 
@@ -38525,8 +38525,8 @@ async function buildEmbeddedImage(client, request, created) {
         if (architecture && architecture !== request.architecture)
             throw new ImageError(image, `is a linux/${architecture} image; the task runs on ${request.architecture}`);
     }
-    const baseRepository = embedded_image_repositoryOf(request.base);
-    const agentRepository = embedded_image_repositoryOf(request.agentImage);
+    const baseRepository = daemonless_build_repositoryOf(request.base);
+    const agentRepository = daemonless_build_repositoryOf(request.agentImage);
     const result = { reference: '', reused: false, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 };
     const done = new Set();
     // A mount answers 201 whether or not the target already has the blob: no HEAD first, one round trip per blob.
@@ -38698,7 +38698,7 @@ function touchesAgentTree(path) {
     const target = `${parent ? `${parent}/` : ''}${name.slice(4)}`;
     return target === AGENT_TREE || AGENT_TREE_PARENTS.includes(target);
 }
-function embedded_image_repositoryOf(reference) {
+function daemonless_build_repositoryOf(reference) {
     const ref = parseImageReference(reference);
     return `${ref.registry}/${ref.repository}`;
 }
@@ -38726,7 +38726,7 @@ function builtImageTag(dockerfile, baseDigest, agentDigest, architecture = 'amd6
     return `lacework-${hash.digest('hex').slice(0, 16)}`;
 }
 
-;// CONCATENATED MODULE: ./src/image-builder.ts
+;// CONCATENATED MODULE: ./src/app/image-builds.ts
 
 
 
@@ -38825,7 +38825,7 @@ async function build(host, builders, planned, ctx, agentImage) {
     return ctx.push ? `${repository}@${await builders.docker.push(planned.reference)}` : planned.reference;
 }
 
-;// CONCATENATED MODULE: ./src/outputs.ts
+;// CONCATENATED MODULE: ./src/app/outputs.ts
 
 
 /**
@@ -39005,7 +39005,7 @@ function planContainer(container, facts, options) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/plan-task.ts
+;// CONCATENATED MODULE: ./src/app/plan-task.ts
 
 
 
@@ -44357,7 +44357,7 @@ function renderReviews(key, inputs, limit = COMMENT_LIMIT) {
     return head + sections.join('');
 }
 
-;// CONCATENATED MODULE: ./src/review-publisher.ts
+;// CONCATENATED MODULE: ./src/app/review-publisher.ts
 
 
 
@@ -44400,7 +44400,7 @@ async function publishReview(host, ctx, key, reviews, verification = '') {
     host.setOutput('comment-url', result.url);
 }
 
-;// CONCATENATED MODULE: ./src/drop-privileges-check.ts
+;// CONCATENATED MODULE: ./src/app/drop-privileges-check.ts
 
 
 const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu'];
@@ -45517,7 +45517,7 @@ function guardAgainstCancellation(task, docker) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/verify-run.ts
+;// CONCATENATED MODULE: ./src/verify/verify-run.ts
 
 
 

@@ -145,7 +145,7 @@ async function compileSources(dir) {
   return {
     ...(await load('adapters/registry/client.js')),
     ...(await load('adapters/registry/image-facts.js')),
-    ...(await load('adapters/registry/embedded-image.js')),
+    ...(await load('app/daemonless-build.js')),
     ...(await load('core/dockerfile.js')),
     ...(await load('core/container-plan.js'))
   }

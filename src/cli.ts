@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { CliHost, parseFlags } from './adapters/cli-host.js'
-import { INPUT_NAMES } from './context.js'
+import { CliHost, parseFlags } from './adapters/hosts/cli-host.js'
+import { INPUT_NAMES } from './app/context.js'
 import { run } from './main.js'
 
 const USAGE = `usage: lacework-fargate --task-definition FILE [--image REF] [--mode sidecar|embedded]

@@ -1,4 +1,4 @@
-import { ActionsHost } from './adapters/actions-host.js'
+import { ActionsHost } from './adapters/hosts/actions-host.js'
 import { run } from './main.js'
 
 await run(new ActionsHost())

@@ -31104,7 +31104,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3921:
+/***/ 6429:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -31190,46 +31190,7 @@ function parseFlags(argv) {
 
 /***/ }),
 
-/***/ 5581:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _adapters_cli_host_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3921);
-/* harmony import */ var _context_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(788);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7355);
-
-
-
-const USAGE = `usage: lacework-fargate --task-definition FILE [--image REF] [--mode sidecar|embedded]
-       [--non-root-strategy sudo|run-as-root] [--target-image REPO] [--output FILE] [--dry-run] …
-flags: ${_context_js__WEBPACK_IMPORTED_MODULE_0__/* .INPUT_NAMES */ .Q.map(name => `--${name}`).join(' ')}
-The rewritten task definition goes to --output, or to standard output.`;
-const args = process.argv.slice(2);
-if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`${USAGE}\n`);
-}
-else {
-    let flags;
-    try {
-        flags = (0,_adapters_cli_host_js__WEBPACK_IMPORTED_MODULE_2__/* .parseFlags */ .b)(args);
-        const unknown = [...flags.keys()].filter(name => !_context_js__WEBPACK_IMPORTED_MODULE_0__/* .INPUT_NAMES */ .Q.includes(name));
-        if (unknown.length > 0)
-            throw new Error(`unknown flag --${unknown[0]}`);
-    }
-    catch (error) {
-        process.stderr.write(`error: ${error.message}\n${USAGE}\n`);
-        process.exitCode = 1;
-    }
-    if (flags && process.exitCode !== 1)
-        await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(new _adapters_cli_host_js__WEBPACK_IMPORTED_MODULE_2__/* .CliHost */ .F(flags));
-}
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 788:
+/***/ 3964:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -31370,6 +31331,45 @@ function tokenSource(secret, plaintext, warnings) {
     return undefined;
 }
 
+
+/***/ }),
+
+/***/ 5581:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _adapters_hosts_cli_host_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6429);
+/* harmony import */ var _app_context_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3964);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(124);
+
+
+
+const USAGE = `usage: lacework-fargate --task-definition FILE [--image REF] [--mode sidecar|embedded]
+       [--non-root-strategy sudo|run-as-root] [--target-image REPO] [--output FILE] [--dry-run] …
+flags: ${_app_context_js__WEBPACK_IMPORTED_MODULE_0__/* .INPUT_NAMES */ .Q.map(name => `--${name}`).join(' ')}
+The rewritten task definition goes to --output, or to standard output.`;
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+}
+else {
+    let flags;
+    try {
+        flags = (0,_adapters_hosts_cli_host_js__WEBPACK_IMPORTED_MODULE_2__/* .parseFlags */ .b)(args);
+        const unknown = [...flags.keys()].filter(name => !_app_context_js__WEBPACK_IMPORTED_MODULE_0__/* .INPUT_NAMES */ .Q.includes(name));
+        if (unknown.length > 0)
+            throw new Error(`unknown flag --${unknown[0]}`);
+    }
+    catch (error) {
+        process.stderr.write(`error: ${error.message}\n${USAGE}\n`);
+        process.exitCode = 1;
+    }
+    if (flags && process.exitCode !== 1)
+        await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(new _adapters_hosts_cli_host_js__WEBPACK_IMPORTED_MODULE_2__/* .CliHost */ .F(flags));
+}
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
@@ -31695,7 +31695,7 @@ function checkImageReference(input, reference) {
 
 /***/ }),
 
-/***/ 7355:
+/***/ 124:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32936,7 +32936,7 @@ function lastLine(text, fallback = '') {
         .pop() ?? fallback);
 }
 
-;// CONCATENATED MODULE: ./src/adapters/docker-cli.ts
+;// CONCATENATED MODULE: ./src/adapters/docker/docker-cli.ts
 
 
 
@@ -33098,7 +33098,7 @@ function cpuArchitectureName(architecture) {
     return architecture === 'arm64' ? 'ARM64' : 'X86_64';
 }
 
-;// CONCATENATED MODULE: ./src/adapters/image-facts-lookup.ts
+;// CONCATENATED MODULE: ./src/app/image-facts-lookup.ts
 
 
 
@@ -34258,7 +34258,7 @@ async function registryImageFacts(client, reference, architecture = 'amd64') {
 
 // EXTERNAL MODULE: ./src/core/input-limits.ts
 var input_limits = __nccwpck_require__(9620);
-;// CONCATENATED MODULE: ./src/adapters/task-definition-file.ts
+;// CONCATENATED MODULE: ./src/adapters/files/task-definition-file.ts
 
 
 
@@ -39829,7 +39829,7 @@ function glob_hashFiles(patterns_1) {
     });
 }
 //# sourceMappingURL=glob.js.map
-;// CONCATENATED MODULE: ./src/adapters/task-definition-paths.ts
+;// CONCATENATED MODULE: ./src/adapters/files/task-definition-paths.ts
 
 
 
@@ -39853,7 +39853,7 @@ async function resolveTaskDefinitionPaths(input) {
     return [...new Set(paths)];
 }
 
-;// CONCATENATED MODULE: ./src/agent-image.ts
+;// CONCATENATED MODULE: ./src/app/agent-image.ts
 
 
 
@@ -39937,8 +39937,8 @@ async function mapWithConcurrency(items, limit, work) {
     return results;
 }
 
-// EXTERNAL MODULE: ./src/context.ts
-var context = __nccwpck_require__(788);
+// EXTERNAL MODULE: ./src/app/context.ts
+var context = __nccwpck_require__(3964);
 ;// CONCATENATED MODULE: ./node_modules/diff/libesm/diff/base.js
 class Diff {
     diff(oldStr, newStr, 
@@ -41539,7 +41539,7 @@ function appendLayers(baseManifest, baseConfig, layers, change, created) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/adapters/registry/embedded-image.ts
+;// CONCATENATED MODULE: ./src/app/daemonless-build.ts
 
 
 
@@ -41775,7 +41775,7 @@ function builtImageTag(dockerfile, baseDigest, agentDigest, architecture = 'amd6
     return `lacework-${hash.digest('hex').slice(0, 16)}`;
 }
 
-;// CONCATENATED MODULE: ./src/image-builder.ts
+;// CONCATENATED MODULE: ./src/app/image-builds.ts
 
 
 
@@ -41874,7 +41874,7 @@ async function build(host, builders, planned, ctx, agentImage) {
     return ctx.push ? `${repository}@${await builders.docker.push(planned.reference)}` : planned.reference;
 }
 
-;// CONCATENATED MODULE: ./src/outputs.ts
+;// CONCATENATED MODULE: ./src/app/outputs.ts
 
 
 /**
@@ -42054,7 +42054,7 @@ function planContainer(container, facts, options) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/plan-task.ts
+;// CONCATENATED MODULE: ./src/app/plan-task.ts
 
 
 
@@ -47404,7 +47404,7 @@ function renderReviews(key, inputs, limit = COMMENT_LIMIT) {
     return head + sections.join('');
 }
 
-;// CONCATENATED MODULE: ./src/review-publisher.ts
+;// CONCATENATED MODULE: ./src/app/review-publisher.ts
 
 
 
@@ -47447,7 +47447,7 @@ async function publishReview(host, ctx, key, reviews, verification = '') {
     host.setOutput('comment-url', result.url);
 }
 
-;// CONCATENATED MODULE: ./src/drop-privileges-check.ts
+;// CONCATENATED MODULE: ./src/app/drop-privileges-check.ts
 
 
 const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu'];
@@ -48564,7 +48564,7 @@ function guardAgainstCancellation(task, docker) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/verify-run.ts
+;// CONCATENATED MODULE: ./src/verify/verify-run.ts
 
 
 

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { InputError, TaskDefinitionError } from '../core/errors.js'
-import { LIMITS } from '../core/input-limits.js'
+import { InputError, TaskDefinitionError } from '../../core/errors.js'
+import { LIMITS } from '../../core/input-limits.js'
 
 /** Reads a task definition: a regular file (not a FIFO or device that never ends), within the size limit. */
 export async function readTaskDefinitionFile(path: string): Promise<string> {

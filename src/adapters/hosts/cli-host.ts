@@ -1,6 +1,6 @@
-import type { InputName } from '../context.js'
-import type { SourceLocation } from '../core/errors.js'
-import type { Host } from '../host.js'
+import type { InputName } from '../../app/context.js'
+import type { SourceLocation } from '../../core/errors.js'
+import type { Host } from '../../app/host.js'
 
 /** A terminal: inputs from --flags, messages and outputs on stderr, the task definition on stdout or --output. */
 export class CliHost implements Host {

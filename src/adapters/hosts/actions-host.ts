@@ -1,9 +1,9 @@
 import * as core from '@actions/core'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { InputName } from '../context.js'
-import type { SourceLocation } from '../core/errors.js'
-import type { GitHubRun, Host } from '../host.js'
+import type { InputName } from '../../app/context.js'
+import type { SourceLocation } from '../../core/errors.js'
+import type { GitHubRun, Host } from '../../app/host.js'
 
 function annotation(location?: SourceLocation): core.AnnotationProperties | undefined {
   return location ? { file: location.file, startLine: location.line, startColumn: location.column } : undefined

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { DockerError, InputError, ImageError } from '../core/errors.js'
 import { findInspectEntry, imageFactsFromInspect, type ImageFacts, type InspectEntry } from '../core/image-facts.js'
 import { platformName, type Architecture } from '../core/platform.js'
-import type { DockerCli } from './docker-cli.js'
+import type { DockerCli } from '../adapters/docker/docker-cli.js'
 
 /** Where image facts come from: `auto` takes the local engine when it has the image, else the registry. */
 export type InspectSource = 'auto' | 'docker' | 'registry'

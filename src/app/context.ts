@@ -1,10 +1,10 @@
-import { DEFAULT_AGENT_CONTAINER, DEFAULT_AGENT_IMAGE, TOKEN_PATTERN } from './core/agent.js'
-import type { Mode, NonRootStrategy } from './core/container-plan.js'
-import { InputError } from './core/errors.js'
-import { checkImageReference } from './core/input-limits.js'
-import { repositoryOf } from './core/image-reference.js'
-import type { InspectSource } from './adapters/image-facts-lookup.js'
-import type { TokenSource } from './core/rewrite.js'
+import { DEFAULT_AGENT_CONTAINER, DEFAULT_AGENT_IMAGE, TOKEN_PATTERN } from '../core/agent.js'
+import type { Mode, NonRootStrategy } from '../core/container-plan.js'
+import { InputError } from '../core/errors.js'
+import { checkImageReference } from '../core/input-limits.js'
+import { repositoryOf } from '../core/image-reference.js'
+import type { InspectSource } from './image-facts-lookup.js'
+import type { TokenSource } from '../core/rewrite.js'
 
 /** Everything the run needs from its inputs, typed and checked. Action inputs and CLI flags share it. */
 export interface Context {

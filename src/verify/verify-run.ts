@@ -1,10 +1,10 @@
-import type { Context } from './context.js'
-import { ActionError } from './core/errors.js'
-import type { TaskDefinition } from './core/task-definition.js'
-import type { Host } from './host.js'
-import type { PlannedContainer } from './plan-task.js'
-import { renderVerifyReport } from './verify/report.js'
-import { verifyTask } from './verify/verify-task.js'
+import type { Context } from '../app/context.js'
+import { ActionError } from '../core/errors.js'
+import type { TaskDefinition } from '../core/task-definition.js'
+import type { Host } from '../app/host.js'
+import type { PlannedContainer } from '../app/plan-task.js'
+import { renderVerifyReport } from './report.js'
+import { verifyTask } from './verify-task.js'
 
 /** The rewritten task failed to start the way Fargate would start it; `report` is the Markdown report so far. */
 export class VerificationError extends ActionError {

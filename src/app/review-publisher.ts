@@ -1,7 +1,7 @@
-import { pullRequestFromEvent, upsertStickyComment } from './adapters/github/pull-request-comment.js'
+import { pullRequestFromEvent, upsertStickyComment } from '../adapters/github/pull-request-comment.js'
 import type { Context } from './context.js'
-import { ActionError } from './core/errors.js'
-import { COMMENT_LIMIT, renderReviews, reviewMarker, type ReviewInput } from './core/review.js'
+import { ActionError } from '../core/errors.js'
+import { COMMENT_LIMIT, renderReviews, reviewMarker, type ReviewInput } from '../core/review.js'
 import type { Host } from './host.js'
 
 /** GitHub's 1 MiB step-summary limit, less room for other steps' summaries. */

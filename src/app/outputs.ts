@@ -1,6 +1,6 @@
 import { basename, join } from 'node:path'
 import type { Context } from './context.js'
-import { InputError } from './core/errors.js'
+import { InputError } from '../core/errors.js'
 import type { Host } from './host.js'
 
 /**

@@ -1,6 +1,6 @@
 import * as glob from '@actions/glob'
 import { relative } from 'node:path'
-import { InputError } from '../core/errors.js'
+import { InputError } from '../../core/errors.js'
 
 /**
  * The task definition files the input names: one path, several (newline separated), or globs (`*`, and `**`

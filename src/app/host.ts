@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream'
 import type { InputName } from './context.js'
-import type { SourceLocation } from './core/errors.js'
+import type { SourceLocation } from '../core/errors.js'
 
 /** What the run needs from where it runs: a GitHub Actions runner, or a terminal (the CLI). */
 export interface Host {

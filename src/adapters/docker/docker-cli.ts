@@ -3,10 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Writable } from 'node:stream'
-import { BUILD_FAILURE_MARKER } from '../core/dockerfile.js'
-import { DockerError, ImageError } from '../core/errors.js'
-import type { InspectEntry } from '../core/image-facts.js'
-import { lastLine as lastLineOf } from '../core/text.js'
+import { BUILD_FAILURE_MARKER } from '../../core/dockerfile.js'
+import { DockerError, ImageError } from '../../core/errors.js'
+import type { InspectEntry } from '../../core/image-facts.js'
+import { lastLine as lastLineOf } from '../../core/text.js'
 
 interface RunResult {
   exitCode: number

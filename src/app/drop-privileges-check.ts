@@ -1,7 +1,7 @@
-import type { DockerCli } from './adapters/docker-cli.js'
-import { ImageError } from './core/errors.js'
+import type { DockerCli } from '../adapters/docker/docker-cli.js'
+import { ImageError } from '../core/errors.js'
 import type { Host } from './host.js'
-import { platformName } from './core/platform.js'
+import { platformName } from '../core/platform.js'
 import type { PlannedContainer } from './plan-task.js'
 
 const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu']

@@ -1,11 +1,11 @@
-import type { RegistryClient } from './adapters/registry/client.js'
-import { PlatformMissingError } from './adapters/registry/errors.js'
-import { selectPlatform } from './adapters/registry/manifest.js'
+import type { RegistryClient } from '../adapters/registry/client.js'
+import { PlatformMissingError } from '../adapters/registry/errors.js'
+import { selectPlatform } from '../adapters/registry/manifest.js'
 import type { Context } from './context.js'
-import { AGENT_DIR } from './core/agent.js'
-import { ImageError, type SourceLocation } from './core/errors.js'
-import { parseImageReference, repositoryOf } from './core/image-reference.js'
-import { cpuArchitectureName, platformName, type Architecture } from './core/platform.js'
+import { AGENT_DIR } from '../core/agent.js'
+import { ImageError, type SourceLocation } from '../core/errors.js'
+import { parseImageReference, repositoryOf } from '../core/image-reference.js'
+import { cpuArchitectureName, platformName, type Architecture } from '../core/platform.js'
 import type { Host } from './host.js'
 
 export interface AgentImage {
