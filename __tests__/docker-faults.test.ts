@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { createConnection, createServer, type Server } from 'node:net'
+import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT, runAction, runActionAsync, type ActionRun } from './support/action.js'
@@ -54,8 +54,17 @@ it('an engine that goes away in the middle of a build', async () => {
   // A socket in front of the real engine that passes everything through, but cuts a build off after 300 ms.
   const socket = join(mkdtempSync(join(tmpdir(), 'lwf-dying-docker-')), 'docker.sock')
   const engine = testEnv.DOCKER_HOST.replace('unix://', '')
+  const open = new Set<Socket>()
   const front: Server = createServer(client => {
     const upstream = createConnection(engine)
+    for (const end of [client, upstream]) {
+      open.add(end)
+      end.once('close', () => open.delete(end))
+    }
+    // One side closing closes the other: the engine keeps idle connections open, and one left open to it would
+    // keep the jest worker from exiting after the last test.
+    client.once('close', () => upstream.destroy())
+    upstream.once('close', () => client.destroy())
     // The CLI reuses one connection (a ping first), so every chunk is looked at for the build request.
     client.on('data', chunk => {
       upstream.write(chunk)
@@ -79,6 +88,7 @@ it('an engine that goes away in the middle of a build', async () => {
     )
     expectCleanFailure(run, task, /^::error::docker build of 127\.0\.0\.1:5000\/lwf-faults\/dying-\d+:lacework-[0-9a-f]{16} failed: .+/)
   } finally {
+    for (const socket of open) socket.destroy()
     await new Promise(resolve => front.close(resolve))
   }
 })

@@ -241,7 +241,7 @@ describe.each(cases)('$pattern', testCase => {
     expect(again.stdout).not.toContain('docker build')
   })
 
-  it('starts the way ECS starts it: agent as root, app answering HTTP as its user, quick stop', async () => {
+  it('starts the way ECS starts it: agent as root, app answering HTTP as its user, ended by the stop signal', async () => {
     await expectStartsLikeEcs(written, `lwf-e2e-${testCase.pattern}`, {
       containerName: 'nginx',
       port: testCase.port,

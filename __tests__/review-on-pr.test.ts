@@ -26,7 +26,7 @@ function taskDefinition(name: string, change: (td: { containerDefinitions: Recor
   return file
 }
 
-async function review(file: string, inputs: Record<string, string> = {}): Promise<ActionRun & { summary: string }> {
+async function review(file: string, inputs: Record<string, string> = {}, env: Record<string, string> = {}): Promise<ActionRun & { summary: string }> {
   const summaryFile = join(mkdtempSync(join(tmpdir(), 'lwf-summary-')), 'summary.md')
   writeFileSync(summaryFile, '')
   const run = await runActionAsync(
@@ -40,7 +40,7 @@ async function review(file: string, inputs: Record<string, string> = {}): Promis
       'github-token': GITHUB_TOKEN,
       ...inputs
     },
-    { GITHUB_API_URL: api.url, GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event, GITHUB_STEP_SUMMARY: summaryFile, GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'acme/payments-service', GITHUB_RUN_ID: '777' }
+    { GITHUB_API_URL: api.url, GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event, GITHUB_STEP_SUMMARY: summaryFile, GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'acme/payments-service', GITHUB_RUN_ID: '777', ...env }
   )
   return { ...run, summary: readFileSync(summaryFile, 'utf8') }
 }
@@ -165,5 +165,21 @@ describe('the review on the pull request', () => {
     expect(run.status).toBe(0)
     expect(run.summary).toContain('nonroot-sidecar')
     expect(api.requests.length).toBe(before)
+  })
+})
+
+describe('an event payload that is not JSON', () => {
+  // @actions/github parses GITHUB_EVENT_PATH as it loads: loaded at start, it crashed the bundle before anything ran.
+  it('is one warning: the task definition is written, the outputs are set, the step succeeds', async () => {
+    const broken = join(mkdtempSync(join(tmpdir(), 'lwf-event-')), 'event.json')
+    writeFileSync(broken, '{"pull_request": {"number": 42,')
+    const run = await review(taskDefinition('broken-event.json'), {}, { GITHUB_EVENT_PATH: broken })
+    expect(run.status).toBe(0)
+    expect(run.stderr).toBe('')
+    const warnings = run.stdout.split('\n').filter(line => line.startsWith('::warning'))
+    expect(warnings.filter(line => line.includes(broken))).toHaveLength(1)
+    expect(JSON.parse(readFileSync(run.outputs['task-definition'], 'utf8')).containerDefinitions).toHaveLength(2)
+    expect(run.outputs.changed).toBe('true')
+    expect(run.summary).toContain('### Lacework agent:')
   })
 })

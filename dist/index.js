@@ -1,850 +1,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 9659:
-/***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
-
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
-var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
-    if (k2 === undefined) k2 = k;
-    var desc = Object.getOwnPropertyDescriptor(m, k);
-    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
-      desc = { enumerable: true, get: function() { return m[k]; } };
-    }
-    Object.defineProperty(o, k2, desc);
-}) : (function(o, m, k, k2) {
-    if (k2 === undefined) k2 = k;
-    o[k2] = m[k];
-}));
-var __setModuleDefault = (this && this.__setModuleDefault) || (Object.create ? (function(o, v) {
-    Object.defineProperty(o, "default", { enumerable: true, value: v });
-}) : function(o, v) {
-    o["default"] = v;
-});
-var __importStar = (this && this.__importStar) || (function () {
-    var ownKeys = function(o) {
-        ownKeys = Object.getOwnPropertyNames || function (o) {
-            var ar = [];
-            for (var k in o) if (Object.prototype.hasOwnProperty.call(o, k)) ar[ar.length] = k;
-            return ar;
-        };
-        return ownKeys(o);
-    };
-    return function (mod) {
-        if (mod && mod.__esModule) return mod;
-        var result = {};
-        if (mod != null) for (var k = ownKeys(mod), i = 0; i < k.length; i++) if (k[i] !== "default") __createBinding(result, mod, k[i]);
-        __setModuleDefault(result, mod);
-        return result;
-    };
-})();
-var __awaiter = (this && this.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-Object.defineProperty(exports, "__esModule", ({ value: true }));
-exports.HttpClient = exports.HttpClientResponse = exports.HttpClientError = exports.MediaTypes = exports.Headers = exports.HttpCodes = void 0;
-exports.getProxyUrl = getProxyUrl;
-exports.isHttps = isHttps;
-const http = __importStar(__nccwpck_require__(8611));
-const https = __importStar(__nccwpck_require__(5692));
-const pm = __importStar(__nccwpck_require__(3335));
-const tunnel = __importStar(__nccwpck_require__(770));
-const undici_1 = __nccwpck_require__(6752);
-var HttpCodes;
-(function (HttpCodes) {
-    HttpCodes[HttpCodes["OK"] = 200] = "OK";
-    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
-    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
-    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
-    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
-    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
-    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
-    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
-    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
-    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
-    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
-    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
-    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
-    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
-    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
-    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
-    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
-    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
-    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
-    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
-    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
-    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
-    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
-    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
-    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
-    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
-    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
-})(HttpCodes || (exports.HttpCodes = HttpCodes = {}));
-var Headers;
-(function (Headers) {
-    Headers["Accept"] = "accept";
-    Headers["ContentType"] = "content-type";
-})(Headers || (exports.Headers = Headers = {}));
-var MediaTypes;
-(function (MediaTypes) {
-    MediaTypes["ApplicationJson"] = "application/json";
-})(MediaTypes || (exports.MediaTypes = MediaTypes = {}));
-/**
- * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
- * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
- */
-function getProxyUrl(serverUrl) {
-    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
-    return proxyUrl ? proxyUrl.href : '';
-}
-const HttpRedirectCodes = [
-    HttpCodes.MovedPermanently,
-    HttpCodes.ResourceMoved,
-    HttpCodes.SeeOther,
-    HttpCodes.TemporaryRedirect,
-    HttpCodes.PermanentRedirect
-];
-const HttpResponseRetryCodes = [
-    HttpCodes.BadGateway,
-    HttpCodes.ServiceUnavailable,
-    HttpCodes.GatewayTimeout
-];
-const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
-const ExponentialBackoffCeiling = 10;
-const ExponentialBackoffTimeSlice = 5;
-class HttpClientError extends Error {
-    constructor(message, statusCode) {
-        super(message);
-        this.name = 'HttpClientError';
-        this.statusCode = statusCode;
-        Object.setPrototypeOf(this, HttpClientError.prototype);
-    }
-}
-exports.HttpClientError = HttpClientError;
-class HttpClientResponse {
-    constructor(message) {
-        this.message = message;
-    }
-    readBody() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                let output = Buffer.alloc(0);
-                this.message.on('data', (chunk) => {
-                    output = Buffer.concat([output, chunk]);
-                });
-                this.message.on('end', () => {
-                    resolve(output.toString());
-                });
-            }));
-        });
-    }
-    readBodyBuffer() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                const chunks = [];
-                this.message.on('data', (chunk) => {
-                    chunks.push(chunk);
-                });
-                this.message.on('end', () => {
-                    resolve(Buffer.concat(chunks));
-                });
-            }));
-        });
-    }
-}
-exports.HttpClientResponse = HttpClientResponse;
-function isHttps(requestUrl) {
-    const parsedUrl = new URL(requestUrl);
-    return parsedUrl.protocol === 'https:';
-}
-class HttpClient {
-    constructor(userAgent, handlers, requestOptions) {
-        this._ignoreSslError = false;
-        this._allowRedirects = true;
-        this._allowRedirectDowngrade = false;
-        this._maxRedirects = 50;
-        this._allowRetries = false;
-        this._maxRetries = 1;
-        this._keepAlive = false;
-        this._disposed = false;
-        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
-        this.handlers = handlers || [];
-        this.requestOptions = requestOptions;
-        if (requestOptions) {
-            if (requestOptions.ignoreSslError != null) {
-                this._ignoreSslError = requestOptions.ignoreSslError;
-            }
-            this._socketTimeout = requestOptions.socketTimeout;
-            if (requestOptions.allowRedirects != null) {
-                this._allowRedirects = requestOptions.allowRedirects;
-            }
-            if (requestOptions.allowRedirectDowngrade != null) {
-                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
-            }
-            if (requestOptions.maxRedirects != null) {
-                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
-            }
-            if (requestOptions.keepAlive != null) {
-                this._keepAlive = requestOptions.keepAlive;
-            }
-            if (requestOptions.allowRetries != null) {
-                this._allowRetries = requestOptions.allowRetries;
-            }
-            if (requestOptions.maxRetries != null) {
-                this._maxRetries = requestOptions.maxRetries;
-            }
-        }
-    }
-    options(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    get(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('GET', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    del(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    post(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('POST', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    patch(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    put(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PUT', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    head(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    sendStream(verb, requestUrl, stream, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request(verb, requestUrl, stream, additionalHeaders);
-        });
-    }
-    /**
-     * Gets a typed object from an endpoint
-     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
-     */
-    getJson(requestUrl_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            const res = yield this.get(requestUrl, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    postJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.post(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    putJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.put(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    patchJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.patch(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    /**
-     * Makes a raw http request.
-     * All other methods such as get, post, patch, and request ultimately call this.
-     * Prefer get, del, post and patch
-     */
-    request(verb, requestUrl, data, headers) {
-        return __awaiter(this, void 0, void 0, function* () {
-            if (this._disposed) {
-                throw new Error('Client has already been disposed.');
-            }
-            const parsedUrl = new URL(requestUrl);
-            let info = this._prepareRequest(verb, parsedUrl, headers);
-            // Only perform retries on reads since writes may not be idempotent.
-            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
-                ? this._maxRetries + 1
-                : 1;
-            let numTries = 0;
-            let response;
-            do {
-                response = yield this.requestRaw(info, data);
-                // Check if it's an authentication challenge
-                if (response &&
-                    response.message &&
-                    response.message.statusCode === HttpCodes.Unauthorized) {
-                    let authenticationHandler;
-                    for (const handler of this.handlers) {
-                        if (handler.canHandleAuthentication(response)) {
-                            authenticationHandler = handler;
-                            break;
-                        }
-                    }
-                    if (authenticationHandler) {
-                        return authenticationHandler.handleAuthentication(this, info, data);
-                    }
-                    else {
-                        // We have received an unauthorized response but have no handlers to handle it.
-                        // Let the response return to the caller.
-                        return response;
-                    }
-                }
-                let redirectsRemaining = this._maxRedirects;
-                while (response.message.statusCode &&
-                    HttpRedirectCodes.includes(response.message.statusCode) &&
-                    this._allowRedirects &&
-                    redirectsRemaining > 0) {
-                    const redirectUrl = response.message.headers['location'];
-                    if (!redirectUrl) {
-                        // if there's no location to redirect to, we won't
-                        break;
-                    }
-                    const parsedRedirectUrl = new URL(redirectUrl);
-                    if (parsedUrl.protocol === 'https:' &&
-                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
-                        !this._allowRedirectDowngrade) {
-                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
-                    }
-                    // we need to finish reading the response before reassigning response
-                    // which will leak the open socket.
-                    yield response.readBody();
-                    // strip authorization header if redirected to a different hostname
-                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
-                        for (const header in headers) {
-                            // header names are case insensitive
-                            if (header.toLowerCase() === 'authorization') {
-                                delete headers[header];
-                            }
-                        }
-                    }
-                    // let's make the request with the new redirectUrl
-                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
-                    response = yield this.requestRaw(info, data);
-                    redirectsRemaining--;
-                }
-                if (!response.message.statusCode ||
-                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
-                    // If not a retry code, return immediately instead of retrying
-                    return response;
-                }
-                numTries += 1;
-                if (numTries < maxTries) {
-                    yield response.readBody();
-                    yield this._performExponentialBackoff(numTries);
-                }
-            } while (numTries < maxTries);
-            return response;
-        });
-    }
-    /**
-     * Needs to be called if keepAlive is set to true in request options.
-     */
-    dispose() {
-        if (this._agent) {
-            this._agent.destroy();
-        }
-        this._disposed = true;
-    }
-    /**
-     * Raw request.
-     * @param info
-     * @param data
-     */
-    requestRaw(info, data) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => {
-                function callbackForResult(err, res) {
-                    if (err) {
-                        reject(err);
-                    }
-                    else if (!res) {
-                        // If `err` is not passed, then `res` must be passed.
-                        reject(new Error('Unknown error'));
-                    }
-                    else {
-                        resolve(res);
-                    }
-                }
-                this.requestRawWithCallback(info, data, callbackForResult);
-            });
-        });
-    }
-    /**
-     * Raw request with callback.
-     * @param info
-     * @param data
-     * @param onResult
-     */
-    requestRawWithCallback(info, data, onResult) {
-        if (typeof data === 'string') {
-            if (!info.options.headers) {
-                info.options.headers = {};
-            }
-            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
-        }
-        let callbackCalled = false;
-        function handleResult(err, res) {
-            if (!callbackCalled) {
-                callbackCalled = true;
-                onResult(err, res);
-            }
-        }
-        const req = info.httpModule.request(info.options, (msg) => {
-            const res = new HttpClientResponse(msg);
-            handleResult(undefined, res);
-        });
-        let socket;
-        req.on('socket', sock => {
-            socket = sock;
-        });
-        // If we ever get disconnected, we want the socket to timeout eventually
-        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
-            if (socket) {
-                socket.end();
-            }
-            handleResult(new Error(`Request timeout: ${info.options.path}`));
-        });
-        req.on('error', function (err) {
-            // err has statusCode property
-            // res should have headers
-            handleResult(err);
-        });
-        if (data && typeof data === 'string') {
-            req.write(data, 'utf8');
-        }
-        if (data && typeof data !== 'string') {
-            data.on('close', function () {
-                req.end();
-            });
-            data.pipe(req);
-        }
-        else {
-            req.end();
-        }
-    }
-    /**
-     * Gets an http agent. This function is useful when you need an http agent that handles
-     * routing through a proxy server - depending upon the url and proxy environment variables.
-     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
-     */
-    getAgent(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        return this._getAgent(parsedUrl);
-    }
-    getAgentDispatcher(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (!useProxy) {
-            return;
-        }
-        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
-    }
-    _prepareRequest(method, requestUrl, headers) {
-        const info = {};
-        info.parsedUrl = requestUrl;
-        const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? https : http;
-        const defaultPort = usingSsl ? 443 : 80;
-        info.options = {};
-        info.options.host = info.parsedUrl.hostname;
-        info.options.port = info.parsedUrl.port
-            ? parseInt(info.parsedUrl.port)
-            : defaultPort;
-        info.options.path =
-            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
-        info.options.method = method;
-        info.options.headers = this._mergeHeaders(headers);
-        if (this.userAgent != null) {
-            info.options.headers['user-agent'] = this.userAgent;
-        }
-        info.options.agent = this._getAgent(info.parsedUrl);
-        // gives handlers an opportunity to participate
-        if (this.handlers) {
-            for (const handler of this.handlers) {
-                handler.prepareRequest(info.options);
-            }
-        }
-        return info;
-    }
-    _mergeHeaders(headers) {
-        if (this.requestOptions && this.requestOptions.headers) {
-            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
-        }
-        return lowercaseKeys(headers || {});
-    }
-    /**
-     * Gets an existing header value or returns a default.
-     * Handles converting number header values to strings since HTTP headers must be strings.
-     * Note: This returns string | string[] since some headers can have multiple values.
-     * For headers that must always be a single string (like Content-Type), use the
-     * specialized _getExistingOrDefaultContentTypeHeader method instead.
-     */
-    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
-            if (headerValue) {
-                clientHeader =
-                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
-            }
-        }
-        const additionalValue = additionalHeaders[header];
-        if (additionalValue !== undefined) {
-            return typeof additionalValue === 'number'
-                ? additionalValue.toString()
-                : additionalValue;
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    /**
-     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
-     * Always returns a single string (not an array) since Content-Type should be a single value.
-     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
-     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
-     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
-     */
-    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
-            if (headerValue) {
-                if (typeof headerValue === 'number') {
-                    clientHeader = String(headerValue);
-                }
-                else if (Array.isArray(headerValue)) {
-                    clientHeader = headerValue.join(', ');
-                }
-                else {
-                    clientHeader = headerValue;
-                }
-            }
-        }
-        const additionalValue = additionalHeaders[Headers.ContentType];
-        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
-        if (additionalValue !== undefined) {
-            if (typeof additionalValue === 'number') {
-                return String(additionalValue);
-            }
-            else if (Array.isArray(additionalValue)) {
-                return additionalValue.join(', ');
-            }
-            else {
-                return additionalValue;
-            }
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    _getAgent(parsedUrl) {
-        let agent;
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (this._keepAlive && useProxy) {
-            agent = this._proxyAgent;
-        }
-        if (!useProxy) {
-            agent = this._agent;
-        }
-        // if agent is already assigned use that agent.
-        if (agent) {
-            return agent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        let maxSockets = 100;
-        if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
-        }
-        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
-        if (proxyUrl && proxyUrl.hostname) {
-            const agentOptions = {
-                maxSockets,
-                keepAlive: this._keepAlive,
-                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
-                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
-                })), { host: proxyUrl.hostname, port: proxyUrl.port })
-            };
-            let tunnelAgent;
-            const overHttps = proxyUrl.protocol === 'https:';
-            if (usingSsl) {
-                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
-            }
-            else {
-                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
-            }
-            agent = tunnelAgent(agentOptions);
-            this._proxyAgent = agent;
-        }
-        // if tunneling agent isn't assigned create a new agent
-        if (!agent) {
-            const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
-            this._agent = agent;
-        }
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            agent.options = Object.assign(agent.options || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return agent;
-    }
-    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
-        let proxyAgent;
-        if (this._keepAlive) {
-            proxyAgent = this._proxyAgentDispatcher;
-        }
-        // if agent is already assigned use that agent.
-        if (proxyAgent) {
-            return proxyAgent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new undici_1.ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
-            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
-        })));
-        this._proxyAgentDispatcher = proxyAgent;
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return proxyAgent;
-    }
-    _getUserAgentWithOrchestrationId(userAgent) {
-        const baseUserAgent = userAgent || 'actions/http-client';
-        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
-        if (orchId) {
-            // Sanitize the orchestration ID to ensure it contains only valid characters
-            // Valid characters: 0-9, a-z, _, -, .
-            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
-            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
-        }
-        return baseUserAgent;
-    }
-    _performExponentialBackoff(retryNumber) {
-        return __awaiter(this, void 0, void 0, function* () {
-            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
-            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-            return new Promise(resolve => setTimeout(() => resolve(), ms));
-        });
-    }
-    _processResponse(res, options) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
-                const statusCode = res.message.statusCode || 0;
-                const response = {
-                    statusCode,
-                    result: null,
-                    headers: {}
-                };
-                // not found leads to null obj returned
-                if (statusCode === HttpCodes.NotFound) {
-                    resolve(response);
-                }
-                // get the result from the body
-                function dateTimeDeserializer(key, value) {
-                    if (typeof value === 'string') {
-                        const a = new Date(value);
-                        if (!isNaN(a.valueOf())) {
-                            return a;
-                        }
-                    }
-                    return value;
-                }
-                let obj;
-                let contents;
-                try {
-                    contents = yield res.readBody();
-                    if (contents && contents.length > 0) {
-                        if (options && options.deserializeDates) {
-                            obj = JSON.parse(contents, dateTimeDeserializer);
-                        }
-                        else {
-                            obj = JSON.parse(contents);
-                        }
-                        response.result = obj;
-                    }
-                    response.headers = res.message.headers;
-                }
-                catch (err) {
-                    // Invalid resource (contents not json);  leaving result obj null
-                }
-                // note that 3xx redirects are handled by the http layer.
-                if (statusCode > 299) {
-                    let msg;
-                    // if exception/error in body, attempt to get better error
-                    if (obj && obj.message) {
-                        msg = obj.message;
-                    }
-                    else if (contents && contents.length > 0) {
-                        // it may be the case that the exception is in the body message as string
-                        msg = contents;
-                    }
-                    else {
-                        msg = `Failed request: (${statusCode})`;
-                    }
-                    const err = new HttpClientError(msg, statusCode);
-                    err.result = response.result;
-                    reject(err);
-                }
-                else {
-                    resolve(response);
-                }
-            }));
-        });
-    }
-}
-exports.HttpClient = HttpClient;
-const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
-//# sourceMappingURL=index.js.map
-
-/***/ }),
-
-/***/ 3335:
-/***/ ((__unused_webpack_module, exports) => {
-
-
-Object.defineProperty(exports, "__esModule", ({ value: true }));
-exports.getProxyUrl = getProxyUrl;
-exports.checkBypass = checkBypass;
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
-
-/***/ }),
-
-/***/ 4807:
+/***/ 7188:
 /***/ ((module, exports, __nccwpck_require__) => {
 
 (function (factory) {
@@ -2555,7 +1712,7 @@ class DecodedURL extends URL {
     Object.defineProperty(exports, "__esModule", ({ value: true }));
     exports.applyEdits = exports.modify = exports.format = exports.printParseErrorCode = exports.ParseErrorCode = exports.stripComments = exports.visit = exports.getNodeValue = exports.getNodePath = exports.findNodeAtOffset = exports.findNodeAtLocation = exports.parseTree = exports.parse = exports.getLocation = exports.SyntaxKind = exports.ScanError = exports.createScanner = void 0;
     const formatter = __nccwpck_require__(6612);
-    const edit = __nccwpck_require__(4807);
+    const edit = __nccwpck_require__(7188);
     const scanner = __nccwpck_require__(8525);
     const parser = __nccwpck_require__(5152);
     /**
@@ -31103,17 +30260,86 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2742:
+/***/ 4807:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Q: () => (/* binding */ ActionsHost)
+/* harmony export */   A: () => (/* binding */ GitHubEventError),
+/* harmony export */   O: () => (/* binding */ GitHubApiError)
 /* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7264);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4296);
+
+/** GitHub's API answered with a failure other than "not allowed", or could not be reached. */
+class GitHubApiError extends _core_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ {
+    operation;
+    httpStatus;
+    constructor(operation, httpStatus, detail) {
+        super(`GitHub API: ${operation} failed${httpStatus ? ` (HTTP ${httpStatus})` : ''}: ${detail}`);
+        this.operation = operation;
+        this.httpStatus = httpStatus;
+    }
+}
+/** The event payload file named by GITHUB_EVENT_PATH is missing, unreadable or not the pull request it claims. */
+class GitHubEventError extends _core_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ {
+    constructor(eventPath, message) {
+        super(`event payload ${eventPath}: ${message}`, { file: eventPath });
+    }
+}
+
+
+/***/ }),
+
+/***/ 8872:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Q: () => (/* binding */ ActionsHost)
+});
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 16 modules
+var core = __nccwpck_require__(8179);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: ./src/adapters/github/errors.ts
+var errors = __nccwpck_require__(4807);
+;// CONCATENATED MODULE: ./src/adapters/github/pull-request.ts
+
+
+// Only these events carry a pull request the token may comment on; push, schedule, etc. have none.
+const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target']);
+/**
+ * The pull request of a `pull_request` / `pull_request_target` run, read from the GITHUB_EVENT_PATH payload;
+ * the base repository's, which is where a fork's pull request lives. Undefined for any other event.
+ */
+function pullRequestFromEvent(eventName, eventPath) {
+    if (!PULL_REQUEST_EVENTS.has(eventName))
+        return undefined;
+    if (!eventPath)
+        throw new errors/* GitHubEventError */.A('(GITHUB_EVENT_PATH unset)', `a ${eventName} run has no event payload file`);
+    let payload;
+    try {
+        payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(eventPath, 'utf8'));
+    }
+    catch (error) {
+        throw new errors/* GitHubEventError */.A(eventPath, error instanceof Error ? error.message : String(error));
+    }
+    const issueNumber = payload.pull_request?.number ?? payload.number;
+    const owner = payload.repository?.owner?.login;
+    const repo = payload.repository?.name;
+    if (typeof issueNumber !== 'number' || typeof owner !== 'string' || typeof repo !== 'string') {
+        throw new errors/* GitHubEventError */.A(eventPath, `not a ${eventName} payload (no pull_request.number, repository.owner.login or repository.name)`);
+    }
+    return { owner, repo, issueNumber };
+}
+
+;// CONCATENATED MODULE: ./src/adapters/hosts/actions-host.ts
+
 
 
 
@@ -31124,32 +30350,32 @@ function annotation(location) {
 class ActionsHost {
     log = process.stdout;
     getInput(name) {
-        return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name);
+        return core/* getInput */.V4(name);
     }
     setSecret(value) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(value);
+        core/* setSecret */.Pq(value);
     }
     info(message) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(message);
+        core/* info */.pq(message);
     }
     warning(message, location) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(message, annotation(location));
+        core/* warning */.$e(message, annotation(location));
     }
     error(message, location) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .error */ .z3(message, annotation(location));
+        core/* error */.z3(message, annotation(location));
     }
     setOutput(name, value) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH(name, value);
+        core/* setOutput */.uH(name, value);
     }
     outputFolder() {
-        return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'lacework-fargate');
+        return (0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'lacework-fargate');
     }
     group(name, work) {
-        return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os(name, work);
+        return core/* group */.Os(name, work);
     }
     async writeSummary(markdown) {
         if (process.env.GITHUB_STEP_SUMMARY)
-            await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(markdown, true).write();
+            await core/* summary */.z.addRaw(markdown, true).write();
     }
     gitHubRun() {
         const env = process.env;
@@ -31158,7 +30384,8 @@ class ActionsHost {
         const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
             ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
             : undefined;
-        return { eventName: env.GITHUB_EVENT_NAME, eventPath: env.GITHUB_EVENT_PATH ?? '', apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com', runUrl };
+        const eventName = env.GITHUB_EVENT_NAME;
+        return { eventName, apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com', runUrl, pullRequest: () => pullRequestFromEvent(eventName, env.GITHUB_EVENT_PATH ?? '') };
     }
     writeResult(text) {
         process.stdout.write(text);
@@ -31171,192 +30398,95 @@ class ActionsHost {
 
 /***/ }),
 
-/***/ 9407:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _adapters_hosts_actions_host_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2742);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7181);
-
-
-await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)(new _adapters_hosts_actions_host_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionsHost */ .Q());
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 7181:
+/***/ 3926:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
+  n: () => (/* binding */ realServices)
 });
 
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
-var exec = __nccwpck_require__(2876);
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: ./src/core/agent.ts
-/** Facts of the Lacework agent's sidecar image and start script (docs/facts.md §2). */
-const AGENT_DIR = '/var/lib/lacework-backup';
-const AGENT_SCRIPT = `${AGENT_DIR}/lacework-sidecar.sh`;
-const DEFAULT_AGENT_IMAGE = 'lacework/datacollector:latest-sidecar';
-const DEFAULT_AGENT_CONTAINER = 'datacollector-sidecar';
-const TOKEN_VARIABLE = 'LaceworkAccessToken';
-const SERVER_URL_VARIABLE = 'LaceworkServerUrl';
-/** The agent script's own check of the token's form; anything else makes it exit 100. */
-const TOKEN_PATTERN = /^[A-Za-z0-9][-_A-Za-z0-9]{10,55}[A-Za-z0-9]$/;
-/** The non-root wrapper: sudo starts the agent (no arguments allowed), then the app replaces the shell. */
-const SUDO_WRAPPER = ['/bin/sh', '-c', `sudo -n ${AGENT_SCRIPT} && exec "$0" "$@"`];
-/** A container is already instrumented when the agent script is anywhere in its argv, even inside `sh -c`. */
-function runsAgentScript(argv) {
-    return argv.some(arg => arg.includes(AGENT_SCRIPT));
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: ./src/core/agent.ts
+var agent = __nccwpck_require__(9682);
+// EXTERNAL MODULE: ./src/core/pattern.ts
+var pattern = __nccwpck_require__(2269);
+// EXTERNAL MODULE: ./src/core/secrets.ts
+var secrets = __nccwpck_require__(8198);
+// EXTERNAL MODULE: ./src/core/user.ts
+var core_user = __nccwpck_require__(8024);
+;// CONCATENATED MODULE: ./src/verify/diagnose.ts
+
+
+/** The paths the agent script writes (docs/facts.md §2). */
+const AGENT_WRITABLE_PATHS = ['/var/lib/lacework', '/var/log/lacework', '/tmp'];
+/** The last few meaningful log lines, on one line. */
+function logTail(logs, lines = 3) {
+    const kept = logs
+        .split('\n')
+        .map(line => line.trim())
+        .filter(Boolean)
+        .slice(-lines);
+    return kept.length ? kept.join(' ⏎ ') : 'no output';
 }
-/** Printed by a wrapper that cannot go on, so its cause can be told from the app's own output. */
-const WRAPPER_FAILURE_MARKER = 'lacework-fargate:';
+/** Whether writable mount points cover every path the agent writes. */
+function agentPathsWritable(container) {
+    const writable = (container.mountPoints ?? []).filter(mount => !mount.readOnly && mount.containerPath).map(mount => mount.containerPath.replace(/\/+$/, ''));
+    return AGENT_WRITABLE_PATHS.every(path => writable.some(mount => path === mount || path.startsWith(`${mount}/`)));
+}
+/** Whether the argv needs a shell: a `sh -c` wrapper, or the agent script (a #!/bin/sh script). */
+function needsShell(argv) {
+    return /(^|\/)(sh|bash|dash|ash)$/.test(argv[0] ?? '') || (0,agent/* runsAgentScript */.JL)(argv);
+}
 /**
- * The drop-privileges wrapper: the container starts as root, runs the agent script, then execs the app as
- * `user` with whichever of setpriv, su-exec or gosu the image has — no sudo in the image, the app never root.
+ * One line saying why a container did not start or stopped, and what to change. The specific causes the
+ * instrumentation can produce come first, then anything the log shows.
  */
-function dropPrivilegesWrapper(user) {
-    const [uid, gid] = user.trim().split(':');
-    const group = gid ?? `$(id -g ${uid})`;
-    const script = [
-        `${AGENT_SCRIPT} || exit $?`,
-        // stdout/stderr are pipes the runtime made for root: apps that reopen /dev/stderr (nginx) need them as their own.
-        // No 2>/dev/null here: dash applies a redirection in the shell itself, and would chown /dev/null instead.
-        `chown ${uid} /proc/$$/fd/1 /proc/$$/fd/2 || :`,
-        `if command -v setpriv >/dev/null 2>&1; then exec setpriv --reuid=${uid} --regid=${group} --init-groups -- "$0" "$@"`,
-        `elif command -v su-exec >/dev/null 2>&1; then exec su-exec ${uid}${gid ? `:${gid}` : ''} "$0" "$@"`,
-        `elif command -v gosu >/dev/null 2>&1; then exec gosu ${uid}${gid ? `:${gid}` : ''} "$0" "$@"`,
-        `else echo "${WRAPPER_FAILURE_MARKER} the image has none of setpriv, su-exec, gosu to run the app as ${user}" >&2; exit 1; fi`
-    ].join('; ');
-    return ['/bin/sh', '-c', script];
-}
-
-;// CONCATENATED MODULE: ./src/core/user.ts
-/** Docker runs a container as root when its user is empty, `root`, `0`, or `0:…` / `root:…`. */
-function isRootUser(user) {
-    const name = (user ?? '').trim().split(':')[0];
-    return name === '' || name === 'root' || name === '0';
-}
-/** The user part of `user[:group]`, as sudoers names it: a uid becomes `#uid`. */
-function sudoersUserSpec(user) {
-    const name = user.trim().split(':')[0];
-    return /^\d+$/.test(name) ? `#${name}` : name;
-}
-
-;// CONCATENATED MODULE: ./src/core/dockerfile.ts
-
-
-const SUDOERS_FILE = '/etc/sudoers.d/lacework-agent';
-/** The PATH the agent script gets as root, whatever the image's sudoers says: Debian's secure_path. */
-const SECURE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-/** Printed by the generated RUN step when it cannot go on, so the build log's cause can be found. */
-const BUILD_FAILURE_MARKER = 'lacework-fargate:';
-/**
- * The sudoers rule: the image user may run the agent script as root with no arguments at all (`""`), since
- * the script `exec`s its arguments as root; only the agent's own variables pass through (docs/facts.md §5).
- */
-function sudoersRules(user) {
-    return [
-        `Defaults!${AGENT_SCRIPT} env_keep += "${TOKEN_VARIABLE} ${SERVER_URL_VARIABLE}"`,
-        `Defaults!${AGENT_SCRIPT} !requiretty`,
-        // sudo keeps the caller's PATH unless secure_path is set, and the script runs whoami, awk, … by name as root.
-        `Defaults!${AGENT_SCRIPT} secure_path="${SECURE_PATH}"`,
-        `${sudoersUserSpec(user)} ALL=(root) NOPASSWD: ${AGENT_SCRIPT} ""`
-    ];
-}
-/** A shell step that installs sudo with the image's own package manager and adds the narrow rule. */
-function installSudoScript(user) {
-    const name = user.split(':')[0];
-    const rules = sudoersRules(user)
-        .map(rule => `'${rule.replace(/'/g, `'\\''`)}'`)
-        .join(' ');
-    return [
-        'set -eu',
-        'if command -v sudo >/dev/null 2>&1; then :',
-        'elif command -v apt-get >/dev/null 2>&1; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sudo && rm -rf /var/lib/apt/lists/*',
-        'elif command -v apk >/dev/null 2>&1; then apk add --no-cache sudo',
-        'elif command -v microdnf >/dev/null 2>&1; then microdnf install -y sudo && microdnf clean all',
-        'elif command -v dnf >/dev/null 2>&1; then dnf install -y sudo && dnf clean all',
-        'elif command -v yum >/dev/null 2>&1; then yum install -y sudo && yum clean all',
-        `else echo "${BUILD_FAILURE_MARKER} the image has no package manager (apt-get, apk, microdnf, dnf, yum) to install sudo" >&2; exit 1; fi`,
-        `id -u ${name} >/dev/null 2>&1 || { echo "${BUILD_FAILURE_MARKER} user ${name} is not in the image's /etc/passwd: sudo cannot run for it" >&2; exit 1; }`,
-        `printf '%s\\n' ${rules} > ${SUDOERS_FILE}`,
-        `chmod 0440 ${SUDOERS_FILE}`,
-        // Images whose sudoers does not read sudoers.d get the include line.
-        "grep -Eq '^[@#]includedir /etc/sudoers.d' /etc/sudoers || echo '@includedir /etc/sudoers.d' >> /etc/sudoers",
-        `visudo -c >/dev/null || { echo "${BUILD_FAILURE_MARKER} visudo rejected the sudoers rule" >&2; exit 1; }`
-    ].join('; \\\n    ');
-}
-/** The Dockerfile that derives the instrumented image; `agentImage` is only used when the agent is copied. */
-function renderDockerfile(build, agentImage) {
-    const lines = ['# Generated by lacework-fargate.'];
-    if (build.copyAgent)
-        lines.push(`FROM ${agentImage} AS lacework-agent`);
-    lines.push(`FROM ${build.base}`);
-    if (build.copyAgent)
-        lines.push(`COPY --from=lacework-agent ${AGENT_DIR} ${AGENT_DIR}`);
-    if (build.sudoUser !== undefined) {
-        lines.push('USER root', `RUN ${installSudoScript(build.sudoUser)}`, `USER ${build.imageUser.trim() || 'root'}`);
+function explainExit(facts) {
+    const name = facts.container.name;
+    const text = `${facts.startError ?? ''}\n${facts.logs}`;
+    const who = (0,core_user/* describeUser */.ZL)(facts.user);
+    const code = facts.exitCode;
+    const ran = code === undefined ? 'could not start' : `exited ${code}${facts.seconds !== undefined ? ` after ${facts.seconds.toFixed(1)} s` : ''}`;
+    if (/no such file or directory/i.test(text) && facts.hasShell === false && needsShell(facts.argv)) {
+        return `image has no /bin/sh: the agent script cannot run in ${name} (${ran}: ${logTail(text, 1)}); use an image with a shell (the script is #!/bin/sh and the non-root wrapper is sh -c, so run-as-root does not avoid it; distroless and scratch images cannot run the agent)`;
     }
-    if (build.entrypoint) {
-        lines.push(`ENTRYPOINT ${JSON.stringify(build.entrypoint)}`);
-        // A new ENTRYPOINT resets the inherited CMD, so the original is written again.
-        if (build.cmd && build.cmd.length > 0)
-            lines.push(`CMD ${JSON.stringify(build.cmd)}`);
+    if (code === 244 || /agent must run as root/.test(text)) {
+        return `the agent script ran as ${who} and exited ${code ?? 244} in ${name}: it needs root — use the sudo or run-as-root strategy`;
     }
-    return `${lines.join('\n')}\n`;
-}
-
-;// CONCATENATED MODULE: ./src/core/errors.ts
-/** Every failure the action reports is one of these: one clear line, optionally tied to a file position. */
-class ActionError extends Error {
-    location;
-    constructor(message, location) {
-        super(message);
-        this.location = location;
-        this.name = new.target.name;
+    const sudo = /^.*sudo: .*$/m.exec(text)?.[0].trim();
+    if (sudo || /sudo: not found|sudo: command not found|exec: "sudo"/.test(text)) {
+        if (/not found/.test(sudo ?? text)) {
+            return `${name} has no sudo (${sudo ?? 'sudo: not found'}): the sudo wrapper needs the sudo-enabled image the sudo strategy builds; deploy that image, or use the run-as-root strategy`;
+        }
+        return `sudo could not start the agent script as root in ${name} (${sudo}): the image needs a NOPASSWD sudo rule for ${who} and ${agent/* AGENT_SCRIPT */.Il} with no arguments (the sudo strategy builds one); rebuild the image, or use the run-as-root strategy`;
     }
-}
-/** An action input (or CLI flag) is missing, malformed or contradicts another. */
-class InputError extends ActionError {
-    input;
-    constructor(input, message) {
-        super(`input ${input}: ${message}`);
-        this.input = input;
+    if (code === 100 || /LaceworkAccessToken is missing or invalid/.test(text)) {
+        return `the agent script exited ${code ?? 100} in ${name}: LaceworkAccessToken is missing or malformed (it must match ^[A-Za-z0-9][-_A-Za-z0-9]{10,55}[A-Za-z0-9]$); set the token input or secret`;
     }
-}
-/** The task definition file is unreadable, malformed, or asks for something impossible. */
-class TaskDefinitionError extends ActionError {
-    constructor(message, location) {
-        const where = [location.file, location.line, location.column].filter(part => part !== undefined).join(':');
-        super(`${where}: ${message}`, location);
+    if (facts.container.readonlyRootFilesystem && !agentPathsWritable(facts.container) && (/read-only file system/i.test(text) || /cannot (create|copy|write)/i.test(text))) {
+        return `${name}: readonlyRootFilesystem: the agent could not write /var/lib/lacework; mount writable volumes at ${AGENT_WRITABLE_PATHS.slice(0, -1).join(', ')} and ${AGENT_WRITABLE_PATHS.at(-1)} (${logTail(text, 1)})`;
     }
-}
-/** An image cannot be found, read, or instrumented. */
-class ImageError extends ActionError {
-    image;
-    constructor(image, message, location) {
-        super(`image ${image}: ${message}`, location);
-        this.image = image;
+    const bind = /bind\(\) to (\S+?):(\d+) failed \((?:13: )?Permission denied\)/.exec(text) ?? /(?:bind|listen)\D{0,40}?(\d+)\b.*(?:Permission denied|EACCES)/i.exec(text);
+    if (bind) {
+        const port = Number(bind[bind.length - 1]);
+        if (port < 1024 && !(0,core_user/* isRootUser */.ar)(facts.user)) {
+            return `${name} could not bind port ${port} as ${who}: on Fargate only root may bind ports below 1024; make the app listen on a port ≥ 1024 (e.g. 8080) and map that port`;
+        }
+        return `${name} could not bind port ${port}: ${logTail(text, 1)}`;
     }
-}
-/** The Docker engine is missing, or a build or push failed; `details` holds the tool's last output lines. */
-class DockerError extends ActionError {
-    details;
-    constructor(message, details) {
-        super(message);
-        this.details = details;
+    const inUse = /(?:bind|listen)\D{0,40}?(\d+)\b.*(?:Address already in use|EADDRINUSE)/i.exec(text);
+    if (inUse) {
+        return `${name} could not bind port ${inUse[1]}: another container of the task uses it (awsvpc gives the task one network namespace); give each container its own port`;
     }
+    if (/no such file or directory|executable file not found|permission denied/i.test(facts.startError ?? '') || (code !== undefined && code >= 126 && code <= 127)) {
+        return `${name} ${ran}: ${logTail(text, 1)}: the entryPoint/command names a program the image cannot run (${facts.argv[0] ?? '?'})`;
+    }
+    return `${name} ${ran} as ${who}: ${logTail(text)}`;
 }
 
 ;// CONCATENATED MODULE: ./src/core/text.ts
@@ -31369,7 +30499,630 @@ function lastLine(text, fallback = '') {
         .pop() ?? fallback);
 }
 
-;// CONCATENATED MODULE: ./src/adapters/docker/docker-cli.ts
+// EXTERNAL MODULE: ./src/core/tar.ts
+var core_tar = __nccwpck_require__(3092);
+// EXTERNAL MODULE: ./src/core/digest.ts
+var core_digest = __nccwpck_require__(5543);
+;// CONCATENATED MODULE: ./src/verify/pause-image.ts
+
+
+/**
+ * The task's network holder: Fargate's awsvpc mode gives all containers of a task one network namespace, held
+ * by a "pause" container. The verifier does the same with an image of one static program that blocks forever,
+ * made here from a few bytes of machine code and imported into the engine (no registry, no Docker Hub, and no
+ * dependence on what the task's own images contain).
+ */
+/** The loop's machine code: x86-64 `pause()`; AArch64 has no pause, so `ppoll(NULL, 0, NULL, NULL, 0)`. */
+const CODE = {
+    x86_64: {
+        machine: 0x3e,
+        // mov eax, 34 (pause) ; syscall ; jmp back to the mov
+        code: [0xb8, 0x22, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xeb, 0xf7]
+    },
+    aarch64: {
+        machine: 0xb7,
+        // mov x0..x4, #0 ; mov x8, #73 (ppoll) ; svc #0 ; b back to the first mov
+        code: [0xd2800000, 0xd2800001, 0xd2800002, 0xd2800003, 0xd2800004, 0xd2800928, 0xd4000001, 0x17fffff9].flatMap(word => [word & 0xff, (word >>> 8) & 0xff, (word >>> 16) & 0xff, word >>> 24])
+    }
+};
+const ARCH_ALIASES = { x86_64: 'x86_64', amd64: 'x86_64', aarch64: 'aarch64', arm64: 'aarch64' };
+/** A minimal static ELF64 executable (one PT_LOAD segment, no sections) that blocks until it is killed. */
+function pauseProgram(architecture) {
+    const arch = ARCH_ALIASES[architecture];
+    if (!arch)
+        throw new Error(`the Docker engine runs on ${architecture}; the verifier's network holder exists for x86_64 and aarch64 only`);
+    const { machine, code } = CODE[arch];
+    const base = 0x400000;
+    const headerSize = 64 + 56;
+    const file = Buffer.alloc(headerSize + code.length);
+    // ELF header
+    file.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0], 0); // magic, 64-bit, little endian, version 1, System V ABI
+    file.writeUInt16LE(2, 16); // ET_EXEC
+    file.writeUInt16LE(machine, 18);
+    file.writeUInt32LE(1, 20); // EV_CURRENT
+    file.writeBigUInt64LE(BigInt(base + headerSize), 24); // entry point: right after the headers
+    file.writeBigUInt64LE(64n, 32); // program headers right after this header
+    file.writeBigUInt64LE(0n, 40); // no section headers
+    file.writeUInt32LE(0, 48);
+    file.writeUInt16LE(64, 52); // header size
+    file.writeUInt16LE(56, 54); // program header entry size
+    file.writeUInt16LE(1, 56); // one program header
+    file.writeUInt16LE(64, 58); // section header entry size (none present)
+    // Program header: the whole file, loaded read + execute at `base`.
+    file.writeUInt32LE(1, 64); // PT_LOAD
+    file.writeUInt32LE(5, 68); // PF_R | PF_X
+    file.writeBigUInt64LE(0n, 72);
+    file.writeBigUInt64LE(BigInt(base), 80);
+    file.writeBigUInt64LE(BigInt(base), 88);
+    file.writeBigUInt64LE(BigInt(file.length), 96);
+    file.writeBigUInt64LE(BigInt(file.length), 104);
+    file.writeBigUInt64LE(0x10000n, 112);
+    file.set(code, headerSize);
+    return file;
+}
+/** A tar archive holding one executable file, owned by root. */
+function singleFileTar(name, content, mode = 0o755) {
+    const header = Buffer.alloc(512);
+    const octal = (value, length) => value.toString(8).padStart(length - 1, '0') + '\0';
+    header.write(name, 0, 100, 'utf8');
+    header.write(octal(mode, 8), 100, 'latin1');
+    header.write(octal(0, 8), 108, 'latin1');
+    header.write(octal(0, 8), 116, 'latin1');
+    header.write(octal(content.length, 12), 124, 'latin1');
+    header.write(octal(0, 12), 136, 'latin1');
+    header.write('        ', 148, 'latin1'); // checksum counts as spaces while it is computed
+    header.write('0', 156, 'latin1');
+    header.write('ustar\u000000', 257, 'latin1');
+    let sum = 0;
+    for (const byte of header)
+        sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    const padding = Buffer.alloc((512 - (content.length % 512)) % 512);
+    return Buffer.concat([header, content, padding, Buffer.alloc(1024)]);
+}
+/** The holder image for the engine's architecture, imported once and then reused. */
+async function ensurePauseImage(docker) {
+    const info = await docker.run(['version', '--format', '{{.Server.Arch}}'], { timeoutMs: 30_000 });
+    if (info.code !== 0)
+        throw new Error(`docker version failed: ${lastLine(info.stderr)}`);
+    const program = pauseProgram(info.stdout.trim());
+    const tag = `lacework-fargate-verify/pause:${(0,core_digest/* digestOf */.ol)(program).slice('sha256:'.length, 'sha256:'.length + 16)}`;
+    if ((await docker.run(['image', 'inspect', '--format', '{{.Id}}', tag], { timeoutMs: 30_000 })).code === 0)
+        return tag;
+    const imported = await docker.run(['import', '--change', 'ENTRYPOINT ["/pause"]', '--change', 'LABEL lacework-fargate.verify.pause=1', '-', tag], {
+        input: singleFileTar('pause', program),
+        timeoutMs: 60_000
+    });
+    if (imported.code !== 0)
+        throw new Error(`docker import of the network holder image failed: ${lastLine(imported.stderr)}`);
+    return tag;
+}
+
+;// CONCATENATED MODULE: ./src/verify/local-task.ts
+
+
+
+
+
+/**
+ * Runs an ECS task definition on a Docker engine the way Fargate runs it:
+ * - one network namespace for the whole task (awsvpc), held by a "pause" container on a network of its own,
+ *   whose port mappings are published on 127.0.0.1 only; ports below 1024 are privileged as on Fargate;
+ * - containers started in `dependsOn` order (START, COMPLETE, SUCCESS, HEALTHY);
+ * - argv = entryPoint ++ command (docs/facts.md §1), user, workingDirectory, environment, secrets (as placeholders),
+ *   capabilities, volumesFrom (readOnly), task volumes + mountPoints, readonlyRootFilesystem, initProcessEnabled;
+ * - the agent's server URL pointed at a closed local port, so no data leaves the machine.
+ * Everything it creates carries the label `lacework-fargate.verify=<run id>` and is removed by that label.
+ */
+const VERIFY_LABEL = 'lacework-fargate.verify';
+/** Nothing listens there: the agent's connection attempts stay on the machine and fail at once. */
+const CLOSED_SERVER_URL = 'https://127.0.0.1:9';
+/** Well formed for the agent script (docs/facts.md §2), and obviously not a real token. */
+const PLACEHOLDER_TOKEN = 'lwfVerifyPlaceholderToken0123456789';
+/** Variables the docker client reads itself: passed inline, never through the client's environment. */
+const CLIENT_VARIABLES = /^(DOCKER_\w*|PATH|HOME|TMPDIR|XDG_\w+|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy)$/;
+/** Docker names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*; ECS names are [a-zA-Z0-9_-]. */
+function dockerSafe(text) {
+    return text.replace(/[^a-zA-Z0-9_.-]/g, '-');
+}
+function argvOf(container) {
+    return [...(container.entryPoint ?? []), ...(container.command ?? [])];
+}
+class LocalTask {
+    definition;
+    runId;
+    docker;
+    clock;
+    secretValues;
+    runs = new Map();
+    holder;
+    network;
+    volumes = new Map();
+    created = [];
+    pauseImage = '';
+    lastStartAt = 0;
+    constructor(definition, runId, docker, clock, secretValues = {}) {
+        this.definition = definition;
+        this.runId = runId;
+        this.docker = docker;
+        this.clock = clock;
+        this.secretValues = secretValues;
+        const prefix = `lwf-verify-${dockerSafe(runId)}`;
+        this.holder = `${prefix}-task`;
+        this.network = `${prefix}-net`;
+        for (const spec of definition.containerDefinitions) {
+            this.runs.set(spec.name, { spec, dockerName: `${prefix}-${dockerSafe(spec.name)}`, created: false, health: 'none', healthChecks: 0, nextHealthAt: 0, healthOutput: '' });
+        }
+        for (const volume of definition.volumes ?? [])
+            this.volumes.set(volume.name, `${prefix}-vol-${dockerSafe(volume.name)}`);
+    }
+    get label() {
+        return `${VERIFY_LABEL}=${this.runId}`;
+    }
+    /** Problems of the definition itself, found before anything is created. */
+    definitionProblems() {
+        const problems = [];
+        for (const run of this.runs.values()) {
+            const spec = run.spec;
+            if (!spec.image)
+                problems.push(`container ${spec.name} has no image`);
+            for (const dependency of spec.dependsOn ?? []) {
+                const target = this.runs.get(dependency.containerName);
+                if (!target)
+                    problems.push(`container ${spec.name} depends on ${dependency.containerName}, which the task does not have`);
+                else if (['SUCCESS', 'COMPLETE'].includes(dependency.condition) && target.spec.essential !== false) {
+                    problems.push(`container ${spec.name} depends on ${dependency.containerName} with ${dependency.condition}, which ECS refuses for an essential container: set "essential": false on ${dependency.containerName}`);
+                }
+                else if (dependency.condition === 'HEALTHY' && !target.spec.healthCheck?.command?.length) {
+                    problems.push(`container ${spec.name} waits for ${dependency.containerName} to be HEALTHY, but ${dependency.containerName} has no healthCheck`);
+                }
+                else if (!['START', 'COMPLETE', 'SUCCESS', 'HEALTHY'].includes(dependency.condition)) {
+                    problems.push(`container ${spec.name}: unknown dependsOn condition ${dependency.condition}`);
+                }
+            }
+            for (const from of spec.volumesFrom ?? [])
+                if (!this.runs.has(from.sourceContainer))
+                    problems.push(`container ${spec.name} takes volumesFrom ${from.sourceContainer}, which the task does not have`);
+            for (const mount of spec.mountPoints ?? []) {
+                if (!mount.sourceVolume || !this.volumes.has(mount.sourceVolume))
+                    problems.push(`container ${spec.name} mounts volume ${mount.sourceVolume ?? '(none)'}, which the task's volumes do not declare`);
+            }
+        }
+        const visiting = new Set();
+        const done = new Set();
+        const visit = (name, path) => {
+            if (done.has(name))
+                return;
+            if (visiting.has(name)) {
+                problems.push(`dependsOn has a cycle: ${[...path, name].join(' → ')}`);
+                return;
+            }
+            visiting.add(name);
+            for (const dependency of this.runs.get(name)?.spec.dependsOn ?? [])
+                if (this.runs.has(dependency.containerName))
+                    visit(dependency.containerName, [...path, name]);
+            visiting.delete(name);
+            done.add(name);
+        };
+        for (const name of this.runs.keys())
+            visit(name, []);
+        return problems;
+    }
+    /** Pulls images the engine lacks (outside the time bound: a pull is not the task's start-up). */
+    async pullImages() {
+        const images = [...new Set([...this.runs.values()].map(run => run.spec.image))];
+        for (const image of images) {
+            if ((await this.docker.run(['image', 'inspect', '--format', '{{.Id}}', image], { timeoutMs: 30_000 })).code === 0)
+                continue;
+            const pulled = await this.docker.run(['pull', '--quiet', image], { timeoutMs: 600_000 });
+            if (pulled.code !== 0)
+                throw new Error(`docker pull ${image} failed: ${lastLine(pulled.stderr)}`);
+        }
+    }
+    /** The network, the task's volumes and the network holder with the port mappings. */
+    async prepare() {
+        this.pauseImage = await ensurePauseImage(this.docker);
+        await this.must(['network', 'create', '--label', this.label, this.network]);
+        for (const name of this.volumes.values())
+            await this.must(['volume', 'create', '--label', this.label, name]);
+        const args = ['run', '--detach', '--name', this.holder, '--label', this.label, '--network', this.network];
+        // Fargate creates the task's network namespace without Docker's default of 0 here: ports < 1024 need root.
+        const sysctls = new Map([['net.ipv4.ip_unprivileged_port_start', '1024']]);
+        for (const run of this.runs.values()) {
+            for (const control of run.spec.systemControls ?? [])
+                if (control.namespace?.startsWith('net.'))
+                    sysctls.set(control.namespace, control.value ?? '');
+        }
+        for (const [key, value] of sysctls)
+            args.push('--sysctl', `${key}=${value}`);
+        for (const port of this.publishedPorts())
+            args.push('--publish', `127.0.0.1::${port}`);
+        this.created.push(this.holder);
+        await this.must([...args, this.pauseImage]);
+    }
+    /** `port/protocol` of every mapping in the task, once each. */
+    publishedPorts() {
+        const ports = new Set();
+        for (const run of this.runs.values()) {
+            for (const mapping of run.spec.portMappings ?? []) {
+                if (mapping.containerPort)
+                    ports.add(`${mapping.containerPort}/${(mapping.protocol ?? 'tcp').toLowerCase()}`);
+            }
+        }
+        return [...ports];
+    }
+    async hostPort(port) {
+        const result = await this.docker.run(['port', this.holder, port], { timeoutMs: 30_000 });
+        const match = /127\.0\.0\.1:(\d+)/.exec(result.stdout);
+        return match ? Number(match[1]) : undefined;
+    }
+    /** `docker create` arguments for a container, and the values of its variables (passed through the client's environment). */
+    createArgs(spec) {
+        const run = this.runs.get(spec.name);
+        const args = ['--name', run.dockerName, '--label', this.label, '--label', `${VERIFY_LABEL}.container=${spec.name}`, '--network', `container:${this.holder}`];
+        for (const [key, value] of Object.entries(spec.dockerLabels ?? {}))
+            args.push('--label', `${key}=${value}`);
+        if (spec.user)
+            args.push('--user', spec.user);
+        if (spec.workingDirectory)
+            args.push('--workdir', spec.workingDirectory);
+        const variables = new Map();
+        for (const variable of spec.environment ?? [])
+            variables.set(variable.name, variable.value ?? '');
+        for (const secret of spec.secrets ?? []) {
+            variables.set(secret.name, this.secretValues[secret.name] ?? (secret.name === agent/* TOKEN_VARIABLE */.bG ? PLACEHOLDER_TOKEN : `placeholder-${secret.name}`));
+        }
+        variables.set(agent/* SERVER_URL_VARIABLE */.Dx, CLOSED_SERVER_URL);
+        const env = {};
+        for (const [name, value] of variables) {
+            if (CLIENT_VARIABLES.test(name)) {
+                args.push('--env', `${name}=${value}`);
+            }
+            else {
+                args.push('--env', name);
+                env[name] = value;
+            }
+        }
+        for (const capability of spec.linuxParameters?.capabilities?.add ?? [])
+            args.push('--cap-add', capability);
+        for (const capability of spec.linuxParameters?.capabilities?.drop ?? [])
+            args.push('--cap-drop', capability);
+        if (spec.linuxParameters?.initProcessEnabled)
+            args.push('--init');
+        for (const control of spec.systemControls ?? []) {
+            if (control.namespace && !control.namespace.startsWith('net.'))
+                args.push('--sysctl', `${control.namespace}=${control.value ?? ''}`);
+        }
+        for (const from of spec.volumesFrom ?? []) {
+            args.push('--volumes-from', `${this.runs.get(from.sourceContainer).dockerName}${from.readOnly ? ':ro' : ''}`);
+        }
+        for (const mount of spec.mountPoints ?? []) {
+            const source = this.volumes.get(mount.sourceVolume);
+            args.push('--mount', `type=volume,source=${source},target=${mount.containerPath}${mount.readOnly ? ',readonly' : ''}`);
+        }
+        if (spec.readonlyRootFilesystem)
+            args.push('--read-only');
+        const [entry, ...entryArgs] = spec.entryPoint ?? [];
+        if (entry !== undefined)
+            args.push('--entrypoint', entry);
+        args.push(spec.image, ...entryArgs, ...(spec.command ?? []));
+        return { args, env };
+    }
+    /** Creates and starts one container; false (with `startError`) when the engine refuses it. */
+    async start(run) {
+        const { args, env } = this.createArgs(run.spec);
+        this.created.push(run.dockerName);
+        const created = await this.docker.run(['create', ...args], { env, timeoutMs: 120_000 });
+        if (created.code !== 0) {
+            run.startError = engineError(created);
+            return false;
+        }
+        run.created = true;
+        const started = await this.docker.run(['start', run.dockerName], { timeoutMs: 60_000 });
+        run.startedAt = this.clock.now();
+        this.lastStartAt = run.startedAt;
+        if (started.code !== 0) {
+            run.startError = engineError(started);
+            return false;
+        }
+        return true;
+    }
+    /** Reads the engine's view of every created container; notes exits. */
+    async refresh() {
+        const runs = [...this.runs.values()].filter(run => run.created);
+        if (runs.length === 0)
+            return;
+        const result = await this.docker.run(['inspect', ...runs.map(run => run.dockerName)], { timeoutMs: 30_000 });
+        const infos = result.stdout.trim() ? JSON.parse(result.stdout) : [];
+        for (const info of infos) {
+            const run = runs.find(item => `/${item.dockerName}` === info.Name);
+            if (!run)
+                continue;
+            run.info = info;
+            if (!info.State.Running && info.State.Status === 'exited' && !run.exit) {
+                const seconds = (Date.parse(info.State.FinishedAt) - Date.parse(info.State.StartedAt)) / 1000;
+                run.exit = { code: info.State.ExitCode, seconds: Number.isFinite(seconds) && seconds >= 0 ? seconds : 0 };
+                await this.logs(run);
+            }
+        }
+    }
+    /** Starts every container in dependsOn order; false when the task cannot start (the reason is in `findings`). */
+    async startAll(deadline, findings) {
+        const pending = [...this.runs.values()];
+        const began = this.clock.now();
+        for (;;) {
+            await this.refresh();
+            await this.pollHealth(deadline);
+            for (const run of this.runs.values()) {
+                if (run.exit && run.spec.essential !== false) {
+                    // ECS stops the task when an essential container stops.
+                    const message = await this.explain(run);
+                    findings.fail(run.spec.name, 'running', `exited ${run.exit.code} after ${run.exit.seconds.toFixed(1)} s: ${logTail(await this.logs(run), 2)}`, message);
+                    return false;
+                }
+            }
+            for (const run of [...pending]) {
+                const verdict = this.dependencyVerdict(run);
+                if (verdict.blocked) {
+                    findings.fail(run.spec.name, 'start', `never started: ${verdict.blocked.evidence}`, verdict.blocked.failure);
+                    return false;
+                }
+                if (!verdict.ready)
+                    continue;
+                pending.splice(pending.indexOf(run), 1);
+                for (const satisfied of verdict.satisfied)
+                    findings.pass(satisfied.container, `dependency ${satisfied.condition} of ${run.spec.name}`, satisfied.evidence);
+                if (!(await this.start(run))) {
+                    const message = await this.explain(run);
+                    findings.fail(run.spec.name, 'start', run.startError ?? 'the engine refused it', message);
+                    return false;
+                }
+                findings.pass(run.spec.name, 'start', `started${verdict.satisfied.length ? ` after ${verdict.satisfied.map(item => `${item.container} ${item.condition}`).join(', ')}` : ''}`);
+            }
+            if (pending.length === 0)
+                return true;
+            if (this.clock.now() > deadline) {
+                const run = pending[0];
+                const waits = (run.spec.dependsOn ?? []).map(dependency => `${dependency.containerName} ${dependency.condition}`).join(', ');
+                findings.fail(run.spec.name, 'start', `still waiting for ${waits}`, `${run.spec.name} did not start within ${((this.clock.now() - began) / 1000).toFixed(0)} s: it waits for ${waits}`);
+                return false;
+            }
+            await this.clock.sleep(200);
+        }
+    }
+    dependencyVerdict(run) {
+        const satisfied = [];
+        let ready = true;
+        for (const dependency of run.spec.dependsOn ?? []) {
+            const target = this.runs.get(dependency.containerName);
+            const kind = target.spec.essential === false ? 'sidecar' : 'container';
+            if (target.startError !== undefined) {
+                return { ready: false, satisfied, blocked: { evidence: `${target.spec.name} could not start`, failure: `${run.spec.name} never started: ${target.spec.name} could not start` } };
+            }
+            const exit = target.exit;
+            switch (dependency.condition) {
+                case 'START':
+                    if (target.startedAt !== undefined)
+                        satisfied.push({ container: target.spec.name, condition: 'START', evidence: 'started' });
+                    else
+                        ready = false;
+                    break;
+                case 'COMPLETE':
+                    if (exit)
+                        satisfied.push({ container: target.spec.name, condition: 'COMPLETE', evidence: `exited ${exit.code} after ${exit.seconds.toFixed(1)} s` });
+                    else
+                        ready = false;
+                    break;
+                case 'SUCCESS':
+                    if (exit && exit.code === 0)
+                        satisfied.push({ container: target.spec.name, condition: 'SUCCESS', evidence: `exited 0 after ${exit.seconds.toFixed(1)} s` });
+                    else if (exit) {
+                        const tail = logTail(this.cachedLogs.get(target.dockerName) ?? '', 2);
+                        return {
+                            ready: false,
+                            satisfied,
+                            blocked: {
+                                evidence: `${target.spec.name} exited ${exit.code} (SUCCESS needs 0): ${tail}`,
+                                failure: `${kind} ${target.spec.name} exited ${exit.code}: a SUCCESS dependency must exit 0, so ${run.spec.name} never started (log: ${tail})`
+                            }
+                        };
+                    }
+                    else
+                        ready = false;
+                    break;
+                case 'HEALTHY':
+                    if (target.health === 'healthy')
+                        satisfied.push({ container: target.spec.name, condition: 'HEALTHY', evidence: `healthy after ${target.healthChecks} check(s)` });
+                    else
+                        ready = false;
+                    break;
+            }
+        }
+        return { ready, satisfied };
+    }
+    cachedLogs = new Map();
+    /** The tail of a container's log (stdout and stderr). */
+    async logs(run, lines = 30) {
+        if (!run.created)
+            return '';
+        const result = await this.docker.run(['logs', '--tail', String(lines), run.dockerName], { timeoutMs: 30_000 });
+        const text = `${result.stdout}\n${result.stderr}`;
+        this.cachedLogs.set(run.dockerName, text);
+        return text;
+    }
+    /** Runs due health checks (`docker exec`, as the engine would) until each container is healthy. */
+    async pollHealth(deadline) {
+        for (const run of this.runs.values()) {
+            const command = run.spec.healthCheck?.command;
+            if (!command?.length || command[0] === 'NONE' || !run.startedAt || run.exit || run.health === 'healthy' || this.clock.now() < run.nextHealthAt)
+                continue;
+            run.health = 'starting';
+            const argv = command[0] === 'CMD-SHELL' ? ['/bin/sh', '-c', command.slice(1).join(' ')] : command[0] === 'CMD' ? command.slice(1) : command;
+            const timeoutMs = Math.min((run.spec.healthCheck?.timeout ?? 5) * 1000, Math.max(deadline - this.clock.now(), 1000));
+            const result = await this.docker.run(['exec', run.dockerName, ...argv], { timeoutMs });
+            run.healthChecks++;
+            run.healthOutput = lastLine(`${result.stdout}\n${result.stderr}`) || `exit ${result.code}`;
+            if (result.code === 0)
+                run.health = 'healthy';
+            // Checked every second, not every `interval`: a run is bounded by its timeout, not by the task's patience.
+            else
+                run.nextHealthAt = this.clock.now() + 1000;
+        }
+    }
+    /** Waits until a container with a healthCheck is healthy; false at the deadline. */
+    async awaitHealthy(run, deadline) {
+        const healthy = () => run.health === 'healthy';
+        while (!healthy() && !run.exit && this.clock.now() < deadline) {
+            await this.pollHealth(deadline);
+            if (!healthy())
+                await this.clock.sleep(200);
+            await this.refresh();
+        }
+        return healthy();
+    }
+    /** One line: why the container did not start or stopped, and what to change. */
+    async explain(run) {
+        if (run.created && !run.info)
+            await this.refresh();
+        const logs = await this.logs(run);
+        const argv = run.info ? [run.info.Path, ...run.info.Args] : argvOf(run.spec);
+        return explainExit({
+            container: run.spec,
+            exitCode: run.exit?.code,
+            startError: run.startError ?? (run.info?.State.Error || undefined),
+            logs,
+            user: run.info?.Config.User ?? run.spec.user ?? '',
+            argv,
+            hasShell: run.created ? await this.hasFile(run, '/bin/sh') : undefined,
+            seconds: run.exit?.seconds
+        });
+    }
+    /** Whether the container's file system has `path` (following links), read with `docker cp`: no shell needed. */
+    async hasFile(run, path) {
+        return (await this.docker.run(['cp', '--follow-link', `${run.dockerName}:${path}`, '-'], { timeoutMs: 30_000 })).code === 0;
+    }
+    /** A file of the container, read with `docker cp` (a tar stream of one file). */
+    async readFile(run, path) {
+        const result = await this.docker.run(['cp', '--follow-link', `${run.dockerName}:${path}`, '-'], { timeoutMs: 30_000 });
+        return result.code === 0 ? firstTarFile(result.bytes) : undefined;
+    }
+    /** The container's processes from the engine's host view (`docker top`): no tool needed in the image. */
+    async processes(run) {
+        const result = await this.docker.run(['top', run.dockerName, '-eo', 'pid,ppid,uid,comm'], { timeoutMs: 30_000 });
+        if (result.code !== 0)
+            return undefined;
+        return result.stdout
+            .split('\n')
+            .slice(1)
+            .map(line => line.trim().split(/\s+/))
+            .filter(fields => fields.length >= 4 && /^\d+$/.test(fields[0]))
+            .map(fields => ({ pid: Number(fields[0]), ppid: Number(fields[1]), uid: Number(fields[2]), comm: fields.slice(3).join(' ') }));
+    }
+    /** `docker stop` with a timeout; how long it took. */
+    async stop(run, seconds) {
+        const began = this.clock.now();
+        const result = await this.docker.run(['stop', '--time', String(seconds), run.dockerName], { timeoutMs: (seconds + 30) * 1000 });
+        return { ms: this.clock.now() - began, result };
+    }
+    /** Removes every container, network and volume of this run (by label): once normally, or from a signal handler. */
+    async cleanup() {
+        const problems = [];
+        for (let pass = 0; pass < 2; pass++) {
+            const containers = await this.docker.run(['ps', '--all', '--quiet', '--filter', `label=${this.label}`, '--format', '{{.Names}}'], { timeoutMs: 30_000 });
+            const names = this.removalOrder(containers.stdout.split('\n').filter(Boolean));
+            if (names.length) {
+                const removed = await this.docker.run(['rm', '--force', '--volumes', ...names], { timeoutMs: 60_000 });
+                if (removed.code !== 0 && pass === 1)
+                    problems.push(lastLine(removed.stderr));
+            }
+            else if (pass === 1)
+                break;
+        }
+        const networks = await this.docker.run(['network', 'ls', '--quiet', '--filter', `label=${this.label}`], { timeoutMs: 30_000 });
+        const networkIds = networks.stdout.split('\n').filter(Boolean);
+        if (networkIds.length) {
+            const removed = await this.docker.run(['network', 'rm', ...networkIds], { timeoutMs: 60_000 });
+            if (removed.code !== 0)
+                problems.push(lastLine(removed.stderr));
+        }
+        const volumes = await this.docker.run(['volume', 'ls', '--quiet', '--filter', `label=${this.label}`], { timeoutMs: 30_000 });
+        const volumeNames = volumes.stdout.split('\n').filter(Boolean);
+        if (volumeNames.length) {
+            const removed = await this.docker.run(['volume', 'rm', '--force', ...volumeNames], { timeoutMs: 60_000 });
+            if (removed.code !== 0)
+                problems.push(lastLine(removed.stderr));
+        }
+        return problems;
+    }
+    /** The same, blocking, for a process that is about to end (SIGINT, SIGTERM, exit). */
+    cleanupSync() {
+        for (let pass = 0; pass < 2; pass++) {
+            const containers = this.docker.runSync(['ps', '--all', '--quiet', '--filter', `label=${this.label}`, '--format', '{{.Names}}']);
+            const names = this.removalOrder(containers.stdout.split('\n').filter(Boolean));
+            if (names.length)
+                this.docker.runSync(['rm', '--force', '--volumes', ...names], 60_000);
+            // A `docker create` cut off by the signal may still land in the engine: look once more.
+            if (pass === 0)
+                Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+        }
+        const networks = this.docker.runSync(['network', 'ls', '--quiet', '--filter', `label=${this.label}`]).stdout.split('\n').filter(Boolean);
+        if (networks.length)
+            this.docker.runSync(['network', 'rm', ...networks]);
+        const volumes = this.docker.runSync(['volume', 'ls', '--quiet', '--filter', `label=${this.label}`]).stdout.split('\n').filter(Boolean);
+        if (volumes.length)
+            this.docker.runSync(['volume', 'rm', '--force', ...volumes]);
+    }
+    /** Dependents before what they depend on (so `--volumes` frees the sidecar's anonymous volume), the holder last. */
+    removalOrder(names) {
+        const order = [...this.created].reverse();
+        return [...names].sort((a, b) => rank(order, a) - rank(order, b));
+    }
+    async must(args) {
+        const result = await this.docker.run(args, { timeoutMs: 120_000 });
+        if (result.code !== 0)
+            throw new Error(`docker ${args.slice(0, 2).join(' ')} failed: ${engineError(result)}`);
+    }
+}
+function rank(order, name) {
+    const index = order.indexOf(name);
+    return index === -1 ? -1 : index;
+}
+/** The useful part of an engine error: `exec: "/bin/sh": stat /bin/sh: no such file or directory`, not the runc preamble. */
+function engineError(result) {
+    const lines = result.stderr.split('\n').map(line => line.trim()).filter(Boolean);
+    // Newer clients end with a summary ("Error: failed to start containers: …"); the daemon's line says why.
+    const line = lines.find(item => /exec[: ]/.test(item)) ?? lines.find(item => item.startsWith('Error response from daemon')) ?? lastLine(result.stderr);
+    if (!line)
+        return `exit ${result.code}`;
+    const exec = /(exec: .*?|exec .*?)(?:: unknown)?$/.exec(line);
+    return (exec ? exec[1] : line.replace(/^Error response from daemon: /, '')).trim();
+}
+/** The content of the first regular file of a tar stream (what `docker cp … -` gives for one file). */
+function firstTarFile(tar) {
+    return (0,core_tar/* readTar */.sB)(tar, entry => entry.type === '0' || entry.type === '7').find(entry => entry.data)?.data?.toString('utf8');
+}
+
+;// CONCATENATED MODULE: ./src/verify/types.ts
+/** The checks so far and the failures in the order they were found: the first is the report's one line. */
+class Findings {
+    mask;
+    checks = [];
+    failures = [];
+    constructor(mask = text => text) {
+        this.mask = mask;
+    }
+    pass(container, check, evidence) {
+        this.checks.push({ container, check, ok: true, evidence: this.mask(evidence) });
+    }
+    /** A failed check; `failure` (what is wrong and what to change) is left out when an earlier one already says it. */
+    fail(container, check, evidence, failure) {
+        this.checks.push({ container, check, ok: false, evidence: this.mask(evidence) });
+        if (failure)
+            this.failures.push(this.mask(failure));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/verify/verify-task.ts
 
 
 
@@ -31377,78 +31130,443 @@ function lastLine(text, fallback = '') {
 
 
 
-/** The docker command line, run with argument arrays only (never a shell), so no value is ever interpreted. */
-class DockerCli {
+
+
+
+/** The agent's process name (docs/facts.md §2). */
+const AGENT_PROCESS = 'datacollector';
+/**
+ * Starts the task definition on the local Docker engine the way Fargate would and checks, per instrumented
+ * container: the agent runs as root, the app's main process runs as the intended user, every essential container
+ * keeps running, each port mapping answers, and `docker stop` ends the container before the kill. Everything it
+ * created is removed at the end, also on failure and on SIGINT/SIGTERM.
+ */
+async function verifyTask(docker, definition, options) {
+    const runId = options.label ?? `${options.clock.now().toString(36)}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`;
+    const findings = new Findings(masker(definition, options));
+    const task = new LocalTask(definition, runId, docker, options.clock, options.secretValues);
+    const guard = guardAgainstCancellation(task, docker);
+    let engine = false;
+    try {
+        const version = await docker.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 });
+        if (version.code !== 0) {
+            findings.failures.push(`verify needs a Docker engine and none answers (${docker.command} version: ${lastLine(version.stderr) || `exit ${version.code}`})`);
+        }
+        else {
+            engine = true;
+            await runChecks(task, options, findings);
+        }
+    }
+    catch (error) {
+        findings.failures.push(`verify could not run the task: ${error.message}`);
+    }
+    finally {
+        if (engine) {
+            const problems = await task.cleanup();
+            if (problems.length)
+                findings.fail('(task)', 'cleanup', problems.join('; '), `verify could not remove all it created (label ${VERIFY_LABEL}=${runId}): ${problems[0]}`);
+        }
+        guard.release();
+    }
+    const failure = findings.failures[0] ?? findings.checks.find(check => !check.ok)?.evidence;
+    return { ok: failure === undefined, checks: findings.checks, ...(failure === undefined ? {} : { failure }) };
+}
+async function runChecks(task, options, findings) {
+    const missing = options.expectations.filter(expectation => !task.runs.has(expectation.container));
+    if (missing.length) {
+        findings.failures.push(`the task definition has no container named ${missing.map(item => item.container).join(', ')}`);
+        return;
+    }
+    const problems = task.definitionProblems();
+    if (problems.length) {
+        findings.fail('(task)', 'definition', problems.join('; '), problems[0]);
+        return;
+    }
+    await task.pullImages();
+    const began = task.clock.now();
+    const deadline = began + options.timeoutSeconds * 1000;
+    await task.prepare();
+    if (!(await task.startAll(deadline, findings)))
+        return;
+    // The agent starts within moments of the container; look for it while the task settles.
+    const agents = new Map(await Promise.all(options.expectations.map(async (expectation) => [expectation.container, await pollAgent(task, task.runs.get(expectation.container), deadline)])));
+    const settleSeconds = options.settleSeconds ?? 3;
+    const settled = Math.min(task.lastStartAt + settleSeconds * 1000, deadline);
+    // An essential container that stops ends the settle period at once: ECS would stop the task there.
+    do {
+        await task.refresh();
+        if ([...task.runs.values()].some(run => run.exit && run.spec.essential !== false))
+            break;
+        await task.clock.sleep(Math.min(250, Math.max(0, settled - task.clock.now())));
+    } while (task.clock.now() < settled);
+    let stopped = false;
+    for (const run of task.runs.values()) {
+        if (run.spec.essential === false)
+            continue;
+        if (run.exit) {
+            findings.fail(run.spec.name, 'running', `exited ${run.exit.code} after ${run.exit.seconds.toFixed(1)} s: ${logTail(await task.logs(run), 2)}`, await task.explain(run));
+            stopped = true;
+        }
+        else {
+            findings.pass(run.spec.name, 'running', `running ${((task.clock.now() - (run.startedAt ?? began)) / 1000).toFixed(1)} s after start (settle ${settleSeconds} s)`);
+        }
+    }
+    if (stopped)
+        return; // ECS stops the whole task when an essential container stops.
+    for (const run of task.runs.values()) {
+        if (!run.spec.healthCheck?.command?.length || run.spec.healthCheck.command[0] === 'NONE')
+            continue;
+        if (await task.awaitHealthy(run, deadline))
+            findings.pass(run.spec.name, 'healthy', `health check passed (${run.healthChecks} run(s))`);
+        else
+            findings.fail(run.spec.name, 'healthy', `not healthy: ${run.healthOutput}`, `${run.spec.name} did not become healthy within ${options.timeoutSeconds} s: its health check says ${run.healthOutput}`);
+    }
+    const pid1 = new Map();
+    for (const expectation of options.expectations) {
+        const run = task.runs.get(expectation.container);
+        await checkAgent(task, run, agents.get(expectation.container), findings, began);
+        pid1.set(run.spec.name, await checkAppUser(task, run, expectation, findings));
+    }
+    await Promise.all([...task.runs.values()].flatMap(run => (run.spec.portMappings ?? [])
+        .filter(mapping => mapping.containerPort && (mapping.protocol ?? 'tcp').toLowerCase() === 'tcp')
+        .map(mapping => checkPort(task, run, mapping.containerPort, deadline, findings))));
+    const maxStop = options.maxStopSeconds ?? 10;
+    await Promise.all(options.expectations.map(expectation => checkStop(task, task.runs.get(expectation.container), maxStop, pid1.get(expectation.container) ?? '?', findings)));
+}
+async function pollAgent(task, run, deadline) {
+    for (;;) {
+        const processes = await task.processes(run);
+        const agents = (processes ?? []).filter(row => row.comm === AGENT_PROCESS);
+        const seconds = (task.clock.now() - (run.startedAt ?? task.clock.now())) / 1000;
+        if (agents.length || !processes || task.clock.now() > deadline)
+            return { agents, seconds };
+        await task.clock.sleep(250);
+    }
+}
+async function checkAgent(task, run, sighting, findings, began) {
+    const name = run.spec.name;
+    if (sighting?.agents.length) {
+        const nonRoot = sighting.agents.filter(row => row.uid !== 0);
+        const evidence = sighting.agents.map(row => `${AGENT_PROCESS} pid ${row.pid} uid ${row.uid}`).join(', ');
+        if (nonRoot.length)
+            findings.fail(name, 'agent runs as root', evidence, `the agent runs as uid ${nonRoot[0].uid} in ${name}: it must run as root to see the other processes — use the sudo or run-as-root strategy`);
+        else
+            findings.pass(name, 'agent runs as root', `${evidence}, seen ${sighting.seconds.toFixed(1)} s after start`);
+        return;
+    }
+    const argv = run.info ? [run.info.Path, ...run.info.Args] : [];
+    if (!(0,agent/* runsAgentScript */.JL)(argv)) {
+        findings.fail(name, 'agent runs as root', `no ${AGENT_PROCESS} process; argv: ${argv.join(' ')}`, `the agent does not start in ${name}: what it runs (${argv.slice(0, 3).join(' ')} …) never calls ${agent/* AGENT_SCRIPT */.Il}; instrument the container`);
+        return;
+    }
+    const log = (await task.readFile(run, '/var/log/lacework/datacollector.log')) ?? '';
+    const seconds = ((task.clock.now() - began) / 1000).toFixed(0);
+    findings.fail(name, 'agent runs as root', `no ${AGENT_PROCESS} process after ${seconds} s; agent log: ${logTail(log, 2)}`, `the agent process ${AGENT_PROCESS} is not running in ${name} ${seconds} s after start (agent log: ${logTail(log, 1)}); the image must be able to run the agent binary (glibc or musl build)`);
+}
+/** The uid `user` (a uid, `root`, or a name from the image's /etc/passwd; `:group` ignored) stands for. */
+async function resolveUid(task, run, user) {
+    const name = user.split(':')[0];
+    if ((0,core_user/* isRootUser */.ar)(name))
+        return 0;
+    if (/^\d+$/.test(name))
+        return Number(name);
+    const passwd = (await task.readFile(run, '/etc/passwd')) ?? '';
+    const entry = passwd.split('\n').find(line => line.split(':')[0] === name);
+    return entry ? Number(entry.split(':')[2]) : undefined;
+}
+/** Checks the app's main process; returns how PID 1 looked, for the stop check's message. */
+async function checkAppUser(task, run, expectation, findings) {
+    const name = run.spec.name;
+    const processes = await task.processes(run);
+    const pid = run.info?.State.Pid;
+    const pid1 = processes?.find(row => row.pid === pid);
+    // initProcessEnabled: PID 1 is the init, the app is its child.
+    const main = run.info?.HostConfig.Init ? processes?.find(row => row.ppid === pid) : pid1;
+    if (!processes || !main || !pid1) {
+        findings.fail(name, 'app user', 'the container is not running');
+        return '?';
+    }
+    const expected = await resolveUid(task, run, expectation.appUser);
+    const children = processes.filter(row => row.ppid === main.pid && row.comm !== AGENT_PROCESS).map(row => row.comm);
+    const shape = `PID 1 is ${pid1.comm} (uid ${pid1.uid})${main !== pid1 ? `, the app ${main.comm} (uid ${main.uid})` : ''}${children.length ? `; children: ${[...new Set(children)].join(', ')}` : ''}`;
+    if (expected === undefined) {
+        findings.fail(name, 'app user', shape, `the expected app user ${expectation.appUser} of ${name} is not in the image's /etc/passwd`);
+    }
+    else if (main.uid !== expected) {
+        findings.fail(name, 'app user', `${shape}; expected uid ${expected}`, `the app in ${name} (${main.comm}) runs as uid ${main.uid}, but the ${(0,pattern/* patternName */.y)(expectation.pattern)} pattern expects ${(0,core_user/* describeUser */.ZL)(expectation.appUser)}: ${expected === 0 ? 'run the container as root' : 'only the agent may run as root; start it through the sudo wrapper and keep the image user'}`);
+    }
+    else {
+        findings.pass(name, 'app user', `${shape}; expected ${(0,core_user/* describeUser */.ZL)(expectation.appUser)}`);
+    }
+    return `${pid1.comm}, uid ${pid1.uid}`;
+}
+/** Whether something inside the task accepted the connection. Docker's port proxy accepts every connection and
+ * closes it at once when nothing listens behind it, so a connection must stay open (or bring data) to count. */
+function tcpAnswers(port) {
+    return new Promise(resolve => {
+        const socket = (0,external_node_net_.connect)({ host: '127.0.0.1', port });
+        let done = false;
+        const finish = (answer) => {
+            if (done)
+                return;
+            done = true;
+            clearTimeout(overall);
+            socket.destroy();
+            resolve(answer);
+        };
+        const overall = setTimeout(() => finish(false), 3000);
+        socket.on('connect', () => setTimeout(() => finish(true), 300));
+        socket.on('data', () => finish(true));
+        socket.on('end', () => finish(false));
+        socket.on('close', () => finish(false));
+        socket.on('error', () => finish(false));
+    });
+}
+async function checkPort(task, run, port, deadline, findings) {
+    const name = run.spec.name;
+    const hostPort = await task.hostPort(`${port}/tcp`);
+    if (hostPort === undefined) {
+        findings.fail(name, `port ${port}/tcp`, 'not published', `port ${port} of ${name} could not be published on 127.0.0.1`);
+        return;
+    }
+    const began = task.clock.now();
+    for (;;) {
+        if (await tcpAnswers(hostPort)) {
+            findings.pass(name, `port ${port}/tcp`, `127.0.0.1:${hostPort} → ${port}/tcp accepted a connection`);
+            return;
+        }
+        if (task.clock.now() > deadline)
+            break;
+        await task.clock.sleep(250);
+    }
+    const waited = ((task.clock.now() - began) / 1000).toFixed(0);
+    findings.fail(name, `port ${port}/tcp`, `no answer on 127.0.0.1:${hostPort} → ${port}/tcp for ${waited} s`, `nothing in the task answers on port ${port} (mapped for ${name}): the app does not listen on ${port}; map the port it listens on`);
+}
+async function checkStop(task, run, maxStop, pid1, findings) {
+    const name = run.spec.name;
+    if (run.exit || !run.startedAt)
+        return;
+    const seconds = Math.min(run.spec.stopTimeout ?? 30, maxStop);
+    const signal = run.info?.Config.StopSignal || 'SIGTERM';
+    const { ms, result } = await task.stop(run, seconds);
+    await task.refresh();
+    // refresh() sets `exit`; read it afresh (the early return above narrowed it away).
+    const code = run.exit?.code;
+    if (result.code !== 0 || code === undefined) {
+        findings.fail(name, 'stop', `docker stop failed: ${lastLine(result.stderr)}`, `docker stop of ${name} failed: ${lastLine(result.stderr)}`);
+        return;
+    }
+    const took = `${(ms / 1000).toFixed(1)} s`;
+    if (code === 137 && ms >= seconds * 1000 - 250) {
+        findings.fail(name, 'stop', `${signal} had no effect: killed after ${took} (exit 137); PID 1 was ${pid1}`, `${name} did not stop within ${seconds} s of ${signal} and was killed: the app is not PID 1's exec'd successor (PID 1 was ${pid1}), so it never got ${signal}: exec it (sh -c '… && exec "$0" "$@"' ARGV…)`);
+    }
+    else {
+        findings.pass(name, 'stop', `${signal} ended it in ${took} (exit ${code}, timeout ${seconds} s)`);
+    }
+}
+/** Hides token-like values (plaintext tokens in `environment`, given secret values) in evidence and messages. */
+function masker(definition, options) {
+    const values = new Set();
+    for (const container of definition.containerDefinitions ?? []) {
+        for (const variable of container.environment ?? []) {
+            if ((variable.name === agent/* TOKEN_VARIABLE */.bG || /token|secret|passw|key/i.test(variable.name)) && (variable.value ?? '').length >= 6)
+                values.add(variable.value);
+        }
+    }
+    for (const value of Object.values(options.secretValues ?? {}))
+        if (value.length >= 6)
+            values.add(value);
+    return text => (0,secrets/* maskSecrets */.Q)(text, [...values]);
+}
+/** SIGINT, SIGTERM or exit while the task runs: end docker commands in flight, remove everything, then let the signal act. */
+function guardAgainstCancellation(task, docker) {
+    let armed = true;
+    const abort = () => {
+        if (!armed)
+            return;
+        armed = false;
+        docker.killRunning();
+        task.cleanupSync();
+    };
+    const release = () => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        process.off('exit', abort);
+    };
+    const onSignal = (signal) => {
+        release();
+        abort();
+        // Nobody else handles it: end the process the way the signal would have.
+        if (process.listenerCount(signal) === 0)
+            process.kill(process.pid, signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('exit', abort);
+    return {
+        release: () => {
+            armed = false;
+            release();
+        }
+    };
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/core/errors.ts
+var errors = __nccwpck_require__(4296);
+;// CONCATENATED MODULE: ./src/adapters/docker/docker.ts
+
+
+
+
+
+
+
+const DEFAULT_TIMEOUT_MS = 60 * 60_000;
+/**
+ * The docker command line: the one way this action runs docker, for image work and for `verify`'s local task alike.
+ * Always an argument array, never a shell, so no value from a task definition is ever interpreted; every command has
+ * a time limit; commands in flight are remembered so a cancelled run can end them before removing what they made.
+ */
+class Docker {
     log;
     command;
+    env;
+    running = new Set();
     constructor(
     /** Where build and push output goes: the job log, or stderr for the CLI whose stdout is the result. */
-    log, command = 'docker') {
+    log, command = 'docker', env = process.env) {
         this.log = log;
         this.command = command;
+        this.env = env;
+    }
+    run(args, options = {}) {
+        const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+        if (options.logged)
+            this.log?.write(`[command]${this.command} ${args.join(' ')}\n`);
+        return new Promise(resolve => {
+            const stdout = [];
+            const stderr = [];
+            let timedOut = false;
+            let settled = false;
+            let spawnError;
+            const finish = (code) => {
+                if (settled)
+                    return;
+                settled = true;
+                clearTimeout(timer);
+                this.running.delete(child);
+                const bytes = Buffer.concat(stdout);
+                const tail = timedOut ? `docker ${args[0]} timed out after ${timeoutMs} ms` : (spawnError ?? '');
+                resolve({ code, stdout: bytes.toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') + tail, bytes, timedOut, ...(spawnError ? { spawnError } : {}) });
+            };
+            const child = (0,external_node_child_process_namespaceObject.spawn)(this.command, args, { env: { ...this.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+            this.running.add(child);
+            const timer = setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGKILL');
+            }, timeoutMs);
+            child.stdout.on('data', (chunk) => {
+                stdout.push(chunk);
+                if (options.logged)
+                    this.log?.write(chunk);
+            });
+            child.stderr.on('data', (chunk) => {
+                stderr.push(chunk);
+                if (options.logged)
+                    this.log?.write(chunk);
+            });
+            child.on('error', error => {
+                spawnError = error.message;
+                finish(-1);
+            });
+            child.on('close', code => finish(timedOut ? -1 : (code ?? -1)));
+            child.stdin.on('error', () => { }); // docker may exit before reading its input
+            child.stdin.end(options.input ?? '');
+        });
+    }
+    /** The same, blocking: for cleanup inside a signal or exit handler, where nothing asynchronous runs any more. */
+    runSync(args, timeoutMs = 30_000) {
+        const result = (0,external_node_child_process_namespaceObject.spawnSync)(this.command, args, { env: this.env, timeout: timeoutMs, maxBuffer: 64 << 20 });
+        const bytes = result.stdout ?? Buffer.alloc(0);
+        return {
+            code: result.status ?? -1,
+            stdout: bytes.toString('utf8'),
+            stderr: `${result.stderr?.toString('utf8') ?? ''}${result.error ? result.error.message : ''}`,
+            bytes,
+            timedOut: result.error !== undefined && /ETIMEDOUT/.test(String(result.error))
+        };
+    }
+    /** Ends every docker command still running (a cancelled run), so none of them creates anything after cleanup. */
+    killRunning() {
+        for (const child of this.running)
+            child.kill('SIGKILL');
+        this.running.clear();
     }
     /** Whether an engine answers, and why not. */
     async serverVersion() {
-        let result;
-        try {
-            result = await this.run(['version', '--format', '{{.Server.Version}}'], { quiet: true });
-        }
-        catch (error) {
-            return { ok: false, reason: error.message };
-        }
-        if (result.exitCode !== 0)
-            return { ok: false, reason: docker_cli_lastLine(result.stderr) };
+        const result = await this.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 });
+        if (result.spawnError)
+            return { ok: false, reason: this.notRunnable(result) };
+        if (result.code !== 0)
+            return { ok: false, reason: lastLine(result.stderr, 'no output') };
         return { ok: true, version: result.stdout.trim() };
     }
     /**
-     * The first of `commands` the image has on its PATH, found by running its own /bin/sh (pulling the image when
-     * the engine lacks it); `none` when it has none of them, `no-shell` when it has no /bin/sh.
+     * The first of `commands` the image has on its PATH, found by running its own /bin/sh (pulling the image when the
+     * engine lacks it); `none` when it has none of them, `no-shell` when it has no /bin/sh, `cannot-run` when the image
+     * is another CPU's and this machine cannot run it.
      */
     async findCommand(image, commands, platform) {
         const probe = commands.map(command => `command -v ${command}`).join(' || ');
-        const result = await this.run(['run', '--rm', '--platform', platform, '--user', '0', '--entrypoint', '/bin/sh', image, '-c', probe], { quiet: true });
-        if (result.exitCode === 0)
+        const result = await this.must(['run', '--rm', '--platform', platform, '--user', '0', '--entrypoint', '/bin/sh', image, '-c', probe], `docker run of ${image}`, true);
+        if (result.code === 0)
             return result.stdout.trim().split('\n')[0];
-        // Another CPU's variant, without emulation on this machine.
         if (/exec format error/i.test(result.stderr))
             return 'cannot-run';
         if (/no such file|not found in \$PATH|executable file not found/i.test(result.stderr))
             return 'no-shell';
-        if (result.exitCode === 1 || result.exitCode === 127)
+        if (result.code === 1 || result.code === 127)
             return 'none';
-        throw this.engineError(`docker run of ${image}`, result);
+        throw new errors/* DockerError */.Bi(`docker run of ${image} failed: ${lastLine(result.stderr, 'no output')}`);
     }
     /** `docker image inspect`; undefined when the engine does not have the image. */
     async inspect(reference) {
-        const result = await this.run(['image', 'inspect', reference], { quiet: true });
-        if (result.exitCode !== 0) {
+        const result = await this.must(['image', 'inspect', reference], 'docker image inspect', true);
+        if (result.code !== 0) {
             if (/no such (image|object)/i.test(result.stderr))
                 return undefined;
-            throw this.engineError('docker image inspect', result);
+            throw new errors/* DockerError */.Bi(`docker image inspect failed: ${lastLine(result.stderr, 'no output')}`);
         }
         return JSON.parse(result.stdout)[0];
     }
     async pull(reference, platform) {
-        const result = await this.run(['pull', '--quiet', ...(platform ? ['--platform', platform] : []), reference], { quiet: true });
-        if (result.exitCode !== 0)
-            throw new ImageError(reference, `not found locally and docker pull failed: ${docker_cli_lastLine(result.stderr)}`);
+        const result = await this.must(['pull', '--quiet', ...(platform ? ['--platform', platform] : []), reference], 'docker pull', true);
+        if (result.code !== 0)
+            throw new errors/* ImageError */.C8(reference, `not found locally and docker pull failed: ${lastLine(result.stderr, 'no output')}`);
     }
     /** Builds `dockerfile` (which needs no build context) for `platform` (`linux/arm64`) and tags it. */
     async build(dockerfile, tag, platform) {
         const context = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'lacework-fargate-build-'));
         try {
             await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(context, 'Dockerfile'), dockerfile);
-            const result = await this.run(['build', '--platform', platform, '--tag', tag, context]);
-            if (result.exitCode !== 0) {
+            const result = await this.must(['build', '--platform', platform, '--tag', tag, context], 'docker build');
+            if (result.code !== 0) {
                 // The legacy builder colours the RUN step's stderr; the colour codes would hide the marker.
                 // eslint-disable-next-line no-control-regex -- ANSI escape sequences start with ESC
                 const output = `${result.stdout}\n${result.stderr}`.replace(/\x1b\[[0-9;]*m/g, '');
-                // A line the RUN step printed starts with the marker (after BuildKit's "#7 0.42 " prefix); the echoed
-                // RUN command and the builder's error line only contain it.
-                const printed = new RegExp(`^\\s*(?:#\\d+\\s+[\\d.]+\\s+)?${BUILD_FAILURE_MARKER}\\s*(.+)$`);
+                // A line the RUN step printed starts with the marker (after BuildKit's "#7 0.42 " prefix); the echoed RUN
+                // command and the builder's error line only contain it.
+                const printed = new RegExp(`^\\s*(?:#\\d+\\s+[\\d.]+\\s+)?${agent/* FAILURE_MARKER */.gF}\\s*(.+)$`);
                 const cause = output.split('\n').map(line => printed.exec(line)?.[1]).filter(Boolean).pop();
-                const reason = cause ?? docker_cli_lastLine(output);
-                throw new DockerError(`docker build of ${tag} failed: ${reason}`, tail(output, 15));
+                throw new errors/* DockerError */.Bi(`docker build of ${tag} failed: ${cause ?? lastLine(output, 'no output')}`, tail(output, 15));
             }
         }
         finally {
@@ -31457,1426 +31575,34 @@ class DockerCli {
     }
     /** Pushes `tag` and returns the digest the registry stored it under. */
     async push(tag) {
-        const result = await this.run(['push', tag]);
+        const result = await this.must(['push', tag], 'docker push');
         const digest = /digest: (sha256:[0-9a-f]{64})/.exec(result.stdout)?.[1];
-        if (result.exitCode !== 0 || !digest) {
-            throw new DockerError(`docker push of ${tag} failed: ${docker_cli_lastLine(result.stderr || result.stdout)}`, tail(`${result.stdout}\n${result.stderr}`, 15));
+        if (result.code !== 0 || !digest) {
+            throw new errors/* DockerError */.Bi(`docker push of ${tag} failed: ${lastLine(result.stderr || result.stdout, 'no output')}`, tail(`${result.stdout}\n${result.stderr}`, 15));
         }
         return digest;
     }
-    async run(args, options = {}) {
-        try {
-            return await (0,exec/* getExecOutput */.H)(this.command, args, {
-                ignoreReturnCode: true,
-                silent: options.quiet,
-                outStream: this.log,
-                errStream: this.log
-            });
-        }
-        catch (error) {
-            // @actions/exec throws when the executable is not on PATH.
-            throw new DockerError(`cannot run ${this.command}: ${error.message.split('\n')[0]}; install Docker or put it on PATH`);
-        }
+    /** Runs a command whose failure to start at all is an error (the image work needs the engine's client). */
+    async must(args, what, quiet = false) {
+        const result = await this.run(args, { logged: !quiet });
+        if (result.spawnError)
+            throw new errors/* DockerError */.Bi(this.notRunnable(result));
+        if (result.timedOut)
+            throw new errors/* DockerError */.Bi(`${what} did not finish within ${DEFAULT_TIMEOUT_MS / 60_000} minutes`);
+        return result;
     }
-    engineError(what, result) {
-        return new DockerError(`${what} failed: ${docker_cli_lastLine(result.stderr)}`);
+    notRunnable(result) {
+        return `cannot run ${this.command}: ${result.spawnError}; install Docker or put it on PATH`;
     }
-}
-function docker_cli_lastLine(text) {
-    return lastLine(text, 'no output');
 }
 function tail(text, lines) {
     return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-;// CONCATENATED MODULE: ./src/core/image-reference.ts
-const DOCKER_HUB = 'docker.io';
-function parseImageReference(reference) {
-    let rest = reference.trim();
-    let digest;
-    const at = rest.indexOf('@');
-    if (at >= 0) {
-        digest = rest.slice(at + 1);
-        rest = rest.slice(0, at);
-    }
-    let tag;
-    const lastColon = rest.lastIndexOf(':');
-    if (lastColon > rest.lastIndexOf('/')) {
-        tag = rest.slice(lastColon + 1);
-        rest = rest.slice(0, lastColon);
-    }
-    const slash = rest.indexOf('/');
-    const first = slash >= 0 ? rest.slice(0, slash) : '';
-    // The first segment is a registry only when it looks like a host: has a dot or port, or is localhost.
-    const hasRegistry = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
-    let registry = hasRegistry ? first : DOCKER_HUB;
-    let repository = hasRegistry ? rest.slice(slash + 1) : rest;
-    if (registry === 'index.docker.io' || registry === 'registry-1.docker.io')
-        registry = DOCKER_HUB;
-    if (registry === DOCKER_HUB && !repository.includes('/'))
-        repository = `library/${repository}`;
-    if (!tag && !digest)
-        tag = 'latest';
-    return { registry, repository, tag, digest };
-}
-/** The fully qualified name, used to compare references written in different forms. */
-function canonicalImageReference(reference) {
-    const ref = parseImageReference(reference);
-    return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
-}
-/** The repository part only (`registry/name`), without tag or digest, as written by the user. */
-function repositoryOf(reference) {
-    const noDigest = reference.split('@')[0];
-    const lastColon = noDigest.lastIndexOf(':');
-    return lastColon > noDigest.lastIndexOf('/') ? noDigest.slice(0, lastColon) : noDigest;
-}
-
-;// CONCATENATED MODULE: ./src/core/image-facts.ts
-
-/** Facts from one object of `docker image inspect` output. */
-function imageFactsFromInspect(entry, reference) {
-    const config = entry.Config ?? {};
-    return {
-        reference,
-        digest: entry.RepoDigests?.[0] ?? undefined,
-        user: config.User ?? '',
-        entrypoint: config.Entrypoint ?? [],
-        cmd: config.Cmd ?? [],
-        architecture: entry.Architecture
-    };
-}
-/** The entry of saved `docker image inspect` output that describes `reference`, matched by tag, digest or id. */
-function findInspectEntry(entries, reference) {
-    const wanted = canonicalImageReference(reference);
-    const digest = reference.includes('@') ? reference.slice(reference.indexOf('@') + 1) : undefined;
-    return entries.find(entry => entry.Id === reference ||
-        (entry.RepoTags ?? []).some(tag => canonicalImageReference(tag) === wanted) ||
-        (entry.RepoDigests ?? []).some(repoDigest => canonicalImageReference(repoDigest) === wanted || (digest && repoDigest.endsWith(`@${digest}`))));
-}
-
-;// CONCATENATED MODULE: ./src/core/platform.ts
-/**
- * The architecture ECS runs a task on: `runtimePlatform.cpuArchitecture` `ARM64` → arm64; `X86_64`, or none, → amd64
- * (RegisterTaskDefinition's CPUArchitecture enum; absent means X86_64).
- */
-function taskArchitecture(definition) {
-    return definition.runtimePlatform?.cpuArchitecture === 'ARM64' ? 'arm64' : 'amd64';
-}
-/** `linux/arm64`: how docker's `--platform` and the messages name it. */
-function platformName(architecture) {
-    return `linux/${architecture}`;
-}
-/** The ECS name, for messages about the task definition. */
-function cpuArchitectureName(architecture) {
-    return architecture === 'arm64' ? 'ARM64' : 'X86_64';
-}
-
-;// CONCATENATED MODULE: ./src/app/image-facts-lookup.ts
-
-
-
-
-/**
- * Finds image facts for the platform a task runs on: first in saved `docker image inspect` output, then — by
- * `source` — in the local engine (`docker` pulls what it lacks) or the registry (a few KB, no pull). Each reference
- * is looked up once per run and architecture: a multi-platform image's variants may differ in user and command.
- */
-class ImageFactsLookup {
-    source;
-    docker;
-    registry;
-    saved;
-    cache = new Map();
-    engineAnswers = true;
-    constructor(source, docker, registry, saved = []) {
-        this.source = source;
-        this.docker = docker;
-        this.registry = registry;
-        this.saved = saved;
-    }
-    facts(reference, architecture) {
-        const key = `${platformName(architecture)} ${reference}`;
-        let facts = this.cache.get(key);
-        if (!facts) {
-            facts = this.lookUp(reference, architecture);
-            this.cache.set(key, facts);
-        }
-        return facts;
-    }
-    async lookUp(reference, architecture) {
-        // Saved output describes one image as it was inspected: taken as given, whatever the task's platform.
-        const saved = findInspectEntry(this.saved, reference);
-        if (saved)
-            return imageFactsFromInspect(saved, reference);
-        if (this.source === 'registry')
-            return this.registry(reference, architecture);
-        if (this.source === 'auto') {
-            const local = await this.localEntry(reference);
-            // The engine holds one variant per tag: another platform's is no answer for this task.
-            return local && matches(local, architecture) ? imageFactsFromInspect(local, reference) : this.registry(reference, architecture);
-        }
-        let entry = await this.docker.inspect(reference);
-        if (!entry || !matches(entry, architecture)) {
-            await this.docker.pull(reference, platformName(architecture));
-            entry = await this.docker.inspect(reference);
-        }
-        if (!entry)
-            throw new ImageError(reference, 'not found after docker pull');
-        return imageFactsFromInspect(entry, reference);
-    }
-    /** The engine's entry, or undefined when there is no engine (never a pull just to inspect). */
-    async localEntry(reference) {
-        if (!this.engineAnswers)
-            return undefined;
-        try {
-            return await this.docker.inspect(reference);
-        }
-        catch (error) {
-            if (!(error instanceof DockerError))
-                throw error;
-            this.engineAnswers = false;
-            return undefined;
-        }
-    }
-}
-/** An engine's image is for `architecture` when it says so (or says nothing, as old engines did). */
-function matches(entry, architecture) {
-    return !entry.Architecture || entry.Architecture === architecture;
-}
-/** Reads saved `docker image inspect` output (an array, or one object). */
-async function loadSavedInspect(path, input) {
-    let text;
-    try {
-        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
-    }
-    catch (error) {
-        throw new InputError(input, `cannot read ${path} (${error.code ?? 'error'})`);
-    }
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch (error) {
-        throw new InputError(input, `${path} is not docker image inspect output: ${error.message}`);
-    }
-    const entries = Array.isArray(value) ? value : [value];
-    if (!entries.every(entry => typeof entry === 'object' && entry !== null && 'Config' in entry)) {
-        throw new InputError(input, `${path} is not docker image inspect output: every entry needs a Config`);
-    }
-    return entries;
-}
-
-;// CONCATENATED MODULE: ./src/adapters/registry/errors.ts
-
-/** A registry request failed: one line naming the registry, the repository and the HTTP status, never a secret. */
-class RegistryError extends ActionError {
-    registry;
-    repository;
-    status;
-    constructor(registry, repository, message, status) {
-        super(`registry ${registry}${repository ? `, repository ${repository}` : ''}: ${message}${status === undefined ? '' : ` (HTTP ${status})`}`);
-        this.registry = registry;
-        this.repository = repository;
-        this.status = status;
-    }
-}
-/**
- * An operation that kept failing in a retryable way (429, 5xx, reset, refused, timed out, cut short) until its
- * attempts or its time budget ran out: names the operation, the attempts and the last failure.
- */
-class RegistryRetryError extends RegistryError {
-    operation;
-    attempts;
-    elapsedMs;
-    reason;
-    stopped;
-    constructor(registry, repository, operation, attempts, elapsedMs, reason, status, stopped) {
-        super(registry, repository, `${operation} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}${stopped ? ` (${stopped})` : ''}: ${reason}`, status);
-        this.operation = operation;
-        this.attempts = attempts;
-        this.elapsedMs = elapsedMs;
-        this.reason = reason;
-        this.stopped = stopped;
-    }
-}
-/** The registry's own error code and message when it sent the spec's JSON (`MANIFEST_UNKNOWN: manifest unknown`). */
-function registryErrorDetail(body) {
-    try {
-        const first = JSON.parse(body.toString('utf8')).errors?.[0];
-        const detail = first ? [first.code, first.message].filter(Boolean).join(': ') : '';
-        return detail ? detail.replace(/[^\x20-\x7e]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300) : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** An image index holds no variant for the platform asked for: names what it holds instead. */
-class PlatformMissingError extends RegistryError {
-    reference;
-    platform;
-    present;
-    constructor(registry, repository, reference, platform, present) {
-        super(registry, repository, `${reference} has no ${platform} image; it has ${present.join(', ') || 'no runnable image'}`);
-        this.reference = reference;
-        this.platform = platform;
-        this.present = present;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/adapters/registry/reference.ts
-/** Where a registry's API answers: Docker Hub's name is not its API host, and loopback registries speak plain HTTP. */
-const reference_DOCKER_HUB = 'docker.io';
-const DOCKER_HUB_API = 'registry-1.docker.io';
-/** The host (with port) to send API requests to for a registry name as `parseImageReference` returns it. */
-function registryApiHost(registry) {
-    return registry === reference_DOCKER_HUB ? DOCKER_HUB_API : registry;
-}
-/** The hostname without port or IPv6 brackets: `[::1]:5000` → `::1`, `127.0.0.1:5000` → `127.0.0.1`. */
-function hostnameOf(host) {
-    if (host.startsWith('['))
-        return host.slice(1, host.indexOf(']'));
-    const colons = host.split(':').length - 1;
-    return colons === 1 ? host.slice(0, host.indexOf(':')) : host;
-}
-/** Loopback hosts are plain HTTP, as docker treats them: 127.0.0.0/8, localhost and ::1. */
-function isLoopbackHost(host) {
-    const name = hostnameOf(host).toLowerCase();
-    return name === 'localhost' || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
-}
-/** `http://` for loopback and listed insecure registries (by `host:port` or bare host), else `https://`. */
-function registryBaseUrl(registry, insecureRegistries = []) {
-    const host = registryApiHost(registry);
-    const insecure = isLoopbackHost(host) || insecureRegistries.some(entry => entry === host || entry === registry || entry === hostnameOf(host));
-    return `${insecure ? 'http' : 'https'}://${host}`;
-}
-
-;// CONCATENATED MODULE: ./src/adapters/registry/auth.ts
-
-
-/** Parses `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`; quoted values may hold commas. */
-function parseChallenge(header) {
-    const match = /^\s*([A-Za-z][\w-]*)\s*(.*)$/s.exec(header ?? '');
-    if (!match)
-        return undefined;
-    const params = {};
-    for (const param of match[2].matchAll(/([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g)) {
-        params[param[1].toLowerCase()] = param[2] !== undefined ? param[2].replace(/\\(.)/g, '$1') : param[3];
-    }
-    return { scheme: match[1].toLowerCase(), params };
-}
-/** A token realm gets credentials: it must be https, or on loopback where nothing leaves the machine. */
-function checkRealm(realm, registry, repository) {
-    let url;
-    try {
-        url = new URL(realm ?? '');
-    }
-    catch {
-        throw new RegistryError(registry, repository, `the bearer challenge has no valid realm URL`);
-    }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.host))) {
-        throw new RegistryError(registry, repository, `refusing token realm ${url.protocol}//${url.host}: it must be https`);
-    }
-    return url;
-}
-/** `repository:<name>:pull` or `repository:<name>:pull,push`: the scope a token is asked for. */
-function repositoryScope(name, actions) {
-    return `repository:${name}:${actions}`;
-}
-/** Splits `type:name:actions`; the name holds no colon but the type may carry `(class)`. */
-function splitScope(scope) {
-    const last = scope.lastIndexOf(':');
-    return { resource: scope.slice(0, last), actions: scope.slice(last + 1).split(',') };
-}
-/** A scope granting `pull,push` on a repository also grants `pull` (or `push,pull`) on it. */
-function scopeCovers(held, wanted) {
-    const have = splitScope(held);
-    const want = splitScope(wanted);
-    return have.resource === want.resource && want.actions.every(action => have.actions.includes(action));
-}
-function covers(granted, wanted) {
-    return wanted.every(scope => granted.some(held => scopeCovers(held, scope)));
-}
-function basicHeader(credentials) {
-    return `Basic ${Buffer.from(`${credentials.username ?? ''}:${credentials.password ?? ''}`).toString('base64')}`;
-}
-// Tokens are renewed this long before the registry would reject them.
-const EXPIRY_MARGIN_MS = 10_000;
-/**
- * Answers a registry's auth challenges: remembers per registry whether it wants Basic or Bearer, and caches
- * bearer tokens per scope so later requests carry one without a 401 round trip.
- */
-class RegistryAuth {
-    transport;
-    credentials;
-    hosts = new Map();
-    constructor(transport, credentials) {
-        this.transport = transport;
-        this.credentials = credentials;
-    }
-    /** The Authorization header to send for `scopes`, or undefined while the registry has not challenged yet. */
-    async authorization(registry, repository, scopes) {
-        const host = this.hosts.get(registry);
-        if (!host)
-            return undefined;
-        if (host.kind === 'basic')
-            return host.header;
-        const now = Date.now();
-        host.tokens = host.tokens.filter(token => token.expiresAt > now);
-        const cached = host.tokens.find(token => covers(token.scopes, scopes));
-        return `Bearer ${(cached ?? (await this.newToken(registry, repository, host, scopes))).value}`;
-    }
-    /** After a 401: reads the challenge, gets what it asks for, and returns the header to retry with. */
-    async answer(registry, repository, header, scopes) {
-        const challenge = parseChallenge(header);
-        if (challenge?.scheme === 'basic') {
-            const credentials = await this.credentials(registry);
-            if (!credentials)
-                throw new RegistryError(registry, repository, `authentication required and no credentials for ${registry} were found in the Docker config`, 401);
-            if (credentials.password === undefined)
-                throw new RegistryError(registry, repository, `Basic auth needs a password but ${credentials.source} holds only an identity token`, 401);
-            const host = { kind: 'basic', header: basicHeader(credentials) };
-            this.hosts.set(registry, host);
-            return host.header;
-        }
-        if (challenge?.scheme === 'bearer') {
-            const host = { kind: 'bearer', realm: checkRealm(challenge.params.realm, registry, repository), service: challenge.params.service, tokens: [] };
-            this.hosts.set(registry, host);
-            // A challenge's scope says what the registry wants for this request: ask for ours and that one.
-            const asked = (challenge.params.scope ?? '').split(' ').filter(scope => scope && !covers(scopes, [scope]));
-            const wanted = [...scopes, ...new Set(asked)];
-            return `Bearer ${(await this.newToken(registry, repository, host, wanted)).value}`;
-        }
-        throw new RegistryError(registry, repository, `answered 401 without a Basic or Bearer challenge`, 401);
-    }
-    /** Names where credentials were looked for and whether any were found, never their value. */
-    async describe(registry) {
-        const credentials = await this.credentials(registry);
-        return credentials ? `the credentials from ${credentials.source} were refused` : `no credentials for ${registry} were found in the Docker config`;
-    }
-    async newToken(registry, repository, host, scopes) {
-        const credentials = await this.credentials(registry);
-        const url = new URL(host.realm);
-        let exchange;
-        if (credentials?.identityToken) {
-            // An identity token is an OAuth2 refresh token: POSTed to the realm, as docker does.
-            const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: 'lacework-fargate' });
-            if (host.service)
-                form.set('service', host.service);
-            if (scopes.length)
-                form.set('scope', scopes.join(' '));
-            exchange = await this.transport.send(url, { what: `token request to ${url.host}`, method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() }, registry, repository);
-        }
-        else {
-            if (host.service)
-                url.searchParams.set('service', host.service);
-            for (const scope of scopes)
-                url.searchParams.append('scope', scope);
-            const headers = credentials?.password !== undefined ? { Authorization: basicHeader(credentials) } : {};
-            exchange = await this.transport.send(url, { what: `token request to ${url.host}`, method: 'GET', headers }, registry, repository);
-        }
-        const status = exchange.response.status;
-        if (status !== 200) {
-            const who = credentials ? `the credentials from ${credentials.source}` : 'an anonymous request';
-            throw new RegistryError(registry, repository, `token service ${url.host} refused ${who}`, status);
-        }
-        let answer;
-        try {
-            answer = JSON.parse(exchange.body.toString('utf8'));
-        }
-        catch {
-            throw new RegistryError(registry, repository, `token service ${url.host} did not answer with JSON`, status);
-        }
-        const value = answer.token ?? answer.access_token;
-        if (!value)
-            throw new RegistryError(registry, repository, `token service ${url.host} answered without a token`, status);
-        // The spec's default lifetime is 60 s when expires_in is missing.
-        const lifetimeMs = (typeof answer.expires_in === 'number' && answer.expires_in > 0 ? answer.expires_in : 60) * 1000;
-        const token = { scopes, value, expiresAt: Date.now() + Math.max(lifetimeMs - EXPIRY_MARGIN_MS, lifetimeMs / 2) };
-        host.tokens.unshift(token);
-        return token;
-    }
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/adapters/registry/credentials.ts
-
-
-
-
-
-/** The key docker uses for Docker Hub in `auths` and when asking helpers. */
-const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
-const DOCKER_HUB_NAMES = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
-function dockerConfigFile(dockerConfigDir) {
-    return (0,external_node_path_.join)(dockerConfigDir ?? process.env.DOCKER_CONFIG ?? (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.docker'), 'config.json');
-}
-/** `https://host/v1/` → `host`, as docker's ConvertToHostname compares `auths` keys. */
-function keyHostname(key) {
-    return key.replace(/^[a-z]+:\/\//i, '').split('/')[0];
-}
-function isDockerHub(registry) {
-    return DOCKER_HUB_NAMES.includes(registry) || registry === DOCKER_HUB_KEY;
-}
-/** The server address docker passes to helpers: Hub's legacy URL, any other registry by host. */
-function serverAddress(registry) {
-    return isDockerHub(registry) ? DOCKER_HUB_KEY : registry;
-}
-function matchesRegistry(key, registry) {
-    if (isDockerHub(registry))
-        return key === DOCKER_HUB_KEY || DOCKER_HUB_NAMES.includes(keyHostname(key));
-    return key === registry || keyHostname(key) === registry;
-}
-/**
- * Credentials for `registry` (a host as in an image reference) from the Docker config file, in docker's
- * order: `credHelpers[host]`, then `credsStore`, then `auths`. Undefined when there are none.
- */
-async function dockerCredentials(registry, options = {}) {
-    const file = dockerConfigFile(options.dockerConfigDir);
-    const config = await readDockerConfig(file, registry);
-    if (!config)
-        return undefined;
-    const helperKey = Object.keys(config.credHelpers ?? {}).find(key => matchesRegistry(key, registry));
-    const helper = helperKey ? config.credHelpers?.[helperKey] : config.credsStore;
-    if (helper) {
-        const fromHelper = await helperCredentials(helper, registry, options.timeoutMs ?? 30_000);
-        if (fromHelper)
-            return fromHelper;
-    }
-    const authKey = Object.keys(config.auths ?? {}).find(key => matchesRegistry(key, registry));
-    const entry = authKey ? config.auths?.[authKey] : undefined;
-    return entry ? fromAuthEntry(entry, registry, `${file} (auths "${authKey}")`) : undefined;
-}
-async function readDockerConfig(file, registry) {
-    let text;
-    try {
-        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
-    }
-    catch (error) {
-        if (error.code === 'ENOENT')
-            return undefined;
-        throw new RegistryError(registry, undefined, `cannot read the Docker config ${file} (${error.code ?? 'error'})`);
-    }
-    try {
-        const value = JSON.parse(text);
-        return typeof value === 'object' && value !== null ? value : {};
-    }
-    catch {
-        throw new RegistryError(registry, undefined, `the Docker config ${file} is not valid JSON`);
-    }
-}
-function fromAuthEntry(entry, registry, source) {
-    if (entry.identitytoken)
-        return { identityToken: entry.identitytoken, username: entry.username, source };
-    if (entry.auth) {
-        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-        const colon = decoded.indexOf(':');
-        if (colon < 0)
-            throw new RegistryError(registry, undefined, `the "auth" value in ${source} is not base64 of user:password`);
-        return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), source };
-    }
-    if (entry.username !== undefined && entry.password !== undefined)
-        return { username: entry.username, password: entry.password, source };
-    return undefined;
-}
-/** Runs `docker-credential-<helper> get` with the server address on stdin; no shell, so nothing is interpreted. */
-async function helperCredentials(helper, registry, timeoutMs) {
-    // A helper name is a suffix of a program on PATH: never a path.
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(helper))
-        throw new RegistryError(registry, undefined, `invalid credential helper name "${helper}" in the Docker config`);
-    const program = `docker-credential-${helper}`;
-    const output = await new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.execFile)(program, ['get'], { timeout: timeoutMs, maxBuffer: 1 << 20, encoding: 'utf8', env: process.env }, (error, stdout, stderr) => {
-            if (!error)
-                return resolve(stdout);
-            // Helpers report a missing entry on stdout with a non-zero exit: that is "no credentials", not a failure.
-            if (/credentials not found/i.test(`${stdout}${stderr}`))
-                return resolve(undefined);
-            const reason = error.code === 'ENOENT' ? 'is not on PATH' : `failed: ${(stderr || stdout).trim().split('\n')[0] || error.message}`;
-            reject(new RegistryError(registry, undefined, `credential helper ${program} ${reason}`));
-        });
-        child.stdin?.on('error', () => undefined);
-        child.stdin?.end(serverAddress(registry));
-    });
-    if (output === undefined)
-        return undefined;
-    let answer;
-    try {
-        answer = JSON.parse(output);
-    }
-    catch {
-        throw new RegistryError(registry, undefined, `credential helper ${program} did not answer with JSON`);
-    }
-    if (!answer.Secret)
-        return undefined;
-    const source = `credential helper ${program}`;
-    // Helpers store an identity token under the user name "<token>", as docker does.
-    if (answer.Username === '<token>')
-        return { identityToken: answer.Secret, source };
-    return { username: answer.Username ?? '', password: answer.Secret, source };
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/adapters/registry/digest.ts
-
-const ALGORITHMS = { sha256: 'sha256', sha512: 'sha512' };
-/** `sha256:<hex>` of the exact bytes: content addresses are over bytes, never over re-serialised JSON. */
-function digestOf(bytes, algorithm = 'sha256') {
-    const hash = ALGORITHMS[algorithm];
-    if (!hash)
-        throw new Error(`unsupported digest algorithm ${algorithm}`);
-    return `${algorithm}:${(0,external_node_crypto_.createHash)(hash).update(bytes).digest('hex')}`;
-}
-/** A well-formed digest the registry API accepts: `sha256:` + 64 hex digits, or `sha512:` + 128. */
-function isDigest(value) {
-    return /^sha256:[a-f0-9]{64}$/.test(value) || /^sha512:[a-f0-9]{128}$/.test(value);
-}
-/** Whether `bytes` are the content `digest` names (in that digest's own algorithm). */
-function matchesDigest(bytes, digest) {
-    return isDigest(digest) && digestOf(bytes, digest.slice(0, digest.indexOf(':'))) === digest;
-}
-
-;// CONCATENATED MODULE: ./src/adapters/registry/manifest.ts
-/** The manifest shapes and media types of the OCI image spec and Docker's v2 schema 2, and platform choice in an index. */
-const MediaType = {
-    ociIndex: 'application/vnd.oci.image.index.v1+json',
-    dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-    ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-    dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-    ociConfig: 'application/vnd.oci.image.config.v1+json',
-    dockerConfig: 'application/vnd.docker.container.image.v1+json',
-    ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
-    dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-    dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
-    dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws'
-};
-/** What a manifest GET accepts by default: both index kinds and both image manifest kinds, never schema 1. */
-const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest];
-function isIndexMediaType(mediaType) {
-    return mediaType === MediaType.ociIndex || mediaType === MediaType.dockerManifestList;
-}
-function isSchema1MediaType(mediaType) {
-    return mediaType === MediaType.dockerSchema1 || mediaType === MediaType.dockerSchema1Signed;
-}
-/** `linux/arm64/v8`: how docker and the error messages write a platform. */
-function formatPlatform(platform) {
-    return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
-}
-/** An index entry without a platform is linux/amd64, as docker reads it. */
-function platformOf(entry) {
-    return entry.platform ?? { os: 'linux', architecture: 'amd64' };
-}
-/** Attestation manifests (buildx provenance/SBOM) sit in indexes as `unknown/unknown` entries: never an image to run. */
-function isAttestation(entry) {
-    const platform = platformOf(entry);
-    return (platform.os === 'unknown' && platform.architecture === 'unknown') || entry.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
-}
-/** The runnable entries of an index, attestations left out. */
-function imageEntries(index) {
-    return index.manifests.filter(entry => !isAttestation(entry));
-}
-/** The index entry for `wanted`, or undefined; a variant is compared only when one is asked for. */
-function selectPlatform(index, wanted) {
-    return imageEntries(index).find(entry => {
-        const platform = platformOf(entry);
-        return platform.os === wanted.os && platform.architecture === wanted.architecture && (!wanted.variant || platform.variant === wanted.variant);
-    });
-}
-
-;// CONCATENATED MODULE: ./src/adapters/registry/retry.ts
-/**
- * Retries of registry requests: exponential backoff with full jitter, `Retry-After` honoured, bounded in the
- * number of attempts and in time. Pure except for the clock and the sleep, both injectable.
- */
-const DEFAULT_RETRY_POLICY = {
-    retries: 4,
-    retryBudgetMs: 60_000,
-    backoffBaseMs: 250,
-    backoffMaxMs: 10_000,
-    retryAfterMaxMs: 30_000
-};
-/** Answers worth another attempt: rate limited, or a server or gateway failure that may pass. */
-const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
-/** Why one attempt failed in a way worth another: a retryable answer or a network failure. */
-class Transient {
-    reason;
-    status;
-    retryAfterMs;
-    constructor(
-    /** One line: `Service Unavailable`, `connection to host:port refused (ECONNREFUSED)`. */
-    reason, status, 
-    /** What the registry's `Retry-After` asked for, in ms from now. */
-    retryAfterMs) {
-        this.reason = reason;
-        this.status = status;
-        this.retryAfterMs = retryAfterMs;
-    }
-}
-/**
- * `Retry-After` as milliseconds from `now`: delay-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when
- * absent or unreadable, 0 for a date in the past.
- */
-function parseRetryAfter(value, now = Date.now()) {
-    const text = value?.trim();
-    if (!text)
-        return undefined;
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    // An HTTP date names its weekday or month: refuse numbers Date.parse would read as a year or an epoch.
-    if (!/[A-Za-z]/.test(text))
-        return undefined;
-    const at = Date.parse(text);
-    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-/** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in [0, min(max, base * 2^(retry-1))]. */
-function backoffMs(policy, retry, random = Math.random) {
-    const ceiling = Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** Math.max(0, retry - 1));
-    return Math.floor(random() * ceiling);
-}
-function seconds(ms) {
-    const value = ms / 1000;
-    return `${Number.isInteger(value) ? value : value.toFixed(1)} s`;
-}
-const sleepFor = (ms) => new Promise(resolve => setTimeout(resolve, ms));
-/**
- * Runs `attempt` until it returns something other than a Transient, throws, or the policy says stop; then
- * throws what `giveUp` makes of the last failure. Each wait is the registry's `Retry-After` when it sent one,
- * else a full-jitter backoff; a wait that would end past the budget is not taken.
- */
-async function retrying(policy, attempt, giveUp, hooks = {}) {
-    const now = hooks.now ?? Date.now;
-    const sleep = hooks.sleep ?? sleepFor;
-    const started = now();
-    const deadline = started + policy.retryBudgetMs;
-    for (let n = 1;; n++) {
-        const outcome = await attempt(n);
-        if (!(outcome instanceof Transient))
-            return outcome;
-        const at = now();
-        const stop = (stopped) => giveUp({ attempts: n, elapsedMs: at - started, last: outcome, stopped });
-        if (n > policy.retries)
-            throw stop();
-        let wait;
-        if (outcome.retryAfterMs !== undefined) {
-            if (outcome.retryAfterMs > policy.retryAfterMaxMs) {
-                throw stop(`the registry asks to retry after ${seconds(outcome.retryAfterMs)}, more than the ${seconds(policy.retryAfterMaxMs)} this client waits`);
-            }
-            if (at + outcome.retryAfterMs > deadline) {
-                throw stop(`the registry asks to retry after ${seconds(outcome.retryAfterMs)}, past the retry budget of ${policy.retryBudgetMs} ms`);
-            }
-            wait = outcome.retryAfterMs;
-        }
-        else {
-            wait = backoffMs(policy, n, hooks.random);
-            if (at + wait > deadline)
-                throw stop(`stopped by the retry budget of ${policy.retryBudgetMs} ms`);
-        }
-        hooks.onRetry?.(n, wait, outcome);
-        await sleep(wait);
-    }
-}
-
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-;// CONCATENATED MODULE: ./src/adapters/registry/transport.ts
-
-
-
-
-/** A request that failed on the network: refused, reset, timed out, or its answer cut short. */
-class NetworkFailure extends Error {
-    retryable;
-    code;
-    constructor(message, retryable, code) {
-        super(message);
-        this.retryable = retryable;
-        this.code = code;
-        this.name = 'NetworkFailure';
-    }
-}
-const USER_AGENT = 'lacework-fargate';
-// Failures that may pass: the registry restarting, a load balancer dropping an idle connection, a DNS hiccup.
-const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EHOSTDOWN', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED']);
-/** One line for a network error: refused and reset named as such, TLS failures never retried. */
-function networkFailure(error, host) {
-    if (error instanceof NetworkFailure)
-        return error;
-    const err = error;
-    const code = err.code ?? err.cause?.code;
-    if (code === 'ECONNREFUSED')
-        return new NetworkFailure(`connection to ${host} refused (ECONNREFUSED)`, true, code);
-    if (code === 'ECONNRESET' && /socket hang up/i.test(err.message))
-        return new NetworkFailure(`${host} closed the connection before answering (ECONNRESET)`, true, code);
-    if (code === 'ECONNRESET')
-        return new NetworkFailure(`connection to ${host} reset (ECONNRESET)`, true, code);
-    if (code === 'UND_ERR_SOCKET')
-        return new NetworkFailure(`${host} closed the connection (${code})`, true, code);
-    if (code && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code))) {
-        return new NetworkFailure(`TLS with ${host} failed (${code})`, false, code);
-    }
-    const reason = code ?? err.cause?.message ?? err.message;
-    return new NetworkFailure(`cannot reach ${host} (${reason.replace(/\s+/g, ' ')})`, code !== undefined && RETRYABLE_CODES.has(code), code);
-}
-/** The reason a retryable answer gives, with its `Retry-After`; undefined for an answer not worth another try. */
-function transientAnswer(exchange) {
-    const { response, body } = exchange;
-    if (!RETRYABLE_STATUSES.has(response.status))
-        return undefined;
-    const reason = registryErrorDetail(body) ?? (response.statusText || `HTTP ${response.status}`);
-    return new Transient(reason, response.status, parseRetryAfter(response.headers.get('retry-after')));
-}
-function toBuffer(body) {
-    return typeof body === 'string' ? Buffer.from(body) : body;
-}
-/**
- * HTTP exchanges with a registry: a connect and a total time limit on every request, retries with backoff for
- * 429, 5xx and network failures, counted, and every failure turned into one line.
- */
-class Transport {
-    options;
-    stats = { requests: 0, bytesSent: 0, bytesReceived: 0, retries: 0 };
-    httpAgent = new external_node_http_.Agent({ keepAlive: true });
-    httpsAgent = new external_node_https_namespaceObject.Agent({ keepAlive: true });
-    constructor(options) {
-        this.options = options;
-    }
-    get timeoutMs() {
-        return this.options.timeoutMs;
-    }
-    /** Sends `request`, retried by the policy unless `retry: false`; 401, 403, 404 and every other answer come back as they are. */
-    async send(url, request, registry, repository) {
-        const body = toBuffer(request.body);
-        const once = () => this.once(url, request.method, request.headers ?? {}, body);
-        if (request.retry === false)
-            return once();
-        return this.retrying(request.what ?? `${request.method} ${url.host}${url.pathname}`, registry, repository, async () => {
-            const exchange = await once();
-            return transientAnswer(exchange) ?? exchange;
-        });
-    }
-    /**
-     * Runs `attempt` under the retry policy: it returns a Transient (or throws a retryable NetworkFailure) to ask
-     * for another try. When attempts or time run out, throws a RegistryRetryError naming `what` and the attempts.
-     */
-    retrying(what, registry, repository, attempt) {
-        return retrying(this.options.retry, async () => {
-            try {
-                return await attempt();
-            }
-            catch (error) {
-                if (!(error instanceof NetworkFailure))
-                    throw error;
-                if (error.retryable)
-                    return new Transient(error.message);
-                throw new RegistryError(registry, repository, `${what}: ${error.message}`);
-            }
-        }, ({ attempts, elapsedMs, last, stopped }) => new RegistryRetryError(registry, repository, what, attempts, elapsedMs, last.reason, last.status, stopped), {
-            ...this.options.hooks,
-            onRetry: (attempt, waitMs, last) => {
-                this.stats.retries++;
-                this.options.hooks?.onRetry?.(attempt, waitMs, last);
-            }
-        });
-    }
-    /** One attempt; network failures are thrown as NetworkFailure. */
-    async once(url, method, headers, body) {
-        this.stats.requests++;
-        this.stats.bytesSent += body?.length ?? 0;
-        const all = { 'User-Agent': USER_AGENT, ...headers };
-        const exchange = this.options.fetch ? await this.viaFetch(this.options.fetch, url, method, all, body) : await this.viaNode(url, method, all, body);
-        this.stats.bytesReceived += exchange.body.length;
-        return exchange;
-    }
-    async viaFetch(fetchImpl, url, method, headers, body) {
-        try {
-            const response = await fetchImpl(url, {
-                method,
-                headers,
-                body: body === undefined ? undefined : new Uint8Array(body.buffer, body.byteOffset, body.length),
-                redirect: 'manual',
-                signal: AbortSignal.timeout(this.options.timeoutMs)
-            });
-            return { response, body: Buffer.from(await response.arrayBuffer()), url };
-        }
-        catch (error) {
-            const err = error;
-            if (err.name === 'TimeoutError' || err.name === 'AbortError') {
-                throw new NetworkFailure(`no complete answer from ${url.host} within ${this.options.timeoutMs} ms`, true, 'timeout');
-            }
-            throw networkFailure(error, url.host);
-        }
-    }
-    viaNode(url, method, headers, body) {
-        const { connectTimeoutMs, timeoutMs } = this.options;
-        const secure = url.protocol === 'https:';
-        const host = url.host;
-        if (body !== undefined || method === 'POST' || method === 'PUT')
-            headers = { ...headers, 'Content-Length': String(body?.length ?? 0) };
-        return new Promise((resolve, reject) => {
-            let settled = false;
-            const request = (secure ? external_node_https_namespaceObject : external_node_http_).request(url, { method, headers, agent: secure ? this.httpsAgent : this.httpAgent });
-            const settle = (failure, exchange) => {
-                if (settled)
-                    return;
-                settled = true;
-                clearTimeout(total);
-                clearTimeout(connecting);
-                if (failure) {
-                    request.destroy();
-                    reject(failure);
-                }
-                else {
-                    resolve(exchange);
-                }
-            };
-            const total = setTimeout(() => settle(new NetworkFailure(`no complete answer from ${host} within ${timeoutMs} ms`, true, 'timeout')), timeoutMs);
-            // Lookup, TCP and TLS of a new connection; a kept-alive one is already open.
-            const connecting = setTimeout(() => settle(new NetworkFailure(`no connection to ${host} within ${connectTimeoutMs} ms`, true, 'connect-timeout')), connectTimeoutMs);
-            request.once('socket', socket => {
-                if (request.reusedSocket)
-                    clearTimeout(connecting);
-                else
-                    socket.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(connecting));
-            });
-            request.on('error', error => settle(networkFailure(error, host)));
-            request.on('response', response => {
-                const chunks = [];
-                let received = 0;
-                const cut = () => {
-                    const expected = response.headers['content-length'];
-                    return new NetworkFailure(`the answer from ${host} was cut off after ${received}${expected ? ` of ${expected}` : ''} body bytes`, true, 'truncated');
-                };
-                response.on('data', (chunk) => {
-                    chunks.push(chunk);
-                    received += chunk.length;
-                });
-                response.on('error', () => settle(cut()));
-                response.on('close', () => {
-                    if (!response.complete)
-                        settle(cut());
-                });
-                response.on('end', () => {
-                    if (!response.complete)
-                        return settle(cut());
-                    const status = response.statusCode ?? 0;
-                    if (status < 200 || status > 599)
-                        return settle(new NetworkFailure(`${host} answered with HTTP status ${status}`, false, 'status'));
-                    const answerHeaders = new Headers();
-                    const raw = response.rawHeaders;
-                    for (let i = 0; i + 1 < raw.length; i += 2) {
-                        try {
-                            answerHeaders.append(raw[i], raw[i + 1]);
-                        }
-                        catch {
-                            // A header fetch would refuse too: leave it out.
-                        }
-                    }
-                    settle(undefined, { response: new Response(null, { status, statusText: (response.statusMessage ?? '').replace(/[^\t\x20-\x7e]/g, ''), headers: answerHeaders }), body: Buffer.concat(chunks), url });
-                });
-            });
-            request.end(body);
-        });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/adapters/registry/client.ts
-
-
-
-
-
-
-
-
-
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const MAX_REDIRECTS = 5;
-const DEFAULT_TIMEOUT_MS = 60_000;
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-/** A client of the OCI distribution API: manifests, blobs, mounts and pushes, with Docker's auth. */
-class RegistryClient {
-    transport;
-    auth;
-    insecureRegistries;
-    credentialCache = new Map();
-    configs;
-    constructor(options = {}) {
-        // Facts, agent pinning and the daemonless build of one run all read the same configs.
-        if (options.cacheImageConfigs)
-            this.configs = new Map();
-        const defaults = DEFAULT_RETRY_POLICY;
-        this.transport = new Transport({
-            timeoutMs: positive(options.timeoutMs, 'timeoutMs') ?? DEFAULT_TIMEOUT_MS,
-            connectTimeoutMs: positive(options.connectTimeoutMs, 'connectTimeoutMs') ?? DEFAULT_CONNECT_TIMEOUT_MS,
-            retry: {
-                retries: count(options.retries, 'retries') ?? defaults.retries,
-                retryBudgetMs: count(options.retryBudgetMs, 'retryBudgetMs') ?? defaults.retryBudgetMs,
-                backoffBaseMs: count(options.backoffBaseMs, 'backoffBaseMs') ?? defaults.backoffBaseMs,
-                backoffMaxMs: count(options.backoffMaxMs, 'backoffMaxMs') ?? defaults.backoffMaxMs,
-                retryAfterMaxMs: count(options.retryAfterMaxMs, 'retryAfterMaxMs') ?? defaults.retryAfterMaxMs
-            },
-            fetch: options.fetch,
-            hooks: options.retryHooks
-        });
-        this.insecureRegistries = options.insecureRegistries ?? [];
-        const credentialOptions = { dockerConfigDir: options.dockerConfigDir, timeoutMs: this.transport.timeoutMs };
-        this.auth = new RegistryAuth(this.transport, registry => {
-            // Helpers are run once per registry and client: they can be slow.
-            let credentials = this.credentialCache.get(registry);
-            if (!credentials) {
-                credentials = dockerCredentials(registry, credentialOptions);
-                this.credentialCache.set(registry, credentials);
-            }
-            return credentials;
-        });
-    }
-    get stats() {
-        return this.transport.stats;
-    }
-    /** The manifest or index `reference` names, its digest verified when the reference pins one. */
-    async getManifest(reference, accept = MANIFEST_ACCEPT) {
-        const ref = parseImageReference(reference);
-        return this.manifest(this.repository(ref), ref.digest ?? ref.tag ?? 'latest', accept);
-    }
-    /** The config of the image `reference` names; from an index, the entry for `platform`. */
-    async getImageConfig(reference, platform = { os: 'linux', architecture: 'amd64' }) {
-        const configs = this.configs;
-        if (!configs)
-            return this.fetchImageConfig(reference, platform);
-        const key = `${reference}|${formatPlatform(platform)}`;
-        let pending = configs.get(key);
-        if (!pending) {
-            pending = this.fetchImageConfig(reference, platform);
-            configs.set(key, pending);
-            pending.catch(() => configs.delete(key));
-        }
-        return pending;
-    }
-    async fetchImageConfig(reference, platform) {
-        const ref = parseImageReference(reference);
-        const repository = this.repository(ref);
-        let found = await this.manifest(repository, ref.digest ?? ref.tag ?? 'latest', MANIFEST_ACCEPT);
-        let indexDigest;
-        if (isIndexMediaType(found.mediaType)) {
-            const index = found.json;
-            const entry = selectPlatform(index, platform);
-            if (!entry) {
-                const present = imageEntries(index).map(child => formatPlatform(child.platform ?? { os: 'linux', architecture: 'amd64' }));
-                throw new PlatformMissingError(repository.registry, repository.name, reference, formatPlatform(platform), present);
-            }
-            indexDigest = found.digest;
-            found = await this.manifest(repository, entry.digest, [MediaType.ociManifest, MediaType.dockerManifest]);
-            if (isIndexMediaType(found.mediaType))
-                throw new RegistryError(repository.registry, repository.name, `the ${formatPlatform(platform)} entry of ${reference} is itself an index`);
-        }
-        const manifest = found.json;
-        if (!manifest.config?.digest)
-            throw new RegistryError(repository.registry, repository.name, `manifest ${found.digest} has no config descriptor`);
-        const configBytes = await this.blob(repository, manifest.config.digest);
-        let config;
-        try {
-            config = JSON.parse(configBytes.toString('utf8'));
-        }
-        catch {
-            throw new RegistryError(repository.registry, repository.name, `config blob ${manifest.config.digest} is not JSON`);
-        }
-        return { indexDigest, manifestDigest: found.digest, manifest, configDigest: manifest.config.digest, configBytes, config };
-    }
-    /** Whether `repository` (`registry/name`) holds the blob. */
-    async blobExists(repository, digest) {
-        const repo = this.repository(parseImageReference(repository));
-        checkDigest(repo, digest);
-        const what = `HEAD blob ${digest}`;
-        const { response, body } = await this.call(repo, { what, method: 'HEAD', path: `/v2/${repo.name}/blobs/${digest}`, scopes: [repositoryScope(repo.name, 'pull')], followRedirects: true });
-        if (response.status === 200)
-            return true;
-        if (response.status === 404)
-            return false;
-        throw failure(repo, what, response, body);
-    }
-    /** The blob's bytes, verified against its digest; redirects (ECR → S3) are followed without credentials. */
-    async getBlob(repository, digest) {
-        return this.blob(this.repository(parseImageReference(repository)), digest);
-    }
-    /** Mounts a blob from another repository of the same registry; false when the registry would not (then copy it). */
-    async mountBlob(targetRepository, digest, fromRepository) {
-        const target = this.repository(parseImageReference(targetRepository));
-        const from = this.repository(parseImageReference(fromRepository));
-        checkDigest(target, digest);
-        if (from.registry !== target.registry)
-            return false;
-        const what = `mount blob ${digest} from ${from.name}`;
-        const scopes = [repositoryScope(target.name, 'pull,push'), repositoryScope(from.name, 'pull')];
-        const query = new URLSearchParams({ mount: digest, from: from.name });
-        const { response, body } = await this.call(target, { what, method: 'POST', path: `/v2/${target.name}/blobs/uploads/?${query}`, scopes });
-        if (response.status === 201)
-            return true;
-        if (response.status === 202) {
-            // The registry opened an upload session instead: close it rather than leave it to expire.
-            const location = response.headers.get('location');
-            if (location)
-                await this.call(target, { what: 'cancel upload', method: 'DELETE', path: location, scopes }).catch(() => undefined);
-            return false;
-        }
-        throw failure(target, what, response, body);
-    }
-    /**
-     * Uploads a blob in one PUT (POST for a session, then PUT `?digest=`). A session that fails midway is not
-     * resumed: the retry opens a new one, so a half-written upload is never completed with other bytes.
-     */
-    async uploadBlob(repository, digest, bytes) {
-        const repo = this.repository(parseImageReference(repository));
-        checkDigest(repo, digest);
-        if (!matchesDigest(bytes, digest))
-            throw new RegistryError(repo.registry, repo.name, `refusing to upload: the bytes do not match ${digest}`);
-        const scopes = [repositoryScope(repo.name, 'pull,push')];
-        const what = `upload blob ${digest}`;
-        await this.transport.retrying(what, repo.registry, repo.name, async () => {
-            const start = await this.call(repo, { what: `start upload of ${digest}`, method: 'POST', path: `/v2/${repo.name}/blobs/uploads/`, scopes, retry: false });
-            const busy = transientAnswer(start);
-            if (busy)
-                return busy;
-            const location = start.response.headers.get('location');
-            if (start.response.status !== 202 || !location)
-                throw failure(repo, `start upload of ${digest}`, start.response, start.body);
-            const url = new URL(location, start.url);
-            // Append to the registry's query (upload state) as is: re-encoding it can break the session.
-            const separator = url.search ? '&' : url.href.endsWith('?') ? '' : '?';
-            const put = await this.call(repo, {
-                what,
-                method: 'PUT',
-                path: `${url.href}${separator}digest=${encodeURIComponent(digest)}`,
-                headers: { 'Content-Type': 'application/octet-stream' },
-                body: bytes,
-                scopes,
-                retry: false
-            });
-            const failed = transientAnswer(put);
-            if (failed)
-                return failed;
-            if (put.response.status !== 201)
-                throw failure(repo, what, put.response, put.body);
-            return true;
-        });
-    }
-    /** Pushes a manifest under `tag` (or a digest) and returns its digest, the sha256 of the bytes sent. */
-    async putManifest(repository, tag, mediaType, bytes) {
-        const repo = this.repository(parseImageReference(repository));
-        const digest = digestOf(bytes);
-        const what = `PUT manifest ${tag}`;
-        const { response, body } = await this.call(repo, {
-            what,
-            method: 'PUT',
-            path: `/v2/${repo.name}/manifests/${tag}`,
-            headers: { 'Content-Type': mediaType },
-            body: bytes,
-            scopes: [repositoryScope(repo.name, 'pull,push')]
-        });
-        if (response.status !== 201)
-            throw failure(repo, what, response, body);
-        const answered = response.headers.get('docker-content-digest');
-        if (answered && answered.startsWith('sha256:') && answered !== digest) {
-            throw new RegistryError(repo.registry, repo.name, `${what}: the registry stored ${answered}, not ${digest}`);
-        }
-        return digest;
-    }
-    repository(ref) {
-        return { registry: ref.registry, name: ref.repository, base: registryBaseUrl(ref.registry, this.insecureRegistries) };
-    }
-    async manifest(repo, tagOrDigest, accept) {
-        const what = `GET manifest ${tagOrDigest}`;
-        const { response, body } = await this.call(repo, {
-            what,
-            method: 'GET',
-            path: `/v2/${repo.name}/manifests/${tagOrDigest}`,
-            headers: { Accept: accept.join(', ') },
-            scopes: [repositoryScope(repo.name, 'pull')],
-            followRedirects: true
-        });
-        if (response.status !== 200)
-            throw failure(repo, what, response, body);
-        const contentType = (response.headers.get('content-type') ?? '').split(';')[0].trim();
-        let parsed;
-        try {
-            parsed = JSON.parse(body.toString('utf8'));
-        }
-        catch {
-            parsed = undefined;
-        }
-        if (typeof parsed !== 'object' || parsed === null)
-            throw new RegistryError(repo.registry, repo.name, `${what}: the manifest is not a JSON object`);
-        const json = parsed;
-        const mediaType = json.mediaType ?? (isManifestType(contentType) ? contentType : json.manifests ? MediaType.ociIndex : MediaType.ociManifest);
-        if (json.schemaVersion === 1 || isSchema1MediaType(mediaType) || isSchema1MediaType(contentType)) {
-            throw new RegistryError(repo.registry, repo.name, `${what}: a Docker schema 1 manifest, which is not supported; push the image again with a current docker or skopeo`);
-        }
-        if (!isManifestType(mediaType))
-            throw new RegistryError(repo.registry, repo.name, `${what}: unsupported manifest media type ${mediaType}`);
-        // Trust the bytes, not the registry: a pinned digest must be the hash of what came back.
-        const pinned = isDigest(tagOrDigest) ? tagOrDigest : undefined;
-        if (pinned && !matchesDigest(body, pinned)) {
-            throw new RegistryError(repo.registry, repo.name, `${what}: the manifest received does not match the digest asked for (it is ${digestOf(body)})`);
-        }
-        const computed = digestOf(body);
-        const answered = response.headers.get('docker-content-digest');
-        if (!pinned && answered?.startsWith('sha256:') && answered !== computed) {
-            throw new RegistryError(repo.registry, repo.name, `${what}: Docker-Content-Digest ${answered} does not match the manifest received (${computed})`);
-        }
-        return { mediaType, digest: pinned ?? computed, bytes: body, json: json };
-    }
-    async blob(repo, digest) {
-        checkDigest(repo, digest);
-        const what = `GET blob ${digest}`;
-        const { response, body } = await this.call(repo, { what, method: 'GET', path: `/v2/${repo.name}/blobs/${digest}`, scopes: [repositoryScope(repo.name, 'pull')], followRedirects: true });
-        if (response.status !== 200)
-            throw failure(repo, what, response, body);
-        if (!matchesDigest(body, digest))
-            throw new RegistryError(repo.registry, repo.name, `${what}: the bytes received do not match the digest (they are ${digestOf(body)})`);
-        return body;
-    }
-    /** One request with auth: sends what is cached, answers one 401 challenge, and retries once. */
-    async call(repo, call) {
-        let exchange = await this.follow(repo, call, await this.auth.authorization(repo.registry, repo.name, call.scopes));
-        if (exchange.response.status !== 401)
-            return exchange;
-        const authorization = await this.auth.answer(repo.registry, repo.name, exchange.response.headers.get('www-authenticate'), call.scopes);
-        exchange = await this.follow(repo, call, authorization);
-        if (exchange.response.status === 401)
-            throw new RegistryError(repo.registry, repo.name, `${call.what}: unauthorized: ${await this.auth.describe(repo.registry)}`, 401);
-        return exchange;
-    }
-    /** Sends, following redirects when asked; the Authorization header never leaves the registry's origin. */
-    async follow(repo, call, authorization) {
-        let url = new URL(call.path, repo.base);
-        if (url.origin !== new URL(repo.base).origin)
-            authorization = undefined;
-        for (let hops = 0;; hops++) {
-            const headers = { ...call.headers, ...(authorization ? { Authorization: authorization } : {}) };
-            const exchange = await this.transport.send(url, { method: call.method, headers, body: call.body, what: call.what, retry: call.retry }, repo.registry, repo.name);
-            const location = exchange.response.headers.get('location');
-            if (!call.followRedirects || !REDIRECTS.has(exchange.response.status) || !location)
-                return exchange;
-            if (hops === MAX_REDIRECTS)
-                throw new RegistryError(repo.registry, repo.name, `${call.what}: more than ${MAX_REDIRECTS} redirects`);
-            const next = new URL(location, url);
-            if (url.protocol === 'https:' && next.protocol !== 'https:' && !isLoopbackHost(next.host)) {
-                throw new RegistryError(repo.registry, repo.name, `${call.what}: refusing a redirect from https to ${next.protocol}//${next.host}`);
-            }
-            if (next.origin !== url.origin)
-                authorization = undefined;
-            url = next;
-        }
-    }
-}
-function isManifestType(mediaType) {
-    return MANIFEST_ACCEPT.includes(mediaType);
-}
-function checkDigest(repo, digest) {
-    if (!isDigest(digest))
-        throw new RegistryError(repo.registry, repo.name, `"${digest}" is not a sha256 or sha512 digest`);
-}
-/** The registry's own error code and message when it sent one (`MANIFEST_UNKNOWN: manifest unknown`). */
-function failure(repo, what, response, body) {
-    const detail = registryErrorDetail(body);
-    let text = detail ? `: ${detail}` : '';
-    if (response.status === 429) {
-        const retryAfter = response.headers.get('retry-after');
-        text += `: rate limited${retryAfter ? `, retry after ${retryAfter.replace(/[^\x20-\x7e]/g, '').slice(0, 40)} s` : ''}`;
-    }
-    return new RegistryError(repo.registry, repo.name, `${what} failed${text}`, response.status);
-}
-function positive(value, name) {
-    if (value !== undefined && !(Number.isFinite(value) && value > 0))
-        throw new RangeError(`RegistryClient option ${name} must be a positive number of milliseconds, not ${value}`);
-    return value;
-}
-function count(value, name) {
-    if (value !== undefined && !(Number.isInteger(value) && value >= 0))
-        throw new RangeError(`RegistryClient option ${name} must be a whole number >= 0, not ${value}`);
-    return value;
-}
-
-;// CONCATENATED MODULE: ./src/adapters/registry/image-facts.ts
-
-
-
-/**
- * What an image runs, read from its config blob through the registry: no pull, a few KB. The digest is the
- * one docker records in RepoDigests: the index's for a multi-platform image, else the manifest's.
- */
-async function registryImageFacts(client, reference, architecture = 'amd64') {
-    let image;
-    try {
-        image = await client.getImageConfig(reference, { os: 'linux', architecture });
-    }
-    catch (error) {
-        if (error instanceof RegistryError && error.status === 404)
-            throw new ImageError(reference, `not found in registry ${error.registry} (HTTP 404)`);
-        throw error;
-    }
-    const config = image.config.config ?? {};
-    return {
-        reference,
-        digest: `${repositoryOf(reference)}@${image.indexDigest ?? image.manifestDigest}`,
-        ...(image.indexDigest ? { platformDigest: image.manifestDigest } : {}),
-        user: config.User ?? '',
-        entrypoint: config.Entrypoint ?? [],
-        cmd: config.Cmd ?? [],
-        architecture: image.config.architecture
-    };
-}
-
-;// CONCATENATED MODULE: ./src/core/input-limits.ts
-
-/**
- * Limits on what the action reads, checked before any parse or command: a task definition too large or too
- * deeply nested, too many containers, an image reference that is not one (and could smuggle shell or options).
- */
-const LIMITS = {
-    // ECS service quotas: "Task definition size" 64 KiB (32 KiB in older editions); 1 MiB leaves room for the file's indentation and describe-task-definition fields, and still bounds memory.
-    taskDefinitionBytes: 1_048_576,
-    // RegisterTaskDefinition's deepest field (containerDefinitions[].linuxParameters.capabilities.add[]) nests 6 levels: 32 is generous, and keeps recursive parsers off deep stacks.
-    jsonDepth: 32,
-    // ECS service quotas: "Containers per task definition" 10, not adjustable.
-    containers: 10,
-    // ECS ContainerDefinition.image: at most 255 characters before "@", then sha256: and 64 hex digits: 255 + 1 + 7 + 64.
-    imageReferenceLength: 327
-};
-/** ECS ContainerDefinition.image: the 255-character limit applies to everything before the digest. */
-const IMAGE_NAME_LENGTH = 255;
-/**
- * Rejects a task definition text over LIMITS.taskDefinitionBytes, or whose objects and arrays nest deeper than
- * LIMITS.jsonDepth: brackets are counted outside strings, before any parse, and the error points at the bracket.
- */
-function checkTaskDefinitionText(file, text) {
-    const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes > LIMITS.taskDefinitionBytes) {
-        throw new TaskDefinitionError(`the file is ${bytes} bytes; task definitions are read up to ${LIMITS.taskDefinitionBytes} bytes (1 MiB), and ECS itself accepts at most 64 KiB`, { file });
-    }
-    let depth = 0;
-    let line = 1;
-    let lineStart = 0;
-    let inString = false;
-    for (let i = 0; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        if (c === 0x0a) {
-            line++;
-            lineStart = i + 1;
-        }
-        else if (inString) {
-            if (c === 0x22)
-                inString = false;
-            else if (c === 0x5c && text.charCodeAt(i + 1) !== 0x0a)
-                i++; // the escaped character is not a quote
-        }
-        else if (c === 0x22) {
-            inString = true;
-        }
-        else if (c === 0x7b || c === 0x5b) {
-            if (++depth > LIMITS.jsonDepth) {
-                throw new TaskDefinitionError(`objects and arrays nest deeper than ${LIMITS.jsonDepth} levels`, { file, line, column: i - lineStart + 1 });
-            }
-        }
-        else if ((c === 0x7d || c === 0x5d) && depth > 0) {
-            depth--;
-        }
-    }
-}
-/** Rejects more container definitions than ECS accepts in one task definition. */
-function checkContainerCount(file, count, location = {}) {
-    if (count > LIMITS.containers) {
-        throw new TaskDefinitionError(`containerDefinitions holds ${count} containers; ECS accepts at most ${LIMITS.containers} in a task definition`, { ...location, file });
-    }
-}
-// distribution/reference regexp.go, ported: name = [domain[:port]/]path-component[/path-component]*, tag = [\w][\w.-]{0,127}.
-// IPv6 hosts ([…]) are left out: ECS's image field does not allow brackets.
-const ALPHANUMERIC = '[a-z0-9]+';
-const SEPARATOR = '(?:[._]|__|[-]+)';
-const PATH_COMPONENT = `${ALPHANUMERIC}(?:${SEPARATOR}${ALPHANUMERIC})*`;
-const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
-const DOMAIN = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?`;
-const NAME_AND_TAG = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?$`);
-// ECS pulls by sha256 only, and go-digest requires its 64 hex digits in lower case.
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-// Every character the grammar above allows, anywhere in a reference.
-const ALLOWED = /^[A-Za-z0-9._:/@-]$/;
-/** A character named for a message: printable ASCII quoted, anything else by its code point, never raw. */
-function describeCharacter(char) {
-    const code = char.codePointAt(0) ?? 0;
-    const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
-    if (char === ' ')
-        return 'a space';
-    if (char === '\n')
-        return `a newline (${hex})`;
-    if (char === '\r')
-        return `a carriage return (${hex})`;
-    if (char === '\t')
-        return `a tab (${hex})`;
-    if (code < 0x20 || (code >= 0x7f && code <= 0x9f))
-        return `the control character ${hex}`;
-    if (code > 0x7e)
-        return `the non-ASCII character ${hex}`;
-    return char === "'" ? `"'"` : `'${char}'`;
-}
-/** The text quoted with every character outside printable ASCII escaped, so a message never carries control bytes. */
-function quote(text, max = 80) {
-    const chars = Array.from(text);
-    let shown = '';
-    for (const char of chars.slice(0, max)) {
-        const code = char.codePointAt(0) ?? 0;
-        if (char === '"' || char === '\\')
-            shown += `\\${char}`;
-        else if (char === '\n')
-            shown += '\\n';
-        else if (char === '\r')
-            shown += '\\r';
-        else if (char === '\t')
-            shown += '\\t';
-        else if (code < 0x20 || code > 0x7e)
-            shown += `\\u{${code.toString(16)}}`;
-        else
-            shown += char;
-    }
-    return `"${shown}${chars.length > max ? '…' : ''}"`;
-}
-/**
- * Accepts only what Docker's reference grammar and ECS's image field both accept —
- * `[registry[:port]/]name[:tag][@sha256:<64 hex>]` — so no space, quote, `;`, `$`, `(`, backquote, newline or
- * leading `-` ever reaches a command line. The message names the first offending character.
- */
-function checkImageReference(input, reference) {
-    const fail = (message) => {
-        throw new InputError(input, message);
-    };
-    if (reference.length === 0)
-        fail('the image reference is empty');
-    if (reference.length > LIMITS.imageReferenceLength) {
-        fail(`the image reference is ${reference.length} characters long; ECS accepts at most ${LIMITS.imageReferenceLength} (${IMAGE_NAME_LENGTH} before an @sha256: digest)`);
-    }
-    const chars = Array.from(reference);
-    const bad = chars.findIndex(char => !ALLOWED.test(char));
-    if (bad >= 0) {
-        fail(`the image reference ${quote(reference)} contains ${describeCharacter(chars[bad])} at character ${bad + 1}; an image reference holds only letters, digits and . _ - : / @`);
-    }
-    if (reference.startsWith('-'))
-        fail(`the image reference ${quote(reference)} starts with '-', which a command would read as an option`);
-    const at = reference.indexOf('@');
-    const name = at >= 0 ? reference.slice(0, at) : reference;
-    if (at >= 0 && !DIGEST.test(reference.slice(at + 1))) {
-        fail(`the digest of ${quote(reference)} must be sha256: and 64 lower-case hex digits`);
-    }
-    if (name.length > IMAGE_NAME_LENGTH)
-        fail(`the image reference is ${name.length} characters long before its digest; ECS accepts at most ${IMAGE_NAME_LENGTH}`);
-    if (!NAME_AND_TAG.test(name)) {
-        if (NAME_AND_TAG.test(name.toLowerCase()))
-            fail(`the repository name in ${quote(reference)} must be lower case`);
-        fail(`${quote(reference)} is not an image reference: expected [registry[:port]/]name[:tag][@sha256:<64 hex digits>]`);
-    }
-}
-
+// EXTERNAL MODULE: ./src/core/image-facts.ts
+var image_facts = __nccwpck_require__(6976);
+// EXTERNAL MODULE: ./src/core/input-limits.ts
+var input_limits = __nccwpck_require__(9620);
 ;// CONCATENATED MODULE: ./src/adapters/files/task-definition-file.ts
 
 
@@ -32887,29 +31613,29 @@ async function readTaskDefinitionFile(path) {
     try {
         const facts = await (0,promises_namespaceObject.stat)(path);
         if (!facts.isFile())
-            throw new TaskDefinitionError(`not a regular file (${facts.isDirectory() ? 'a folder' : 'a device, pipe or socket'})`, { file: path });
-        if (facts.size > LIMITS.taskDefinitionBytes) {
-            throw new TaskDefinitionError(`the file is ${facts.size} bytes; task definitions are read up to ${LIMITS.taskDefinitionBytes} bytes (1 MiB), and ECS itself accepts at most 64 KiB`, { file: path });
+            throw new errors/* TaskDefinitionError */.zF(`not a regular file (${facts.isDirectory() ? 'a folder' : 'a device, pipe or socket'})`, { file: path });
+        if (facts.size > input_limits/* LIMITS */.b1.taskDefinitionBytes) {
+            throw new errors/* TaskDefinitionError */.zF(`the file is ${facts.size} bytes; task definitions are read up to ${input_limits/* LIMITS */.b1.taskDefinitionBytes} bytes (1 MiB), and ECS itself accepts at most 64 KiB`, { file: path });
         }
         return await (0,promises_namespaceObject.readFile)(path, 'utf8');
     }
     catch (error) {
-        if (error instanceof TaskDefinitionError)
+        if (error instanceof errors/* TaskDefinitionError */.zF)
             throw error;
         const code = error.code ?? error.message;
-        throw new TaskDefinitionError(`cannot read the task definition (${code})`, { file: path });
+        throw new errors/* TaskDefinitionError */.zF(`cannot read the task definition (${code})`, { file: path });
     }
 }
 /** Fails before any work when `path` cannot become a file: it is a folder, or a file stands where a folder must. */
 async function checkOutputPath(path, input) {
     const existing = await (0,promises_namespaceObject.stat)(path).catch(() => undefined);
     if (existing?.isDirectory())
-        throw new InputError(input, `${path} is a folder; give the path of a file`);
+        throw new errors/* InputError */.dz(input, `${path} is a folder; give the path of a file`);
     for (let folder = (0,external_node_path_.dirname)(path);; folder = (0,external_node_path_.dirname)(folder)) {
         const facts = await (0,promises_namespaceObject.stat)(folder).catch(() => undefined);
         if (facts) {
             if (!facts.isDirectory())
-                throw new InputError(input, `${path} cannot be written: ${folder} is a file, not a folder`);
+                throw new errors/* InputError */.dz(input, `${path} cannot be written: ${folder} is a file, not a folder`);
             return;
         }
         if ((0,external_node_path_.dirname)(folder) === folder)
@@ -32930,8 +31656,8 @@ async function writeFileAtomically(path, text) {
     }
 }
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 10 modules
-var lib_core = __nccwpck_require__(7264);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 16 modules
+var lib_core = __nccwpck_require__(8179);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
@@ -36669,96 +35395,1988 @@ async function resolveTaskDefinitionPaths(input) {
         const globber = await create(line, { matchDirectories: false, implicitDescendants: false });
         const matches = (await globber.glob()).map(match => (0,external_node_path_.relative)(process.cwd(), match)).sort();
         if (matches.length === 0)
-            throw new InputError('task-definition', `${line} matches no file`);
+            throw new errors/* InputError */.dz('task-definition', `${line} matches no file`);
         paths.push(...matches);
     }
     return [...new Set(paths)];
 }
 
-;// CONCATENATED MODULE: ./src/app/agent-image.ts
+;// CONCATENATED MODULE: ./src/adapters/files/local-files.ts
 
 
 
 
 
-
-/**
- * The agent image, pinned to the digest its tag points at now so every deploy runs the agent that was reviewed,
- * and checked for every platform the tasks run on: it must have a variant for each (an ARM64 task with an
- * AMD64-only agent deploys with an agent that never starts), and a sidecar's image must declare the volume that
- * carries the agent. Nothing is fetched when it is neither pinned, copied, nor needed on ARM64.
- */
-async function resolveAgentImage(host, ctx, client, platforms, use) {
-    const arm = platforms.filter(platform => platform.architecture !== 'amd64');
-    if (!ctx.pinAgentImage && !(use.copied && !ctx.dryRun) && arm.length === 0)
-        return { image: ctx.agentImage };
-    if (!use.sidecar && arm.length === 0) {
-        // Only copied into X86_64 images: its digest names the build, and the build itself checks the architecture.
-        const manifest = await client.getManifest(ctx.agentImage);
-        const child = 'manifests' in manifest.json ? selectPlatform(manifest.json, { os: 'linux', architecture: 'amd64' })?.digest : undefined;
-        return { ...pin(host, ctx, manifest.digest), ...(child ? { platformDigests: { amd64: child } } : {}) };
-    }
-    let digest;
-    const platformDigests = {};
-    for (const { architecture, location } of platforms.length ? platforms : [{ architecture: 'amd64', location: undefined }]) {
-        let found;
+/** The local file system, relative to the working directory. */
+const localFiles = {
+    resolveTaskDefinitions: resolveTaskDefinitionPaths,
+    readTaskDefinition: readTaskDefinitionFile,
+    async readSavedInspect(path, input) {
+        let text;
         try {
-            found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture });
+            text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
         }
         catch (error) {
-            if (error instanceof PlatformMissingError)
-                throw missingPlatform(ctx.agentImage, architecture, error.present, location);
-            throw error;
+            throw new errors/* InputError */.dz(input, `cannot read ${path} (${error.code ?? 'error'})`);
         }
-        // A single-platform image says its architecture in its config only.
-        const has = found.config.architecture ?? 'amd64';
-        if (has !== architecture)
-            throw missingPlatform(ctx.agentImage, architecture, [`linux/${has}`], location);
-        if (use.sidecar)
-            checkAgentVolume(ctx.agentImage, found.config.config?.Volumes);
-        digest ??= found.indexDigest ?? found.manifestDigest;
-        if (found.indexDigest)
-            platformDigests[architecture] = found.manifestDigest;
-    }
-    return { ...pin(host, ctx, digest), ...(Object.keys(platformDigests).length ? { platformDigests } : {}) };
+        return (0,image_facts/* parseSavedInspect */.Fw)(path, text, input);
+    },
+    checkOutputPath: checkOutputPath,
+    writeAtomically: writeFileAtomically
+};
+
+// EXTERNAL MODULE: ./src/core/image-reference.ts
+var image_reference = __nccwpck_require__(8630);
+;// CONCATENATED MODULE: ./src/adapters/registry/reference.ts
+/** Where a registry's API answers: Docker Hub's name is not its API host, and loopback registries speak plain HTTP. */
+const DOCKER_HUB = 'docker.io';
+const DOCKER_HUB_API = 'registry-1.docker.io';
+/** The host (with port) to send API requests to for a registry name as `parseImageReference` returns it. */
+function registryApiHost(registry) {
+    return registry === DOCKER_HUB ? DOCKER_HUB_API : registry;
 }
-function missingPlatform(agentImage, architecture, present, location) {
-    const task = cpuArchitectureName(architecture);
-    return new ImageError(agentImage, `has no ${platformName(architecture)} variant (it has ${present.join(', ') || 'none'}), but the task runs on ${task} (runtimePlatform.cpuArchitecture): ` +
-        `the agent would never start; give agent-image an image with a ${platformName(architecture)} variant, or run the task on ${task === 'ARM64' ? 'X86_64' : 'ARM64'}`, location);
+/** The hostname without port or IPv6 brackets: `[::1]:5000` → `::1`, `127.0.0.1:5000` → `127.0.0.1`. */
+function hostnameOf(host) {
+    if (host.startsWith('['))
+        return host.slice(1, host.indexOf(']'));
+    const colons = host.split(':').length - 1;
+    return colons === 1 ? host.slice(0, host.indexOf(':')) : host;
 }
-/** `volumesFrom` shares only what the source image declares as a VOLUME: it must cover the agent directory. */
-function checkAgentVolume(agentImage, declared) {
-    const volumes = Object.keys(declared ?? {}).map(volume => volume.replace(/\/+$/, ''));
-    if (!volumes.some(volume => AGENT_DIR === volume || AGENT_DIR.startsWith(`${volume}/`))) {
-        throw new ImageError(agentImage, `declares no VOLUME covering ${AGENT_DIR} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`);
-    }
+/** Loopback hosts are plain HTTP, as docker treats them: 127.0.0.0/8, localhost and ::1. */
+function isLoopbackHost(host) {
+    const name = hostnameOf(host).toLowerCase();
+    return name === 'localhost' || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }
-/** `repo:tag@digest` when pinning (and the input names no digest yet), else the input as it is. */
-function pin(host, ctx, digest) {
-    const reference = parseImageReference(ctx.agentImage);
-    if (!ctx.pinAgentImage || reference.digest)
-        return { image: ctx.agentImage, digest };
-    const image = `${repositoryOf(ctx.agentImage)}${reference.tag ? `:${reference.tag}` : ''}@${digest}`;
-    host.info(`agent image ${ctx.agentImage} pinned to ${image}`);
-    return { image, digest };
+/** `http://` for loopback and listed insecure registries (by `host:port` or bare host), else `https://`. */
+function registryBaseUrl(registry, insecureRegistries = []) {
+    const host = registryApiHost(registry);
+    const insecure = isLoopbackHost(host) || insecureRegistries.some(entry => entry === host || entry === registry || entry === hostnameOf(host));
+    return `${insecure ? 'http' : 'https'}://${host}`;
 }
 
-;// CONCATENATED MODULE: ./src/core/concurrency.ts
-/** Runs `work` on every item with at most `limit` under way at once; results in the items' order. */
-async function mapWithConcurrency(items, limit, work) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await work(items[index]);
+;// CONCATENATED MODULE: ./src/adapters/registry/auth.ts
+
+
+/** Parses `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`; quoted values may hold commas. */
+function parseChallenge(header) {
+    const match = /^\s*([A-Za-z][\w-]*)\s*(.*)$/s.exec(header ?? '');
+    if (!match)
+        return undefined;
+    const params = {};
+    for (const param of match[2].matchAll(/([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g)) {
+        params[param[1].toLowerCase()] = param[2] !== undefined ? param[2].replace(/\\(.)/g, '$1') : param[3];
+    }
+    return { scheme: match[1].toLowerCase(), params };
+}
+/** A token realm gets credentials: it must be https, or on loopback where nothing leaves the machine. */
+function checkRealm(realm, registry, repository) {
+    let url;
+    try {
+        url = new URL(realm ?? '');
+    }
+    catch {
+        throw new errors/* RegistryError */.gl(registry, repository, `the bearer challenge has no valid realm URL`);
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.host))) {
+        throw new errors/* RegistryError */.gl(registry, repository, `refusing token realm ${url.protocol}//${url.host}: it must be https`);
+    }
+    return url;
+}
+/** `repository:<name>:pull` or `repository:<name>:pull,push`: the scope a token is asked for. */
+function repositoryScope(name, actions) {
+    return `repository:${name}:${actions}`;
+}
+/** Splits `type:name:actions`; the name holds no colon but the type may carry `(class)`. */
+function splitScope(scope) {
+    const last = scope.lastIndexOf(':');
+    return { resource: scope.slice(0, last), actions: scope.slice(last + 1).split(',') };
+}
+/** A scope granting `pull,push` on a repository also grants `pull` (or `push,pull`) on it. */
+function scopeCovers(held, wanted) {
+    const have = splitScope(held);
+    const want = splitScope(wanted);
+    return have.resource === want.resource && want.actions.every(action => have.actions.includes(action));
+}
+function covers(granted, wanted) {
+    return wanted.every(scope => granted.some(held => scopeCovers(held, scope)));
+}
+function basicHeader(credentials) {
+    return `Basic ${Buffer.from(`${credentials.username ?? ''}:${credentials.password ?? ''}`).toString('base64')}`;
+}
+// Tokens are renewed this long before the registry would reject them.
+const EXPIRY_MARGIN_MS = 10_000;
+/**
+ * Answers a registry's auth challenges: remembers per registry whether it wants Basic or Bearer, and caches
+ * bearer tokens per scope so later requests carry one without a 401 round trip.
+ */
+class RegistryAuth {
+    transport;
+    credentials;
+    hosts = new Map();
+    constructor(transport, credentials) {
+        this.transport = transport;
+        this.credentials = credentials;
+    }
+    /** The Authorization header to send for `scopes`, or undefined while the registry has not challenged yet. */
+    async authorization(registry, repository, scopes) {
+        const host = this.hosts.get(registry);
+        if (!host)
+            return undefined;
+        if (host.kind === 'basic')
+            return host.header;
+        const now = Date.now();
+        host.tokens = host.tokens.filter(token => token.expiresAt > now);
+        const cached = host.tokens.find(token => covers(token.scopes, scopes));
+        return `Bearer ${(cached ?? (await this.newToken(registry, repository, host, scopes))).value}`;
+    }
+    /** After a 401: reads the challenge, gets what it asks for, and returns the header to retry with. */
+    async answer(registry, repository, header, scopes) {
+        const challenge = parseChallenge(header);
+        if (challenge?.scheme === 'basic') {
+            const credentials = await this.credentials(registry);
+            if (!credentials)
+                throw new errors/* RegistryError */.gl(registry, repository, `authentication required and no credentials for ${registry} were found in the Docker config`, 401);
+            if (credentials.password === undefined)
+                throw new errors/* RegistryError */.gl(registry, repository, `Basic auth needs a password but ${credentials.source} holds only an identity token`, 401);
+            const host = { kind: 'basic', header: basicHeader(credentials) };
+            this.hosts.set(registry, host);
+            return host.header;
         }
+        if (challenge?.scheme === 'bearer') {
+            const host = { kind: 'bearer', realm: checkRealm(challenge.params.realm, registry, repository), service: challenge.params.service, tokens: [] };
+            this.hosts.set(registry, host);
+            // A challenge's scope says what the registry wants for this request: ask for ours and that one.
+            const asked = (challenge.params.scope ?? '').split(' ').filter(scope => scope && !covers(scopes, [scope]));
+            const wanted = [...scopes, ...new Set(asked)];
+            return `Bearer ${(await this.newToken(registry, repository, host, wanted)).value}`;
+        }
+        throw new errors/* RegistryError */.gl(registry, repository, `answered 401 without a Basic or Bearer challenge`, 401);
+    }
+    /** Names where credentials were looked for and whether any were found, never their value. */
+    async describe(registry) {
+        const credentials = await this.credentials(registry);
+        return credentials ? `the credentials from ${credentials.source} were refused` : `no credentials for ${registry} were found in the Docker config`;
+    }
+    async newToken(registry, repository, host, scopes) {
+        const credentials = await this.credentials(registry);
+        const url = new URL(host.realm);
+        let exchange;
+        if (credentials?.identityToken) {
+            // An identity token is an OAuth2 refresh token: POSTed to the realm, as docker does.
+            const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: 'lacework-fargate' });
+            if (host.service)
+                form.set('service', host.service);
+            if (scopes.length)
+                form.set('scope', scopes.join(' '));
+            exchange = await this.transport.send(url, { what: `token request to ${url.host}`, method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() }, registry, repository);
+        }
+        else {
+            if (host.service)
+                url.searchParams.set('service', host.service);
+            for (const scope of scopes)
+                url.searchParams.append('scope', scope);
+            const headers = credentials?.password !== undefined ? { Authorization: basicHeader(credentials) } : {};
+            exchange = await this.transport.send(url, { what: `token request to ${url.host}`, method: 'GET', headers }, registry, repository);
+        }
+        const status = exchange.response.status;
+        if (status !== 200) {
+            const who = credentials ? `the credentials from ${credentials.source}` : 'an anonymous request';
+            throw new errors/* RegistryError */.gl(registry, repository, `token service ${url.host} refused ${who}`, status);
+        }
+        let answer;
+        try {
+            answer = JSON.parse(exchange.body.toString('utf8'));
+        }
+        catch {
+            throw new errors/* RegistryError */.gl(registry, repository, `token service ${url.host} did not answer with JSON`, status);
+        }
+        const value = answer.token ?? answer.access_token;
+        if (!value)
+            throw new errors/* RegistryError */.gl(registry, repository, `token service ${url.host} answered without a token`, status);
+        // The spec's default lifetime is 60 s when expires_in is missing.
+        const lifetimeMs = (typeof answer.expires_in === 'number' && answer.expires_in > 0 ? answer.expires_in : 60) * 1000;
+        const token = { scopes, value, expiresAt: Date.now() + Math.max(lifetimeMs - EXPIRY_MARGIN_MS, lifetimeMs / 2) };
+        host.tokens.unshift(token);
+        return token;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/adapters/registry/credentials.ts
+
+
+
+
+
+/** The key docker uses for Docker Hub in `auths` and when asking helpers. */
+const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
+const DOCKER_HUB_NAMES = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
+function dockerConfigFile(dockerConfigDir) {
+    return (0,external_node_path_.join)(dockerConfigDir ?? process.env.DOCKER_CONFIG ?? (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.docker'), 'config.json');
+}
+/** `https://host/v1/` → `host`, as docker's ConvertToHostname compares `auths` keys. */
+function keyHostname(key) {
+    return key.replace(/^[a-z]+:\/\//i, '').split('/')[0];
+}
+function isDockerHub(registry) {
+    return DOCKER_HUB_NAMES.includes(registry) || registry === DOCKER_HUB_KEY;
+}
+/** The server address docker passes to helpers: Hub's legacy URL, any other registry by host. */
+function serverAddress(registry) {
+    return isDockerHub(registry) ? DOCKER_HUB_KEY : registry;
+}
+function matchesRegistry(key, registry) {
+    if (isDockerHub(registry))
+        return key === DOCKER_HUB_KEY || DOCKER_HUB_NAMES.includes(keyHostname(key));
+    return key === registry || keyHostname(key) === registry;
+}
+/**
+ * Credentials for `registry` (a host as in an image reference) from the Docker config file, in docker's
+ * order: `credHelpers[host]`, then `credsStore`, then `auths`. Undefined when there are none.
+ */
+async function dockerCredentials(registry, options = {}) {
+    const file = dockerConfigFile(options.dockerConfigDir);
+    const config = await readDockerConfig(file, registry);
+    if (!config)
+        return undefined;
+    const helperKey = Object.keys(config.credHelpers ?? {}).find(key => matchesRegistry(key, registry));
+    const helper = helperKey ? config.credHelpers?.[helperKey] : config.credsStore;
+    if (helper) {
+        const fromHelper = await helperCredentials(helper, registry, options.timeoutMs ?? 30_000);
+        if (fromHelper)
+            return fromHelper;
+    }
+    const authKey = Object.keys(config.auths ?? {}).find(key => matchesRegistry(key, registry));
+    const entry = authKey ? config.auths?.[authKey] : undefined;
+    return entry ? fromAuthEntry(entry, registry, `${file} (auths "${authKey}")`) : undefined;
+}
+async function readDockerConfig(file, registry) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return undefined;
+        throw new errors/* RegistryError */.gl(registry, undefined, `cannot read the Docker config ${file} (${error.code ?? 'error'})`);
+    }
+    try {
+        const value = JSON.parse(text);
+        return typeof value === 'object' && value !== null ? value : {};
+    }
+    catch {
+        throw new errors/* RegistryError */.gl(registry, undefined, `the Docker config ${file} is not valid JSON`);
+    }
+}
+function fromAuthEntry(entry, registry, source) {
+    if (entry.identitytoken)
+        return { identityToken: entry.identitytoken, username: entry.username, source };
+    if (entry.auth) {
+        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon < 0)
+            throw new errors/* RegistryError */.gl(registry, undefined, `the "auth" value in ${source} is not base64 of user:password`);
+        return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), source };
+    }
+    if (entry.username !== undefined && entry.password !== undefined)
+        return { username: entry.username, password: entry.password, source };
+    return undefined;
+}
+/** Runs `docker-credential-<helper> get` with the server address on stdin; no shell, so nothing is interpreted. */
+async function helperCredentials(helper, registry, timeoutMs) {
+    // A helper name is a suffix of a program on PATH: never a path.
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(helper))
+        throw new errors/* RegistryError */.gl(registry, undefined, `invalid credential helper name "${helper}" in the Docker config`);
+    const program = `docker-credential-${helper}`;
+    const output = await new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.execFile)(program, ['get'], { timeout: timeoutMs, maxBuffer: 1 << 20, encoding: 'utf8', env: process.env }, (error, stdout, stderr) => {
+            if (!error)
+                return resolve(stdout);
+            // Helpers report a missing entry on stdout with a non-zero exit: that is "no credentials", not a failure.
+            if (/credentials not found/i.test(`${stdout}${stderr}`))
+                return resolve(undefined);
+            const reason = error.code === 'ENOENT' ? 'is not on PATH' : `failed: ${(stderr || stdout).trim().split('\n')[0] || error.message}`;
+            reject(new errors/* RegistryError */.gl(registry, undefined, `credential helper ${program} ${reason}`));
+        });
+        child.stdin?.on('error', () => undefined);
+        child.stdin?.end(serverAddress(registry));
+    });
+    if (output === undefined)
+        return undefined;
+    let answer;
+    try {
+        answer = JSON.parse(output);
+    }
+    catch {
+        throw new errors/* RegistryError */.gl(registry, undefined, `credential helper ${program} did not answer with JSON`);
+    }
+    if (!answer.Secret)
+        return undefined;
+    const source = `credential helper ${program}`;
+    // Helpers store an identity token under the user name "<token>", as docker does.
+    if (answer.Username === '<token>')
+        return { identityToken: answer.Secret, source };
+    return { username: answer.Username ?? '', password: answer.Secret, source };
+}
+
+;// CONCATENATED MODULE: ./src/adapters/registry/error-detail.ts
+/** The registry's own error code and message when it sent the spec's JSON (`MANIFEST_UNKNOWN: manifest unknown`). */
+function registryErrorDetail(body) {
+    try {
+        const first = JSON.parse(body.toString('utf8')).errors?.[0];
+        const detail = first ? [first.code, first.message].filter(Boolean).join(': ') : '';
+        return detail ? detail.replace(/[^\x20-\x7e]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300) : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+// EXTERNAL MODULE: ./src/core/oci.ts
+var oci = __nccwpck_require__(754);
+;// CONCATENATED MODULE: ./src/adapters/registry/retry.ts
+/**
+ * Retries of registry requests: exponential backoff with full jitter, `Retry-After` honoured, bounded in the
+ * number of attempts and in time. Pure except for the clock and the sleep, both injectable.
+ */
+const DEFAULT_RETRY_POLICY = {
+    retries: 4,
+    retryBudgetMs: 60_000,
+    backoffBaseMs: 250,
+    backoffMaxMs: 10_000,
+    retryAfterMaxMs: 30_000
+};
+/** Answers worth another attempt: rate limited, or a server or gateway failure that may pass. */
+const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** Why one attempt failed in a way worth another: a retryable answer or a network failure. */
+class Transient {
+    reason;
+    status;
+    retryAfterMs;
+    constructor(
+    /** One line: `Service Unavailable`, `connection to host:port refused (ECONNREFUSED)`. */
+    reason, status, 
+    /** What the registry's `Retry-After` asked for, in ms from now. */
+    retryAfterMs) {
+        this.reason = reason;
+        this.status = status;
+        this.retryAfterMs = retryAfterMs;
+    }
+}
+/**
+ * `Retry-After` as milliseconds from `now`: delay-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when
+ * absent or unreadable, 0 for a date in the past.
+ */
+function parseRetryAfter(value, now = Date.now()) {
+    const text = value?.trim();
+    if (!text)
+        return undefined;
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    // An HTTP date names its weekday or month: refuse numbers Date.parse would read as a year or an epoch.
+    if (!/[A-Za-z]/.test(text))
+        return undefined;
+    const at = Date.parse(text);
+    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+/** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in [0, min(max, base * 2^(retry-1))]. */
+function backoffMs(policy, retry, random = Math.random) {
+    const ceiling = Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** Math.max(0, retry - 1));
+    return Math.floor(random() * ceiling);
+}
+function seconds(ms) {
+    const value = ms / 1000;
+    return `${Number.isInteger(value) ? value : value.toFixed(1)} s`;
+}
+const sleepFor = (ms) => new Promise(resolve => setTimeout(resolve, ms));
+/**
+ * Runs `attempt` until it returns something other than a Transient, throws, or the policy says stop; then
+ * throws what `giveUp` makes of the last failure. Each wait is the registry's `Retry-After` when it sent one,
+ * else a full-jitter backoff; a wait that would end past the budget is not taken.
+ */
+async function retrying(policy, attempt, giveUp, hooks = {}) {
+    const now = hooks.now ?? Date.now;
+    const sleep = hooks.sleep ?? sleepFor;
+    const started = now();
+    const deadline = started + policy.retryBudgetMs;
+    for (let n = 1;; n++) {
+        const outcome = await attempt(n);
+        if (!(outcome instanceof Transient))
+            return outcome;
+        const at = now();
+        const stop = (stopped) => giveUp({ attempts: n, elapsedMs: at - started, last: outcome, stopped });
+        if (n > policy.retries)
+            throw stop();
+        let wait;
+        if (outcome.retryAfterMs !== undefined) {
+            if (outcome.retryAfterMs > policy.retryAfterMaxMs) {
+                throw stop(`the registry asks to retry after ${seconds(outcome.retryAfterMs)}, more than the ${seconds(policy.retryAfterMaxMs)} this client waits`);
+            }
+            if (at + outcome.retryAfterMs > deadline) {
+                throw stop(`the registry asks to retry after ${seconds(outcome.retryAfterMs)}, past the retry budget of ${policy.retryBudgetMs} ms`);
+            }
+            wait = outcome.retryAfterMs;
+        }
+        else {
+            wait = backoffMs(policy, n, hooks.random);
+            if (at + wait > deadline)
+                throw stop(`stopped by the retry budget of ${policy.retryBudgetMs} ms`);
+        }
+        hooks.onRetry?.(n, wait, outcome);
+        await sleep(wait);
+    }
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+;// CONCATENATED MODULE: ./src/adapters/registry/transport.ts
+
+
+
+
+
+/** A request that failed on the network: refused, reset, timed out, or its answer cut short. */
+class NetworkFailure extends Error {
+    retryable;
+    code;
+    constructor(message, retryable, code) {
+        super(message);
+        this.retryable = retryable;
+        this.code = code;
+        this.name = 'NetworkFailure';
+    }
+}
+const USER_AGENT = 'lacework-fargate';
+// Failures that may pass: the registry restarting, a load balancer dropping an idle connection, a DNS hiccup.
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EHOSTDOWN', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED']);
+/** One line for a network error: refused and reset named as such, TLS failures never retried. */
+function networkFailure(error, host) {
+    if (error instanceof NetworkFailure)
+        return error;
+    const err = error;
+    const code = err.code ?? err.cause?.code;
+    if (code === 'ECONNREFUSED')
+        return new NetworkFailure(`connection to ${host} refused (ECONNREFUSED)`, true, code);
+    if (code === 'ECONNRESET' && /socket hang up/i.test(err.message))
+        return new NetworkFailure(`${host} closed the connection before answering (ECONNRESET)`, true, code);
+    if (code === 'ECONNRESET')
+        return new NetworkFailure(`connection to ${host} reset (ECONNRESET)`, true, code);
+    if (code === 'UND_ERR_SOCKET')
+        return new NetworkFailure(`${host} closed the connection (${code})`, true, code);
+    if (code && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code))) {
+        return new NetworkFailure(`TLS with ${host} failed (${code})`, false, code);
+    }
+    const reason = code ?? err.cause?.message ?? err.message;
+    return new NetworkFailure(`cannot reach ${host} (${reason.replace(/\s+/g, ' ')})`, code !== undefined && RETRYABLE_CODES.has(code), code);
+}
+/** The reason a retryable answer gives, with its `Retry-After`; undefined for an answer not worth another try. */
+function transientAnswer(exchange) {
+    const { response, body } = exchange;
+    if (!RETRYABLE_STATUSES.has(response.status))
+        return undefined;
+    const reason = registryErrorDetail(body) ?? (response.statusText || `HTTP ${response.status}`);
+    return new Transient(reason, response.status, parseRetryAfter(response.headers.get('retry-after')));
+}
+function toBuffer(body) {
+    return typeof body === 'string' ? Buffer.from(body) : body;
+}
+/**
+ * HTTP exchanges with a registry: a connect and a total time limit on every request, retries with backoff for
+ * 429, 5xx and network failures, counted, and every failure turned into one line.
+ */
+class Transport {
+    options;
+    stats = { requests: 0, bytesSent: 0, bytesReceived: 0, retries: 0 };
+    httpAgent = new external_node_http_.Agent({ keepAlive: true });
+    httpsAgent = new external_node_https_namespaceObject.Agent({ keepAlive: true });
+    constructor(options) {
+        this.options = options;
+    }
+    get timeoutMs() {
+        return this.options.timeoutMs;
+    }
+    /** Sends `request`, retried by the policy unless `retry: false`; 401, 403, 404 and every other answer come back as they are. */
+    async send(url, request, registry, repository) {
+        const body = toBuffer(request.body);
+        const once = () => this.once(url, request.method, request.headers ?? {}, body);
+        if (request.retry === false)
+            return once();
+        return this.retrying(request.what ?? `${request.method} ${url.host}${url.pathname}`, registry, repository, async () => {
+            const exchange = await once();
+            return transientAnswer(exchange) ?? exchange;
+        });
+    }
+    /**
+     * Runs `attempt` under the retry policy: it returns a Transient (or throws a retryable NetworkFailure) to ask
+     * for another try. When attempts or time run out, throws a RegistryRetryError naming `what` and the attempts.
+     */
+    retrying(what, registry, repository, attempt) {
+        return retrying(this.options.retry, async () => {
+            try {
+                return await attempt();
+            }
+            catch (error) {
+                if (!(error instanceof NetworkFailure))
+                    throw error;
+                if (error.retryable)
+                    return new Transient(error.message);
+                throw new errors/* RegistryError */.gl(registry, repository, `${what}: ${error.message}`);
+            }
+        }, ({ attempts, elapsedMs, last, stopped }) => new errors/* RegistryRetryError */.C3(registry, repository, what, attempts, elapsedMs, last.reason, last.status, stopped), {
+            ...this.options.hooks,
+            onRetry: (attempt, waitMs, last) => {
+                this.stats.retries++;
+                this.options.hooks?.onRetry?.(attempt, waitMs, last);
+            }
+        });
+    }
+    /** One attempt; network failures are thrown as NetworkFailure. */
+    async once(url, method, headers, body) {
+        this.stats.requests++;
+        this.stats.bytesSent += body?.length ?? 0;
+        const all = { 'User-Agent': USER_AGENT, ...headers };
+        const exchange = this.options.fetch ? await this.viaFetch(this.options.fetch, url, method, all, body) : await this.viaNode(url, method, all, body);
+        this.stats.bytesReceived += exchange.body.length;
+        return exchange;
+    }
+    async viaFetch(fetchImpl, url, method, headers, body) {
+        try {
+            const response = await fetchImpl(url, {
+                method,
+                headers,
+                body: body === undefined ? undefined : new Uint8Array(body.buffer, body.byteOffset, body.length),
+                redirect: 'manual',
+                signal: AbortSignal.timeout(this.options.timeoutMs)
+            });
+            return { response, body: Buffer.from(await response.arrayBuffer()), url };
+        }
+        catch (error) {
+            const err = error;
+            if (err.name === 'TimeoutError' || err.name === 'AbortError') {
+                throw new NetworkFailure(`no complete answer from ${url.host} within ${this.options.timeoutMs} ms`, true, 'timeout');
+            }
+            throw networkFailure(error, url.host);
+        }
+    }
+    viaNode(url, method, headers, body) {
+        const { connectTimeoutMs, timeoutMs } = this.options;
+        const secure = url.protocol === 'https:';
+        const host = url.host;
+        if (body !== undefined || method === 'POST' || method === 'PUT')
+            headers = { ...headers, 'Content-Length': String(body?.length ?? 0) };
+        return new Promise((resolve, reject) => {
+            let settled = false;
+            const request = (secure ? external_node_https_namespaceObject : external_node_http_).request(url, { method, headers, agent: secure ? this.httpsAgent : this.httpAgent });
+            const settle = (failure, exchange) => {
+                if (settled)
+                    return;
+                settled = true;
+                clearTimeout(total);
+                clearTimeout(connecting);
+                if (failure) {
+                    request.destroy();
+                    reject(failure);
+                }
+                else {
+                    resolve(exchange);
+                }
+            };
+            const total = setTimeout(() => settle(new NetworkFailure(`no complete answer from ${host} within ${timeoutMs} ms`, true, 'timeout')), timeoutMs);
+            // Lookup, TCP and TLS of a new connection; a kept-alive one is already open.
+            const connecting = setTimeout(() => settle(new NetworkFailure(`no connection to ${host} within ${connectTimeoutMs} ms`, true, 'connect-timeout')), connectTimeoutMs);
+            request.once('socket', socket => {
+                if (request.reusedSocket)
+                    clearTimeout(connecting);
+                else
+                    socket.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(connecting));
+            });
+            request.on('error', error => settle(networkFailure(error, host)));
+            request.on('response', response => {
+                const chunks = [];
+                let received = 0;
+                const cut = () => {
+                    const expected = response.headers['content-length'];
+                    return new NetworkFailure(`the answer from ${host} was cut off after ${received}${expected ? ` of ${expected}` : ''} body bytes`, true, 'truncated');
+                };
+                response.on('data', (chunk) => {
+                    chunks.push(chunk);
+                    received += chunk.length;
+                });
+                response.on('error', () => settle(cut()));
+                response.on('close', () => {
+                    if (!response.complete)
+                        settle(cut());
+                });
+                response.on('end', () => {
+                    if (!response.complete)
+                        return settle(cut());
+                    const status = response.statusCode ?? 0;
+                    if (status < 200 || status > 599)
+                        return settle(new NetworkFailure(`${host} answered with HTTP status ${status}`, false, 'status'));
+                    const answerHeaders = new Headers();
+                    const raw = response.rawHeaders;
+                    for (let i = 0; i + 1 < raw.length; i += 2) {
+                        try {
+                            answerHeaders.append(raw[i], raw[i + 1]);
+                        }
+                        catch {
+                            // A header fetch would refuse too: leave it out.
+                        }
+                    }
+                    settle(undefined, { response: new Response(null, { status, statusText: (response.statusMessage ?? '').replace(/[^\t\x20-\x7e]/g, ''), headers: answerHeaders }), body: Buffer.concat(chunks), url });
+                });
+            });
+            request.end(body);
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/adapters/registry/client.ts
+
+
+
+
+
+
+
+
+
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+const client_DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** A client of the OCI distribution API: manifests, blobs, mounts and pushes, with Docker's auth. */
+class RegistryClient {
+    transport;
+    auth;
+    insecureRegistries;
+    credentialCache = new Map();
+    configs;
+    constructor(options = {}) {
+        // Facts, agent pinning and the daemonless build of one run all read the same configs.
+        if (options.cacheImageConfigs)
+            this.configs = new Map();
+        const defaults = DEFAULT_RETRY_POLICY;
+        this.transport = new Transport({
+            timeoutMs: positive(options.timeoutMs, 'timeoutMs') ?? client_DEFAULT_TIMEOUT_MS,
+            connectTimeoutMs: positive(options.connectTimeoutMs, 'connectTimeoutMs') ?? DEFAULT_CONNECT_TIMEOUT_MS,
+            retry: {
+                retries: count(options.retries, 'retries') ?? defaults.retries,
+                retryBudgetMs: count(options.retryBudgetMs, 'retryBudgetMs') ?? defaults.retryBudgetMs,
+                backoffBaseMs: count(options.backoffBaseMs, 'backoffBaseMs') ?? defaults.backoffBaseMs,
+                backoffMaxMs: count(options.backoffMaxMs, 'backoffMaxMs') ?? defaults.backoffMaxMs,
+                retryAfterMaxMs: count(options.retryAfterMaxMs, 'retryAfterMaxMs') ?? defaults.retryAfterMaxMs
+            },
+            fetch: options.fetch,
+            hooks: options.retryHooks
+        });
+        this.insecureRegistries = options.insecureRegistries ?? [];
+        const credentialOptions = { dockerConfigDir: options.dockerConfigDir, timeoutMs: this.transport.timeoutMs };
+        this.auth = new RegistryAuth(this.transport, registry => {
+            // Helpers are run once per registry and client: they can be slow.
+            let credentials = this.credentialCache.get(registry);
+            if (!credentials) {
+                credentials = dockerCredentials(registry, credentialOptions);
+                this.credentialCache.set(registry, credentials);
+            }
+            return credentials;
+        });
+    }
+    get stats() {
+        return this.transport.stats;
+    }
+    /** The manifest or index `reference` names, its digest verified when the reference pins one. */
+    async getManifest(reference, accept = oci/* MANIFEST_ACCEPT */.dY) {
+        const ref = (0,image_reference/* parseImageReference */.o_)(reference);
+        return this.manifest(this.repository(ref), ref.digest ?? ref.tag ?? 'latest', accept);
+    }
+    /** The config of the image `reference` names; from an index, the entry for `platform`. */
+    async getImageConfig(reference, platform = { os: 'linux', architecture: 'amd64' }) {
+        const configs = this.configs;
+        if (!configs)
+            return this.fetchImageConfig(reference, platform);
+        const key = `${reference}|${(0,oci/* formatPlatform */.Bq)(platform)}`;
+        let pending = configs.get(key);
+        if (!pending) {
+            pending = this.fetchImageConfig(reference, platform);
+            configs.set(key, pending);
+            pending.catch(() => configs.delete(key));
+        }
+        return pending;
+    }
+    async fetchImageConfig(reference, platform) {
+        const ref = (0,image_reference/* parseImageReference */.o_)(reference);
+        const repository = this.repository(ref);
+        let found = await this.manifest(repository, ref.digest ?? ref.tag ?? 'latest', oci/* MANIFEST_ACCEPT */.dY);
+        let indexDigest;
+        if ((0,oci/* isIndexMediaType */.$$)(found.mediaType)) {
+            const index = found.json;
+            const entry = (0,oci/* selectPlatform */.md)(index, platform);
+            if (!entry) {
+                const present = (0,oci/* imageEntries */.Io)(index).map(child => (0,oci/* formatPlatform */.Bq)(child.platform ?? { os: 'linux', architecture: 'amd64' }));
+                throw new errors/* PlatformMissingError */.OK(repository.registry, repository.name, reference, (0,oci/* formatPlatform */.Bq)(platform), present);
+            }
+            indexDigest = found.digest;
+            found = await this.manifest(repository, entry.digest, [oci/* MediaType */.zu.ociManifest, oci/* MediaType */.zu.dockerManifest]);
+            if ((0,oci/* isIndexMediaType */.$$)(found.mediaType))
+                throw new errors/* RegistryError */.gl(repository.registry, repository.name, `the ${(0,oci/* formatPlatform */.Bq)(platform)} entry of ${reference} is itself an index`);
+        }
+        const manifest = found.json;
+        if (!manifest.config?.digest)
+            throw new errors/* RegistryError */.gl(repository.registry, repository.name, `manifest ${found.digest} has no config descriptor`);
+        const configBytes = await this.blob(repository, manifest.config.digest);
+        let config;
+        try {
+            config = JSON.parse(configBytes.toString('utf8'));
+        }
+        catch {
+            throw new errors/* RegistryError */.gl(repository.registry, repository.name, `config blob ${manifest.config.digest} is not JSON`);
+        }
+        return { indexDigest, manifestDigest: found.digest, manifest, configDigest: manifest.config.digest, configBytes, config };
+    }
+    /** Whether `repository` (`registry/name`) holds the blob. */
+    async blobExists(repository, digest) {
+        const repo = this.repository((0,image_reference/* parseImageReference */.o_)(repository));
+        checkDigest(repo, digest);
+        const what = `HEAD blob ${digest}`;
+        const { response, body } = await this.call(repo, { what, method: 'HEAD', path: `/v2/${repo.name}/blobs/${digest}`, scopes: [repositoryScope(repo.name, 'pull')], followRedirects: true });
+        if (response.status === 200)
+            return true;
+        if (response.status === 404)
+            return false;
+        throw failure(repo, what, response, body);
+    }
+    /** The blob's bytes, verified against its digest; redirects (ECR → S3) are followed without credentials. */
+    async getBlob(repository, digest) {
+        return this.blob(this.repository((0,image_reference/* parseImageReference */.o_)(repository)), digest);
+    }
+    /** Mounts a blob from another repository of the same registry; false when the registry would not (then copy it). */
+    async mountBlob(targetRepository, digest, fromRepository) {
+        const target = this.repository((0,image_reference/* parseImageReference */.o_)(targetRepository));
+        const from = this.repository((0,image_reference/* parseImageReference */.o_)(fromRepository));
+        checkDigest(target, digest);
+        if (from.registry !== target.registry)
+            return false;
+        const what = `mount blob ${digest} from ${from.name}`;
+        const scopes = [repositoryScope(target.name, 'pull,push'), repositoryScope(from.name, 'pull')];
+        const query = new URLSearchParams({ mount: digest, from: from.name });
+        const { response, body } = await this.call(target, { what, method: 'POST', path: `/v2/${target.name}/blobs/uploads/?${query}`, scopes });
+        if (response.status === 201)
+            return true;
+        if (response.status === 202) {
+            // The registry opened an upload session instead: close it rather than leave it to expire.
+            const location = response.headers.get('location');
+            if (location)
+                await this.call(target, { what: 'cancel upload', method: 'DELETE', path: location, scopes }).catch(() => undefined);
+            return false;
+        }
+        throw failure(target, what, response, body);
+    }
+    /**
+     * Uploads a blob in one PUT (POST for a session, then PUT `?digest=`). A session that fails midway is not
+     * resumed: the retry opens a new one, so a half-written upload is never completed with other bytes.
+     */
+    async uploadBlob(repository, digest, bytes) {
+        const repo = this.repository((0,image_reference/* parseImageReference */.o_)(repository));
+        checkDigest(repo, digest);
+        if (!(0,core_digest/* matchesDigest */._j)(bytes, digest))
+            throw new errors/* RegistryError */.gl(repo.registry, repo.name, `refusing to upload: the bytes do not match ${digest}`);
+        const scopes = [repositoryScope(repo.name, 'pull,push')];
+        const what = `upload blob ${digest}`;
+        await this.transport.retrying(what, repo.registry, repo.name, async () => {
+            const start = await this.call(repo, { what: `start upload of ${digest}`, method: 'POST', path: `/v2/${repo.name}/blobs/uploads/`, scopes, retry: false });
+            const busy = transientAnswer(start);
+            if (busy)
+                return busy;
+            const location = start.response.headers.get('location');
+            if (start.response.status !== 202 || !location)
+                throw failure(repo, `start upload of ${digest}`, start.response, start.body);
+            const url = new URL(location, start.url);
+            // Append to the registry's query (upload state) as is: re-encoding it can break the session.
+            const separator = url.search ? '&' : url.href.endsWith('?') ? '' : '?';
+            const put = await this.call(repo, {
+                what,
+                method: 'PUT',
+                path: `${url.href}${separator}digest=${encodeURIComponent(digest)}`,
+                headers: { 'Content-Type': 'application/octet-stream' },
+                body: bytes,
+                scopes,
+                retry: false
+            });
+            const failed = transientAnswer(put);
+            if (failed)
+                return failed;
+            if (put.response.status !== 201)
+                throw failure(repo, what, put.response, put.body);
+            return true;
+        });
+    }
+    /** Pushes a manifest under `tag` (or a digest) and returns its digest, the sha256 of the bytes sent. */
+    async putManifest(repository, tag, mediaType, bytes) {
+        const repo = this.repository((0,image_reference/* parseImageReference */.o_)(repository));
+        const digest = (0,core_digest/* digestOf */.ol)(bytes);
+        const what = `PUT manifest ${tag}`;
+        const { response, body } = await this.call(repo, {
+            what,
+            method: 'PUT',
+            path: `/v2/${repo.name}/manifests/${tag}`,
+            headers: { 'Content-Type': mediaType },
+            body: bytes,
+            scopes: [repositoryScope(repo.name, 'pull,push')]
+        });
+        if (response.status !== 201)
+            throw failure(repo, what, response, body);
+        const answered = response.headers.get('docker-content-digest');
+        if (answered && answered.startsWith('sha256:') && answered !== digest) {
+            throw new errors/* RegistryError */.gl(repo.registry, repo.name, `${what}: the registry stored ${answered}, not ${digest}`);
+        }
+        return digest;
+    }
+    repository(ref) {
+        return { registry: ref.registry, name: ref.repository, base: registryBaseUrl(ref.registry, this.insecureRegistries) };
+    }
+    async manifest(repo, tagOrDigest, accept) {
+        const what = `GET manifest ${tagOrDigest}`;
+        const { response, body } = await this.call(repo, {
+            what,
+            method: 'GET',
+            path: `/v2/${repo.name}/manifests/${tagOrDigest}`,
+            headers: { Accept: accept.join(', ') },
+            scopes: [repositoryScope(repo.name, 'pull')],
+            followRedirects: true
+        });
+        if (response.status !== 200)
+            throw failure(repo, what, response, body);
+        const contentType = (response.headers.get('content-type') ?? '').split(';')[0].trim();
+        let parsed;
+        try {
+            parsed = JSON.parse(body.toString('utf8'));
+        }
+        catch {
+            parsed = undefined;
+        }
+        if (typeof parsed !== 'object' || parsed === null)
+            throw new errors/* RegistryError */.gl(repo.registry, repo.name, `${what}: the manifest is not a JSON object`);
+        const json = parsed;
+        const mediaType = json.mediaType ?? (isManifestType(contentType) ? contentType : json.manifests ? oci/* MediaType */.zu.ociIndex : oci/* MediaType */.zu.ociManifest);
+        if (json.schemaVersion === 1 || (0,oci/* isSchema1MediaType */.H)(mediaType) || (0,oci/* isSchema1MediaType */.H)(contentType)) {
+            throw new errors/* RegistryError */.gl(repo.registry, repo.name, `${what}: a Docker schema 1 manifest, which is not supported; push the image again with a current docker or skopeo`);
+        }
+        if (!isManifestType(mediaType))
+            throw new errors/* RegistryError */.gl(repo.registry, repo.name, `${what}: unsupported manifest media type ${mediaType}`);
+        // Trust the bytes, not the registry: a pinned digest must be the hash of what came back.
+        const pinned = (0,core_digest/* isDigest */.Bc)(tagOrDigest) ? tagOrDigest : undefined;
+        if (pinned && !(0,core_digest/* matchesDigest */._j)(body, pinned)) {
+            throw new errors/* RegistryError */.gl(repo.registry, repo.name, `${what}: the manifest received does not match the digest asked for (it is ${(0,core_digest/* digestOf */.ol)(body)})`);
+        }
+        const computed = (0,core_digest/* digestOf */.ol)(body);
+        const answered = response.headers.get('docker-content-digest');
+        if (!pinned && answered?.startsWith('sha256:') && answered !== computed) {
+            throw new errors/* RegistryError */.gl(repo.registry, repo.name, `${what}: Docker-Content-Digest ${answered} does not match the manifest received (${computed})`);
+        }
+        return { mediaType, digest: pinned ?? computed, bytes: body, json: json };
+    }
+    async blob(repo, digest) {
+        checkDigest(repo, digest);
+        const what = `GET blob ${digest}`;
+        const { response, body } = await this.call(repo, { what, method: 'GET', path: `/v2/${repo.name}/blobs/${digest}`, scopes: [repositoryScope(repo.name, 'pull')], followRedirects: true });
+        if (response.status !== 200)
+            throw failure(repo, what, response, body);
+        if (!(0,core_digest/* matchesDigest */._j)(body, digest))
+            throw new errors/* RegistryError */.gl(repo.registry, repo.name, `${what}: the bytes received do not match the digest (they are ${(0,core_digest/* digestOf */.ol)(body)})`);
+        return body;
+    }
+    /** One request with auth: sends what is cached, answers one 401 challenge, and retries once. */
+    async call(repo, call) {
+        let exchange = await this.follow(repo, call, await this.auth.authorization(repo.registry, repo.name, call.scopes));
+        if (exchange.response.status !== 401)
+            return exchange;
+        const authorization = await this.auth.answer(repo.registry, repo.name, exchange.response.headers.get('www-authenticate'), call.scopes);
+        exchange = await this.follow(repo, call, authorization);
+        if (exchange.response.status === 401)
+            throw new errors/* RegistryError */.gl(repo.registry, repo.name, `${call.what}: unauthorized: ${await this.auth.describe(repo.registry)}`, 401);
+        return exchange;
+    }
+    /** Sends, following redirects when asked; the Authorization header never leaves the registry's origin. */
+    async follow(repo, call, authorization) {
+        let url = new URL(call.path, repo.base);
+        if (url.origin !== new URL(repo.base).origin)
+            authorization = undefined;
+        for (let hops = 0;; hops++) {
+            const headers = { ...call.headers, ...(authorization ? { Authorization: authorization } : {}) };
+            const exchange = await this.transport.send(url, { method: call.method, headers, body: call.body, what: call.what, retry: call.retry }, repo.registry, repo.name);
+            const location = exchange.response.headers.get('location');
+            if (!call.followRedirects || !REDIRECTS.has(exchange.response.status) || !location)
+                return exchange;
+            if (hops === MAX_REDIRECTS)
+                throw new errors/* RegistryError */.gl(repo.registry, repo.name, `${call.what}: more than ${MAX_REDIRECTS} redirects`);
+            const next = new URL(location, url);
+            if (url.protocol === 'https:' && next.protocol !== 'https:' && !isLoopbackHost(next.host)) {
+                throw new errors/* RegistryError */.gl(repo.registry, repo.name, `${call.what}: refusing a redirect from https to ${next.protocol}//${next.host}`);
+            }
+            if (next.origin !== url.origin)
+                authorization = undefined;
+            url = next;
+        }
+    }
+}
+function isManifestType(mediaType) {
+    return oci/* MANIFEST_ACCEPT */.dY.includes(mediaType);
+}
+function checkDigest(repo, digest) {
+    if (!(0,core_digest/* isDigest */.Bc)(digest))
+        throw new errors/* RegistryError */.gl(repo.registry, repo.name, `"${digest}" is not a sha256 or sha512 digest`);
+}
+/** The registry's own error code and message when it sent one (`MANIFEST_UNKNOWN: manifest unknown`). */
+function failure(repo, what, response, body) {
+    const detail = registryErrorDetail(body);
+    let text = detail ? `: ${detail}` : '';
+    if (response.status === 429) {
+        const retryAfter = response.headers.get('retry-after');
+        text += `: rate limited${retryAfter ? `, retry after ${retryAfter.replace(/[^\x20-\x7e]/g, '').slice(0, 40)} s` : ''}`;
+    }
+    return new errors/* RegistryError */.gl(repo.registry, repo.name, `${what} failed${text}`, response.status);
+}
+function positive(value, name) {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0))
+        throw new RangeError(`RegistryClient option ${name} must be a positive number of milliseconds, not ${value}`);
+    return value;
+}
+function count(value, name) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0))
+        throw new RangeError(`RegistryClient option ${name} must be a whole number >= 0, not ${value}`);
+    return value;
+}
+
+;// CONCATENATED MODULE: ./src/adapters/services.ts
+
+
+
+
+const systemClock = {
+    now: () => Date.now(),
+    sleep: ms => new Promise(resolve => setTimeout(resolve, ms))
+};
+/** The real engines and clients, for the entry points: `log` takes build and push output. */
+function realServices(log) {
+    const docker = new Docker(log);
+    return {
+        files: localFiles,
+        docker,
+        // One run reads the same image configs for facts, pinning and the daemonless build: the client keeps them.
+        registry: options => new RegistryClient({ insecureRegistries: options.insecureRegistries, cacheImageConfigs: true }),
+        verifier: (definition, options) => verifyTask(docker, definition, { ...options, clock: systemClock }),
+        // Loaded on demand: @actions/github reads the event payload as it loads, and most runs comment on nothing.
+        pullRequests: async (token, apiUrl) => (await Promise.all(/* import() */[__nccwpck_require__.e(413), __nccwpck_require__.e(715)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4715))).createPullRequestComments(token, apiUrl),
+        clock: systemClock
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-    return results;
 }
 
+
+/***/ }),
+
+/***/ 9682:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   An: () => (/* binding */ SUDO_WRAPPER),
+/* harmony export */   Dx: () => (/* binding */ SERVER_URL_VARIABLE),
+/* harmony export */   Et: () => (/* binding */ DEFAULT_AGENT_CONTAINER),
+/* harmony export */   H_: () => (/* binding */ dropPrivilegesWrapper),
+/* harmony export */   Il: () => (/* binding */ AGENT_SCRIPT),
+/* harmony export */   JL: () => (/* binding */ runsAgentScript),
+/* harmony export */   LG: () => (/* binding */ TOKEN_PATTERN),
+/* harmony export */   bG: () => (/* binding */ TOKEN_VARIABLE),
+/* harmony export */   gF: () => (/* binding */ FAILURE_MARKER),
+/* harmony export */   qr: () => (/* binding */ DEFAULT_AGENT_IMAGE),
+/* harmony export */   sI: () => (/* binding */ AGENT_DIR)
+/* harmony export */ });
+/** Facts of the Lacework agent's sidecar image and start script (docs/facts.md §2). */
+const AGENT_DIR = '/var/lib/lacework-backup';
+const AGENT_SCRIPT = `${AGENT_DIR}/lacework-sidecar.sh`;
+const DEFAULT_AGENT_IMAGE = 'lacework/datacollector:latest-sidecar';
+const DEFAULT_AGENT_CONTAINER = 'datacollector-sidecar';
+const TOKEN_VARIABLE = 'LaceworkAccessToken';
+const SERVER_URL_VARIABLE = 'LaceworkServerUrl';
+/** The agent script's own check of the token's form; anything else makes it exit 100. */
+const TOKEN_PATTERN = /^[A-Za-z0-9][-_A-Za-z0-9]{10,55}[A-Za-z0-9]$/;
+/** The non-root wrapper: sudo starts the agent (no arguments allowed), then the app replaces the shell. */
+const SUDO_WRAPPER = ['/bin/sh', '-c', `sudo -n ${AGENT_SCRIPT} && exec "$0" "$@"`];
+/** A container is already instrumented when the agent script is anywhere in its argv, even inside `sh -c`. */
+function runsAgentScript(argv) {
+    return argv.some(arg => arg.includes(AGENT_SCRIPT));
+}
+/** Printed by a wrapper that cannot go on, so its cause can be told from the app's own output. */
+const FAILURE_MARKER = 'lacework-fargate:';
+/**
+ * The drop-privileges wrapper: the container starts as root, runs the agent script, then execs the app as
+ * `user` with whichever of setpriv, su-exec or gosu the image has — no sudo in the image, the app never root.
+ */
+function dropPrivilegesWrapper(user) {
+    const [uid, gid] = user.trim().split(':');
+    const group = gid ?? `$(id -g ${uid})`;
+    const script = [
+        `${AGENT_SCRIPT} || exit $?`,
+        // stdout/stderr are pipes the runtime made for root: apps that reopen /dev/stderr (nginx) need them as their own.
+        // No 2>/dev/null here: dash applies a redirection in the shell itself, and would chown /dev/null instead.
+        `chown ${uid} /proc/$$/fd/1 /proc/$$/fd/2 || :`,
+        `if command -v setpriv >/dev/null 2>&1; then exec setpriv --reuid=${uid} --regid=${group} --init-groups -- "$0" "$@"`,
+        `elif command -v su-exec >/dev/null 2>&1; then exec su-exec ${uid}${gid ? `:${gid}` : ''} "$0" "$@"`,
+        `elif command -v gosu >/dev/null 2>&1; then exec gosu ${uid}${gid ? `:${gid}` : ''} "$0" "$@"`,
+        `else echo "${FAILURE_MARKER} the image has none of setpriv, su-exec, gosu to run the app as ${user}" >&2; exit 1; fi`
+    ].join('; ');
+    return ['/bin/sh', '-c', script];
+}
+
+
+/***/ }),
+
+/***/ 5543:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Bc: () => (/* binding */ isDigest),
+/* harmony export */   _j: () => (/* binding */ matchesDigest),
+/* harmony export */   ol: () => (/* binding */ digestOf)
+/* harmony export */ });
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+
+const ALGORITHMS = { sha256: 'sha256', sha512: 'sha512' };
+/** `sha256:<hex>` of the exact bytes (a string as its UTF-8): content addresses are over bytes, never over re-serialised JSON. */
+function digestOf(bytes, algorithm = 'sha256') {
+    const hash = ALGORITHMS[algorithm];
+    if (!hash)
+        throw new Error(`unsupported digest algorithm ${algorithm}`);
+    return `${algorithm}:${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)(hash).update(bytes).digest('hex')}`;
+}
+/** A well-formed digest the registry API accepts: `sha256:` + 64 hex digits, or `sha512:` + 128. */
+function isDigest(value) {
+    return /^sha256:[a-f0-9]{64}$/.test(value) || /^sha512:[a-f0-9]{128}$/.test(value);
+}
+/** Whether `bytes` are the content `digest` names (in that digest's own algorithm). */
+function matchesDigest(bytes, digest) {
+    return isDigest(digest) && digestOf(bytes, digest.slice(0, digest.indexOf(':'))) === digest;
+}
+
+
+/***/ }),
+
+/***/ 4296:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Bi: () => (/* binding */ DockerError),
+/* harmony export */   C3: () => (/* binding */ RegistryRetryError),
+/* harmony export */   C8: () => (/* binding */ ImageError),
+/* harmony export */   OK: () => (/* binding */ PlatformMissingError),
+/* harmony export */   dz: () => (/* binding */ InputError),
+/* harmony export */   gl: () => (/* binding */ RegistryError),
+/* harmony export */   lZ: () => (/* binding */ ActionError),
+/* harmony export */   zF: () => (/* binding */ TaskDefinitionError)
+/* harmony export */ });
+/** Every failure the action reports is one of these: one clear line, optionally tied to a file position. */
+class ActionError extends Error {
+    location;
+    constructor(message, location) {
+        super(message);
+        this.location = location;
+        this.name = new.target.name;
+    }
+}
+/** An action input (or CLI flag) is missing, malformed or contradicts another. */
+class InputError extends ActionError {
+    input;
+    constructor(input, message) {
+        super(`input ${input}: ${message}`);
+        this.input = input;
+    }
+}
+/** The task definition file is unreadable, malformed, or asks for something impossible. */
+class TaskDefinitionError extends ActionError {
+    constructor(message, location) {
+        const where = [location.file, location.line, location.column].filter(part => part !== undefined).join(':');
+        super(`${where}: ${message}`, location);
+    }
+}
+/** An image cannot be found, read, or instrumented. */
+class ImageError extends ActionError {
+    image;
+    constructor(image, message, location) {
+        super(`image ${image}: ${message}`, location);
+        this.image = image;
+    }
+}
+/** The Docker engine is missing, or a build or push failed; `details` holds the tool's last output lines. */
+class DockerError extends ActionError {
+    details;
+    constructor(message, details) {
+        super(message);
+        this.details = details;
+    }
+}
+/** A registry request failed: one line naming the registry, the repository and the HTTP status, never a secret. */
+class RegistryError extends ActionError {
+    registry;
+    repository;
+    status;
+    constructor(registry, repository, message, status) {
+        super(`registry ${registry}${repository ? `, repository ${repository}` : ''}: ${message}${status === undefined ? '' : ` (HTTP ${status})`}`);
+        this.registry = registry;
+        this.repository = repository;
+        this.status = status;
+    }
+}
+/**
+ * An operation that kept failing in a retryable way (429, 5xx, reset, refused, timed out, cut short) until its
+ * attempts or its time budget ran out: names the operation, the attempts and the last failure.
+ */
+class RegistryRetryError extends RegistryError {
+    operation;
+    attempts;
+    elapsedMs;
+    reason;
+    stopped;
+    constructor(registry, repository, operation, attempts, elapsedMs, reason, status, stopped) {
+        super(registry, repository, `${operation} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}${stopped ? ` (${stopped})` : ''}: ${reason}`, status);
+        this.operation = operation;
+        this.attempts = attempts;
+        this.elapsedMs = elapsedMs;
+        this.reason = reason;
+        this.stopped = stopped;
+    }
+}
+/** An image index holds no variant for the platform asked for: names what it holds instead. */
+class PlatformMissingError extends RegistryError {
+    reference;
+    platform;
+    present;
+    constructor(registry, repository, reference, platform, present) {
+        super(registry, repository, `${reference} has no ${platform} image; it has ${present.join(', ') || 'no runnable image'}`);
+        this.reference = reference;
+        this.platform = platform;
+        this.present = present;
+    }
+}
+
+
+/***/ }),
+
+/***/ 6976:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Am: () => (/* binding */ findInspectEntry),
+/* harmony export */   Fw: () => (/* binding */ parseSavedInspect),
+/* harmony export */   XS: () => (/* binding */ imageFactsFromInspect)
+/* harmony export */ });
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4296);
+/* harmony import */ var _image_reference_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8630);
+
+
+/** Facts from one object of `docker image inspect` output. */
+function imageFactsFromInspect(entry, reference) {
+    const config = entry.Config ?? {};
+    return {
+        reference,
+        digest: entry.RepoDigests?.[0] ?? undefined,
+        user: config.User ?? '',
+        entrypoint: config.Entrypoint ?? [],
+        cmd: config.Cmd ?? [],
+        architecture: entry.Architecture
+    };
+}
+/** The entry of saved `docker image inspect` output that describes `reference`, matched by tag, digest or id. */
+function findInspectEntry(entries, reference) {
+    const wanted = (0,_image_reference_js__WEBPACK_IMPORTED_MODULE_1__/* .canonicalImageReference */ .f8)(reference);
+    const digest = reference.includes('@') ? reference.slice(reference.indexOf('@') + 1) : undefined;
+    return entries.find(entry => entry.Id === reference ||
+        (entry.RepoTags ?? []).some(tag => (0,_image_reference_js__WEBPACK_IMPORTED_MODULE_1__/* .canonicalImageReference */ .f8)(tag) === wanted) ||
+        (entry.RepoDigests ?? []).some(repoDigest => (0,_image_reference_js__WEBPACK_IMPORTED_MODULE_1__/* .canonicalImageReference */ .f8)(repoDigest) === wanted || (digest && repoDigest.endsWith(`@${digest}`))));
+}
+/** Saved `docker image inspect` output (an array, or one object), read from `path` for input `input`. */
+function parseSavedInspect(path, text, input) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (error) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `${path} is not docker image inspect output: ${error.message}`);
+    }
+    const entries = Array.isArray(value) ? value : [value];
+    if (!entries.every(entry => typeof entry === 'object' && entry !== null && 'Config' in entry)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `${path} is not docker image inspect output: every entry needs a Config`);
+    }
+    return entries;
+}
+
+
+/***/ }),
+
+/***/ 8630:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   JA: () => (/* binding */ canonicalRepository),
+/* harmony export */   _M: () => (/* binding */ repositoryOf),
+/* harmony export */   f8: () => (/* binding */ canonicalImageReference),
+/* harmony export */   o_: () => (/* binding */ parseImageReference)
+/* harmony export */ });
+const DOCKER_HUB = 'docker.io';
+function parseImageReference(reference) {
+    let rest = reference.trim();
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+    }
+    let tag;
+    const lastColon = rest.lastIndexOf(':');
+    if (lastColon > rest.lastIndexOf('/')) {
+        tag = rest.slice(lastColon + 1);
+        rest = rest.slice(0, lastColon);
+    }
+    const slash = rest.indexOf('/');
+    const first = slash >= 0 ? rest.slice(0, slash) : '';
+    // The first segment is a registry only when it looks like a host: has a dot or port, or is localhost.
+    const hasRegistry = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
+    let registry = hasRegistry ? first : DOCKER_HUB;
+    let repository = hasRegistry ? rest.slice(slash + 1) : rest;
+    if (registry === 'index.docker.io' || registry === 'registry-1.docker.io')
+        registry = DOCKER_HUB;
+    if (registry === DOCKER_HUB && !repository.includes('/'))
+        repository = `library/${repository}`;
+    if (!tag && !digest)
+        tag = 'latest';
+    return { registry, repository, tag, digest };
+}
+/** The fully qualified name, used to compare references written in different forms. */
+function canonicalImageReference(reference) {
+    const ref = parseImageReference(reference);
+    return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+/** `registry/name` as the registry API addresses it (`nginx` → `docker.io/library/nginx`): no tag, no digest. */
+function canonicalRepository(reference) {
+    const ref = parseImageReference(reference);
+    return `${ref.registry}/${ref.repository}`;
+}
+/** The repository part only, without tag or digest, as the user wrote it (`nginx:1` → `nginx`). */
+function repositoryOf(reference) {
+    const noDigest = reference.split('@')[0];
+    const lastColon = noDigest.lastIndexOf(':');
+    return lastColon > noDigest.lastIndexOf('/') ? noDigest.slice(0, lastColon) : noDigest;
+}
+
+
+/***/ }),
+
+/***/ 9620:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ut: () => (/* binding */ checkTaskDefinitionText),
+/* harmony export */   b1: () => (/* binding */ LIMITS),
+/* harmony export */   d8: () => (/* binding */ checkContainerCount),
+/* harmony export */   i$: () => (/* binding */ imageReferenceProblem),
+/* harmony export */   rd: () => (/* binding */ checkImageReference)
+/* harmony export */ });
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4296);
+
+/**
+ * Limits on what the action reads, checked before any parse or command: a task definition too large or too
+ * deeply nested, too many containers, an image reference that is not one (and could smuggle shell or options).
+ */
+const LIMITS = {
+    // ECS service quotas: "Task definition size" 64 KiB (32 KiB in older editions); 1 MiB leaves room for the file's indentation and describe-task-definition fields, and still bounds memory.
+    taskDefinitionBytes: 1_048_576,
+    // RegisterTaskDefinition's deepest field (containerDefinitions[].linuxParameters.capabilities.add[]) nests 6 levels: 32 is generous, and keeps recursive parsers off deep stacks.
+    jsonDepth: 32,
+    // ECS service quotas: "Containers per task definition" 10, not adjustable.
+    containers: 10,
+    // ECS ContainerDefinition.image: at most 255 characters before "@", then sha256: and 64 hex digits: 255 + 1 + 7 + 64.
+    imageReferenceLength: 327
+};
+/** ECS ContainerDefinition.image: the 255-character limit applies to everything before the digest. */
+const IMAGE_NAME_LENGTH = 255;
+/**
+ * Rejects a task definition text over LIMITS.taskDefinitionBytes, or whose objects and arrays nest deeper than
+ * LIMITS.jsonDepth: brackets are counted outside strings, before any parse, and the error points at the bracket.
+ */
+function checkTaskDefinitionText(file, text) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > LIMITS.taskDefinitionBytes) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .TaskDefinitionError */ .zF(`the file is ${bytes} bytes; task definitions are read up to ${LIMITS.taskDefinitionBytes} bytes (1 MiB), and ECS itself accepts at most 64 KiB`, { file });
+    }
+    let depth = 0;
+    let line = 1;
+    let lineStart = 0;
+    let inString = false;
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c === 0x0a) {
+            line++;
+            lineStart = i + 1;
+        }
+        else if (inString) {
+            if (c === 0x22)
+                inString = false;
+            else if (c === 0x5c && text.charCodeAt(i + 1) !== 0x0a)
+                i++; // the escaped character is not a quote
+        }
+        else if (c === 0x22) {
+            inString = true;
+        }
+        else if (c === 0x7b || c === 0x5b) {
+            if (++depth > LIMITS.jsonDepth) {
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .TaskDefinitionError */ .zF(`objects and arrays nest deeper than ${LIMITS.jsonDepth} levels`, { file, line, column: i - lineStart + 1 });
+            }
+        }
+        else if ((c === 0x7d || c === 0x5d) && depth > 0) {
+            depth--;
+        }
+    }
+}
+/** Rejects more container definitions than ECS accepts in one task definition. */
+function checkContainerCount(file, count, location = {}) {
+    if (count > LIMITS.containers) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .TaskDefinitionError */ .zF(`containerDefinitions holds ${count} containers; ECS accepts at most ${LIMITS.containers} in a task definition`, { ...location, file });
+    }
+}
+// distribution/reference regexp.go, ported: name = [domain[:port]/]path-component[/path-component]*, tag = [\w][\w.-]{0,127}.
+// IPv6 hosts ([…]) are left out: ECS's image field does not allow brackets.
+const ALPHANUMERIC = '[a-z0-9]+';
+const SEPARATOR = '(?:[._]|__|[-]+)';
+const PATH_COMPONENT = `${ALPHANUMERIC}(?:${SEPARATOR}${ALPHANUMERIC})*`;
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?`;
+const NAME_AND_TAG = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?$`);
+// ECS pulls by sha256 only, and go-digest requires its 64 hex digits in lower case.
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+// Every character the grammar above allows, anywhere in a reference.
+const ALLOWED = /^[A-Za-z0-9._:/@-]$/;
+/** A character named for a message: printable ASCII quoted, anything else by its code point, never raw. */
+function describeCharacter(char) {
+    const code = char.codePointAt(0) ?? 0;
+    const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+    if (char === ' ')
+        return 'a space';
+    if (char === '\n')
+        return `a newline (${hex})`;
+    if (char === '\r')
+        return `a carriage return (${hex})`;
+    if (char === '\t')
+        return `a tab (${hex})`;
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f))
+        return `the control character ${hex}`;
+    if (code > 0x7e)
+        return `the non-ASCII character ${hex}`;
+    return char === "'" ? `"'"` : `'${char}'`;
+}
+/** The text quoted with every character outside printable ASCII escaped, so a message never carries control bytes. */
+function quote(text, max = 80) {
+    const chars = Array.from(text);
+    let shown = '';
+    for (const char of chars.slice(0, max)) {
+        const code = char.codePointAt(0) ?? 0;
+        if (char === '"' || char === '\\')
+            shown += `\\${char}`;
+        else if (char === '\n')
+            shown += '\\n';
+        else if (char === '\r')
+            shown += '\\r';
+        else if (char === '\t')
+            shown += '\\t';
+        else if (code < 0x20 || code > 0x7e)
+            shown += `\\u{${code.toString(16)}}`;
+        else
+            shown += char;
+    }
+    return `"${shown}${chars.length > max ? '…' : ''}"`;
+}
+/**
+ * Accepts only what Docker's reference grammar and ECS's image field both accept —
+ * `[registry[:port]/]name[:tag][@sha256:<64 hex>]` — so no space, quote, `;`, `$`, `(`, backquote, newline or
+ * leading `-` ever reaches a command line. The message names the first offending character.
+ */
+function checkImageReference(input, reference) {
+    const problem = imageReferenceProblem(reference);
+    if (problem)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, problem);
+}
+/** What is wrong with `reference` as an image reference (the checks of checkImageReference), or undefined. */
+function imageReferenceProblem(reference) {
+    if (reference.length === 0)
+        return 'the image reference is empty';
+    if (reference.length > LIMITS.imageReferenceLength) {
+        return `the image reference is ${reference.length} characters long; ECS accepts at most ${LIMITS.imageReferenceLength} (${IMAGE_NAME_LENGTH} before an @sha256: digest)`;
+    }
+    const chars = Array.from(reference);
+    const bad = chars.findIndex(char => !ALLOWED.test(char));
+    if (bad >= 0) {
+        return `the image reference ${quote(reference)} contains ${describeCharacter(chars[bad])} at character ${bad + 1}; an image reference holds only letters, digits and . _ - : / @`;
+    }
+    if (reference.startsWith('-'))
+        return `the image reference ${quote(reference)} starts with '-', which a command would read as an option`;
+    const at = reference.indexOf('@');
+    const name = at >= 0 ? reference.slice(0, at) : reference;
+    if (at >= 0 && !DIGEST.test(reference.slice(at + 1))) {
+        return `the digest of ${quote(reference)} must be sha256: and 64 lower-case hex digits`;
+    }
+    if (name.length > IMAGE_NAME_LENGTH)
+        return `the image reference is ${name.length} characters long before its digest; ECS accepts at most ${IMAGE_NAME_LENGTH}`;
+    if (!NAME_AND_TAG.test(name)) {
+        if (NAME_AND_TAG.test(name.toLowerCase()))
+            return `the repository name in ${quote(reference)} must be lower case`;
+        return `${quote(reference)} is not an image reference: expected [registry[:port]/]name[:tag][@sha256:<64 hex digits>]`;
+    }
+    return undefined;
+}
+
+
+/***/ }),
+
+/***/ 754:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $$: () => (/* binding */ isIndexMediaType),
+/* harmony export */   Bq: () => (/* binding */ formatPlatform),
+/* harmony export */   H: () => (/* binding */ isSchema1MediaType),
+/* harmony export */   Io: () => (/* binding */ imageEntries),
+/* harmony export */   dY: () => (/* binding */ MANIFEST_ACCEPT),
+/* harmony export */   md: () => (/* binding */ selectPlatform),
+/* harmony export */   zu: () => (/* binding */ MediaType)
+/* harmony export */ });
+/** The manifest shapes and media types of the OCI image spec and Docker's v2 schema 2, and platform choice in an index. */
+const MediaType = {
+    ociIndex: 'application/vnd.oci.image.index.v1+json',
+    dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+    dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    ociConfig: 'application/vnd.oci.image.config.v1+json',
+    dockerConfig: 'application/vnd.docker.container.image.v1+json',
+    ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+    dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
+    dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws'
+};
+/** What a manifest GET accepts by default: both index kinds and both image manifest kinds, never schema 1. */
+const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest];
+function isIndexMediaType(mediaType) {
+    return mediaType === MediaType.ociIndex || mediaType === MediaType.dockerManifestList;
+}
+function isSchema1MediaType(mediaType) {
+    return mediaType === MediaType.dockerSchema1 || mediaType === MediaType.dockerSchema1Signed;
+}
+/** `linux/arm64/v8`: how docker and the error messages write a platform. */
+function formatPlatform(platform) {
+    return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
+}
+/** An index entry without a platform is linux/amd64, as docker reads it. */
+function platformOf(entry) {
+    return entry.platform ?? { os: 'linux', architecture: 'amd64' };
+}
+/** Attestation manifests (buildx provenance/SBOM) sit in indexes as `unknown/unknown` entries: never an image to run. */
+function isAttestation(entry) {
+    const platform = platformOf(entry);
+    return (platform.os === 'unknown' && platform.architecture === 'unknown') || entry.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
+}
+/** The runnable entries of an index, attestations left out. */
+function imageEntries(index) {
+    return index.manifests.filter(entry => !isAttestation(entry));
+}
+/** The index entry for `wanted`, or undefined; a variant is compared only when one is asked for. */
+function selectPlatform(index, wanted) {
+    return imageEntries(index).find(entry => {
+        const platform = platformOf(entry);
+        return platform.os === wanted.os && platform.architecture === wanted.architecture && (!wanted.variant || platform.variant === wanted.variant);
+    });
+}
+
+
+/***/ }),
+
+/***/ 2269:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   p: () => (/* binding */ keepsAppUser),
+/* harmony export */   y: () => (/* binding */ patternName)
+/* harmony export */ });
+/**
+ * How the agent is put into a container: where it comes from (placement) and, for an app that does not run as root,
+ * how the agent — which must start as root (docs/facts.md §2) — gets root. A value, not a string: the display name
+ * (`nonroot-as-root-sidecar`, …) is derived from it, never parsed.
+ */
+const STRATEGY_NAMES = { sudo: 'nonroot', 'run-as-root': 'nonroot-as-root', 'drop-privileges': 'nonroot-drop' };
+/** `root-sidecar`, `nonroot-embedded`, `nonroot-as-root-sidecar`, `nonroot-drop-embedded`, …: the names the seed uses. */
+function patternName(pattern) {
+    const user = pattern.appUser === 'root' ? 'root' : STRATEGY_NAMES[pattern.strategy];
+    return `${user}-${pattern.placement}`;
+}
+/** The user the app's own process ends up as: the image's (or task's) user in the sudo and drop patterns, else root. */
+function keepsAppUser(pattern) {
+    return pattern.appUser === 'non-root' && pattern.strategy !== 'run-as-root';
+}
+
+
+/***/ }),
+
+/***/ 8198:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Q: () => (/* binding */ maskSecrets)
+/* harmony export */ });
+/**
+ * Hides every secret value in a text, so no rendering (log line, diff, summary, comment) can show a token. Longest
+ * first: when one secret is a prefix of another, masking the shorter first would leave the longer one's tail visible.
+ */
+function maskSecrets(text, secrets) {
+    const ordered = [...new Set(secrets.filter(Boolean))].sort((a, b) => b.length - a.length);
+    return ordered.reduce((masked, secret) => masked.split(secret).join('***'), text);
+}
+
+
+/***/ }),
+
+/***/ 3092:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   FJ: () => (/* binding */ writeTar),
+/* harmony export */   Og: () => (/* binding */ TarType),
+/* harmony export */   RF: () => (/* binding */ TarReader),
+/* harmony export */   ZV: () => (/* binding */ TarFormatError),
+/* harmony export */   sB: () => (/* binding */ readTar)
+/* harmony export */ });
+/* unused harmony exports normaliseTarPath, listTarEntries, tarEntryPaths */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4296);
+/**
+ * Tar archives, as container image layers hold them once gunzipped (POSIX ustar with PAX extended headers, and the
+ * GNU long-name records): one reader that can be fed a layer chunk by chunk and keeps the data of only the entries
+ * asked for, and one deterministic writer. Pure: no I/O, no dependency.
+ */
+
+const BLOCK = 512;
+/** The typeflags the action cares about; any other flag is passed through as it is. */
+const TarType = {
+    file: '0',
+    hardLink: '1',
+    symlink: '2',
+    directory: '5'
+};
+/** The archive is not a tar this reader can follow: one line, with the byte offset of the bad header. */
+class TarFormatError extends _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ {
+}
+/** `./var/lib/` → `var/lib`; `./` and `/` → `.`. */
+function normaliseTarPath(name) {
+    let path = name;
+    while (path.startsWith('./') || path.startsWith('/'))
+        path = path.startsWith('./') ? path.slice(2) : path.slice(1);
+    while (path.endsWith('/'))
+        path = path.slice(0, -1);
+    return path === '' ? '.' : path;
+}
+/** PAX keys the header itself stands for; the reader applies them and the writer derives them again. */
+const HEADER_KEYS = new Set(['path', 'linkpath', 'size', 'uid', 'gid', 'uname', 'gname', 'mtime']);
+/**
+ * Reads a tar archive fed in chunks of any size (a gunzip stream of a layer), and returns each entry as its
+ * header completes — with its data when `keep(entry)` says so; other entries' data is skipped, never held.
+ * Metadata records (`L`, `K`, `x`, `g`) are applied to the entry they precede, not listed.
+ */
+class TarReader {
+    keep;
+    pending = Buffer.alloc(0);
+    offset = 0;
+    /** The entry whose data (then padding to the next block) is being read. */
+    current;
+    longName;
+    longLink;
+    pax = {};
+    done = false;
+    constructor(keep = () => false) {
+        this.keep = keep;
+    }
+    /** Feeds the next bytes; returns the entries they complete, in archive order. */
+    write(chunk) {
+        const out = [];
+        let bytes = this.pending.length ? Buffer.concat([this.pending, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        this.pending = Buffer.alloc(0);
+        while (bytes.length > 0 && !this.done) {
+            const current = this.current;
+            if (current) {
+                const take = Math.min(current.dataLeft, bytes.length);
+                if (take > 0) {
+                    current.chunks?.push(bytes.subarray(0, take));
+                    current.dataLeft -= take;
+                    bytes = bytes.subarray(take);
+                    this.offset += take;
+                }
+                const skip = Math.min(current.padLeft, bytes.length);
+                current.padLeft -= skip;
+                bytes = bytes.subarray(skip);
+                this.offset += skip;
+                if (current.dataLeft > 0 || current.padLeft > 0)
+                    break;
+                this.current = undefined;
+                this.finish(current, out);
+                continue;
+            }
+            if (bytes.length < BLOCK) {
+                this.pending = Buffer.from(bytes);
+                break;
+            }
+            this.header(bytes.subarray(0, BLOCK), out);
+            bytes = bytes.subarray(BLOCK);
+            this.offset += BLOCK;
+        }
+        return out;
+    }
+    /** The end of the input: an archive cut short would silently lose entries, so its end-of-archive block must be there. */
+    end() {
+        if (!this.done)
+            throw new TarFormatError(`the tar archive ends at byte ${this.offset + this.pending.length} without its end-of-archive block (truncated?)`);
+    }
+    header(header, out) {
+        const at = this.offset;
+        // The archive ends with zero blocks (two by the spec; some writers stop after one).
+        if (header.every(byte => byte === 0)) {
+            this.done = true;
+            return;
+        }
+        checkChecksum(header, at);
+        const type = String.fromCharCode(header[156] || 0x30);
+        let size = readNumber(header.subarray(124, 136), at, 'size');
+        const pax = this.pax;
+        if (type !== 'x' && pax.size !== undefined)
+            size = Number(pax.size);
+        // Links, devices, directories and fifos carry no data whatever their size field says (as Go's archive/tar reads them).
+        const dataLength = '123456'.includes(type) ? 0 : size;
+        const padLeft = Math.ceil(dataLength / BLOCK) * BLOCK - dataLength;
+        if (['L', 'K', 'x', 'g'].includes(type)) {
+            this.start({ entry: { path: '', type }, dataLeft: dataLength, padLeft, chunks: [], meta: type }, out);
+            return;
+        }
+        const magic = header.subarray(257, 263).toString('latin1');
+        // Only POSIX ustar has a name prefix: in the old GNU format those bytes hold times.
+        const prefix = magic === 'ustar\0' ? cString(header.subarray(345, 500)) : '';
+        const name = cString(header.subarray(0, 100));
+        const path = pax.path ?? this.longName ?? (prefix ? `${prefix}/${name}` : name);
+        const link = pax.linkpath ?? this.longLink ?? cString(header.subarray(157, 257));
+        const number = (key, start, end) => (pax[key] !== undefined ? Number(pax[key]) : readNumber(header.subarray(start, end), at, key));
+        const ustar = magic.startsWith('ustar');
+        const entry = {
+            path: normaliseTarPath(path),
+            type: type === '\0' ? '0' : type,
+            size,
+            mode: readNumber(header.subarray(100, 108), at, 'mode') & 0o7777,
+            uid: number('uid', 108, 116),
+            gid: number('gid', 116, 124),
+            uname: pax.uname ?? cString(header.subarray(265, 297)),
+            gname: pax.gname ?? cString(header.subarray(297, 329)),
+            mtime: number('mtime', 136, 148),
+            devMajor: ustar ? readNumber(header.subarray(329, 337), at, 'devmajor') : 0,
+            devMinor: ustar ? readNumber(header.subarray(337, 345), at, 'devminor') : 0
+        };
+        if (entry.type === TarType.hardLink)
+            entry.linkName = normaliseTarPath(link);
+        else if (entry.type === TarType.symlink)
+            entry.linkName = link;
+        const extra = Object.fromEntries(Object.entries(pax).filter(([key]) => !HEADER_KEYS.has(key)));
+        if (Object.keys(extra).length)
+            entry.extra = extra;
+        this.longName = undefined;
+        this.longLink = undefined;
+        this.pax = {};
+        const keep = (entry.type === TarType.file || dataLength > 0) && this.keep(entry);
+        this.start({ entry, dataLeft: dataLength, padLeft, chunks: keep ? [] : undefined }, out);
+    }
+    /** An entry without data is complete at once. */
+    start(current, out) {
+        if (current.dataLeft > 0)
+            this.current = current;
+        else
+            this.finish(current, out);
+    }
+    finish(current, out) {
+        const data = current.chunks ? Buffer.concat(current.chunks) : undefined;
+        switch (current.meta) {
+            case 'L':
+                this.longName = cString(data);
+                return;
+            case 'K':
+                this.longLink = cString(data);
+                return;
+            case 'x':
+                this.pax = { ...this.pax, ...parsePax(data, this.offset) };
+                return;
+            case 'g':
+                // Global records set defaults for the archive; a global path would be meaningless, so none is taken.
+                return;
+        }
+        if (data)
+            current.entry.data = data;
+        out.push(current.entry);
+    }
+}
+/** Every entry of a whole archive in order, with the data of those `keep` selects. */
+function readTar(tar, keep) {
+    const reader = new TarReader(keep);
+    const entries = reader.write(tar);
+    reader.end();
+    return entries;
+}
+/** Every entry of the archive in order, without data. */
+function listTarEntries(tar) {
+    return readTar(tar);
+}
+/** The normalised paths of every entry, in archive order. */
+function tarEntryPaths(tar) {
+    return listTarEntries(tar).map(entry => entry.path);
+}
+/**
+ * A tar archive of `entries` in the given order: ustar headers, a PAX record wherever a field cannot hold the value
+ * (long or non-ASCII names and link targets, large sizes and ids, fractional times), `extra` records kept.
+ * Deterministic: the same entries always give the same bytes. Directories are written with a trailing `/`.
+ */
+function writeTar(entries) {
+    const blocks = [];
+    for (const entry of entries) {
+        const data = entry.type === TarType.file || entry.type === '7' ? (entry.data ?? Buffer.alloc(0)) : Buffer.alloc(0);
+        const name = entry.type === TarType.directory && entry.path !== '.' ? `${entry.path}/` : entry.path;
+        const link = entry.linkName ?? '';
+        const records = { ...(entry.extra ?? {}) };
+        const fields = splitName(name);
+        if (!fields)
+            records.path = name;
+        if (!fitsField(link, 100))
+            records.linkpath = link;
+        if (data.length > 0o77777777777)
+            records.size = String(data.length);
+        for (const key of ['uid', 'gid'])
+            if (entry[key] > 0o7777777)
+                records[key] = String(entry[key]);
+        for (const key of ['uname', 'gname'])
+            if (!fitsField(entry[key], 32))
+                records[key] = entry[key];
+        if (!Number.isInteger(entry.mtime) || entry.mtime < 0 || entry.mtime > 0o77777777777)
+            records.mtime = String(entry.mtime);
+        if (Object.keys(records).length) {
+            const body = paxRecords(records);
+            const base = name.replace(/\/$/, '').split('/').pop() || 'entry';
+            blocks.push(headerBlock({ name: `PaxHeaders/${base}`.slice(0, 100), prefix: '' }, 'x', body.length, entry, ''), pad(body));
+        }
+        blocks.push(headerBlock(fields ?? { name: asciiCut(name, 100), prefix: '' }, entry.type, data.length, entry, fitsField(link, 100) ? link : asciiCut(link, 100)), pad(data));
+    }
+    blocks.push(Buffer.alloc(BLOCK * 2));
+    return Buffer.concat(blocks);
+}
+/** ustar's name/prefix split (prefix ≤ 155 bytes, name ≤ 100, split at a `/`); undefined when it cannot hold `path`. */
+function splitName(path) {
+    if (!/^[\x20-\x7e]*$/.test(path))
+        return undefined;
+    if (path.length <= 100)
+        return { name: path, prefix: '' };
+    for (let cut = path.indexOf('/'); cut >= 0; cut = path.indexOf('/', cut + 1)) {
+        const prefix = path.slice(0, cut);
+        const name = path.slice(cut + 1);
+        if (prefix.length <= 155 && name.length <= 100 && name.length > 0)
+            return { name, prefix };
+    }
+    return undefined;
+}
+function fitsField(text, size) {
+    return /^[\x20-\x7e]*$/.test(text) && text.length <= size;
+}
+/** A stand-in for a header field whose real value is in the PAX record: printable ASCII, cut to fit. */
+function asciiCut(text, size) {
+    return text.replace(/[^\x20-\x7e]/g, '_').slice(0, size);
+}
+function headerBlock(names, type, size, entry, link) {
+    const header = Buffer.alloc(BLOCK);
+    const text = (value, start, length) => void header.write(value, start, length, 'latin1');
+    const octal = (value, start, length) => text(`${Math.min(value, 8 ** (length - 1) - 1).toString(8).padStart(length - 1, '0')}\0`, start, length);
+    text(names.name, 0, 100);
+    octal(type === 'x' ? 0o644 : entry.mode & 0o7777, 100, 8);
+    octal(entry.uid, 108, 8);
+    octal(entry.gid, 116, 8);
+    octal(size, 124, 12);
+    octal(Math.max(0, Math.floor(entry.mtime)), 136, 12);
+    header.fill(0x20, 148, 156);
+    text(type, 156, 1);
+    text(link, 157, 100);
+    text('ustar\0', 257, 6);
+    text('00', 263, 2);
+    text(asciiCut(entry.uname, 32), 265, 32);
+    text(asciiCut(entry.gname, 32), 297, 32);
+    octal(entry.devMajor, 329, 8);
+    octal(entry.devMinor, 337, 8);
+    text(names.prefix, 345, 155);
+    let sum = 0;
+    for (const byte of header)
+        sum += byte;
+    text(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
+    return header;
+}
+/** `<length> <key>=<value>\n` records in key order, the length counting the whole record in bytes. */
+function paxRecords(records) {
+    const lines = Object.keys(records)
+        .sort()
+        .map(key => {
+        const body = ` ${key}=${records[key]}\n`;
+        const bytes = Buffer.byteLength(body);
+        let length = bytes + String(bytes).length;
+        if (String(length).length !== String(bytes).length)
+            length = bytes + String(length).length;
+        return `${length}${body}`;
+    });
+    return Buffer.from(lines.join(''), 'utf8');
+}
+function pad(data) {
+    const rest = data.length % BLOCK;
+    return rest === 0 ? data : Buffer.concat([data, Buffer.alloc(BLOCK - rest)]);
+}
+function cString(bytes) {
+    const end = bytes.indexOf(0);
+    return bytes.subarray(0, end < 0 ? bytes.length : end).toString('utf8');
+}
+/** Octal, NUL/space padded; or GNU base-256 when the first byte's high bit is set. */
+function readNumber(field, offset, what) {
+    if (field[0] & 0x80) {
+        if (field[0] & 0x40)
+            throw new TarFormatError(`tar entry at byte ${offset} has a negative ${what}`);
+        let value = field[0] & 0x3f;
+        for (const byte of field.subarray(1))
+            value = value * 256 + byte;
+        if (!Number.isSafeInteger(value))
+            throw new TarFormatError(`tar entry at byte ${offset} has a ${what} too large to read`);
+        return value;
+    }
+    const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
+    if (text === '')
+        return 0;
+    if (!/^[0-7]+$/.test(text))
+        throw new TarFormatError(`tar entry at byte ${offset} has a malformed ${what} field "${text}"`);
+    return parseInt(text, 8);
+}
+/** The header checksum (bytes 148–155 counted as spaces); catches a layer that is not a tar, or is still compressed. */
+function checkChecksum(header, offset) {
+    const field = header.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim();
+    const stored = /^[0-7]{1,7}$/.test(field) ? parseInt(field, 8) : -1;
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < BLOCK; i++) {
+        const byte = i >= 148 && i < 156 ? 0x20 : header[i];
+        unsigned += byte;
+        signed += byte > 127 ? byte - 256 : byte;
+    }
+    if (stored !== unsigned && stored !== signed)
+        throw new TarFormatError(`not a tar archive: the header at byte ${offset} has a bad checksum`);
+}
+/** PAX records: `<length> <key>=<value>\n`, the length counting the whole record in bytes. */
+function parsePax(data, offset) {
+    const records = {};
+    let at = 0;
+    while (at < data.length) {
+        if (data[at] === 0)
+            break;
+        const space = data.indexOf(0x20, at);
+        const length = space < 0 ? NaN : Number(data.subarray(at, space).toString('latin1'));
+        if (!Number.isInteger(length) || length <= 0 || at + length > data.length || data[at + length - 1] !== 0x0a) {
+            throw new TarFormatError(`tar entry at byte ${offset} has a malformed PAX record`);
+        }
+        const record = data.subarray(space + 1, at + length - 1).toString('utf8');
+        const equals = record.indexOf('=');
+        if (equals < 0)
+            throw new TarFormatError(`tar entry at byte ${offset} has a PAX record without "="`);
+        records[record.slice(0, equals)] = record.slice(equals + 1);
+        at += length;
+    }
+    return records;
+}
+
+
+/***/ }),
+
+/***/ 8024:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Yx: () => (/* binding */ sudoersUserSpec),
+/* harmony export */   ZL: () => (/* binding */ describeUser),
+/* harmony export */   ar: () => (/* binding */ isRootUser)
+/* harmony export */ });
+/** Docker runs a container as root when its user is empty, `root`, `0`, or `0:…` / `root:…`. */
+function isRootUser(user) {
+    const name = userPart(user ?? '');
+    // Docker reads a numeric user as a number: `00` is uid 0 too.
+    return name === '' || name === 'root' || (/^\d+$/.test(name) && Number(name) === 0);
+}
+/** The user part of `user[:group]`, as sudoers names it: a uid becomes `#uid`. */
+function sudoersUserSpec(user) {
+    const name = userPart(user);
+    return /^\d+$/.test(name) ? `#${name}` : name;
+}
+/** The user part of `user[:group]`, trimmed. */
+function userPart(user) {
+    return user.trim().split(':')[0];
+}
+/**
+ * A user in words, for messages and the review: `root`, `uid 101`, `user nginx`; `root (default)` for an empty one
+ * when `empty` says so; with its group when it names one (`uid 101, gid 101`).
+ */
+function describeUser(user, options = {}) {
+    if (user.trim() === '' && options.empty)
+        return options.empty;
+    const who = userPart(user);
+    const main = isRootUser(who) ? 'root' : /^\d+$/.test(who) ? `uid ${who}` : `user ${who}`;
+    const group = user.includes(':') ? user.slice(user.indexOf(':') + 1).trim() : '';
+    if (!options.withGroup || group === '')
+        return main;
+    return `${main}, ${/^\d+$/.test(group) ? 'gid' : 'group'} ${group}`;
+}
+
+
+/***/ }),
+
+/***/ 9407:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _adapters_hosts_actions_host_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8872);
+/* harmony import */ var _adapters_services_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3926);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3768);
+
+
+
+await (0,_main_js__WEBPACK_IMPORTED_MODULE_2__/* .run */ .e)(new _adapters_hosts_actions_host_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionsHost */ .Q(), (0,_adapters_services_js__WEBPACK_IMPORTED_MODULE_1__/* .realServices */ .n)(process.stdout));
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 3768:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  e: () => (/* binding */ run)
+});
+
+// EXTERNAL MODULE: ./src/core/agent.ts
+var agent = __nccwpck_require__(9682);
+// EXTERNAL MODULE: ./src/core/errors.ts
+var core_errors = __nccwpck_require__(4296);
+// EXTERNAL MODULE: ./src/core/input-limits.ts
+var input_limits = __nccwpck_require__(9620);
+// EXTERNAL MODULE: ./src/core/image-reference.ts
+var image_reference = __nccwpck_require__(8630);
 ;// CONCATENATED MODULE: ./src/app/context.ts
 
 
@@ -36796,16 +37414,16 @@ function readContext(getInput) {
     const warnings = [];
     const taskDefinition = get('task-definition');
     if (!taskDefinition)
-        throw new InputError('task-definition', 'is required');
+        throw new core_errors/* InputError */.dz('task-definition', 'is required');
     // Image references reach docker as arguments: anything outside Docker's reference grammar is refused first.
     for (const input of ['image', 'agent-image', 'target-image']) {
         const value = get(input);
         if (value)
-            checkImageReference(input, value);
+            (0,input_limits/* checkImageReference */.rd)(input, value);
     }
     const target = get('target-image');
-    if (target && repositoryOf(target) !== target) {
-        throw new InputError('target-image', `is the repository to push to (${repositoryOf(target)}): the action names the tag itself`);
+    if (target && (0,image_reference/* repositoryOf */._M)(target) !== target) {
+        throw new core_errors/* InputError */.dz('target-image', `is the repository to push to (${(0,image_reference/* repositoryOf */._M)(target)}): the action names the tag itself`);
     }
     const context = {
         taskDefinition,
@@ -36813,8 +37431,8 @@ function readContext(getInput) {
         image: get('image'),
         mode: oneOf('mode', get('mode') ?? 'sidecar', ['sidecar', 'embedded']),
         nonRootStrategy: oneOf('non-root-strategy', get('non-root-strategy') ?? 'sudo', ['sudo', 'run-as-root', 'drop-privileges']),
-        agentImage: get('agent-image') ?? DEFAULT_AGENT_IMAGE,
-        agentContainerName: get('agent-container-name') ?? DEFAULT_AGENT_CONTAINER,
+        agentImage: get('agent-image') ?? agent/* DEFAULT_AGENT_IMAGE */.qr,
+        agentContainerName: get('agent-container-name') ?? agent/* DEFAULT_AGENT_CONTAINER */.Et,
         serverUrl: serverUrl(get('lacework-server-url')),
         token: tokenSource(get('lacework-access-token-secret'), get('lacework-access-token'), warnings),
         targetImage: get('target-image'),
@@ -36826,18 +37444,18 @@ function readContext(getInput) {
         builder: oneOf('builder', get('builder') ?? 'auto', ['auto', 'docker', 'registry']),
         pinAgentImage: flag('pin-agent-image', get('pin-agent-image'), true),
         insecureRegistries: list(get('insecure-registries')),
-        concurrency: context_count('concurrency', get('concurrency'), 8),
+        concurrency: count('concurrency', get('concurrency'), 8),
         verify: flag('verify', get('verify'), false),
-        verifyTimeout: context_count('verify-timeout', get('verify-timeout'), 60),
+        verifyTimeout: count('verify-timeout', get('verify-timeout'), 60),
         comment: flag('comment', get('comment'), true),
         githubToken: get('github-token'),
         warnings
     };
     // Contradictions are found before any image is looked up.
     if (context.verify && context.dryRun)
-        throw new InputError('verify', 'starts the built images, so it cannot run with dry-run');
+        throw new core_errors/* InputError */.dz('verify', 'starts the built images, so it cannot run with dry-run');
     if (context.builder === 'registry' && !context.push)
-        throw new InputError('builder', 'registry pushes what it builds; push: false needs builder docker');
+        throw new core_errors/* InputError */.dz('builder', 'registry pushes what it builds; push: false needs builder docker');
     return context;
 }
 /** Comma or newline separated. */
@@ -36849,15 +37467,15 @@ function list(value) {
 }
 function oneOf(input, value, allowed) {
     if (!allowed.includes(value)) {
-        throw new InputError(input, `must be one of ${allowed.join(', ')}, not "${value}"`);
+        throw new core_errors/* InputError */.dz(input, `must be one of ${allowed.join(', ')}, not "${value}"`);
     }
     return value;
 }
-function context_count(input, value, fallback) {
+function count(input, value, fallback) {
     if (value === undefined)
         return fallback;
     if (!/^[1-9]\d{0,2}$/.test(value))
-        throw new InputError(input, `must be a whole number from 1 to 999, not "${value}"`);
+        throw new core_errors/* InputError */.dz(input, `must be a whole number from 1 to 999, not "${value}"`);
     return Number(value);
 }
 function flag(input, value, fallback) {
@@ -36867,27 +37485,1791 @@ function flag(input, value, fallback) {
 }
 function serverUrl(value) {
     if (value && !/^https:\/\/[^\s/]+(\/\S*)?$/.test(value)) {
-        throw new InputError('lacework-server-url', `must be an https URL such as https://api.fra.lacework.net`);
+        throw new core_errors/* InputError */.dz('lacework-server-url', `must be an https URL such as https://api.fra.lacework.net`);
     }
     return value;
 }
 function tokenSource(secret, plaintext, warnings) {
     if (secret && plaintext) {
-        throw new InputError('lacework-access-token', 'give lacework-access-token-secret or lacework-access-token, not both');
+        throw new core_errors/* InputError */.dz('lacework-access-token', 'give lacework-access-token-secret or lacework-access-token, not both');
     }
     if (secret) {
         if (/\s/.test(secret))
-            throw new InputError('lacework-access-token-secret', 'must be an SSM parameter or Secrets Manager ARN');
+            throw new core_errors/* InputError */.dz('lacework-access-token-secret', 'must be an SSM parameter or Secrets Manager ARN');
         return { kind: 'secret', valueFrom: secret };
     }
     if (plaintext) {
         warnings.push('lacework-access-token puts the token in plain text into the task definition; prefer lacework-access-token-secret (an SSM parameter or Secrets Manager ARN)');
-        if (!TOKEN_PATTERN.test(plaintext)) {
+        if (!agent/* TOKEN_PATTERN */.LG.test(plaintext)) {
             warnings.push('lacework-access-token does not have the form the agent accepts (12 to 57 letters, digits, - or _): the agent will exit with status 100');
         }
         return { kind: 'plaintext', value: plaintext };
     }
     return undefined;
+}
+
+// EXTERNAL MODULE: ./src/core/pattern.ts
+var core_pattern = __nccwpck_require__(2269);
+;// CONCATENATED MODULE: ./src/core/markdown.ts
+/** Text that renders as itself in GitHub Markdown, inside a table cell or a heading: one line, nothing interpreted. */
+function escapeMarkdown(text) {
+    return text.replace(/[\\`*_[\]<>|~&]/g, '\\$&');
+}
+/** A table cell: escaped, line breaks as `<br>` (the only break a cell can hold), `—` when empty. */
+function markdownCell(text) {
+    if (text === '')
+        return '—';
+    return text.split(/\r?\n/).map(escapeMarkdown).join('<br>');
+}
+
+;// CONCATENATED MODULE: ./src/verify/report.ts
+
+const MAX_EVIDENCE = 300;
+/** A markdown table cell: one line, bounded, nothing in it read as markup. */
+function cell(text) {
+    const line = text.replace(/\r?\n/g, ' ⏎ ').replace(/\s+/g, ' ').trim();
+    const bounded = line.length > MAX_EVIDENCE ? `${line.slice(0, MAX_EVIDENCE - 1)}…` : line;
+    return escapeMarkdown(bounded) || ' ';
+}
+/** The report for the log, the job summary and the pull request: a status line, then container | check | result | evidence. */
+function renderVerifyReport(report) {
+    const lines = [report.ok ? '**verify: the task starts as Fargate would run it** ✅' : `**verify failed** ❌: ${cell(report.failure ?? 'a check failed')}`, ''];
+    if (report.checks.length) {
+        lines.push('| container | check | result | evidence |', '|---|---|---|---|');
+        for (const check of report.checks)
+            lines.push(`| ${cell(check.container)} | ${cell(check.check)} | ${check.ok ? '✅ pass' : '❌ fail'} | ${cell(check.evidence)} |`);
+    }
+    return `${lines.join('\n')}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/verify/verify-run.ts
+
+
+
+/** The rewritten task failed to start the way Fargate would start it; `report` is the Markdown report so far. */
+class VerificationError extends core_errors/* ActionError */.lZ {
+    report;
+    constructor(message, report) {
+        super(message);
+        this.report = report;
+    }
+}
+/** The user the app's own process must end up as: the image's in the sudo and drop patterns, else root. */
+function appUser({ plan }) {
+    return (0,core_pattern/* keepsAppUser */.p)(plan.pattern) ? plan.effective.user.split(':')[0] : '0';
+}
+/**
+ * Starts each rewritten task definition with ECS semantics and checks that it runs; returns the report as Markdown
+ * for the review. A failing check fails the run (VerificationError, carrying the report so far).
+ */
+async function verifyRewrites(host, verify, ctx, tasks) {
+    const reports = [];
+    for (const task of tasks) {
+        const report = await host.group(`verify ${task.path}`, () => verify(task.definition, {
+            timeoutSeconds: ctx.verifyTimeout,
+            expectations: task.planned.map(planned => ({ container: planned.plan.container, pattern: planned.plan.pattern, appUser: appUser(planned) }))
+        }));
+        const table = renderVerifyReport(report);
+        host.info(table);
+        reports.push(`#### Verification of ${task.path}: ${report.ok ? 'it starts' : 'it would not start'}\n\n${table}`);
+        if (!report.ok)
+            throw new VerificationError(`${task.path}: ${report.failure ?? 'verification failed'}`, reports.join('\n\n'));
+    }
+    return reports.join('\n\n');
+}
+
+;// CONCATENATED MODULE: ./src/app/action-outputs.ts
+
+/** Writes each result where it goes (through a temporary file and a rename), or to standard output. */
+async function writeResults(host, files, results) {
+    for (const result of results) {
+        if (result.job.target)
+            await files.writeAtomically(result.job.target, result.text);
+        else
+            host.writeResult(result.text);
+    }
+}
+/**
+ * The action's outputs: `task-definition`, `image`, `pattern` and `changed`. A single file's are plain values;
+ * several files' become JSON maps keyed by input path.
+ */
+function setActionOutputs(host, results) {
+    const perFile = (name, value) => {
+        if (results.length === 1) {
+            const single = value(results[0]);
+            if (single)
+                host.setOutput(name, single);
+        }
+        else {
+            host.setOutput(name, JSON.stringify(Object.fromEntries(results.map(result => [result.job.path, value(result)]))));
+        }
+    };
+    const byContainer = (result, field) => result.changes.length === 1 ? field(result.changes[0]) : result.changes.map(change => `${change.plan.container}=${field(change)}`).join(',');
+    perFile('task-definition', result => result.job.target ?? '');
+    perFile('image', result => byContainer(result, change => change.image));
+    perFile('pattern', result => result.changes.map(change => `${change.plan.container}=${(0,core_pattern/* patternName */.y)(change.plan.pattern)}`).join(','));
+    host.setOutput('changed', String(results.some(result => result.changed)));
+}
+
+// EXTERNAL MODULE: ./src/core/oci.ts
+var core_oci = __nccwpck_require__(754);
+;// CONCATENATED MODULE: ./src/core/platform.ts
+/**
+ * The architecture ECS runs a task on: `runtimePlatform.cpuArchitecture` `ARM64` → arm64; `X86_64`, or none, → amd64
+ * (RegisterTaskDefinition's CPUArchitecture enum; absent means X86_64).
+ */
+function taskArchitecture(definition) {
+    return definition.runtimePlatform?.cpuArchitecture === 'ARM64' ? 'arm64' : 'amd64';
+}
+/** `linux/arm64`: how docker's `--platform` and the messages name it. */
+function platformName(architecture) {
+    return `linux/${architecture}`;
+}
+/** The ECS name, for messages about the task definition. */
+function cpuArchitectureName(architecture) {
+    return architecture === 'arm64' ? 'ARM64' : 'X86_64';
+}
+
+;// CONCATENATED MODULE: ./src/app/agent-image.ts
+
+
+
+
+
+/**
+ * The agent image, pinned to the digest its tag points at now so every deploy runs the agent that was reviewed,
+ * and checked for every platform the tasks run on: it must have a variant for each (an ARM64 task with an
+ * AMD64-only agent deploys with an agent that never starts), and a sidecar's image must declare the volume that
+ * carries the agent. Nothing is fetched when no task uses the agent, or it is neither pinned, copied, nor on ARM64.
+ */
+async function resolveAgentImage(host, ctx, client, jobs) {
+    const planned = jobs.flatMap(job => job.planned);
+    const use = { sidecar: planned.some(({ plan }) => plan.attachSidecar), copied: planned.some(({ plan }) => plan.build?.copyAgent === true) };
+    if (!use.sidecar && !use.copied)
+        return { image: ctx.agentImage };
+    const platforms = agentPlatforms(jobs);
+    const arm = platforms.filter(platform => platform.architecture !== 'amd64');
+    if (!ctx.pinAgentImage && !(use.copied && !ctx.dryRun) && arm.length === 0)
+        return { image: ctx.agentImage };
+    if (!use.sidecar && arm.length === 0) {
+        // Only copied into X86_64 images: its digest names the build, and the build itself checks the architecture.
+        const manifest = await client.getManifest(ctx.agentImage);
+        const child = 'manifests' in manifest.json ? (0,core_oci/* selectPlatform */.md)(manifest.json, { os: 'linux', architecture: 'amd64' })?.digest : undefined;
+        return { ...pin(host, ctx, manifest.digest), ...(child ? { platformDigests: { amd64: child } } : {}) };
+    }
+    let digest;
+    const platformDigests = {};
+    for (const { architecture, location } of platforms) {
+        let found;
+        try {
+            found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture });
+        }
+        catch (error) {
+            if (error instanceof core_errors/* PlatformMissingError */.OK)
+                throw missingPlatform(ctx.agentImage, architecture, error.present, location);
+            throw error;
+        }
+        // A single-platform image says its architecture in its config only.
+        const has = found.config.architecture ?? 'amd64';
+        if (has !== architecture)
+            throw missingPlatform(ctx.agentImage, architecture, [`linux/${has}`], location);
+        if (use.sidecar)
+            checkAgentVolume(ctx.agentImage, found.config.config?.Volumes);
+        digest ??= found.indexDigest ?? found.manifestDigest;
+        if (found.indexDigest)
+            platformDigests[architecture] = found.manifestDigest;
+    }
+    return { ...pin(host, ctx, digest), ...(Object.keys(platformDigests).length ? { platformDigests } : {}) };
+}
+/** Each CPU architecture whose tasks run the agent, with the first task definition line that asks for it. */
+function agentPlatforms(jobs) {
+    const found = new Map();
+    for (const job of jobs) {
+        if (!job.planned.some(({ plan }) => plan.attachSidecar || plan.build?.copyAgent))
+            continue;
+        if (!found.has(job.architecture))
+            found.set(job.architecture, { architecture: job.architecture, location: job.file.document.locate(['runtimePlatform', 'cpuArchitecture']) });
+    }
+    return [...found.values()];
+}
+function missingPlatform(agentImage, architecture, present, location) {
+    const task = cpuArchitectureName(architecture);
+    return new core_errors/* ImageError */.C8(agentImage, `has no ${platformName(architecture)} variant (it has ${present.join(', ') || 'none'}), but the task runs on ${task} (runtimePlatform.cpuArchitecture): ` +
+        `the agent would never start; give agent-image an image with a ${platformName(architecture)} variant, or run the task on ${task === 'ARM64' ? 'X86_64' : 'ARM64'}`, location);
+}
+/** `volumesFrom` shares only what the source image declares as a VOLUME: it must cover the agent directory. */
+function checkAgentVolume(agentImage, declared) {
+    const volumes = Object.keys(declared ?? {}).map(volume => volume.replace(/\/+$/, ''));
+    if (!volumes.some(volume => agent/* AGENT_DIR */.sI === volume || agent/* AGENT_DIR */.sI.startsWith(`${volume}/`))) {
+        throw new core_errors/* ImageError */.C8(agentImage, `declares no VOLUME covering ${agent/* AGENT_DIR */.sI} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`);
+    }
+}
+/** `repo:tag@digest` when pinning (and the input names no digest yet), else the input as it is. */
+function pin(host, ctx, digest) {
+    const reference = (0,image_reference/* parseImageReference */.o_)(ctx.agentImage);
+    if (!ctx.pinAgentImage || reference.digest)
+        return { image: ctx.agentImage, digest };
+    const image = `${(0,image_reference/* repositoryOf */._M)(ctx.agentImage)}${reference.tag ? `:${reference.tag}` : ''}@${digest}`;
+    host.info(`agent image ${ctx.agentImage} pinned to ${image}`);
+    return { image, digest };
+}
+
+;// CONCATENATED MODULE: ./src/app/drop-privileges-check.ts
+
+
+const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu'];
+/**
+ * drop-privileges needs a tool in the image to exec the app as its user: checked before anything is built
+ * (through a local engine, which this strategy's images are run in to look); without an engine, a warning.
+ */
+async function checkDropPrivilegesTools(host, docker, planned) {
+    const checked = new Map();
+    let version;
+    for (const { plan, facts, architecture } of planned) {
+        if (plan.pattern.appUser !== 'non-root' || plan.pattern.strategy !== 'drop-privileges' || plan.alreadyInstrumented)
+            continue;
+        version ??= await docker.serverVersion();
+        if (!version.ok) {
+            host.warning(`container ${plan.container}: could not check ${facts.reference} for ${DROP_TOOLS.join(', ')} without a Docker engine; without one of them the container will not start`);
+            continue;
+        }
+        const key = `${architecture} ${facts.reference}`;
+        const found = checked.get(key) ?? (await docker.findCommand(facts.reference, DROP_TOOLS, platformName(architecture)));
+        checked.set(key, found);
+        if (found === 'cannot-run') {
+            host.warning(`container ${plan.container}: could not check the ${platformName(architecture)} variant of ${facts.reference} for ${DROP_TOOLS.join(', ')}: this machine cannot run it`);
+            continue;
+        }
+        if (found === 'no-shell')
+            throw new core_errors/* ImageError */.C8(facts.reference, 'has no /bin/sh: the agent script cannot run; use an image with a shell');
+        if (found === 'none') {
+            throw new core_errors/* ImageError */.C8(facts.reference, `has none of ${DROP_TOOLS.join(', ')}: drop-privileges cannot run the app as ${plan.effective.user}; add one (util-linux's setpriv, su-exec or gosu) or use the sudo strategy`);
+        }
+        host.info(`${plan.container}: drops privileges with ${found}`);
+    }
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/core/built-image.ts
+
+
+/**
+ * The tag of a built image, derived from everything that decides its content (the Dockerfile with the pattern's
+ * steps, the base image's digest and the agent image's digest), so the same inputs always name the same image
+ * and a moved tag of either image names a new one.
+ */
+function builtImageTag(dockerfile, baseDigest, agentDigest, architecture = 'amd64') {
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(dockerfile).update('\0').update(baseDigest ?? '').update('\0').update(agentDigest ?? '');
+    // A multi-platform base has one digest for all its variants: the platform tells their builds apart. X86_64 adds
+    // nothing, so the images built before platforms were told apart keep their tags (and re-runs find them).
+    if (architecture !== 'amd64')
+        hash.update('\0').update(platformName(architecture));
+    return `lacework-${hash.digest('hex').slice(0, 16)}`;
+}
+
+// EXTERNAL MODULE: ./src/core/user.ts
+var core_user = __nccwpck_require__(8024);
+;// CONCATENATED MODULE: ./src/core/dockerfile.ts
+
+
+const SUDOERS_FILE = '/etc/sudoers.d/lacework-agent';
+/** The PATH the agent script gets as root, whatever the image's sudoers says: Debian's secure_path. */
+const SECURE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/**
+ * The sudoers rule: the image user may run the agent script as root with no arguments at all (`""`), since
+ * the script `exec`s its arguments as root; only the agent's own variables pass through (docs/facts.md §5).
+ */
+function sudoersRules(user) {
+    return [
+        `Defaults!${agent/* AGENT_SCRIPT */.Il} env_keep += "${agent/* TOKEN_VARIABLE */.bG} ${agent/* SERVER_URL_VARIABLE */.Dx}"`,
+        `Defaults!${agent/* AGENT_SCRIPT */.Il} !requiretty`,
+        // sudo keeps the caller's PATH unless secure_path is set, and the script runs whoami, awk, … by name as root.
+        `Defaults!${agent/* AGENT_SCRIPT */.Il} secure_path="${SECURE_PATH}"`,
+        `${(0,core_user/* sudoersUserSpec */.Yx)(user)} ALL=(root) NOPASSWD: ${agent/* AGENT_SCRIPT */.Il} ""`
+    ];
+}
+/** A shell step that installs sudo with the image's own package manager and adds the narrow rule. */
+function installSudoScript(user) {
+    const name = user.split(':')[0];
+    const rules = sudoersRules(user)
+        .map(rule => `'${rule.replace(/'/g, `'\\''`)}'`)
+        .join(' ');
+    return [
+        'set -eu',
+        'if command -v sudo >/dev/null 2>&1; then :',
+        'elif command -v apt-get >/dev/null 2>&1; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sudo && rm -rf /var/lib/apt/lists/*',
+        'elif command -v apk >/dev/null 2>&1; then apk add --no-cache sudo',
+        'elif command -v microdnf >/dev/null 2>&1; then microdnf install -y sudo && microdnf clean all',
+        'elif command -v dnf >/dev/null 2>&1; then dnf install -y sudo && dnf clean all',
+        'elif command -v yum >/dev/null 2>&1; then yum install -y sudo && yum clean all',
+        `else echo "${agent/* FAILURE_MARKER */.gF} the image has no package manager (apt-get, apk, microdnf, dnf, yum) to install sudo" >&2; exit 1; fi`,
+        `id -u ${name} >/dev/null 2>&1 || { echo "${agent/* FAILURE_MARKER */.gF} user ${name} is not in the image's /etc/passwd: sudo cannot run for it" >&2; exit 1; }`,
+        `printf '%s\\n' ${rules} > ${SUDOERS_FILE}`,
+        `chmod 0440 ${SUDOERS_FILE}`,
+        // Images whose sudoers does not read sudoers.d get the include line.
+        "grep -Eq '^[@#]includedir /etc/sudoers.d' /etc/sudoers || echo '@includedir /etc/sudoers.d' >> /etc/sudoers",
+        `visudo -c >/dev/null || { echo "${agent/* FAILURE_MARKER */.gF} visudo rejected the sudoers rule" >&2; exit 1; }`
+    ].join('; \\\n    ');
+}
+/** The Dockerfile that derives the instrumented image; `agentImage` is only used when the agent is copied. */
+function renderDockerfile(build, agentImage) {
+    const lines = ['# Generated by lacework-fargate.'];
+    if (build.copyAgent)
+        lines.push(`FROM ${agentImage} AS lacework-agent`);
+    lines.push(`FROM ${build.base}`);
+    if (build.copyAgent)
+        lines.push(`COPY --from=lacework-agent ${agent/* AGENT_DIR */.sI} ${agent/* AGENT_DIR */.sI}`);
+    if (build.sudoUser !== undefined) {
+        lines.push('USER root', `RUN ${installSudoScript(build.sudoUser)}`, `USER ${build.imageUser.trim() || 'root'}`);
+    }
+    if (build.entrypoint) {
+        lines.push(`ENTRYPOINT ${JSON.stringify(build.entrypoint)}`);
+        // A new ENTRYPOINT resets the inherited CMD, so the original is written again.
+        if (build.cmd && build.cmd.length > 0)
+            lines.push(`CMD ${JSON.stringify(build.cmd)}`);
+    }
+    return `${lines.join('\n')}\n`;
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/core/layer-overlay.ts
+/**
+ * The file system that a stack of image layers makes, restricted to the paths `wanted` selects, by the OCI
+ * image-spec's layer rules (layer.md, "Whiteouts"): layers apply bottom to top; in a layer, `.wh.<name>` deletes
+ * `<name>` (and all below it) from the layers under it, and `.wh..wh..opq` in a directory hides everything the
+ * layers under it put there; a whiteout never affects entries of its own layer. An entry replaces one at the
+ * same path, and a non-directory replaces a directory with all it held. Pure.
+ */
+function overlayLayers(layers, wanted) {
+    const tree = new Map();
+    const removeUnder = (directory, withSelf) => {
+        const prefix = directory === '.' ? '' : `${directory}/`;
+        for (const path of [...tree.keys()])
+            if ((withSelf && path === directory) || path.startsWith(prefix))
+                tree.delete(path);
+    };
+    for (const layer of layers) {
+        // Whiteouts first: they act on the layers below, and this layer's own entries may then fill the place again.
+        for (const entry of layer) {
+            const { parent, name } = split(entry.path);
+            if (name === OPAQUE)
+                removeUnder(parent, false);
+            else if (name.startsWith(WHITEOUT))
+                removeUnder(join(parent, name.slice(WHITEOUT.length)), true);
+        }
+        for (const entry of layer) {
+            const { name } = split(entry.path);
+            if (name.startsWith(WHITEOUT) || !wanted(entry.path))
+                continue;
+            if (entry.type !== '5')
+                removeUnder(entry.path, false);
+            tree.set(entry.path, entry);
+        }
+    }
+    return tree;
+}
+const WHITEOUT = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+function split(path) {
+    const slash = path.lastIndexOf('/');
+    return slash < 0 ? { parent: '.', name: path } : { parent: path.slice(0, slash), name: path.slice(slash + 1) };
+}
+function join(parent, name) {
+    return parent === '.' ? name : `${parent}/${name}`;
+}
+
+// EXTERNAL MODULE: ./src/core/tar.ts
+var core_tar = __nccwpck_require__(3092);
+;// CONCATENATED MODULE: ./src/core/agent-layer.ts
+
+
+
+/**
+ * The agent's files as a layer of their own: what `COPY --from=<agent image> /var/lib/lacework-backup …` adds to an
+ * image, worked out from the agent image's layers whatever their layout. Pure.
+ */
+/** `var/lib/lacework-backup`: the agent directory as layer entries name it. */
+const AGENT_TREE = agent/* AGENT_DIR */.sI.replace(/^\/+/, '');
+/** The directories on the way to it: `var`, `var/lib`. */
+const AGENT_TREE_PARENTS = AGENT_TREE.split('/')
+    .slice(0, -1)
+    .map((_part, index, parts) => parts.slice(0, index + 1).join('/'));
+function inAgentTree(path) {
+    return path === AGENT_TREE || path.startsWith(`${AGENT_TREE}/`);
+}
+/** What the agent layer carries: the tree and the directories above it. */
+function agentLayerPath(path) {
+    return inAgentTree(path) || AGENT_TREE_PARENTS.includes(path);
+}
+/** The agent image's layout cannot be turned into a layer without running a build (one line: why). */
+class AgentTreeError extends Error {
+}
+/**
+ * Whether a layer holds nothing but the agent tree (and directories on the way to it), hard links included only
+ * when they point inside: such a layer can be appended as it is, byte for byte.
+ */
+function holdsOnlyAgentTree(entries) {
+    return entries.every(entry => {
+        if (AGENT_TREE_PARENTS.includes(entry.path))
+            return entry.type === core_tar/* TarType */.Og.directory;
+        if (!inAgentTree(entry.path))
+            return false;
+        if (entry.path === AGENT_TREE && entry.type !== core_tar/* TarType */.Og.directory)
+            return false;
+        return entry.type !== core_tar/* TarType */.Og.hardLink || inAgentTree(entry.linkName ?? '');
+    });
+}
+/**
+ * The merged agent tree of a stack of layers (bottom to top; whiteouts and opaque directories honoured), as the
+ * entries of one new layer: the parent directories first (as the image has them, else root 0755), then the tree in
+ * name order, hard links last so their targets exist when they are made. Regular files must carry their data.
+ */
+function agentTreeEntries(layers) {
+    const tree = overlayLayers(layers, agentLayerPath);
+    const root = tree.get(AGENT_TREE);
+    if (!root)
+        throw new AgentTreeError(`no layer holds ${agent/* AGENT_DIR */.sI}`);
+    if (root.type !== core_tar/* TarType */.Og.directory)
+        throw new AgentTreeError(`${agent/* AGENT_DIR */.sI} is not a directory in the agent image`);
+    const parents = AGENT_TREE_PARENTS.map(path => {
+        const found = tree.get(path);
+        if (found && found.type !== core_tar/* TarType */.Og.directory)
+            throw new AgentTreeError(`/${path} is not a directory in the agent image`);
+        return found ?? { path, type: core_tar/* TarType */.Og.directory, size: 0, mode: 0o755, uid: 0, gid: 0, uname: '', gname: '', mtime: 0, devMajor: 0, devMinor: 0 };
+    });
+    const inside = [...tree.values()].filter(entry => inAgentTree(entry.path)).sort((a, b) => compare(a.path, b.path));
+    for (const entry of inside) {
+        if (entry.type === core_tar/* TarType */.Og.hardLink && !(entry.linkName && tree.has(entry.linkName) && inAgentTree(entry.linkName))) {
+            throw new AgentTreeError(`/${entry.path} is a hard link to /${entry.linkName}, outside ${agent/* AGENT_DIR */.sI}`);
+        }
+        if (entry.type === core_tar/* TarType */.Og.file && entry.data === undefined)
+            throw new AgentTreeError(`the data of /${entry.path} was not read`);
+    }
+    return [...parents, ...inside.filter(entry => entry.type !== core_tar/* TarType */.Og.hardLink), ...inside.filter(entry => entry.type === core_tar/* TarType */.Og.hardLink)];
+}
+/** Byte order, so the layer is the same whatever the locale. */
+function compare(a, b) {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// EXTERNAL MODULE: ./src/core/digest.ts
+var digest = __nccwpck_require__(5543);
+;// CONCATENATED MODULE: ./src/core/image-mutation.ts
+
+
+/**
+ * The base image plus layers and a new Entrypoint/Cmd, as `docker build` of a COPY + ENTRYPOINT + CMD would
+ * make it (and as go-containerregistry's mutate does): every other field of the config is kept as it was.
+ */
+function appendLayers(baseManifest, baseConfig, layers, change, created) {
+    const manifest = JSON.parse(baseManifest);
+    const config = JSON.parse(baseConfig);
+    const oci = manifest.mediaType !== core_oci/* MediaType */.zu.dockerManifest && manifest.config.mediaType !== core_oci/* MediaType */.zu.dockerConfig;
+    config.config = { ...(config.config ?? {}), Entrypoint: change.entrypoint, Cmd: change.cmd.length > 0 ? change.cmd : null };
+    config.rootfs.diff_ids = [...config.rootfs.diff_ids, ...layers.map(layer => layer.diffId)];
+    config.history = [
+        ...(config.history ?? []),
+        ...layers.map(layer => ({ created, created_by: layer.createdBy, comment: 'lacework-fargate' })),
+        { created, created_by: `ENTRYPOINT ${JSON.stringify(change.entrypoint)}`, comment: 'lacework-fargate', empty_layer: true }
+    ];
+    const configText = JSON.stringify(config);
+    const configDescriptor = { mediaType: manifest.config.mediaType, digest: (0,digest/* digestOf */.ol)(configText), size: Buffer.byteLength(configText) };
+    const layerType = oci ? core_oci/* MediaType */.zu.ociLayerGzip : core_oci/* MediaType */.zu.dockerLayerGzip;
+    manifest.config = configDescriptor;
+    manifest.layers = [...manifest.layers, ...layers.map(layer => ({ ...layer.descriptor, mediaType: layerType }))];
+    return {
+        manifest: JSON.stringify(manifest),
+        manifestMediaType: manifest.mediaType ?? (oci ? core_oci/* MediaType */.zu.ociManifest : core_oci/* MediaType */.zu.dockerManifest),
+        config: configText,
+        configDescriptor
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/concurrency.ts
+/** Runs `work` on every item with at most `limit` under way at once; results in the items' order. */
+async function mapWithConcurrency(items, limit, work) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await work(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+    return results;
+}
+
+;// CONCATENATED MODULE: ./src/app/daemonless-build.ts
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * The root-embedded image without a Docker engine: the base image plus the agent's files, a new Entrypoint, pushed
+ * blob by blob. The agent's layers are appended as they are when they hold nothing but /var/lib/lacework-backup;
+ * otherwise its merged tree becomes one new, reproducible layer.
+ */
+/** Blob copies under way at once; registries serve a handful of parallel requests per client well. */
+const BLOB_CONCURRENCY = 8;
+async function buildEmbeddedImage(client, request, created) {
+    const target = request.targetRepository;
+    const existing = await existingManifest(client, `${target}:${request.tag}`);
+    if (existing)
+        return { reference: `${target}@${existing}`, reused: true, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 };
+    const platform = { os: 'linux', architecture: request.architecture };
+    const [base, agent] = await Promise.all([client.getImageConfig(request.base, platform), client.getImageConfig(request.agentImage, platform)]);
+    for (const [image, found] of [
+        [request.base, base],
+        [request.agentImage, agent]
+    ]) {
+        const architecture = found.config.architecture;
+        if (architecture && architecture !== request.architecture)
+            throw new core_errors/* ImageError */.C8(image, `is a linux/${architecture} image; the task runs on ${request.architecture}`);
+    }
+    const baseRepository = (0,image_reference/* canonicalRepository */.JA)(request.base);
+    const agentRepository = (0,image_reference/* canonicalRepository */.JA)(request.agentImage);
+    const result = { reference: '', reused: false, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 };
+    const done = new Set();
+    // A mount answers 201 whether or not the target already has the blob: no HEAD first, one round trip per blob.
+    const mount = async (digest, source, bytes) => {
+        if (done.has(digest))
+            return;
+        done.add(digest);
+        if (await client.mountBlob(target, digest, source)) {
+            result.mountedBlobs++;
+        }
+        else {
+            const content = bytes ?? (await client.getBlob(source, digest));
+            await client.uploadBlob(target, digest, content);
+            result.uploadedBytes += content.length;
+        }
+    };
+    // A blob made here has no source to mount from: sent unless the target has it (a re-run under a new tag).
+    const upload = async (digest, bytes, ask) => {
+        if (done.has(digest))
+            return;
+        done.add(digest);
+        if (ask && (await client.blobExists(target, digest))) {
+            result.existingBlobs++;
+        }
+        else {
+            await client.uploadBlob(target, digest, bytes);
+            result.uploadedBytes += bytes.length;
+        }
+    };
+    // The base layers go over while the agent's layers are read, and on one registry the agent's own layers are
+    // mounted meanwhile too (most agent images keep their files in layers of their own; when they do not, those
+    // mounts stay unreferenced and cost no bytes): the round trips overlap instead of following each other.
+    const baseLayers = new Set(base.manifest.layers.map(layer => layer.digest));
+    const sameRegistry = (0,image_reference/* parseImageReference */.o_)(request.agentImage).registry === (0,image_reference/* parseImageReference */.o_)(target).registry;
+    const early = [
+        ...base.manifest.layers.map(layer => () => mount(layer.digest, baseRepository)),
+        ...(sameRegistry ? agent.manifest.layers.filter(layer => !baseLayers.has(layer.digest)).map(layer => () => mount(layer.digest, agentRepository)) : [])
+    ];
+    const earlyCopies = mapWithConcurrency(early, BLOB_CONCURRENCY, run => run());
+    earlyCopies.catch(() => undefined);
+    const layers = await agentLayers(client, request.agentImage, agentRepository, agent.manifest.layers, agent.config.rootfs?.diff_ids, baseLayers);
+    const image = appendLayers(JSON.stringify(base.manifest), base.configBytes.toString('utf8'), layers, { entrypoint: request.entrypoint, cmd: request.cmd }, created ?? newest(base.config.created, agent.config.created));
+    const copies = [
+        ...layers.map(layer => () => (layer.written ? upload(layer.descriptor.digest, layer.bytes, true) : mount(layer.descriptor.digest, agentRepository, layer.bytes))),
+        // The config is a few KB: sending it costs less than asking first.
+        () => upload(image.configDescriptor.digest, Buffer.from(image.config), false)
+    ];
+    await Promise.all([earlyCopies, mapWithConcurrency(copies, BLOB_CONCURRENCY, run => run())]);
+    const manifest = Buffer.from(image.manifest);
+    const digest = await client.putManifest(target, request.tag, image.manifestMediaType, manifest);
+    result.uploadedBytes += manifest.length;
+    result.reference = `${target}@${digest}`;
+    return result;
+}
+/** The digest `reference` names when the registry has it; undefined on 404 (no such tag or repository). */
+async function existingManifest(client, reference) {
+    try {
+        return (await client.getManifest(reference)).digest;
+    }
+    catch (error) {
+        if (error instanceof core_errors/* RegistryError */.gl && error.status === 404)
+            return undefined;
+        throw error;
+    }
+}
+/** What the daemonless builder cannot do (an agent layer it cannot read or split): the docker builder still can. */
+class AgentLayoutError extends core_errors/* ImageError */.C8 {
+    reason;
+    constructor(agentImage, reason) {
+        super(agentImage, `the daemonless builder cannot embed this agent image: ${reason}`);
+        this.reason = reason;
+    }
+}
+/** gzip level of the written agent layer: part of its digest, so it never changes between runs of one version. */
+const GZIP_LEVEL = 6;
+const GZIP_MAGIC = [0x1f, 0x8b];
+/**
+ * The layers that carry the agent: its own layers as they are when every layer touching the agent directory holds
+ * nothing else; else one new layer of the merged tree (deterministic: same files, same digest).
+ */
+async function agentLayers(client, agentImage, agentRepository, layers, diffIds, baseLayers) {
+    if (!diffIds || diffIds.length !== layers.length) {
+        throw new core_errors/* ImageError */.C8(agentImage, `its config lists ${diffIds?.length ?? 0} diff_ids for ${layers.length} layers`);
+    }
+    // Layers the base image has are in the new image already; every other one may add to, or delete from, the tree.
+    const wanted = layers.map((descriptor, index) => ({ descriptor, index })).filter(({ descriptor }) => !baseLayers.has(descriptor.digest));
+    const read = await mapWithConcurrency(wanted, BLOB_CONCURRENCY, ({ descriptor, index }) => readLayer(client, agentImage, agentRepository, descriptor, diffIds[index], index, layers.length));
+    const touching = read.filter(layer => layer.entries.some(entry => touchesAgentTree(entry.path)));
+    if (touching.length === 0)
+        throw new AgentLayoutError(agentImage, `no layer outside the base image holds ${agent/* AGENT_DIR */.sI}`);
+    if (touching.every(layer => holdsOnlyAgentTree(layer.entries))) {
+        return touching.map(layer => ({
+            descriptor: { mediaType: layer.descriptor.mediaType, digest: layer.descriptor.digest, size: layer.descriptor.size },
+            diffId: layer.diffId,
+            createdBy: `COPY --from=${agentImage} ${agent/* AGENT_DIR */.sI} ${agent/* AGENT_DIR */.sI} # agent layer ${layer.index + 1} of ${layers.length}, as it is`,
+            bytes: layer.bytes
+        }));
+    }
+    let entries;
+    try {
+        entries = agentTreeEntries(read.map(layer => layer.entries));
+    }
+    catch (error) {
+        if (error instanceof AgentTreeError)
+            throw new AgentLayoutError(agentImage, error.message);
+        throw error;
+    }
+    const tar = (0,core_tar/* writeTar */.FJ)(entries);
+    const bytes = (0,external_node_zlib_.gzipSync)(tar, { level: GZIP_LEVEL });
+    return [
+        {
+            descriptor: { mediaType: core_oci/* MediaType */.zu.ociLayerGzip, digest: (0,digest/* digestOf */.ol)(bytes), size: bytes.length },
+            diffId: (0,digest/* digestOf */.ol)(tar),
+            createdBy: `COPY --from=${agentImage} ${agent/* AGENT_DIR */.sI} ${agent/* AGENT_DIR */.sI} # merged from agent layers ${touching.map(layer => layer.index + 1).join(', ')} of ${layers.length}`,
+            bytes,
+            written: true
+        }
+    ];
+}
+/** Downloads one layer and streams it through gunzip and the tar reader, keeping only the agent's files; checks its diff_id. */
+async function readLayer(client, agentImage, repository, descriptor, diffId, index, count) {
+    const label = `layer ${index + 1} of ${count} (${descriptor.digest})`;
+    const bytes = await client.getBlob(repository, descriptor.digest);
+    if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1])
+        throw new AgentLayoutError(agentImage, `${label} is not gzip-compressed (${descriptor.mediaType})`);
+    const reader = new core_tar/* TarReader */.RF(entry => entry.type === core_tar/* TarType */.Og.file && inAgentTree(entry.path));
+    const entries = [];
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    try {
+        await new Promise((resolve, reject) => {
+            // 1 MiB chunks: the default 16 KiB makes streaming a layer three times slower than gunzipping it whole.
+            const gunzip = (0,external_node_zlib_.createGunzip)({ chunkSize: 1 << 20 });
+            gunzip.on('data', (chunk) => {
+                hash.update(chunk);
+                try {
+                    entries.push(...reader.write(chunk));
+                }
+                catch (error) {
+                    gunzip.destroy(error);
+                }
+            });
+            gunzip.on('error', reject);
+            gunzip.on('end', resolve);
+            gunzip.end(bytes);
+        });
+        reader.end();
+    }
+    catch (error) {
+        if (error instanceof core_tar/* TarFormatError */.ZV)
+            throw new core_errors/* ImageError */.C8(agentImage, `${label}: ${error.message}`);
+        throw new core_errors/* ImageError */.C8(agentImage, `${label} does not gunzip: ${error.message}`);
+    }
+    const unpacked = `sha256:${hash.digest('hex')}`;
+    if (unpacked !== diffId)
+        throw new core_errors/* ImageError */.C8(agentImage, `${label} unpacks to ${unpacked}, not the diff_id ${diffId} its config names`);
+    return { index, descriptor, diffId, bytes, entries };
+}
+/** An entry that adds to the agent tree, or a whiteout that deletes from it or from above it. */
+function touchesAgentTree(path) {
+    if (inAgentTree(path))
+        return true;
+    const slash = path.lastIndexOf('/');
+    const name = path.slice(slash + 1);
+    if (!name.startsWith('.wh.'))
+        return false;
+    const parent = slash < 0 ? '' : path.slice(0, slash);
+    if (name === '.wh..wh..opq')
+        return parent === '' || AGENT_TREE_PARENTS.includes(parent) || parent === AGENT_TREE;
+    const target = `${parent ? `${parent}/` : ''}${name.slice(4)}`;
+    return target === AGENT_TREE || AGENT_TREE_PARENTS.includes(target);
+}
+/** The later of two config `created` times, so the same inputs give the same image (and digest). */
+function newest(...times) {
+    const valid = times.filter((time) => typeof time === 'string' && !Number.isNaN(Date.parse(time)));
+    valid.sort((a, b) => Date.parse(a) - Date.parse(b));
+    return valid.pop() ?? '1970-01-01T00:00:00Z';
+}
+
+;// CONCATENATED MODULE: ./src/app/image-builds.ts
+
+
+
+
+
+
+
+/** Names every image the plans need and who builds it; fails on a missing target before any build starts. */
+function planBuilds(planned, ctx, agent) {
+    const builds = [];
+    for (const { key, plan, image, facts, architecture } of planned) {
+        if (!plan.build)
+            continue;
+        const target = ctx.targetImage ?? (ctx.dryRun ? `${(0,image_reference/* repositoryOf */._M)(image)}-lacework` : undefined);
+        if (!target)
+            throw new core_errors/* InputError */.dz('target-image', `is required: container ${plan.container} needs a built image (pattern ${(0,core_pattern/* patternName */.y)(plan.pattern)})`);
+        const needsRun = plan.build.sudoUser !== undefined;
+        if (ctx.builder === 'registry' && needsRun) {
+            throw new core_errors/* InputError */.dz('builder', `registry cannot build container ${plan.container}'s image: pattern ${(0,core_pattern/* patternName */.y)(plan.pattern)} installs sudo with a RUN step, which needs builder docker`);
+        }
+        // A multi-platform image is named by its platform's own manifest: docker's legacy builder takes a local image of
+        // the same tag whatever its platform, and a run with X86_64 and ARM64 tasks has both variants in play.
+        const base = facts.platformDigest ? `${(0,image_reference/* repositoryOf */._M)(facts.reference)}@${facts.platformDigest}` : plan.build.base;
+        const agentDigest = agent.platformDigests?.[architecture];
+        const build = { ...plan.build, base };
+        const dockerfile = renderDockerfile(build, agentDigest ? `${(0,image_reference/* repositoryOf */._M)(agent.image)}@${agentDigest}` : agent.image);
+        const reference = `${target}:${builtImageTag(dockerfile, facts.digest, plan.build.copyAgent ? agent.digest : undefined, architecture)}`;
+        builds.push({ key, container: plan.container, pattern: plan.pattern, architecture, build, dockerfile, reference, byRegistry: !needsRun && ctx.push && ctx.builder !== 'docker' });
+    }
+    return builds;
+}
+/**
+ * Builds each planned image — through the registry when no RUN step is needed, else with plain `docker build`
+ * (no buildx) and `docker push` — unless its tag already exists; returns what each container (by key) is to run.
+ */
+async function buildImages(host, builders, builds, ctx, agentImage) {
+    const images = new Map();
+    const done = new Map();
+    for (const planned of builds) {
+        await host.group(`build ${planned.reference}`, async () => {
+            host.info(`${planned.container}: ${planned.byRegistry ? 'image (built through the registry, as this Dockerfile would build it)' : 'Dockerfile'} of ${planned.reference}:\n${planned.dockerfile}`);
+            if (ctx.dryRun) {
+                host.info(`${planned.container}: dry run, not building ${planned.reference}`);
+                images.set(planned.key, planned.reference);
+                return;
+            }
+            // Two containers of the same image share one build.
+            const reference = done.get(planned.reference) ?? (await build(host, builders, planned, ctx, agentImage));
+            done.set(planned.reference, reference);
+            images.set(planned.key, reference);
+            host.info(`${planned.container}: runs ${reference}`);
+        });
+    }
+    return images;
+}
+async function build(host, builders, planned, ctx, agentImage) {
+    const repository = (0,image_reference/* repositoryOf */._M)(planned.reference);
+    const tag = planned.reference.slice(repository.length + 1);
+    if (planned.byRegistry) {
+        try {
+            const result = await buildEmbeddedImage(builders.registry, {
+                base: planned.build.base,
+                agentImage,
+                entrypoint: planned.build.entrypoint ?? [],
+                cmd: planned.build.cmd ?? [],
+                targetRepository: repository,
+                tag,
+                architecture: planned.architecture
+            });
+            host.info(result.reused
+                ? `${planned.reference} exists already: nothing built or uploaded`
+                : `built through the registry: ${result.uploadedBytes} bytes uploaded, ${result.mountedBlobs} blobs mounted, ${result.existingBlobs} already there`);
+            return result.reference;
+        }
+        catch (error) {
+            if (!(error instanceof AgentLayoutError))
+                throw error;
+            // builder auto never fails where a build is possible: what the daemonless builder cannot do, docker does.
+            if (ctx.builder === 'registry')
+                throw new core_errors/* ImageError */.C8(agentImage, `builder registry cannot embed it: ${error.reason}; builder auto or docker can`);
+            host.info(`${planned.container}: building with docker instead of through the registry: ${error.reason}`);
+        }
+    }
+    else if (ctx.push) {
+        const existing = await existingManifest(builders.registry, planned.reference);
+        if (existing) {
+            host.info(`${planned.reference} exists already: nothing built or pushed`);
+            return `${repository}@${existing}`;
+        }
+    }
+    const version = await builders.docker.serverVersion();
+    if (!version.ok) {
+        const why = planned.build.sudoUser !== undefined ? 'a RUN step installs sudo' : planned.byRegistry ? 'the daemonless builder cannot embed this agent image' : ctx.push ? 'builder: docker' : 'push: false builds into the local engine';
+        throw new core_errors/* DockerError */.Bi(`container ${planned.container}: pattern ${(0,core_pattern/* patternName */.y)(planned.pattern)} needs a Docker engine to build its image (${why}): ${version.reason}`);
+    }
+    await builders.docker.build(planned.dockerfile, planned.reference, platformName(planned.architecture));
+    return ctx.push ? `${repository}@${await builders.docker.push(planned.reference)}` : planned.reference;
+}
+
+// EXTERNAL MODULE: ./src/core/image-facts.ts
+var image_facts = __nccwpck_require__(6976);
+;// CONCATENATED MODULE: ./src/app/image-facts-lookup.ts
+
+
+
+
+/**
+ * Finds image facts for the platform a task runs on: first in saved `docker image inspect` output, then — by
+ * `source` — in the local engine (`docker` pulls what it lacks) or the registry (a few KB, no pull). Each reference
+ * is looked up once per run and architecture: a multi-platform image's variants may differ in user and command.
+ */
+class ImageFactsLookup {
+    source;
+    docker;
+    registry;
+    saved;
+    cache = new Map();
+    engineAnswers = true;
+    constructor(source, docker, registry, saved = []) {
+        this.source = source;
+        this.docker = docker;
+        this.registry = registry;
+        this.saved = saved;
+    }
+    facts(reference, architecture) {
+        const key = `${platformName(architecture)} ${reference}`;
+        let facts = this.cache.get(key);
+        if (!facts) {
+            facts = this.lookUp(reference, architecture);
+            this.cache.set(key, facts);
+        }
+        return facts;
+    }
+    async lookUp(reference, architecture) {
+        // Saved output describes one image as it was inspected: taken as given, whatever the task's platform.
+        const saved = (0,image_facts/* findInspectEntry */.Am)(this.saved, reference);
+        if (saved)
+            return (0,image_facts/* imageFactsFromInspect */.XS)(saved, reference);
+        if (this.source === 'registry')
+            return registryImageFacts(this.registry, reference, architecture);
+        if (this.source === 'auto') {
+            const local = await this.localEntry(reference);
+            // The engine holds one variant per tag: another platform's is no answer for this task.
+            return local && matches(local, architecture) ? (0,image_facts/* imageFactsFromInspect */.XS)(local, reference) : registryImageFacts(this.registry, reference, architecture);
+        }
+        let entry = await this.docker.inspect(reference);
+        if (!entry || !matches(entry, architecture)) {
+            await this.docker.pull(reference, platformName(architecture));
+            entry = await this.docker.inspect(reference);
+        }
+        if (!entry)
+            throw new core_errors/* ImageError */.C8(reference, 'not found after docker pull');
+        return (0,image_facts/* imageFactsFromInspect */.XS)(entry, reference);
+    }
+    /** The engine's entry, or undefined when there is no engine (never a pull just to inspect). */
+    async localEntry(reference) {
+        if (!this.engineAnswers)
+            return undefined;
+        try {
+            return await this.docker.inspect(reference);
+        }
+        catch (error) {
+            if (!(error instanceof core_errors/* DockerError */.Bi))
+                throw error;
+            this.engineAnswers = false;
+            return undefined;
+        }
+    }
+}
+/** An engine's image is for `architecture` when it says so (or says nothing, as old engines did). */
+function matches(entry, architecture) {
+    return !entry.Architecture || entry.Architecture === architecture;
+}
+/**
+ * What an image runs, read from its config blob through the registry: no pull, a few KB. The digest is the one
+ * docker records in RepoDigests: the index's for a multi-platform image (with its platform's own beside it), else
+ * the manifest's.
+ */
+async function registryImageFacts(registry, reference, architecture = 'amd64') {
+    let image;
+    try {
+        image = await registry.getImageConfig(reference, { os: 'linux', architecture });
+    }
+    catch (error) {
+        if (error instanceof core_errors/* RegistryError */.gl && error.status === 404)
+            throw new core_errors/* ImageError */.C8(reference, `not found in registry ${error.registry} (HTTP 404)`);
+        throw error;
+    }
+    const config = image.config.config ?? {};
+    return {
+        reference,
+        digest: `${(0,image_reference/* repositoryOf */._M)(reference)}@${image.indexDigest ?? image.manifestDigest}`,
+        ...(image.indexDigest ? { platformDigest: image.manifestDigest } : {}),
+        user: config.User ?? '',
+        entrypoint: config.Entrypoint ?? [],
+        cmd: config.Cmd ?? [],
+        architecture: image.config.architecture
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core/container-plan.ts
+
+
+
+
+/** ECS drops empty values, so an empty list means "not set" there too. */
+function setList(list) {
+    return list && list.length > 0 ? list : undefined;
+}
+function effectiveCommand(container, facts) {
+    const taskEntryPoint = setList(container.entryPoint);
+    const taskCommand = setList(container.command);
+    const entrypoint = taskEntryPoint ?? facts.entrypoint;
+    // Setting an entrypoint clears the image's Cmd (Docker run reference).
+    const command = taskCommand ?? (taskEntryPoint ? [] : facts.cmd);
+    const userFromTaskDefinition = Boolean(container.user && container.user.trim());
+    const user = userFromTaskDefinition ? container.user : facts.user;
+    return { entrypoint, command, argv: [...entrypoint, ...command], user, userFromTaskDefinition };
+}
+/** The pattern by the effective user (docs/facts.md §1) and the strategy asked for, and why, in words for the review. */
+function choosePattern(effective, facts, options) {
+    const shown = (user) => (user.trim() ? user : '(none)');
+    const placement = options.mode;
+    if ((0,core_user/* isRootUser */.ar)(effective.user)) {
+        if ((0,core_user/* isRootUser */.ar)(facts.user))
+            return [{ appUser: 'root', placement }, `image user ${shown(facts.user)} → root`];
+        return [{ appUser: 'non-root', strategy: 'run-as-root', placement }, `task definition user ${effective.user} over image user ${facts.user}`];
+    }
+    const source = effective.userFromTaskDefinition ? 'task definition user' : 'image user';
+    const strategy = options.nonRootStrategy;
+    return [{ appUser: 'non-root', strategy, placement }, `${source} ${effective.user} → non-root; strategy ${strategy}`];
+}
+/** Thrown when a container runs nothing at all: there is no argv for the agent script to wrap. */
+class EmptyCommandError extends Error {
+}
+/** Thrown when a user name would reach a shell script (sudoers, setpriv) but is not a plain name or id. */
+class UnsafeUserError extends Error {
+}
+/** `name`, `uid`, or either with `:group`: what sudoers, id and setpriv take, and nothing a shell would read. */
+const SAFE_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9._-]{0,31})?$/;
+/** Decides a container's pattern and the changes it needs. Pure: the image facts are given. */
+function planContainer(container, facts, options) {
+    const effective = effectiveCommand(container, facts);
+    const [pattern, reason] = choosePattern(effective, facts, options);
+    // The strategy that applies: none for a root app.
+    const strategy = pattern.appUser === 'non-root' ? pattern.strategy : undefined;
+    const warnings = [];
+    if (container.readonlyRootFilesystem) {
+        warnings.push({
+            message: 'readonlyRootFilesystem is true: the agent writes /var/lib/lacework, /var/log/lacework and /tmp; mount volumes there',
+            field: 'readonlyRootFilesystem'
+        });
+    }
+    const architecture = options.architecture ?? 'amd64';
+    if (facts.architecture && facts.architecture !== architecture) {
+        warnings.push({
+            message: `image ${facts.reference} is a linux/${facts.architecture} image, but the task runs on ${cpuArchitectureName(architecture)}: it has no ${platformName(architecture)} variant to run`,
+            field: 'image'
+        });
+    }
+    const otherCapabilities = (container.linuxParameters?.capabilities?.add ?? []).filter(capability => capability !== 'SYS_PTRACE');
+    if (otherCapabilities.length > 0) {
+        warnings.push({
+            message: `Fargate allows adding only SYS_PTRACE; it rejects ${otherCapabilities.join(', ')}`,
+            field: 'linuxParameters'
+        });
+    }
+    const plan = {
+        container: container.name,
+        pattern,
+        reason,
+        effective,
+        alreadyInstrumented: false,
+        // drop-privileges starts as root too: only long enough to start the agent, then the app is exec'd as its user.
+        runAsRoot: (strategy === 'run-as-root' || strategy === 'drop-privileges') && !(0,core_user/* isRootUser */.ar)(effective.user),
+        // The root agent reads the processes of an app that keeps its own user (docs/facts.md §3).
+        addPtrace: (0,core_pattern/* keepsAppUser */.p)(pattern),
+        attachSidecar: options.mode === 'sidecar',
+        warnings
+    };
+    if ((0,agent/* runsAgentScript */.JL)(effective.argv)) {
+        // Wrapping again would start a second agent; only the settings around it are brought up to date.
+        const agentInImage = (0,agent/* runsAgentScript */.JL)([...facts.entrypoint, ...facts.cmd]);
+        const viaSudo = effective.argv.some(arg => arg.includes('sudo'));
+        if (!(0,core_user/* isRootUser */.ar)(effective.user) && !viaSudo) {
+            warnings.push({ message: `the agent script runs as user ${effective.user} without sudo: it will exit with status 244` });
+        }
+        return { ...plan, alreadyInstrumented: true, runAsRoot: false, attachSidecar: plan.attachSidecar && !agentInImage };
+    }
+    if (effective.argv.length === 0) {
+        throw new EmptyCommandError(`container ${container.name}: neither the task definition nor image ${facts.reference} sets an entrypoint or command`);
+    }
+    // The sudo and drop-privileges patterns write the user into shell scripts: only plain names get there.
+    if ((0,core_pattern/* keepsAppUser */.p)(pattern) && !SAFE_USER.test(effective.user)) {
+        throw new UnsafeUserError(`container ${container.name}: user ${JSON.stringify(effective.user)} is not a plain user name or id (letters, digits, . _ -, optionally :group)`);
+    }
+    const taskEntryPoint = setList(container.entryPoint);
+    switch (strategy) {
+        case undefined:
+        case 'run-as-root':
+            if (options.mode === 'sidecar') {
+                return {
+                    ...plan,
+                    entryPoint: [agent/* AGENT_SCRIPT */.Il, ...effective.entrypoint],
+                    // The new entryPoint clears the image's Cmd, so it is written out; ECS drops an empty one anyway.
+                    command: effective.command.length > 0 ? effective.command : null
+                };
+            }
+            return {
+                ...plan,
+                build: {
+                    base: facts.reference,
+                    copyAgent: true,
+                    imageUser: facts.user,
+                    entrypoint: [agent/* AGENT_SCRIPT */.Il, ...facts.entrypoint],
+                    cmd: facts.cmd
+                },
+                // A task-definition entryPoint bypasses the image's new ENTRYPOINT, so it is wrapped too.
+                entryPoint: taskEntryPoint ? [agent/* AGENT_SCRIPT */.Il, ...taskEntryPoint] : undefined
+            };
+        case 'drop-privileges': {
+            const wrapper = (0,agent/* dropPrivilegesWrapper */.H_)(effective.user);
+            if (options.mode === 'sidecar') {
+                return { ...plan, entryPoint: [...wrapper, ...effective.argv], command: null };
+            }
+            return {
+                ...plan,
+                build: { base: facts.reference, copyAgent: true, imageUser: facts.user, entrypoint: [...wrapper, ...facts.entrypoint], cmd: facts.cmd },
+                entryPoint: taskEntryPoint ? [...wrapper, ...taskEntryPoint] : undefined
+            };
+        }
+        case 'sudo':
+            if (options.mode === 'sidecar') {
+                return {
+                    ...plan,
+                    build: { base: facts.reference, copyAgent: false, sudoUser: effective.user, imageUser: facts.user },
+                    entryPoint: [...agent/* SUDO_WRAPPER */.An, ...effective.argv],
+                    command: null
+                };
+            }
+            return {
+                ...plan,
+                build: {
+                    base: facts.reference,
+                    copyAgent: true,
+                    sudoUser: effective.user,
+                    imageUser: facts.user,
+                    entrypoint: [...agent/* SUDO_WRAPPER */.An, ...facts.entrypoint],
+                    cmd: facts.cmd
+                },
+                entryPoint: taskEntryPoint ? [...agent/* SUDO_WRAPPER */.An, ...taskEntryPoint] : undefined
+            };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/app/plan-task.ts
+
+
+
+
+
+
+/**
+ * Looks up the facts of every image the run instruments, each distinct image once per task CPU and several at a
+ * time (`concurrency`); planning then reads the answers from the lookup's cache.
+ */
+async function lookUpImages(jobs, ctx, lookup) {
+    const images = new Map();
+    for (const job of jobs) {
+        for (const reference of selectedImages(job.file.definition, job.file.document, ctx))
+            images.set(`${job.architecture} ${reference}`, { reference, architecture: job.architecture });
+    }
+    await mapWithConcurrency([...images.values()], ctx.concurrency, ({ reference, architecture }) => lookup.facts(reference, architecture));
+}
+/** Plans every task of the run (see planTask), in order. */
+async function planTasks(host, ctx, jobs, lookup) {
+    for (const job of jobs)
+        job.planned = await planTask(host, ctx, job, lookup);
+}
+/**
+ * Selects the containers, reads their images' facts and plans each one; checks the whole task before any
+ * image is built, and reports warnings at the lines of the file as the user wrote it.
+ */
+async function planTask(host, ctx, job, lookup) {
+    const { definition, document } = job.file;
+    const targets = selectContainers(definition, document, ctx);
+    if (ctx.image && targets.length !== 1) {
+        throw new core_errors/* InputError */.dz('image', `sets the image of one container, but ${targets.length} are selected; name one with container-name`);
+    }
+    const planned = [];
+    const architecture = job.architecture;
+    for (const index of targets) {
+        const container = definition.containerDefinitions[index];
+        const at = document.locate(['containerDefinitions', index]);
+        const image = ctx.image ?? container.image;
+        if (!image)
+            throw new core_errors/* TaskDefinitionError */.zF(`container ${container.name} has no image`, at);
+        await host.group(`container ${container.name}: ${image}`, async () => {
+            const facts = await lookup.facts(image, architecture);
+            let plan;
+            try {
+                plan = planContainer(container, facts, { mode: ctx.mode, nonRootStrategy: ctx.nonRootStrategy, architecture });
+            }
+            catch (error) {
+                if (error instanceof EmptyCommandError)
+                    throw new core_errors/* TaskDefinitionError */.zF(error.message, at);
+                if (error instanceof UnsafeUserError) {
+                    if (container.user)
+                        throw new core_errors/* TaskDefinitionError */.zF(error.message, document.locate(['containerDefinitions', index, 'user']));
+                    throw new core_errors/* ImageError */.C8(image, error.message);
+                }
+                throw error;
+            }
+            host.info(`${plan.container}: ${(0,core_pattern/* patternName */.y)(plan.pattern)} (${plan.reason})${plan.alreadyInstrumented ? ', already instrumented' : ''}`);
+            for (const { message, field } of plan.warnings) {
+                host.warning(`container ${plan.container}: ${message}`, document.locate(['containerDefinitions', index, ...(field ? [field] : [])]));
+            }
+            planned.push({ key: `${document.file}#${container.name}`, index, image, architecture, facts, plan });
+        });
+    }
+    checkTokenPresent(planned, definition, ctx, document);
+    checkSidecarFits(planned, definition, ctx, document);
+    return planned;
+}
+/**
+ * The images of the containers a run will instrument, checked against Docker's reference grammar before any
+ * is looked up (they reach docker and registries), to look them up ahead, several at once.
+ */
+function selectedImages(definition, document, ctx) {
+    return selectContainers(definition, document, ctx).flatMap(index => {
+        const image = ctx.image ?? definition.containerDefinitions[index].image;
+        if (!image || ctx.image)
+            return image ? [image] : [];
+        const problem = (0,input_limits/* imageReferenceProblem */.i$)(image);
+        if (problem)
+            throw new core_errors/* TaskDefinitionError */.zF(`containerDefinitions[${index}].image: ${problem}`, document.locate(['containerDefinitions', index, 'image']));
+        return [image];
+    });
+}
+/** The containers to instrument: those named, or every essential one but the agent sidecar. */
+function selectContainers(definition, document, ctx) {
+    const containers = definition.containerDefinitions;
+    if (ctx.containerNames.length === 0) {
+        const indexes = containers
+            .map((container, index) => ({ container, index }))
+            .filter(({ container }) => container.essential !== false && container.name !== ctx.agentContainerName)
+            .map(({ index }) => index);
+        if (indexes.length === 0)
+            throw new core_errors/* TaskDefinitionError */.zF('no essential container to instrument', document.locate(['containerDefinitions']));
+        return indexes;
+    }
+    return ctx.containerNames.map(name => {
+        const index = containers.findIndex(container => container.name === name);
+        if (index < 0) {
+            const names = containers.map(container => container.name).join(', ');
+            throw new core_errors/* TaskDefinitionError */.zF(`no container named "${name}" (containers: ${names})`, document.locate(['containerDefinitions']));
+        }
+        if (name === ctx.agentContainerName)
+            throw new core_errors/* InputError */.dz('container-name', `${name} is the agent sidecar itself`);
+        return index;
+    });
+}
+/** The sidecar the rewrite adds counts against ECS's limit of containers too. */
+function checkSidecarFits(planned, definition, ctx, document) {
+    const containers = definition.containerDefinitions;
+    const adds = planned.some(({ plan }) => plan.attachSidecar) && !containers.some(container => container.name === ctx.agentContainerName);
+    if (adds && containers.length + 1 > input_limits/* LIMITS */.b1.containers) {
+        throw new core_errors/* TaskDefinitionError */.zF(`containerDefinitions holds ${containers.length} containers; with the agent sidecar the rewrite adds it would hold ${containers.length + 1}, and ECS accepts at most ${input_limits/* LIMITS */.b1.containers}`, document.locate(['containerDefinitions']));
+    }
+}
+/** Without a token input, every container must already get the token from the task definition. */
+function checkTokenPresent(planned, definition, ctx, document) {
+    if (ctx.token)
+        return;
+    for (const { index, plan } of planned) {
+        const container = definition.containerDefinitions[index];
+        const has = [...(container.environment ?? []), ...(container.secrets ?? [])].some(entry => entry.name === agent/* TOKEN_VARIABLE */.bG);
+        if (!has) {
+            throw new core_errors/* TaskDefinitionError */.zF(`container ${plan.container} has no ${agent/* TOKEN_VARIABLE */.bG}; give lacework-access-token-secret (or lacework-access-token)`, document.locate(['containerDefinitions', index]));
+        }
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/jsonc-parser/lib/umd/main.js
+var main = __nccwpck_require__(9547);
+;// CONCATENATED MODULE: ./src/core/json-document.ts
+
+
+/**
+ * A JSON text edited in place: every change is a minimal text edit at the node concerned, so indentation, key
+ * order, inline arrays and the final newline of the user's file survive and a diff shows only real changes.
+ * (jsonc-parser's own `modify` re-formats the enclosing array and mangles the removal of a last element.)
+ */
+class JsonDocument {
+    file;
+    current;
+    layout;
+    origin;
+    /** The parse of `current`, kept until the next edit: a large file is parsed once per edit, not per read. */
+    tree;
+    constructor(file, current, layout, 
+    /** Where this text came from, when it was cut out of a larger file: positions are reported there. */
+    origin) {
+        this.file = file;
+        this.current = current;
+        this.layout = layout;
+        this.origin = origin;
+    }
+    /** Parses `text`; malformed JSON is a TaskDefinitionError at its line and column. */
+    static parse(file, text, origin) {
+        const errors = [];
+        const tree = main.parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
+        if (errors.length > 0) {
+            const first = errors[0];
+            const { line, column } = positionOf(text, first.offset);
+            throw new core_errors/* TaskDefinitionError */.zF(`malformed JSON: ${describeParseError(first.error)}`, { file, line, column });
+        }
+        const duplicate = tree && findDuplicateKey(tree);
+        if (duplicate) {
+            // ECS reads the last of two equal keys, an editor shows the first: the rewrite could change the wrong one.
+            const { line, column } = positionOf(text, duplicate.offset);
+            throw new core_errors/* TaskDefinitionError */.zF(`duplicate key ${JSON.stringify(duplicate.key)} in one object`, { file, line, column });
+        }
+        return new JsonDocument(file, text, detectLayout(text), origin);
+    }
+    get text() {
+        return this.current;
+    }
+    get value() {
+        return this.get([]);
+    }
+    get(path) {
+        const node = this.find(path);
+        return node ? main.getNodeValue(node) : undefined;
+    }
+    /** Sets `path` to `value` unless it already holds an equal value (so a re-run edits nothing). */
+    set(path, value) {
+        if (deepEqual(this.get(path), value))
+            return;
+        const node = this.find(path);
+        if (node) {
+            const inline = !this.slice(node).includes('\n') && (node.type === 'object' || node.type === 'array');
+            this.splice(node.offset, node.length, this.render(value, this.indentAt(node.offset), inline));
+            return;
+        }
+        const parentPath = path.slice(0, -1);
+        const parent = this.find(parentPath);
+        if (!parent) {
+            // Create the nearest missing ancestor with the rest of the path inside it.
+            const key = path[path.length - 1];
+            this.set(parentPath, typeof key === 'number' ? [value] : { [key]: value });
+            return;
+        }
+        if (parent.type === 'array')
+            this.insertMember(parent, undefined, value);
+        else
+            this.insertMember(parent, String(path[path.length - 1]), value);
+    }
+    /** Appends `value` to the array at `path`, creating the array when it is missing. */
+    append(path, value) {
+        const array = this.find(path);
+        if (array?.type === 'array')
+            this.insertMember(array, undefined, value);
+        else
+            this.set(path, [value]);
+    }
+    /** Removes a property or array element together with the comma that separated it. */
+    remove(path) {
+        const valueNode = this.find(path);
+        if (!valueNode)
+            return;
+        const member = valueNode.parent?.type === 'property' ? valueNode.parent : valueNode;
+        const siblings = member.parent?.children ?? [];
+        const index = siblings.indexOf(member);
+        const previous = siblings[index - 1];
+        const next = siblings[index + 1];
+        if (previous)
+            this.splice(end(previous), end(member) - end(previous), '');
+        else if (next)
+            this.splice(member.offset, next.offset - member.offset, '');
+        else if (member.parent)
+            this.splice(member.parent.offset + 1, member.parent.length - 2, '');
+    }
+    /**
+     * Edits each node at `paths` as a document of its own, then puts them back: later nodes first, so one parse
+     * of this document serves all of them (a task with hundreds of containers stays linear).
+     */
+    editEach(paths, edit) {
+        const parts = paths
+            .map((path, index) => ({ node: this.find(path), index }))
+            .filter((part) => part.node !== undefined)
+            .sort((a, b) => b.node.offset - a.node.offset);
+        for (const { node, index } of parts) {
+            // Start at the line's beginning when only indentation precedes the node, so the part knows its depth.
+            const lineStart = this.lineStart(node.offset);
+            const start = this.current.slice(lineStart, node.offset).trim() === '' ? lineStart : node.offset;
+            const part = new JsonDocument(this.file, this.current.slice(start, end(node)), this.layout);
+            edit(part, index);
+            this.current = this.current.slice(0, start) + part.text + this.current.slice(end(node));
+        }
+        this.tree = undefined;
+    }
+    /** Where `path` starts in the text (1-based), for annotations; the nearest existing ancestor if it is missing. */
+    locate(path) {
+        if (this.origin)
+            return this.origin.document.locate([...this.origin.prefix, ...path]);
+        for (let length = path.length; length >= 0; length--) {
+            const node = this.find(path.slice(0, length));
+            if (node) {
+                // Point at the property's key when there is one, as editors do.
+                const start = node.parent?.type === 'property' ? node.parent.offset : node.offset;
+                return { file: this.file, ...positionOf(this.current, start) };
+            }
+        }
+        return { file: this.file, line: 1, column: 1 };
+    }
+    find(path) {
+        this.tree ??= main.parseTree(this.current);
+        return main.findNodeAtLocation(this.tree, path);
+    }
+    /** Adds a member after the last one, laid out like its siblings: on its own line, or inline. */
+    insertMember(container, key, value) {
+        const members = container.children ?? [];
+        const prefix = key === undefined ? '' : `${JSON.stringify(key)}: `;
+        const last = members[members.length - 1];
+        if (!last) {
+            const outer = this.indentAt(container.offset);
+            const inner = outer + this.layout.unit;
+            const { eol } = this.layout;
+            this.splice(container.offset + 1, container.length - 2, `${eol}${inner}${prefix}${this.render(value, inner, false)}${eol}${outer}`);
+            return;
+        }
+        const onOwnLine = this.current.slice(this.lineStart(last.offset), last.offset).trim() === '';
+        const text = onOwnLine
+            ? `,${this.layout.eol}${this.indentAt(last.offset)}${prefix}${this.render(value, this.indentAt(last.offset), false)}`
+            : `, ${prefix}${this.render(value, '', true)}`;
+        this.splice(end(last), 0, text);
+    }
+    render(value, indent, inline) {
+        if (inline)
+            return renderInline(value);
+        return JSON.stringify(value, null, this.layout.unit).split('\n').join(this.layout.eol + indent);
+    }
+    slice(node) {
+        return this.current.slice(node.offset, end(node));
+    }
+    lineStart(offset) {
+        return this.current.lastIndexOf('\n', offset - 1) + 1;
+    }
+    /** The indentation of the line that `offset` is on. */
+    indentAt(offset) {
+        return /^[ \t]*/.exec(this.current.slice(this.lineStart(offset)))?.[0] ?? '';
+    }
+    splice(offset, length, text) {
+        this.current = this.current.slice(0, offset) + text + this.current.slice(offset + length);
+        this.tree = undefined;
+    }
+}
+/** The first key that an object of the tree holds twice, with the offset of its second occurrence. */
+function findDuplicateKey(node) {
+    if (node.type === 'object') {
+        const keys = new Set();
+        for (const property of node.children ?? []) {
+            const key = property.children?.[0]?.value;
+            if (keys.has(key))
+                return { key, offset: property.offset };
+            keys.add(key);
+        }
+    }
+    for (const child of node.children ?? []) {
+        const found = findDuplicateKey(child);
+        if (found)
+            return found;
+    }
+    return undefined;
+}
+function end(node) {
+    return node.offset + node.length;
+}
+/** One-line JSON with the spacing people write by hand: `{ "name": "A", "value": "1" }`, `["a", "b"]`. */
+function renderInline(value) {
+    if (Array.isArray(value))
+        return `[${value.map(renderInline).join(', ')}]`;
+    if (typeof value === 'object' && value !== null) {
+        const entries = Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}: ${renderInline(item)}`);
+        return entries.length ? `{ ${entries.join(', ')} }` : '{}';
+    }
+    return JSON.stringify(value);
+}
+function detectLayout(text) {
+    const eol = text.includes('\r\n') ? '\r\n' : '\n';
+    const unit = /\n([ \t]+)\S/.exec(text)?.[1] ?? '  ';
+    return { unit: unit.startsWith('\t') ? '\t' : unit, eol };
+}
+function positionOf(text, offset) {
+    const before = text.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = offset - before.lastIndexOf('\n');
+    return { line, column };
+}
+function describeParseError(code) {
+    const name = main.printParseErrorCode(code);
+    return name.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+}
+/** Structural equality that ignores key order, as JSON readers do. */
+function deepEqual(a, b) {
+    if (a === b)
+        return true;
+    if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null)
+        return false;
+    if (Array.isArray(a) !== Array.isArray(b))
+        return false;
+    const keysA = Object.keys(a);
+    const keysB = Object.keys(b);
+    if (keysA.length !== keysB.length)
+        return false;
+    return keysA.every(key => deepEqual(a[key], b[key]));
+}
+
+;// CONCATENATED MODULE: ./src/core/task-definition.ts
+
+
+
+/** Fields `aws ecs describe-task-definition` returns that RegisterTaskDefinition does not take. */
+const READ_ONLY_FIELDS = [
+    'taskDefinitionArn',
+    'revision',
+    'status',
+    'requiresAttributes',
+    'compatibilities',
+    'registeredAt',
+    'registeredBy',
+    'deregisteredAt'
+];
+function parseTaskDefinition(file, text) {
+    // Size and depth are checked on the text, before any parser walks it.
+    (0,input_limits/* checkTaskDefinitionText */.Ut)(file, text);
+    let document = JsonDocument.parse(file, text);
+    const value = document.value;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new core_errors/* TaskDefinitionError */.zF('a task definition must be a JSON object', { file, line: 1, column: 1 });
+    }
+    const wrapped = value.taskDefinition;
+    if (typeof wrapped === 'object' && wrapped !== null && !Array.isArray(wrapped)) {
+        // describe-task-definition output: keep the definition alone, in the file's own indentation.
+        const inner = { ...wrapped };
+        for (const field of READ_ONLY_FIELDS)
+            delete inner[field];
+        const { unit, eol } = detectLayout(text);
+        const unwrapped = JSON.stringify(inner, null, unit).split('\n').join(eol) + eol;
+        // Positions still point into the file as the user wrote it, under "taskDefinition".
+        document = JsonDocument.parse(file, unwrapped, { document, prefix: ['taskDefinition'] });
+    }
+    const definition = document.value;
+    const containers = definition.containerDefinitions;
+    if (!Array.isArray(containers) || containers.length === 0) {
+        throw new core_errors/* TaskDefinitionError */.zF('containerDefinitions must be a non-empty array', document.locate(['containerDefinitions']));
+    }
+    (0,input_limits/* checkContainerCount */.d8)(file, containers.length, document.locate(['containerDefinitions']));
+    const cpu = definition.runtimePlatform?.cpuArchitecture;
+    if (cpu !== undefined && cpu !== 'X86_64' && cpu !== 'ARM64') {
+        // The platform decides which image variant is planned and built: a typo must not fall back to X86_64 silently.
+        throw new core_errors/* TaskDefinitionError */.zF(`runtimePlatform.cpuArchitecture must be X86_64 or ARM64, not ${JSON.stringify(cpu)}`, document.locate(['runtimePlatform', 'cpuArchitecture']));
+    }
+    const seen = new Set();
+    containers.forEach((container, index) => {
+        if (typeof container !== 'object' || container === null || Array.isArray(container) || typeof container.name !== 'string') {
+            throw new core_errors/* TaskDefinitionError */.zF('every container definition needs a name', document.locate(['containerDefinitions', index]));
+        }
+        if (seen.has(container.name)) {
+            throw new core_errors/* TaskDefinitionError */.zF(`container name "${container.name}" appears twice; ECS requires unique names`, document.locate(['containerDefinitions', index, 'name']));
+        }
+        seen.add(container.name);
+        checkContainerShape(container, index, document);
+    });
+    return { document, original: document.text, definition };
+}
+/** The fields the action reads or writes, by the type RegisterTaskDefinition gives them. */
+const CONTAINER_FIELDS = {
+    image: 'string',
+    user: 'string',
+    essential: 'boolean',
+    readonlyRootFilesystem: 'boolean',
+    entryPoint: 'strings',
+    command: 'strings',
+    linuxParameters: 'object',
+    environment: 'entries',
+    secrets: 'entries',
+    volumesFrom: 'entries',
+    dependsOn: 'entries'
+};
+/** A field of the wrong type would be misread (a string entryPoint split into characters) or crash the rewrite. */
+function checkContainerShape(container, index, document) {
+    for (const [field, shape] of Object.entries(CONTAINER_FIELDS)) {
+        const value = container[field];
+        if (value === undefined)
+            continue;
+        const ok = shape === 'string' ? typeof value === 'string'
+            : shape === 'boolean' ? typeof value === 'boolean'
+                : shape === 'strings' ? Array.isArray(value) && value.every(item => typeof item === 'string')
+                    : shape === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value)
+                        : Array.isArray(value) && value.every(item => typeof item === 'object' && item !== null && !Array.isArray(item));
+        if (!ok) {
+            const expected = { string: 'a string', boolean: 'true or false', strings: 'a list of strings', object: 'an object', entries: 'a list of objects' }[shape];
+            throw new core_errors/* TaskDefinitionError */.zF(`containerDefinitions[${index}].${field} must be ${expected}`, document.locate(['containerDefinitions', index, field]));
+        }
+    }
+}
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/app/output-paths.ts
+
+
+/**
+ * Where each rewritten file goes. One file: `output`, or the host's default folder and its name (undefined: standard
+ * output). Several: under `output` (a folder) or the default folder, by their paths — paths outside the working
+ * directory under `_up/` (one per `..`), absolute ones under `_root/` — so no two inputs ever share an output.
+ */
+function outputPaths(host, ctx, paths) {
+    const defaultFolder = host.outputFolder();
+    if (paths.length === 1)
+        return [ctx.output ?? (defaultFolder ? (0,external_node_path_.join)(defaultFolder, (0,external_node_path_.basename)(paths[0])) : undefined)];
+    const folder = ctx.output ?? defaultFolder;
+    if (!folder)
+        throw new core_errors/* InputError */.dz('output', `${paths.length} task definitions need a folder to write them to`);
+    const targets = paths.map(path => (0,external_node_path_.join)(folder, relativeOutput(path)));
+    const seen = new Map();
+    paths.forEach((path, index) => {
+        const earlier = seen.get(targets[index]);
+        // Only a folder literally named _up or _root beside the inputs could still collide: refused, not overwritten.
+        if (earlier !== undefined)
+            throw new core_errors/* InputError */.dz('output', `${earlier} and ${path} would both be written to ${targets[index]}`);
+        seen.set(targets[index], path);
+    });
+    return targets;
+}
+/** `a/t.json` → `a/t.json`; `../a/t.json` → `_up/a/t.json`; `/srv/t.json` → `_root/srv/t.json`. */
+function relativeOutput(path) {
+    const normal = (0,external_node_path_.normalize)(path);
+    if ((0,external_node_path_.isAbsolute)(normal))
+        return (0,external_node_path_.join)('_root', normal);
+    const parts = normal.split(/[\\/]/);
+    const ups = parts.findIndex(part => part !== '..');
+    return (0,external_node_path_.join)(...Array(ups).fill('_up'), ...parts.slice(ups));
+}
+
+;// CONCATENATED MODULE: ./src/app/read-tasks.ts
+
+
+
+
+
+/**
+ * Every task definition the input names, read and parsed before anything else happens, with the place its result
+ * goes checked: a bad file or output path stops the run before any look-up or build.
+ */
+async function readTasks(host, files, ctx) {
+    const paths = await files.resolveTaskDefinitions(ctx.taskDefinition);
+    if (ctx.image && paths.length > 1)
+        throw new core_errors/* InputError */.dz('image', `sets the image of one container, but ${paths.length} task definitions are given`);
+    const targets = outputPaths(host, ctx, paths);
+    for (const target of targets)
+        if (target)
+            await files.checkOutputPath(target, 'output');
+    const jobs = [];
+    for (const [index, path] of paths.entries()) {
+        const file = parseTaskDefinition(path, await files.readTaskDefinition(path));
+        const secrets = tokenValues(file.definition, ctx);
+        secrets.forEach(secret => host.setSecret(secret));
+        jobs.push({ path, target: targets[index], file, architecture: taskArchitecture(file.definition), planned: [], secrets });
+    }
+    return jobs;
+}
+/** Every token value a run may print: the input, and any plaintext token the file already holds. */
+function tokenValues(definition, ctx) {
+    const inFile = definition.containerDefinitions.flatMap(container => (container.environment ?? []).filter(entry => entry.name === agent/* TOKEN_VARIABLE */.bG && entry.value).map(entry => entry.value));
+    return [...(ctx.token?.kind === 'plaintext' ? [ctx.token.value] : []), ...inFile];
+}
+
+// EXTERNAL MODULE: ./src/core/secrets.ts
+var core_secrets = __nccwpck_require__(8198);
+;// CONCATENATED MODULE: ./src/core/review.ts
+
+
+
+
+/** GitHub's maximum pull-request comment body, in characters. */
+const COMMENT_LIMIT = 65536;
+/** The hidden line that finds this task definition's earlier comment; one per path, however the path is spelled. */
+function reviewMarker(taskDefinitionPath) {
+    const normal = external_node_path_.posix.normalize(taskDefinitionPath.replace(/\\/g, '/'));
+    // '>' (as in '-->') or a line break would end the hidden comment early and show the rest.
+    const safe = normal.replace(/[\r\n]+/g, ' ').replace(/>/g, '%3E');
+    return `<!-- lacework-fargate: ${safe} -->`;
+}
+/** Masked before escaping: escaping could split a secret (lw_… → lw\\_…) so that masking no longer finds it. */
+function review_cell(text, secrets) {
+    return markdownCell((0,core_secrets/* maskSecrets */.Q)(text, secrets));
+}
+function row(review, secrets) {
+    const text = (value) => review_cell(value, secrets);
+    const image = review.imageBefore === review.imageAfter
+        ? `${text(review.imageBefore)} (unchanged)`
+        : `${text(review.imageBefore)} → ${text(review.imageAfter)}`;
+    const cells = [
+        text(review.container),
+        review.user === '' ? 'root (default)' : text(review.user),
+        text((0,core_pattern/* patternName */.y)(review.pattern)) + (review.alreadyInstrumented ? ' (already instrumented)' : ''),
+        text(review.reason),
+        image,
+        text(review.agentImage ?? ''),
+        review.warnings.length === 0 ? '—' : review.warnings.map(text).join('<br>')
+    ];
+    return `| ${cells.join(' | ')} |`;
+}
+function table(containers, secrets) {
+    return [
+        '| container | user | pattern | why | image before → after | agent image | warnings |',
+        '| --- | --- | --- | --- | --- | --- | --- |',
+        ...containers.map(review => row(review, secrets))
+    ];
+}
+/** A fence longer than any backtick run in the diff, so a ``` inside a JSON string cannot close the block. */
+function fenceFor(text) {
+    const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map(run => run.length));
+    return '`'.repeat(Math.max(3, longest + 1));
+}
+function plural(count, word) {
+    return `${count.toLocaleString('en-US')} ${word}${count === 1 ? '' : 's'}`;
+}
+/**
+ * The review as Markdown: marker, heading, decision table, then the diff. Over `limit`, whole diff lines are
+ * left out (never table rows) and the note links to the run; the result, secrets masked, is never over `limit`.
+ */
+function renderReview(input, limit = COMMENT_LIMIT) {
+    const secrets = input.secrets ?? [];
+    const head = [reviewMarker(input.taskDefinitionPath), `### Lacework agent: ${escapeMarkdown((0,core_secrets/* maskSecrets */.Q)(input.taskDefinitionPath, secrets))}`, '', ...table(input.containers, secrets), ''];
+    const showDiff = input.changed && input.diff !== '';
+    const lines = showDiff ? input.diff.replace(/\r?\n$/, '').split(/\r?\n/) : [];
+    const fence = fenceFor(input.diff);
+    const where = input.runUrl ? `the [run's summary](${input.runUrl})` : "the run's summary";
+    // Masked as a whole (a secret could span a line break); a kept line is whole, so no secret is cut in half.
+    const assemble = (kept) => {
+        const parts = [...head];
+        if (!showDiff)
+            parts.push('No change to the task definition.');
+        else {
+            parts.push(fence + 'diff', ...lines.slice(0, kept), fence);
+            if (kept < lines.length) {
+                parts.push('', `_Diff shortened to fit the ${limit.toLocaleString('en-US')}-character limit: ${plural(lines.length - kept, 'line')} of ${lines.length.toLocaleString('en-US')} left out. The full diff is in ${where}._`);
+            }
+        }
+        return (0,core_secrets/* maskSecrets */.Q)(parts.join('\n') + '\n', secrets);
+    };
+    const full = assemble(lines.length);
+    if (full.length <= limit)
+        return full;
+    if (assemble(0).length > limit)
+        return shortenTable((0,core_secrets/* maskSecrets */.Q)(head.join('\n'), secrets), where, limit);
+    // Binary search for the most diff lines that fit; `low` always fits, `high` never does.
+    let low = 0;
+    let high = lines.length;
+    while (high - low > 1) {
+        const middle = Math.floor((low + high) / 2);
+        if (assemble(middle).length <= limit)
+            low = middle;
+        else
+            high = middle;
+    }
+    return assemble(low);
+}
+/** Last resort when the table alone is over the limit (thousands of warnings): whole lines of it, then a note. */
+function shortenTable(maskedHead, where, limit) {
+    const note = `\n\n_Review shortened to fit the ${limit.toLocaleString('en-US')}-character limit. The full review is in ${where}._\n`;
+    const room = limit - note.length;
+    if (room <= 0)
+        return maskedHead.slice(0, limit);
+    const cut = maskedHead.lastIndexOf('\n', room);
+    return (cut > 0 ? maskedHead.slice(0, cut) : maskedHead.slice(0, room)) + note;
+}
+/**
+ * Several task definitions in one comment, a collapsible section each, under one marker (the input as given).
+ * Each section gets an equal share of the limit, so the whole is never over it.
+ */
+function renderReviews(key, inputs, limit = COMMENT_LIMIT) {
+    if (inputs.length === 1)
+        return renderReview(inputs[0], limit);
+    const changed = inputs.filter(input => input.changed).length;
+    const head = `${reviewMarker(key)}\n### Lacework agent: ${inputs.length} task definitions, ${changed} changed\n\n`;
+    const wrapper = (summary) => [`<details><summary>${summary}</summary>\n\n`, '\n</details>\n\n'];
+    const summaries = inputs.map(input => {
+        const secrets = input.secrets ?? [];
+        const patterns = [...new Set(input.containers.map(container => (0,core_pattern/* patternName */.y)(container.pattern)))].join(', ');
+        return escapeMarkdown((0,core_secrets/* maskSecrets */.Q)(`${input.taskDefinitionPath}: ${input.changed ? patterns : 'no change'}`, secrets));
+    });
+    const overhead = head.length + summaries.reduce((sum, summary) => sum + wrapper(summary).join('').length, 0);
+    const share = Math.floor((limit - overhead) / inputs.length);
+    const sections = inputs.map((input, index) => {
+        // Each section's own marker line is dropped: the comment is found by the one marker above.
+        const body = renderReview(input, share + reviewMarker(input.taskDefinitionPath).length + 1);
+        const [open, close] = wrapper(summaries[index]);
+        return open + body.slice(body.indexOf('\n') + 1) + close;
+    });
+    return head + sections.join('');
+}
+
+;// CONCATENATED MODULE: ./src/app/review-publisher.ts
+
+/** GitHub's 1 MiB step-summary limit, less room for other steps' summaries. */
+const SUMMARY_LIMIT = 1024 * 1024 - 1024;
+/**
+ * Shows the review where reviewers look: always in the job summary, and as one sticky comment on the pull request
+ * when the run is for one. Nothing here can fail a deploy whose files are written: a read-only token (fork or
+ * Dependabot pull request), an unreadable event payload, GitHub being down — each is one warning.
+ */
+async function publishReview(host, services, ctx, key, reviews, verification = '') {
+    try {
+        await publish(host, services, ctx, key, reviews, verification);
+    }
+    catch (error) {
+        host.warning(`the review could not be published: ${error.message.split('\n')[0]}; the task definition is written`);
+    }
+}
+async function publish(host, services, ctx, key, reviews, verification) {
+    const run = host.gitHubRun();
+    const withRun = reviews.map(review => ({ ...review, runUrl: run?.runUrl }));
+    // The summary holds up to 1 MiB, the comment 65,536 characters: the comment's shortened diff links to the summary.
+    // The verification report (a table of a few rows) goes below the review, whose limit shrinks to make room.
+    const appended = verification ? `\n${verification}\n` : '';
+    await host.writeSummary(renderReviews(key, withRun, SUMMARY_LIMIT - appended.length) + appended);
+    if (!run || !ctx.comment || !ctx.githubToken)
+        return;
+    const pullRequest = run.pullRequest();
+    if (!pullRequest)
+        return;
+    const body = renderReviews(key, withRun, COMMENT_LIMIT - appended.length) + appended;
+    let result;
+    try {
+        const comments = await services.pullRequests(ctx.githubToken, run.apiUrl);
+        result = await comments.upsertStickyComment(pullRequest, reviewMarker(key), body);
+    }
+    catch (error) {
+        host.warning(`could not comment on pull request #${pullRequest.issueNumber}: ${error.message.split('\n')[0]}; the review is in the job summary`);
+        return;
+    }
+    if (result.status === 'forbidden') {
+        host.warning(`could not comment on pull request #${pullRequest.issueNumber} (HTTP ${result.httpStatus}: ${result.message}); ` +
+            'the token is read-only here (fork or Dependabot pull requests): the review is in the job summary');
+        return;
+    }
+    host.info(`${result.status} the review comment: ${result.url}`);
+    host.setOutput('comment-url', result.url);
 }
 
 ;// CONCATENATED MODULE: ./node_modules/diff/libesm/diff/base.js
@@ -37573,255 +39955,16 @@ function splitLines(text) {
 
 ;// CONCATENATED MODULE: ./src/core/diff.ts
 
-/** Hides every secret value, so no rendering of a task definition can show the token. */
-function maskSecrets(text, secrets) {
-    return secrets.filter(Boolean).reduce((masked, secret) => masked.split(secret).join('***'), text);
-}
+
 /** A unified diff of the task definition, before → after, with secrets masked; empty when nothing changed. */
 function renderDiff(path, before, after, secrets = []) {
     if (before === after)
         return '';
     // git's a/ b/ prefixes for a relative path; an absolute one is shown as it is.
     const [oldName, newName] = path.startsWith('/') ? [path, path] : [`a/${path}`, `b/${path}`];
-    const patch = createTwoFilesPatch(oldName, newName, maskSecrets(before, secrets), maskSecrets(after, secrets), undefined, undefined, { context: 3 });
+    const patch = createTwoFilesPatch(oldName, newName, (0,core_secrets/* maskSecrets */.Q)(before, secrets), (0,core_secrets/* maskSecrets */.Q)(after, secrets), undefined, undefined, { context: 3 });
     // Drop the "=====" banner line jsdiff puts first; keep the ---/+++ headers and hunks.
     return patch.replace(/^=+\n/, '');
-}
-
-// EXTERNAL MODULE: ./node_modules/jsonc-parser/lib/umd/main.js
-var main = __nccwpck_require__(9547);
-;// CONCATENATED MODULE: ./src/core/json-document.ts
-
-
-/**
- * A JSON text edited in place: every change is a minimal text edit at the node concerned, so indentation, key
- * order, inline arrays and the final newline of the user's file survive and a diff shows only real changes.
- * (jsonc-parser's own `modify` re-formats the enclosing array and mangles the removal of a last element.)
- */
-class JsonDocument {
-    file;
-    current;
-    layout;
-    origin;
-    /** The parse of `current`, kept until the next edit: a large file is parsed once per edit, not per read. */
-    tree;
-    constructor(file, current, layout, 
-    /** Where this text came from, when it was cut out of a larger file: positions are reported there. */
-    origin) {
-        this.file = file;
-        this.current = current;
-        this.layout = layout;
-        this.origin = origin;
-    }
-    /** Parses `text`; malformed JSON is a TaskDefinitionError at its line and column. */
-    static parse(file, text, origin) {
-        const errors = [];
-        const tree = main.parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
-        if (errors.length > 0) {
-            const first = errors[0];
-            const { line, column } = positionOf(text, first.offset);
-            throw new TaskDefinitionError(`malformed JSON: ${describeParseError(first.error)}`, { file, line, column });
-        }
-        const duplicate = tree && findDuplicateKey(tree);
-        if (duplicate) {
-            // ECS reads the last of two equal keys, an editor shows the first: the rewrite could change the wrong one.
-            const { line, column } = positionOf(text, duplicate.offset);
-            throw new TaskDefinitionError(`duplicate key ${JSON.stringify(duplicate.key)} in one object`, { file, line, column });
-        }
-        return new JsonDocument(file, text, detectLayout(text), origin);
-    }
-    get text() {
-        return this.current;
-    }
-    get value() {
-        return this.get([]);
-    }
-    get(path) {
-        const node = this.find(path);
-        return node ? main.getNodeValue(node) : undefined;
-    }
-    /** Sets `path` to `value` unless it already holds an equal value (so a re-run edits nothing). */
-    set(path, value) {
-        if (deepEqual(this.get(path), value))
-            return;
-        const node = this.find(path);
-        if (node) {
-            const inline = !this.slice(node).includes('\n') && (node.type === 'object' || node.type === 'array');
-            this.splice(node.offset, node.length, this.render(value, this.indentAt(node.offset), inline));
-            return;
-        }
-        const parentPath = path.slice(0, -1);
-        const parent = this.find(parentPath);
-        if (!parent) {
-            // Create the nearest missing ancestor with the rest of the path inside it.
-            const key = path[path.length - 1];
-            this.set(parentPath, typeof key === 'number' ? [value] : { [key]: value });
-            return;
-        }
-        if (parent.type === 'array')
-            this.insertMember(parent, undefined, value);
-        else
-            this.insertMember(parent, String(path[path.length - 1]), value);
-    }
-    /** Appends `value` to the array at `path`, creating the array when it is missing. */
-    append(path, value) {
-        const array = this.find(path);
-        if (array?.type === 'array')
-            this.insertMember(array, undefined, value);
-        else
-            this.set(path, [value]);
-    }
-    /** Removes a property or array element together with the comma that separated it. */
-    remove(path) {
-        const valueNode = this.find(path);
-        if (!valueNode)
-            return;
-        const member = valueNode.parent?.type === 'property' ? valueNode.parent : valueNode;
-        const siblings = member.parent?.children ?? [];
-        const index = siblings.indexOf(member);
-        const previous = siblings[index - 1];
-        const next = siblings[index + 1];
-        if (previous)
-            this.splice(end(previous), end(member) - end(previous), '');
-        else if (next)
-            this.splice(member.offset, next.offset - member.offset, '');
-        else if (member.parent)
-            this.splice(member.parent.offset + 1, member.parent.length - 2, '');
-    }
-    /**
-     * Edits each node at `paths` as a document of its own, then puts them back: later nodes first, so one parse
-     * of this document serves all of them (a task with hundreds of containers stays linear).
-     */
-    editEach(paths, edit) {
-        const parts = paths
-            .map((path, index) => ({ node: this.find(path), index }))
-            .filter((part) => part.node !== undefined)
-            .sort((a, b) => b.node.offset - a.node.offset);
-        for (const { node, index } of parts) {
-            // Start at the line's beginning when only indentation precedes the node, so the part knows its depth.
-            const lineStart = this.lineStart(node.offset);
-            const start = this.current.slice(lineStart, node.offset).trim() === '' ? lineStart : node.offset;
-            const part = new JsonDocument(this.file, this.current.slice(start, end(node)), this.layout);
-            edit(part, index);
-            this.current = this.current.slice(0, start) + part.text + this.current.slice(end(node));
-        }
-        this.tree = undefined;
-    }
-    /** Where `path` starts in the text (1-based), for annotations; the nearest existing ancestor if it is missing. */
-    locate(path) {
-        if (this.origin)
-            return this.origin.document.locate([...this.origin.prefix, ...path]);
-        for (let length = path.length; length >= 0; length--) {
-            const node = this.find(path.slice(0, length));
-            if (node) {
-                // Point at the property's key when there is one, as editors do.
-                const start = node.parent?.type === 'property' ? node.parent.offset : node.offset;
-                return { file: this.file, ...positionOf(this.current, start) };
-            }
-        }
-        return { file: this.file, line: 1, column: 1 };
-    }
-    find(path) {
-        this.tree ??= main.parseTree(this.current);
-        return main.findNodeAtLocation(this.tree, path);
-    }
-    /** Adds a member after the last one, laid out like its siblings: on its own line, or inline. */
-    insertMember(container, key, value) {
-        const members = container.children ?? [];
-        const prefix = key === undefined ? '' : `${JSON.stringify(key)}: `;
-        const last = members[members.length - 1];
-        if (!last) {
-            const outer = this.indentAt(container.offset);
-            const inner = outer + this.layout.unit;
-            const { eol } = this.layout;
-            this.splice(container.offset + 1, container.length - 2, `${eol}${inner}${prefix}${this.render(value, inner, false)}${eol}${outer}`);
-            return;
-        }
-        const onOwnLine = this.current.slice(this.lineStart(last.offset), last.offset).trim() === '';
-        const text = onOwnLine
-            ? `,${this.layout.eol}${this.indentAt(last.offset)}${prefix}${this.render(value, this.indentAt(last.offset), false)}`
-            : `, ${prefix}${this.render(value, '', true)}`;
-        this.splice(end(last), 0, text);
-    }
-    render(value, indent, inline) {
-        if (inline)
-            return renderInline(value);
-        return JSON.stringify(value, null, this.layout.unit).split('\n').join(this.layout.eol + indent);
-    }
-    slice(node) {
-        return this.current.slice(node.offset, end(node));
-    }
-    lineStart(offset) {
-        return this.current.lastIndexOf('\n', offset - 1) + 1;
-    }
-    /** The indentation of the line that `offset` is on. */
-    indentAt(offset) {
-        return /^[ \t]*/.exec(this.current.slice(this.lineStart(offset)))?.[0] ?? '';
-    }
-    splice(offset, length, text) {
-        this.current = this.current.slice(0, offset) + text + this.current.slice(offset + length);
-        this.tree = undefined;
-    }
-}
-/** The first key that an object of the tree holds twice, with the offset of its second occurrence. */
-function findDuplicateKey(node) {
-    if (node.type === 'object') {
-        const keys = new Set();
-        for (const property of node.children ?? []) {
-            const key = property.children?.[0]?.value;
-            if (keys.has(key))
-                return { key, offset: property.offset };
-            keys.add(key);
-        }
-    }
-    for (const child of node.children ?? []) {
-        const found = findDuplicateKey(child);
-        if (found)
-            return found;
-    }
-    return undefined;
-}
-function end(node) {
-    return node.offset + node.length;
-}
-/** One-line JSON with the spacing people write by hand: `{ "name": "A", "value": "1" }`, `["a", "b"]`. */
-function renderInline(value) {
-    if (Array.isArray(value))
-        return `[${value.map(renderInline).join(', ')}]`;
-    if (typeof value === 'object' && value !== null) {
-        const entries = Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}: ${renderInline(item)}`);
-        return entries.length ? `{ ${entries.join(', ')} }` : '{}';
-    }
-    return JSON.stringify(value);
-}
-function detectLayout(text) {
-    const eol = text.includes('\r\n') ? '\r\n' : '\n';
-    const unit = /\n([ \t]+)\S/.exec(text)?.[1] ?? '  ';
-    return { unit: unit.startsWith('\t') ? '\t' : unit, eol };
-}
-function positionOf(text, offset) {
-    const before = text.slice(0, offset);
-    const line = before.split('\n').length;
-    const column = offset - before.lastIndexOf('\n');
-    return { line, column };
-}
-function describeParseError(code) {
-    const name = main.printParseErrorCode(code);
-    return name.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
-}
-/** Structural equality that ignores key order, as JSON readers do. */
-function deepEqual(a, b) {
-    if (a === b)
-        return true;
-    if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null)
-        return false;
-    if (Array.isArray(a) !== Array.isArray(b))
-        return false;
-    const keysA = Object.keys(a);
-    const keysB = Object.keys(b);
-    if (keysA.length !== keysB.length)
-        return false;
-    return keysA.every(key => deepEqual(a[key], b[key]));
 }
 
 ;// CONCATENATED MODULE: ./src/core/rewrite.ts
@@ -37847,15 +39990,15 @@ function rewriteContainer(doc, { plan, image }, settings) {
     else if (plan.command)
         doc.set(['command'], plan.command);
     if (settings.token?.kind === 'plaintext') {
-        upsertByKey(doc, ['environment'], 'name', { name: TOKEN_VARIABLE, value: settings.token.value });
-        removeByKey(doc, ['secrets'], 'name', TOKEN_VARIABLE);
+        upsertByKey(doc, ['environment'], 'name', { name: agent/* TOKEN_VARIABLE */.bG, value: settings.token.value });
+        removeByKey(doc, ['secrets'], 'name', agent/* TOKEN_VARIABLE */.bG);
     }
     else if (settings.token?.kind === 'secret') {
-        upsertByKey(doc, ['secrets'], 'name', { name: TOKEN_VARIABLE, valueFrom: settings.token.valueFrom });
-        removeByKey(doc, ['environment'], 'name', TOKEN_VARIABLE);
+        upsertByKey(doc, ['secrets'], 'name', { name: agent/* TOKEN_VARIABLE */.bG, valueFrom: settings.token.valueFrom });
+        removeByKey(doc, ['environment'], 'name', agent/* TOKEN_VARIABLE */.bG);
     }
     if (settings.serverUrl)
-        upsertByKey(doc, ['environment'], 'name', { name: SERVER_URL_VARIABLE, value: settings.serverUrl });
+        upsertByKey(doc, ['environment'], 'name', { name: agent/* SERVER_URL_VARIABLE */.Dx, value: settings.serverUrl });
     if (plan.addPtrace && !(container.linuxParameters?.capabilities?.add ?? []).includes(PTRACE)) {
         doc.append(['linuxParameters', 'capabilities', 'add'], PTRACE);
     }
@@ -37893,7759 +40036,13 @@ function removeByKey(doc, path, key, value) {
         doc.remove([...path, index]);
 }
 
-;// CONCATENATED MODULE: ./src/core/task-definition.ts
+;// CONCATENATED MODULE: ./src/app/rewrite-tasks.ts
 
 
-
-/** Fields `aws ecs describe-task-definition` returns that RegisterTaskDefinition does not take. */
-const READ_ONLY_FIELDS = [
-    'taskDefinitionArn',
-    'revision',
-    'status',
-    'requiresAttributes',
-    'compatibilities',
-    'registeredAt',
-    'registeredBy',
-    'deregisteredAt'
-];
-function parseTaskDefinition(file, text) {
-    // Size and depth are checked on the text, before any parser walks it.
-    checkTaskDefinitionText(file, text);
-    let document = JsonDocument.parse(file, text);
-    const value = document.value;
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new TaskDefinitionError('a task definition must be a JSON object', { file, line: 1, column: 1 });
-    }
-    const wrapped = value.taskDefinition;
-    if (typeof wrapped === 'object' && wrapped !== null && !Array.isArray(wrapped)) {
-        // describe-task-definition output: keep the definition alone, in the file's own indentation.
-        const inner = { ...wrapped };
-        for (const field of READ_ONLY_FIELDS)
-            delete inner[field];
-        const { unit, eol } = detectLayout(text);
-        const unwrapped = JSON.stringify(inner, null, unit).split('\n').join(eol) + eol;
-        // Positions still point into the file as the user wrote it, under "taskDefinition".
-        document = JsonDocument.parse(file, unwrapped, { document, prefix: ['taskDefinition'] });
-    }
-    const definition = document.value;
-    const containers = definition.containerDefinitions;
-    if (!Array.isArray(containers) || containers.length === 0) {
-        throw new TaskDefinitionError('containerDefinitions must be a non-empty array', document.locate(['containerDefinitions']));
-    }
-    checkContainerCount(file, containers.length, document.locate(['containerDefinitions']));
-    const cpu = definition.runtimePlatform?.cpuArchitecture;
-    if (cpu !== undefined && cpu !== 'X86_64' && cpu !== 'ARM64') {
-        // The platform decides which image variant is planned and built: a typo must not fall back to X86_64 silently.
-        throw new TaskDefinitionError(`runtimePlatform.cpuArchitecture must be X86_64 or ARM64, not ${JSON.stringify(cpu)}`, document.locate(['runtimePlatform', 'cpuArchitecture']));
-    }
-    const seen = new Set();
-    containers.forEach((container, index) => {
-        if (typeof container !== 'object' || container === null || Array.isArray(container) || typeof container.name !== 'string') {
-            throw new TaskDefinitionError('every container definition needs a name', document.locate(['containerDefinitions', index]));
-        }
-        if (seen.has(container.name)) {
-            throw new TaskDefinitionError(`container name "${container.name}" appears twice; ECS requires unique names`, document.locate(['containerDefinitions', index, 'name']));
-        }
-        seen.add(container.name);
-        checkContainerShape(container, index, document);
-    });
-    return { document, original: document.text, definition };
-}
-/** The fields the action reads or writes, by the type RegisterTaskDefinition gives them. */
-const CONTAINER_FIELDS = {
-    image: 'string',
-    user: 'string',
-    essential: 'boolean',
-    readonlyRootFilesystem: 'boolean',
-    entryPoint: 'strings',
-    command: 'strings',
-    linuxParameters: 'object',
-    environment: 'entries',
-    secrets: 'entries',
-    volumesFrom: 'entries',
-    dependsOn: 'entries'
-};
-/** A field of the wrong type would be misread (a string entryPoint split into characters) or crash the rewrite. */
-function checkContainerShape(container, index, document) {
-    for (const [field, shape] of Object.entries(CONTAINER_FIELDS)) {
-        const value = container[field];
-        if (value === undefined)
-            continue;
-        const ok = shape === 'string' ? typeof value === 'string'
-            : shape === 'boolean' ? typeof value === 'boolean'
-                : shape === 'strings' ? Array.isArray(value) && value.every(item => typeof item === 'string')
-                    : shape === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value)
-                        : Array.isArray(value) && value.every(item => typeof item === 'object' && item !== null && !Array.isArray(item));
-        if (!ok) {
-            const expected = { string: 'a string', boolean: 'true or false', strings: 'a list of strings', object: 'an object', entries: 'a list of objects' }[shape];
-            throw new TaskDefinitionError(`containerDefinitions[${index}].${field} must be ${expected}`, document.locate(['containerDefinitions', index, field]));
-        }
-    }
-}
-
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./src/core/layer-overlay.ts
-/**
- * The file system that a stack of image layers makes, restricted to the paths `wanted` selects, by the OCI
- * image-spec's layer rules (layer.md, "Whiteouts"): layers apply bottom to top; in a layer, `.wh.<name>` deletes
- * `<name>` (and all below it) from the layers under it, and `.wh..wh..opq` in a directory hides everything the
- * layers under it put there; a whiteout never affects entries of its own layer. An entry replaces one at the
- * same path, and a non-directory replaces a directory with all it held. Pure.
- */
-function overlayLayers(layers, wanted) {
-    const tree = new Map();
-    const removeUnder = (directory, withSelf) => {
-        const prefix = directory === '.' ? '' : `${directory}/`;
-        for (const path of [...tree.keys()])
-            if ((withSelf && path === directory) || path.startsWith(prefix))
-                tree.delete(path);
-    };
-    for (const layer of layers) {
-        // Whiteouts first: they act on the layers below, and this layer's own entries may then fill the place again.
-        for (const entry of layer) {
-            const { parent, name } = split(entry.path);
-            if (name === OPAQUE)
-                removeUnder(parent, false);
-            else if (name.startsWith(WHITEOUT))
-                removeUnder(join(parent, name.slice(WHITEOUT.length)), true);
-        }
-        for (const entry of layer) {
-            const { name } = split(entry.path);
-            if (name.startsWith(WHITEOUT) || !wanted(entry.path))
-                continue;
-            if (entry.type !== '5')
-                removeUnder(entry.path, false);
-            tree.set(entry.path, entry);
-        }
-    }
-    return tree;
-}
-const WHITEOUT = '.wh.';
-const OPAQUE = '.wh..wh..opq';
-function split(path) {
-    const slash = path.lastIndexOf('/');
-    return slash < 0 ? { parent: '.', name: path } : { parent: path.slice(0, slash), name: path.slice(slash + 1) };
-}
-function join(parent, name) {
-    return parent === '.' ? name : `${parent}/${name}`;
-}
-
-;// CONCATENATED MODULE: ./src/core/tar.ts
-/**
- * Tar archives, as container image layers hold them once gunzipped (POSIX ustar with PAX extended headers, and the
- * GNU long-name records): one reader that can be fed a layer chunk by chunk and keeps the data of only the entries
- * asked for, and one deterministic writer. Pure: no I/O, no dependency.
- */
-
-const BLOCK = 512;
-/** The typeflags the action cares about; any other flag is passed through as it is. */
-const TarType = {
-    file: '0',
-    hardLink: '1',
-    symlink: '2',
-    directory: '5'
-};
-/** The archive is not a tar this reader can follow: one line, with the byte offset of the bad header. */
-class TarFormatError extends ActionError {
-}
-/** `./var/lib/` → `var/lib`; `./` and `/` → `.`. */
-function normaliseTarPath(name) {
-    let path = name;
-    while (path.startsWith('./') || path.startsWith('/'))
-        path = path.startsWith('./') ? path.slice(2) : path.slice(1);
-    while (path.endsWith('/'))
-        path = path.slice(0, -1);
-    return path === '' ? '.' : path;
-}
-/** PAX keys the header itself stands for; the reader applies them and the writer derives them again. */
-const HEADER_KEYS = new Set(['path', 'linkpath', 'size', 'uid', 'gid', 'uname', 'gname', 'mtime']);
-/**
- * Reads a tar archive fed in chunks of any size (a gunzip stream of a layer), and returns each entry as its
- * header completes — with its data when `keep(entry)` says so; other entries' data is skipped, never held.
- * Metadata records (`L`, `K`, `x`, `g`) are applied to the entry they precede, not listed.
- */
-class TarReader {
-    keep;
-    pending = Buffer.alloc(0);
-    offset = 0;
-    /** The entry whose data (then padding to the next block) is being read. */
-    current;
-    longName;
-    longLink;
-    pax = {};
-    done = false;
-    constructor(keep = () => false) {
-        this.keep = keep;
-    }
-    /** Feeds the next bytes; returns the entries they complete, in archive order. */
-    write(chunk) {
-        const out = [];
-        let bytes = this.pending.length ? Buffer.concat([this.pending, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        this.pending = Buffer.alloc(0);
-        while (bytes.length > 0 && !this.done) {
-            const current = this.current;
-            if (current) {
-                const take = Math.min(current.dataLeft, bytes.length);
-                if (take > 0) {
-                    current.chunks?.push(bytes.subarray(0, take));
-                    current.dataLeft -= take;
-                    bytes = bytes.subarray(take);
-                    this.offset += take;
-                }
-                const skip = Math.min(current.padLeft, bytes.length);
-                current.padLeft -= skip;
-                bytes = bytes.subarray(skip);
-                this.offset += skip;
-                if (current.dataLeft > 0 || current.padLeft > 0)
-                    break;
-                this.current = undefined;
-                this.finish(current, out);
-                continue;
-            }
-            if (bytes.length < BLOCK) {
-                this.pending = Buffer.from(bytes);
-                break;
-            }
-            this.header(bytes.subarray(0, BLOCK), out);
-            bytes = bytes.subarray(BLOCK);
-            this.offset += BLOCK;
-        }
-        return out;
-    }
-    /** The end of the input: an archive cut short would silently lose entries, so its end-of-archive block must be there. */
-    end() {
-        if (!this.done)
-            throw new TarFormatError(`the tar archive ends at byte ${this.offset + this.pending.length} without its end-of-archive block (truncated?)`);
-    }
-    header(header, out) {
-        const at = this.offset;
-        // The archive ends with zero blocks (two by the spec; some writers stop after one).
-        if (header.every(byte => byte === 0)) {
-            this.done = true;
-            return;
-        }
-        checkChecksum(header, at);
-        const type = String.fromCharCode(header[156] || 0x30);
-        let size = readNumber(header.subarray(124, 136), at, 'size');
-        const pax = this.pax;
-        if (type !== 'x' && pax.size !== undefined)
-            size = Number(pax.size);
-        // Links, devices, directories and fifos carry no data whatever their size field says (as Go's archive/tar reads them).
-        const dataLength = '123456'.includes(type) ? 0 : size;
-        const padLeft = Math.ceil(dataLength / BLOCK) * BLOCK - dataLength;
-        if (['L', 'K', 'x', 'g'].includes(type)) {
-            this.start({ entry: { path: '', type }, dataLeft: dataLength, padLeft, chunks: [], meta: type }, out);
-            return;
-        }
-        const magic = header.subarray(257, 263).toString('latin1');
-        // Only POSIX ustar has a name prefix: in the old GNU format those bytes hold times.
-        const prefix = magic === 'ustar\0' ? cString(header.subarray(345, 500)) : '';
-        const name = cString(header.subarray(0, 100));
-        const path = pax.path ?? this.longName ?? (prefix ? `${prefix}/${name}` : name);
-        const link = pax.linkpath ?? this.longLink ?? cString(header.subarray(157, 257));
-        const number = (key, start, end) => (pax[key] !== undefined ? Number(pax[key]) : readNumber(header.subarray(start, end), at, key));
-        const ustar = magic.startsWith('ustar');
-        const entry = {
-            path: normaliseTarPath(path),
-            type: type === '\0' ? '0' : type,
-            size,
-            mode: readNumber(header.subarray(100, 108), at, 'mode') & 0o7777,
-            uid: number('uid', 108, 116),
-            gid: number('gid', 116, 124),
-            uname: pax.uname ?? cString(header.subarray(265, 297)),
-            gname: pax.gname ?? cString(header.subarray(297, 329)),
-            mtime: number('mtime', 136, 148),
-            devMajor: ustar ? readNumber(header.subarray(329, 337), at, 'devmajor') : 0,
-            devMinor: ustar ? readNumber(header.subarray(337, 345), at, 'devminor') : 0
-        };
-        if (entry.type === TarType.hardLink)
-            entry.linkName = normaliseTarPath(link);
-        else if (entry.type === TarType.symlink)
-            entry.linkName = link;
-        const extra = Object.fromEntries(Object.entries(pax).filter(([key]) => !HEADER_KEYS.has(key)));
-        if (Object.keys(extra).length)
-            entry.extra = extra;
-        this.longName = undefined;
-        this.longLink = undefined;
-        this.pax = {};
-        const keep = (entry.type === TarType.file || dataLength > 0) && this.keep(entry);
-        this.start({ entry, dataLeft: dataLength, padLeft, chunks: keep ? [] : undefined }, out);
-    }
-    /** An entry without data is complete at once. */
-    start(current, out) {
-        if (current.dataLeft > 0)
-            this.current = current;
-        else
-            this.finish(current, out);
-    }
-    finish(current, out) {
-        const data = current.chunks ? Buffer.concat(current.chunks) : undefined;
-        switch (current.meta) {
-            case 'L':
-                this.longName = cString(data);
-                return;
-            case 'K':
-                this.longLink = cString(data);
-                return;
-            case 'x':
-                this.pax = { ...this.pax, ...parsePax(data, this.offset) };
-                return;
-            case 'g':
-                // Global records set defaults for the archive; a global path would be meaningless, so none is taken.
-                return;
-        }
-        if (data)
-            current.entry.data = data;
-        out.push(current.entry);
-    }
-}
-/** Every entry of a whole archive in order, with the data of those `keep` selects. */
-function readTar(tar, keep) {
-    const reader = new TarReader(keep);
-    const entries = reader.write(tar);
-    reader.end();
-    return entries;
-}
-/** Every entry of the archive in order, without data. */
-function listTarEntries(tar) {
-    return readTar(tar);
-}
-/** The normalised paths of every entry, in archive order. */
-function tarEntryPaths(tar) {
-    return listTarEntries(tar).map(entry => entry.path);
-}
-/**
- * A tar archive of `entries` in the given order: ustar headers, a PAX record wherever a field cannot hold the value
- * (long or non-ASCII names and link targets, large sizes and ids, fractional times), `extra` records kept.
- * Deterministic: the same entries always give the same bytes. Directories are written with a trailing `/`.
- */
-function writeTar(entries) {
-    const blocks = [];
-    for (const entry of entries) {
-        const data = entry.type === TarType.file || entry.type === '7' ? (entry.data ?? Buffer.alloc(0)) : Buffer.alloc(0);
-        const name = entry.type === TarType.directory && entry.path !== '.' ? `${entry.path}/` : entry.path;
-        const link = entry.linkName ?? '';
-        const records = { ...(entry.extra ?? {}) };
-        const fields = splitName(name);
-        if (!fields)
-            records.path = name;
-        if (!fitsField(link, 100))
-            records.linkpath = link;
-        if (data.length > 0o77777777777)
-            records.size = String(data.length);
-        for (const key of ['uid', 'gid'])
-            if (entry[key] > 0o7777777)
-                records[key] = String(entry[key]);
-        for (const key of ['uname', 'gname'])
-            if (!fitsField(entry[key], 32))
-                records[key] = entry[key];
-        if (!Number.isInteger(entry.mtime) || entry.mtime < 0 || entry.mtime > 0o77777777777)
-            records.mtime = String(entry.mtime);
-        if (Object.keys(records).length) {
-            const body = paxRecords(records);
-            const base = name.replace(/\/$/, '').split('/').pop() || 'entry';
-            blocks.push(headerBlock({ name: `PaxHeaders/${base}`.slice(0, 100), prefix: '' }, 'x', body.length, entry, ''), pad(body));
-        }
-        blocks.push(headerBlock(fields ?? { name: asciiCut(name, 100), prefix: '' }, entry.type, data.length, entry, fitsField(link, 100) ? link : asciiCut(link, 100)), pad(data));
-    }
-    blocks.push(Buffer.alloc(BLOCK * 2));
-    return Buffer.concat(blocks);
-}
-/** ustar's name/prefix split (prefix ≤ 155 bytes, name ≤ 100, split at a `/`); undefined when it cannot hold `path`. */
-function splitName(path) {
-    if (!/^[\x20-\x7e]*$/.test(path))
-        return undefined;
-    if (path.length <= 100)
-        return { name: path, prefix: '' };
-    for (let cut = path.indexOf('/'); cut >= 0; cut = path.indexOf('/', cut + 1)) {
-        const prefix = path.slice(0, cut);
-        const name = path.slice(cut + 1);
-        if (prefix.length <= 155 && name.length <= 100 && name.length > 0)
-            return { name, prefix };
-    }
-    return undefined;
-}
-function fitsField(text, size) {
-    return /^[\x20-\x7e]*$/.test(text) && text.length <= size;
-}
-/** A stand-in for a header field whose real value is in the PAX record: printable ASCII, cut to fit. */
-function asciiCut(text, size) {
-    return text.replace(/[^\x20-\x7e]/g, '_').slice(0, size);
-}
-function headerBlock(names, type, size, entry, link) {
-    const header = Buffer.alloc(BLOCK);
-    const text = (value, start, length) => void header.write(value, start, length, 'latin1');
-    const octal = (value, start, length) => text(`${Math.min(value, 8 ** (length - 1) - 1).toString(8).padStart(length - 1, '0')}\0`, start, length);
-    text(names.name, 0, 100);
-    octal(type === 'x' ? 0o644 : entry.mode & 0o7777, 100, 8);
-    octal(entry.uid, 108, 8);
-    octal(entry.gid, 116, 8);
-    octal(size, 124, 12);
-    octal(Math.max(0, Math.floor(entry.mtime)), 136, 12);
-    header.fill(0x20, 148, 156);
-    text(type, 156, 1);
-    text(link, 157, 100);
-    text('ustar\0', 257, 6);
-    text('00', 263, 2);
-    text(asciiCut(entry.uname, 32), 265, 32);
-    text(asciiCut(entry.gname, 32), 297, 32);
-    octal(entry.devMajor, 329, 8);
-    octal(entry.devMinor, 337, 8);
-    text(names.prefix, 345, 155);
-    let sum = 0;
-    for (const byte of header)
-        sum += byte;
-    text(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
-    return header;
-}
-/** `<length> <key>=<value>\n` records in key order, the length counting the whole record in bytes. */
-function paxRecords(records) {
-    const lines = Object.keys(records)
-        .sort()
-        .map(key => {
-        const body = ` ${key}=${records[key]}\n`;
-        const bytes = Buffer.byteLength(body);
-        let length = bytes + String(bytes).length;
-        if (String(length).length !== String(bytes).length)
-            length = bytes + String(length).length;
-        return `${length}${body}`;
-    });
-    return Buffer.from(lines.join(''), 'utf8');
-}
-function pad(data) {
-    const rest = data.length % BLOCK;
-    return rest === 0 ? data : Buffer.concat([data, Buffer.alloc(BLOCK - rest)]);
-}
-function cString(bytes) {
-    const end = bytes.indexOf(0);
-    return bytes.subarray(0, end < 0 ? bytes.length : end).toString('utf8');
-}
-/** Octal, NUL/space padded; or GNU base-256 when the first byte's high bit is set. */
-function readNumber(field, offset, what) {
-    if (field[0] & 0x80) {
-        if (field[0] & 0x40)
-            throw new TarFormatError(`tar entry at byte ${offset} has a negative ${what}`);
-        let value = field[0] & 0x3f;
-        for (const byte of field.subarray(1))
-            value = value * 256 + byte;
-        if (!Number.isSafeInteger(value))
-            throw new TarFormatError(`tar entry at byte ${offset} has a ${what} too large to read`);
-        return value;
-    }
-    const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
-    if (text === '')
-        return 0;
-    if (!/^[0-7]+$/.test(text))
-        throw new TarFormatError(`tar entry at byte ${offset} has a malformed ${what} field "${text}"`);
-    return parseInt(text, 8);
-}
-/** The header checksum (bytes 148–155 counted as spaces); catches a layer that is not a tar, or is still compressed. */
-function checkChecksum(header, offset) {
-    const field = header.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim();
-    const stored = /^[0-7]{1,7}$/.test(field) ? parseInt(field, 8) : -1;
-    let unsigned = 0;
-    let signed = 0;
-    for (let i = 0; i < BLOCK; i++) {
-        const byte = i >= 148 && i < 156 ? 0x20 : header[i];
-        unsigned += byte;
-        signed += byte > 127 ? byte - 256 : byte;
-    }
-    if (stored !== unsigned && stored !== signed)
-        throw new TarFormatError(`not a tar archive: the header at byte ${offset} has a bad checksum`);
-}
-/** PAX records: `<length> <key>=<value>\n`, the length counting the whole record in bytes. */
-function parsePax(data, offset) {
-    const records = {};
-    let at = 0;
-    while (at < data.length) {
-        if (data[at] === 0)
-            break;
-        const space = data.indexOf(0x20, at);
-        const length = space < 0 ? NaN : Number(data.subarray(at, space).toString('latin1'));
-        if (!Number.isInteger(length) || length <= 0 || at + length > data.length || data[at + length - 1] !== 0x0a) {
-            throw new TarFormatError(`tar entry at byte ${offset} has a malformed PAX record`);
-        }
-        const record = data.subarray(space + 1, at + length - 1).toString('utf8');
-        const equals = record.indexOf('=');
-        if (equals < 0)
-            throw new TarFormatError(`tar entry at byte ${offset} has a PAX record without "="`);
-        records[record.slice(0, equals)] = record.slice(equals + 1);
-        at += length;
-    }
-    return records;
-}
-
-;// CONCATENATED MODULE: ./src/core/agent-layer.ts
-
-
-
-/**
- * The agent's files as a layer of their own: what `COPY --from=<agent image> /var/lib/lacework-backup …` adds to an
- * image, worked out from the agent image's layers whatever their layout. Pure.
- */
-/** `var/lib/lacework-backup`: the agent directory as layer entries name it. */
-const AGENT_TREE = AGENT_DIR.replace(/^\/+/, '');
-/** The directories on the way to it: `var`, `var/lib`. */
-const AGENT_TREE_PARENTS = AGENT_TREE.split('/')
-    .slice(0, -1)
-    .map((_part, index, parts) => parts.slice(0, index + 1).join('/'));
-function inAgentTree(path) {
-    return path === AGENT_TREE || path.startsWith(`${AGENT_TREE}/`);
-}
-/** What the agent layer carries: the tree and the directories above it. */
-function agentLayerPath(path) {
-    return inAgentTree(path) || AGENT_TREE_PARENTS.includes(path);
-}
-/** The agent image's layout cannot be turned into a layer without running a build (one line: why). */
-class AgentTreeError extends Error {
-}
-/**
- * Whether a layer holds nothing but the agent tree (and directories on the way to it), hard links included only
- * when they point inside: such a layer can be appended as it is, byte for byte.
- */
-function holdsOnlyAgentTree(entries) {
-    return entries.every(entry => {
-        if (AGENT_TREE_PARENTS.includes(entry.path))
-            return entry.type === TarType.directory;
-        if (!inAgentTree(entry.path))
-            return false;
-        if (entry.path === AGENT_TREE && entry.type !== TarType.directory)
-            return false;
-        return entry.type !== TarType.hardLink || inAgentTree(entry.linkName ?? '');
-    });
-}
-/**
- * The merged agent tree of a stack of layers (bottom to top; whiteouts and opaque directories honoured), as the
- * entries of one new layer: the parent directories first (as the image has them, else root 0755), then the tree in
- * name order, hard links last so their targets exist when they are made. Regular files must carry their data.
- */
-function agentTreeEntries(layers) {
-    const tree = overlayLayers(layers, agentLayerPath);
-    const root = tree.get(AGENT_TREE);
-    if (!root)
-        throw new AgentTreeError(`no layer holds ${AGENT_DIR}`);
-    if (root.type !== TarType.directory)
-        throw new AgentTreeError(`${AGENT_DIR} is not a directory in the agent image`);
-    const parents = AGENT_TREE_PARENTS.map(path => {
-        const found = tree.get(path);
-        if (found && found.type !== TarType.directory)
-            throw new AgentTreeError(`/${path} is not a directory in the agent image`);
-        return found ?? { path, type: TarType.directory, size: 0, mode: 0o755, uid: 0, gid: 0, uname: '', gname: '', mtime: 0, devMajor: 0, devMinor: 0 };
-    });
-    const inside = [...tree.values()].filter(entry => inAgentTree(entry.path)).sort((a, b) => compare(a.path, b.path));
-    for (const entry of inside) {
-        if (entry.type === TarType.hardLink && !(entry.linkName && tree.has(entry.linkName) && inAgentTree(entry.linkName))) {
-            throw new AgentTreeError(`/${entry.path} is a hard link to /${entry.linkName}, outside ${AGENT_DIR}`);
-        }
-        if (entry.type === TarType.file && entry.data === undefined)
-            throw new AgentTreeError(`the data of /${entry.path} was not read`);
-    }
-    return [...parents, ...inside.filter(entry => entry.type !== TarType.hardLink), ...inside.filter(entry => entry.type === TarType.hardLink)];
-}
-/** Byte order, so the layer is the same whatever the locale. */
-function compare(a, b) {
-    return a < b ? -1 : a > b ? 1 : 0;
-}
-
-;// CONCATENATED MODULE: ./src/core/image-mutation.ts
-
-/** OCI and Docker media types: a layer keeps its bytes, but takes the media type family of its new manifest. */
-const MEDIA = {
-    dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-    ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-    dockerConfig: 'application/vnd.docker.container.image.v1+json',
-    ociConfig: 'application/vnd.oci.image.config.v1+json',
-    dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-    ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip'
-};
-function sha256Digest(bytes) {
-    return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
-}
-/**
- * The base image plus layers and a new Entrypoint/Cmd, as `docker build` of a COPY + ENTRYPOINT + CMD would
- * make it (and as go-containerregistry's mutate does): every other field of the config is kept as it was.
- */
-function appendLayers(baseManifest, baseConfig, layers, change, created) {
-    const manifest = JSON.parse(baseManifest);
-    const config = JSON.parse(baseConfig);
-    const oci = manifest.mediaType !== MEDIA.dockerManifest && manifest.config.mediaType !== MEDIA.dockerConfig;
-    config.config = { ...(config.config ?? {}), Entrypoint: change.entrypoint, Cmd: change.cmd.length > 0 ? change.cmd : null };
-    config.rootfs.diff_ids = [...config.rootfs.diff_ids, ...layers.map(layer => layer.diffId)];
-    config.history = [
-        ...(config.history ?? []),
-        ...layers.map(layer => ({ created, created_by: layer.createdBy, comment: 'lacework-fargate' })),
-        { created, created_by: `ENTRYPOINT ${JSON.stringify(change.entrypoint)}`, comment: 'lacework-fargate', empty_layer: true }
-    ];
-    const configText = JSON.stringify(config);
-    const configDescriptor = { mediaType: manifest.config.mediaType, digest: sha256Digest(configText), size: Buffer.byteLength(configText) };
-    const layerType = oci ? MEDIA.ociLayerGzip : MEDIA.dockerLayerGzip;
-    manifest.config = configDescriptor;
-    manifest.layers = [...manifest.layers, ...layers.map(layer => ({ ...layer.descriptor, mediaType: layerType }))];
-    return {
-        manifest: JSON.stringify(manifest),
-        manifestMediaType: manifest.mediaType ?? (oci ? MEDIA.ociManifest : MEDIA.dockerManifest),
-        config: configText,
-        configDescriptor
-    };
-}
-
-;// CONCATENATED MODULE: ./src/app/daemonless-build.ts
-
-
-
-
-
-
-
-
-
-
-
-
-/**
- * The root-embedded image without a Docker engine: the base image plus the agent's files, a new Entrypoint, pushed
- * blob by blob. The agent's layers are appended as they are when they hold nothing but /var/lib/lacework-backup;
- * otherwise its merged tree becomes one new, reproducible layer.
- */
-/** Blob copies under way at once; registries serve a handful of parallel requests per client well. */
-const BLOB_CONCURRENCY = 8;
-async function buildEmbeddedImage(client, request, created) {
-    const target = request.targetRepository;
-    const existing = await existingManifest(client, `${target}:${request.tag}`);
-    if (existing)
-        return { reference: `${target}@${existing}`, reused: true, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 };
-    const platform = { os: 'linux', architecture: request.architecture };
-    const [base, agent] = await Promise.all([client.getImageConfig(request.base, platform), client.getImageConfig(request.agentImage, platform)]);
-    for (const [image, found] of [
-        [request.base, base],
-        [request.agentImage, agent]
-    ]) {
-        const architecture = found.config.architecture;
-        if (architecture && architecture !== request.architecture)
-            throw new ImageError(image, `is a linux/${architecture} image; the task runs on ${request.architecture}`);
-    }
-    const baseRepository = daemonless_build_repositoryOf(request.base);
-    const agentRepository = daemonless_build_repositoryOf(request.agentImage);
-    const result = { reference: '', reused: false, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 };
-    const done = new Set();
-    // A mount answers 201 whether or not the target already has the blob: no HEAD first, one round trip per blob.
-    const mount = async (digest, source, bytes) => {
-        if (done.has(digest))
-            return;
-        done.add(digest);
-        if (await client.mountBlob(target, digest, source)) {
-            result.mountedBlobs++;
-        }
-        else {
-            const content = bytes ?? (await client.getBlob(source, digest));
-            await client.uploadBlob(target, digest, content);
-            result.uploadedBytes += content.length;
-        }
-    };
-    // A blob made here has no source to mount from: sent unless the target has it (a re-run under a new tag).
-    const upload = async (digest, bytes, ask) => {
-        if (done.has(digest))
-            return;
-        done.add(digest);
-        if (ask && (await client.blobExists(target, digest))) {
-            result.existingBlobs++;
-        }
-        else {
-            await client.uploadBlob(target, digest, bytes);
-            result.uploadedBytes += bytes.length;
-        }
-    };
-    // The base layers go over while the agent's layers are read, and on one registry the agent's own layers are
-    // mounted meanwhile too (most agent images keep their files in layers of their own; when they do not, those
-    // mounts stay unreferenced and cost no bytes): the round trips overlap instead of following each other.
-    const baseLayers = new Set(base.manifest.layers.map(layer => layer.digest));
-    const sameRegistry = parseImageReference(request.agentImage).registry === parseImageReference(target).registry;
-    const early = [
-        ...base.manifest.layers.map(layer => () => mount(layer.digest, baseRepository)),
-        ...(sameRegistry ? agent.manifest.layers.filter(layer => !baseLayers.has(layer.digest)).map(layer => () => mount(layer.digest, agentRepository)) : [])
-    ];
-    const earlyCopies = mapWithConcurrency(early, BLOB_CONCURRENCY, run => run());
-    earlyCopies.catch(() => undefined);
-    const layers = await agentLayers(client, request.agentImage, agentRepository, agent.manifest.layers, agent.config.rootfs?.diff_ids, baseLayers);
-    const image = appendLayers(JSON.stringify(base.manifest), base.configBytes.toString('utf8'), layers, { entrypoint: request.entrypoint, cmd: request.cmd }, created ?? newest(base.config.created, agent.config.created));
-    const copies = [
-        ...layers.map(layer => () => (layer.written ? upload(layer.descriptor.digest, layer.bytes, true) : mount(layer.descriptor.digest, agentRepository, layer.bytes))),
-        // The config is a few KB: sending it costs less than asking first.
-        () => upload(image.configDescriptor.digest, Buffer.from(image.config), false)
-    ];
-    await Promise.all([earlyCopies, mapWithConcurrency(copies, BLOB_CONCURRENCY, run => run())]);
-    const manifest = Buffer.from(image.manifest);
-    const digest = await client.putManifest(target, request.tag, image.manifestMediaType, manifest);
-    result.uploadedBytes += manifest.length;
-    result.reference = `${target}@${digest}`;
-    return result;
-}
-/** The digest `reference` names when the registry has it; undefined on 404 (no such tag or repository). */
-async function existingManifest(client, reference) {
-    try {
-        return (await client.getManifest(reference)).digest;
-    }
-    catch (error) {
-        if (error instanceof RegistryError && error.status === 404)
-            return undefined;
-        throw error;
-    }
-}
-/** What the daemonless builder cannot do (an agent layer it cannot read or split): the docker builder still can. */
-class AgentLayoutError extends ImageError {
-    reason;
-    constructor(agentImage, reason) {
-        super(agentImage, `the daemonless builder cannot embed this agent image: ${reason}`);
-        this.reason = reason;
-    }
-}
-/** gzip level of the written agent layer: part of its digest, so it never changes between runs of one version. */
-const GZIP_LEVEL = 6;
-const GZIP_MAGIC = [0x1f, 0x8b];
-/**
- * The layers that carry the agent: its own layers as they are when every layer touching the agent directory holds
- * nothing else; else one new layer of the merged tree (deterministic: same files, same digest).
- */
-async function agentLayers(client, agentImage, agentRepository, layers, diffIds, baseLayers) {
-    if (!diffIds || diffIds.length !== layers.length) {
-        throw new ImageError(agentImage, `its config lists ${diffIds?.length ?? 0} diff_ids for ${layers.length} layers`);
-    }
-    // Layers the base image has are in the new image already; every other one may add to, or delete from, the tree.
-    const wanted = layers.map((descriptor, index) => ({ descriptor, index })).filter(({ descriptor }) => !baseLayers.has(descriptor.digest));
-    const read = await mapWithConcurrency(wanted, BLOB_CONCURRENCY, ({ descriptor, index }) => readLayer(client, agentImage, agentRepository, descriptor, diffIds[index], index, layers.length));
-    const touching = read.filter(layer => layer.entries.some(entry => touchesAgentTree(entry.path)));
-    if (touching.length === 0)
-        throw new AgentLayoutError(agentImage, `no layer outside the base image holds ${AGENT_DIR}`);
-    if (touching.every(layer => holdsOnlyAgentTree(layer.entries))) {
-        return touching.map(layer => ({
-            descriptor: { mediaType: layer.descriptor.mediaType, digest: layer.descriptor.digest, size: layer.descriptor.size },
-            diffId: layer.diffId,
-            createdBy: `COPY --from=${agentImage} ${AGENT_DIR} ${AGENT_DIR} # agent layer ${layer.index + 1} of ${layers.length}, as it is`,
-            bytes: layer.bytes
-        }));
-    }
-    let entries;
-    try {
-        entries = agentTreeEntries(read.map(layer => layer.entries));
-    }
-    catch (error) {
-        if (error instanceof AgentTreeError)
-            throw new AgentLayoutError(agentImage, error.message);
-        throw error;
-    }
-    const tar = writeTar(entries);
-    const bytes = (0,external_node_zlib_.gzipSync)(tar, { level: GZIP_LEVEL });
-    return [
-        {
-            descriptor: { mediaType: MediaType.ociLayerGzip, digest: digestOf(bytes), size: bytes.length },
-            diffId: digestOf(tar),
-            createdBy: `COPY --from=${agentImage} ${AGENT_DIR} ${AGENT_DIR} # merged from agent layers ${touching.map(layer => layer.index + 1).join(', ')} of ${layers.length}`,
-            bytes,
-            written: true
-        }
-    ];
-}
-/** Downloads one layer and streams it through gunzip and the tar reader, keeping only the agent's files; checks its diff_id. */
-async function readLayer(client, agentImage, repository, descriptor, diffId, index, count) {
-    const label = `layer ${index + 1} of ${count} (${descriptor.digest})`;
-    const bytes = await client.getBlob(repository, descriptor.digest);
-    if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1])
-        throw new AgentLayoutError(agentImage, `${label} is not gzip-compressed (${descriptor.mediaType})`);
-    const reader = new TarReader(entry => entry.type === TarType.file && inAgentTree(entry.path));
-    const entries = [];
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    try {
-        await new Promise((resolve, reject) => {
-            // 1 MiB chunks: the default 16 KiB makes streaming a layer three times slower than gunzipping it whole.
-            const gunzip = (0,external_node_zlib_.createGunzip)({ chunkSize: 1 << 20 });
-            gunzip.on('data', (chunk) => {
-                hash.update(chunk);
-                try {
-                    entries.push(...reader.write(chunk));
-                }
-                catch (error) {
-                    gunzip.destroy(error);
-                }
-            });
-            gunzip.on('error', reject);
-            gunzip.on('end', resolve);
-            gunzip.end(bytes);
-        });
-        reader.end();
-    }
-    catch (error) {
-        if (error instanceof TarFormatError)
-            throw new ImageError(agentImage, `${label}: ${error.message}`);
-        throw new ImageError(agentImage, `${label} does not gunzip: ${error.message}`);
-    }
-    const unpacked = `sha256:${hash.digest('hex')}`;
-    if (unpacked !== diffId)
-        throw new ImageError(agentImage, `${label} unpacks to ${unpacked}, not the diff_id ${diffId} its config names`);
-    return { index, descriptor, diffId, bytes, entries };
-}
-/** An entry that adds to the agent tree, or a whiteout that deletes from it or from above it. */
-function touchesAgentTree(path) {
-    if (inAgentTree(path))
-        return true;
-    const slash = path.lastIndexOf('/');
-    const name = path.slice(slash + 1);
-    if (!name.startsWith('.wh.'))
-        return false;
-    const parent = slash < 0 ? '' : path.slice(0, slash);
-    if (name === '.wh..wh..opq')
-        return parent === '' || AGENT_TREE_PARENTS.includes(parent) || parent === AGENT_TREE;
-    const target = `${parent ? `${parent}/` : ''}${name.slice(4)}`;
-    return target === AGENT_TREE || AGENT_TREE_PARENTS.includes(target);
-}
-function daemonless_build_repositoryOf(reference) {
-    const ref = parseImageReference(reference);
-    return `${ref.registry}/${ref.repository}`;
-}
-/** The later of two config `created` times, so the same inputs give the same image (and digest). */
-function newest(...times) {
-    const valid = times.filter((time) => typeof time === 'string' && !Number.isNaN(Date.parse(time)));
-    valid.sort((a, b) => Date.parse(a) - Date.parse(b));
-    return valid.pop() ?? '1970-01-01T00:00:00Z';
-}
-
-;// CONCATENATED MODULE: ./src/core/built-image.ts
-
-
-/**
- * The tag of a built image, derived from everything that decides its content (the Dockerfile with the pattern's
- * steps, the base image's digest and the agent image's digest), so the same inputs always name the same image
- * and a moved tag of either image names a new one.
- */
-function builtImageTag(dockerfile, baseDigest, agentDigest, architecture = 'amd64') {
-    const hash = (0,external_node_crypto_.createHash)('sha256').update(dockerfile).update('\0').update(baseDigest ?? '').update('\0').update(agentDigest ?? '');
-    // A multi-platform base has one digest for all its variants: the platform tells their builds apart. X86_64 adds
-    // nothing, so the images built before platforms were told apart keep their tags (and re-runs find them).
-    if (architecture !== 'amd64')
-        hash.update('\0').update(platformName(architecture));
-    return `lacework-${hash.digest('hex').slice(0, 16)}`;
-}
-
-;// CONCATENATED MODULE: ./src/app/image-builds.ts
-
-
-
-
-
-
-/** Names every image the plans need and who builds it; fails on a missing target before any build starts. */
-function planBuilds(planned, ctx, agent) {
-    const builds = [];
-    for (const { key, plan, image, facts, architecture } of planned) {
-        if (!plan.build)
-            continue;
-        const target = ctx.targetImage ?? (ctx.dryRun ? `${repositoryOf(image)}-lacework` : undefined);
-        if (!target)
-            throw new InputError('target-image', `is required: container ${plan.container} needs a built image (pattern ${plan.pattern})`);
-        const needsRun = plan.build.sudoUser !== undefined;
-        if (ctx.builder === 'registry' && needsRun) {
-            throw new InputError('builder', `registry cannot build container ${plan.container}'s image: pattern ${plan.pattern} installs sudo with a RUN step, which needs builder docker`);
-        }
-        // A multi-platform image is named by its platform's own manifest: docker's legacy builder takes a local image of
-        // the same tag whatever its platform, and a run with X86_64 and ARM64 tasks has both variants in play.
-        const base = facts.platformDigest ? `${repositoryOf(facts.reference)}@${facts.platformDigest}` : plan.build.base;
-        const agentDigest = agent.platformDigests?.[architecture];
-        const build = { ...plan.build, base };
-        const dockerfile = renderDockerfile(build, agentDigest ? `${repositoryOf(agent.image)}@${agentDigest}` : agent.image);
-        const reference = `${target}:${builtImageTag(dockerfile, facts.digest, plan.build.copyAgent ? agent.digest : undefined, architecture)}`;
-        builds.push({ key, container: plan.container, pattern: plan.pattern, architecture, build, dockerfile, reference, byRegistry: !needsRun && ctx.push && ctx.builder !== 'docker' });
-    }
-    return builds;
-}
-/**
- * Builds each planned image — through the registry when no RUN step is needed, else with plain `docker build`
- * (no buildx) and `docker push` — unless its tag already exists; returns what each container (by key) is to run.
- */
-async function buildImages(host, builders, builds, ctx, agentImage) {
-    const images = new Map();
-    const done = new Map();
-    for (const planned of builds) {
-        await host.group(`build ${planned.reference}`, async () => {
-            host.info(`${planned.container}: ${planned.byRegistry ? 'image (built through the registry, as this Dockerfile would build it)' : 'Dockerfile'} of ${planned.reference}:\n${planned.dockerfile}`);
-            if (ctx.dryRun) {
-                host.info(`${planned.container}: dry run, not building ${planned.reference}`);
-                images.set(planned.key, planned.reference);
-                return;
-            }
-            // Two containers of the same image share one build.
-            const reference = done.get(planned.reference) ?? (await build(host, builders, planned, ctx, agentImage));
-            done.set(planned.reference, reference);
-            images.set(planned.key, reference);
-            host.info(`${planned.container}: runs ${reference}`);
-        });
-    }
-    return images;
-}
-async function build(host, builders, planned, ctx, agentImage) {
-    const repository = repositoryOf(planned.reference);
-    const tag = planned.reference.slice(repository.length + 1);
-    if (planned.byRegistry) {
-        try {
-            const result = await buildEmbeddedImage(builders.registry, {
-                base: planned.build.base,
-                agentImage,
-                entrypoint: planned.build.entrypoint ?? [],
-                cmd: planned.build.cmd ?? [],
-                targetRepository: repository,
-                tag,
-                architecture: planned.architecture
-            });
-            host.info(result.reused
-                ? `${planned.reference} exists already: nothing built or uploaded`
-                : `built through the registry: ${result.uploadedBytes} bytes uploaded, ${result.mountedBlobs} blobs mounted, ${result.existingBlobs} already there`);
-            return result.reference;
-        }
-        catch (error) {
-            if (!(error instanceof AgentLayoutError))
-                throw error;
-            // builder auto never fails where a build is possible: what the daemonless builder cannot do, docker does.
-            if (ctx.builder === 'registry')
-                throw new ImageError(agentImage, `builder registry cannot embed it: ${error.reason}; builder auto or docker can`);
-            host.info(`${planned.container}: building with docker instead of through the registry: ${error.reason}`);
-        }
-    }
-    else if (ctx.push) {
-        const existing = await existingManifest(builders.registry, planned.reference);
-        if (existing) {
-            host.info(`${planned.reference} exists already: nothing built or pushed`);
-            return `${repository}@${existing}`;
-        }
-    }
-    const version = await builders.docker.serverVersion();
-    if (!version.ok) {
-        const why = planned.build.sudoUser !== undefined ? 'a RUN step installs sudo' : planned.byRegistry ? 'the daemonless builder cannot embed this agent image' : ctx.push ? 'builder: docker' : 'push: false builds into the local engine';
-        throw new DockerError(`container ${planned.container}: pattern ${planned.pattern} needs a Docker engine to build its image (${why}): ${version.reason}`);
-    }
-    await builders.docker.build(planned.dockerfile, planned.reference, platformName(planned.architecture));
-    return ctx.push ? `${repository}@${await builders.docker.push(planned.reference)}` : planned.reference;
-}
-
-;// CONCATENATED MODULE: ./src/app/outputs.ts
-
-
-/**
- * Where each rewritten file goes. One file: `output`, or the host's default (undefined: standard output).
- * Several: under `output` (a folder), or the default folder, by their relative paths, so none collide.
- */
-function outputPaths(host, ctx, paths) {
-    const defaultFolder = host.outputFolder();
-    if (paths.length === 1)
-        return [ctx.output ?? (defaultFolder ? (0,external_node_path_.join)(defaultFolder, (0,external_node_path_.basename)(paths[0])) : undefined)];
-    const folder = ctx.output ?? defaultFolder;
-    if (!folder)
-        throw new InputError('output', `${paths.length} task definitions need a folder to write them to`);
-    return paths.map(path => (0,external_node_path_.join)(folder, path.replace(/^(\.\.\/)+/, '').replace(/^\/+/, '')));
-}
-/** A single file's outputs stay plain values; several files' become a JSON map keyed by input path. */
-function output(host, files, name, values) {
-    const entries = Object.values(values);
-    if (files === 1) {
-        if (entries[0])
-            host.setOutput(name, entries[0]);
-        return;
-    }
-    host.setOutput(name, JSON.stringify(values));
-}
-
-;// CONCATENATED MODULE: ./src/core/container-plan.ts
-
-
-
-/** ECS drops empty values, so an empty list means "not set" there too. */
-function setList(list) {
-    return list && list.length > 0 ? list : undefined;
-}
-function effectiveCommand(container, facts) {
-    const taskEntryPoint = setList(container.entryPoint);
-    const taskCommand = setList(container.command);
-    const entrypoint = taskEntryPoint ?? facts.entrypoint;
-    // Setting an entrypoint clears the image's Cmd (Docker run reference).
-    const command = taskCommand ?? (taskEntryPoint ? [] : facts.cmd);
-    const userFromTaskDefinition = Boolean(container.user && container.user.trim());
-    const user = userFromTaskDefinition ? container.user : facts.user;
-    return { entrypoint, command, argv: [...entrypoint, ...command], user, userFromTaskDefinition };
-}
-function classify(effective, facts, strategy) {
-    const shown = (user) => (user.trim() ? user : '(none)');
-    if (isRootUser(effective.user)) {
-        if (isRootUser(facts.user))
-            return ['root', `image user ${shown(facts.user)} → root`];
-        return ['nonroot-as-root', `task definition user ${effective.user} over image user ${facts.user}`];
-    }
-    const source = effective.userFromTaskDefinition ? 'task definition user' : 'image user';
-    if (strategy === 'run-as-root')
-        return ['nonroot-as-root', `${source} ${effective.user} → non-root; strategy run-as-root`];
-    if (strategy === 'drop-privileges')
-        return ['nonroot-drop', `${source} ${effective.user} → non-root; strategy drop-privileges`];
-    return ['nonroot', `${source} ${effective.user} → non-root; strategy sudo`];
-}
-/** Thrown when a container runs nothing at all: there is no argv for the agent script to wrap. */
-class EmptyCommandError extends Error {
-}
-/** Thrown when a user name would reach a shell script (sudoers, setpriv) but is not a plain name or id. */
-class UnsafeUserError extends Error {
-}
-/** `name`, `uid`, or either with `:group`: what sudoers, id and setpriv take, and nothing a shell would read. */
-const SAFE_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9._-]{0,31})?$/;
-/** Decides a container's pattern and the changes it needs. Pure: the image facts are given. */
-function planContainer(container, facts, options) {
-    const effective = effectiveCommand(container, facts);
-    const [userClass, reason] = classify(effective, facts, options.nonRootStrategy);
-    const pattern = `${userClass}-${options.mode}`;
-    const warnings = [];
-    if (container.readonlyRootFilesystem) {
-        warnings.push({
-            message: 'readonlyRootFilesystem is true: the agent writes /var/lib/lacework, /var/log/lacework and /tmp; mount volumes there',
-            field: 'readonlyRootFilesystem'
-        });
-    }
-    const architecture = options.architecture ?? 'amd64';
-    if (facts.architecture && facts.architecture !== architecture) {
-        warnings.push({
-            message: `image ${facts.reference} is a linux/${facts.architecture} image, but the task runs on ${cpuArchitectureName(architecture)}: it has no ${platformName(architecture)} variant to run`,
-            field: 'image'
-        });
-    }
-    const otherCapabilities = (container.linuxParameters?.capabilities?.add ?? []).filter(capability => capability !== 'SYS_PTRACE');
-    if (otherCapabilities.length > 0) {
-        warnings.push({
-            message: `Fargate allows adding only SYS_PTRACE; it rejects ${otherCapabilities.join(', ')}`,
-            field: 'linuxParameters'
-        });
-    }
-    const plan = {
-        container: container.name,
-        pattern,
-        reason,
-        effective,
-        alreadyInstrumented: false,
-        // drop-privileges starts as root too: only long enough to start the agent, then the app is exec'd as its user.
-        runAsRoot: (userClass === 'nonroot-as-root' || userClass === 'nonroot-drop') && !isRootUser(effective.user),
-        addPtrace: userClass === 'nonroot' || userClass === 'nonroot-drop',
-        attachSidecar: options.mode === 'sidecar',
-        warnings
-    };
-    if (runsAgentScript(effective.argv)) {
-        // Wrapping again would start a second agent; only the settings around it are brought up to date.
-        const agentInImage = runsAgentScript([...facts.entrypoint, ...facts.cmd]);
-        const viaSudo = effective.argv.some(arg => arg.includes('sudo'));
-        if (!isRootUser(effective.user) && !viaSudo) {
-            warnings.push({ message: `the agent script runs as user ${effective.user} without sudo: it will exit with status 244` });
-        }
-        return { ...plan, alreadyInstrumented: true, runAsRoot: false, attachSidecar: plan.attachSidecar && !agentInImage };
-    }
-    if (effective.argv.length === 0) {
-        throw new EmptyCommandError(`container ${container.name}: neither the task definition nor image ${facts.reference} sets an entrypoint or command`);
-    }
-    // The sudo and drop-privileges patterns write the user into shell scripts: only plain names get there.
-    if ((userClass === 'nonroot' || userClass === 'nonroot-drop') && !SAFE_USER.test(effective.user)) {
-        throw new UnsafeUserError(`container ${container.name}: user ${JSON.stringify(effective.user)} is not a plain user name or id (letters, digits, . _ -, optionally :group)`);
-    }
-    const taskEntryPoint = setList(container.entryPoint);
-    switch (userClass) {
-        case 'root':
-        case 'nonroot-as-root':
-            if (options.mode === 'sidecar') {
-                return {
-                    ...plan,
-                    entryPoint: [AGENT_SCRIPT, ...effective.entrypoint],
-                    // The new entryPoint clears the image's Cmd, so it is written out; ECS drops an empty one anyway.
-                    command: effective.command.length > 0 ? effective.command : null
-                };
-            }
-            return {
-                ...plan,
-                build: {
-                    base: facts.reference,
-                    copyAgent: true,
-                    imageUser: facts.user,
-                    entrypoint: [AGENT_SCRIPT, ...facts.entrypoint],
-                    cmd: facts.cmd
-                },
-                // A task-definition entryPoint bypasses the image's new ENTRYPOINT, so it is wrapped too.
-                entryPoint: taskEntryPoint ? [AGENT_SCRIPT, ...taskEntryPoint] : undefined
-            };
-        case 'nonroot-drop': {
-            const wrapper = dropPrivilegesWrapper(effective.user);
-            if (options.mode === 'sidecar') {
-                return { ...plan, entryPoint: [...wrapper, ...effective.argv], command: null };
-            }
-            return {
-                ...plan,
-                build: { base: facts.reference, copyAgent: true, imageUser: facts.user, entrypoint: [...wrapper, ...facts.entrypoint], cmd: facts.cmd },
-                entryPoint: taskEntryPoint ? [...wrapper, ...taskEntryPoint] : undefined
-            };
-        }
-        case 'nonroot':
-            if (options.mode === 'sidecar') {
-                return {
-                    ...plan,
-                    build: { base: facts.reference, copyAgent: false, sudoUser: effective.user, imageUser: facts.user },
-                    entryPoint: [...SUDO_WRAPPER, ...effective.argv],
-                    command: null
-                };
-            }
-            return {
-                ...plan,
-                build: {
-                    base: facts.reference,
-                    copyAgent: true,
-                    sudoUser: effective.user,
-                    imageUser: facts.user,
-                    entrypoint: [...SUDO_WRAPPER, ...facts.entrypoint],
-                    cmd: facts.cmd
-                },
-                entryPoint: taskEntryPoint ? [...SUDO_WRAPPER, ...taskEntryPoint] : undefined
-            };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/app/plan-task.ts
-
-
-
-
-
-/**
- * Selects the containers, reads their images' facts and plans each one; checks the whole task before any
- * image is built, and reports warnings at the lines of the file as the user wrote it.
- */
-async function planTask(host, ctx, definition, document, lookup) {
-    const targets = selectContainers(definition, document, ctx);
-    if (ctx.image && targets.length !== 1) {
-        throw new InputError('image', `sets the image of one container, but ${targets.length} are selected; name one with container-name`);
-    }
-    const planned = [];
-    const architecture = taskArchitecture(definition);
-    for (const index of targets) {
-        const container = definition.containerDefinitions[index];
-        const at = document.locate(['containerDefinitions', index]);
-        const image = ctx.image ?? container.image;
-        if (!image)
-            throw new TaskDefinitionError(`container ${container.name} has no image`, at);
-        await host.group(`container ${container.name}: ${image}`, async () => {
-            const facts = await lookup.facts(image, architecture);
-            let plan;
-            try {
-                plan = planContainer(container, facts, { mode: ctx.mode, nonRootStrategy: ctx.nonRootStrategy, architecture });
-            }
-            catch (error) {
-                if (error instanceof EmptyCommandError)
-                    throw new TaskDefinitionError(error.message, at);
-                if (error instanceof UnsafeUserError) {
-                    if (container.user)
-                        throw new TaskDefinitionError(error.message, document.locate(['containerDefinitions', index, 'user']));
-                    throw new ImageError(image, error.message);
-                }
-                throw error;
-            }
-            host.info(`${plan.container}: ${plan.pattern} (${plan.reason})${plan.alreadyInstrumented ? ', already instrumented' : ''}`);
-            for (const { message, field } of plan.warnings) {
-                host.warning(`container ${plan.container}: ${message}`, document.locate(['containerDefinitions', index, ...(field ? [field] : [])]));
-            }
-            planned.push({ key: `${document.file}#${container.name}`, index, image, architecture, facts, plan });
-        });
-    }
-    checkTokenPresent(planned, definition, ctx, document);
-    checkSidecarFits(planned, definition, ctx, document);
-    return planned;
-}
-/**
- * The images of the containers a run will instrument, checked against Docker's reference grammar before any
- * is looked up (they reach docker and registries), to look them up ahead, several at once.
- */
-function selectedImages(definition, document, ctx) {
-    return selectContainers(definition, document, ctx).flatMap(index => {
-        const image = ctx.image ?? definition.containerDefinitions[index].image;
-        if (!image || ctx.image)
-            return image ? [image] : [];
-        try {
-            checkImageReference(`containerDefinitions[${index}].image`, image);
-        }
-        catch (error) {
-            throw error instanceof InputError ? new TaskDefinitionError(error.message.replace(/^input /, ''), document.locate(['containerDefinitions', index, 'image'])) : error;
-        }
-        return [image];
-    });
-}
-/** The containers to instrument: those named, or every essential one but the agent sidecar. */
-function selectContainers(definition, document, ctx) {
-    const containers = definition.containerDefinitions;
-    if (ctx.containerNames.length === 0) {
-        const indexes = containers
-            .map((container, index) => ({ container, index }))
-            .filter(({ container }) => container.essential !== false && container.name !== ctx.agentContainerName)
-            .map(({ index }) => index);
-        if (indexes.length === 0)
-            throw new TaskDefinitionError('no essential container to instrument', document.locate(['containerDefinitions']));
-        return indexes;
-    }
-    return ctx.containerNames.map(name => {
-        const index = containers.findIndex(container => container.name === name);
-        if (index < 0) {
-            const names = containers.map(container => container.name).join(', ');
-            throw new TaskDefinitionError(`no container named "${name}" (containers: ${names})`, document.locate(['containerDefinitions']));
-        }
-        if (name === ctx.agentContainerName)
-            throw new InputError('container-name', `${name} is the agent sidecar itself`);
-        return index;
-    });
-}
-/** The sidecar the rewrite adds counts against ECS's limit of containers too. */
-function checkSidecarFits(planned, definition, ctx, document) {
-    const containers = definition.containerDefinitions;
-    const adds = planned.some(({ plan }) => plan.attachSidecar) && !containers.some(container => container.name === ctx.agentContainerName);
-    if (adds && containers.length + 1 > LIMITS.containers) {
-        throw new TaskDefinitionError(`containerDefinitions holds ${containers.length} containers; with the agent sidecar the rewrite adds it would hold ${containers.length + 1}, and ECS accepts at most ${LIMITS.containers}`, document.locate(['containerDefinitions']));
-    }
-}
-/** Without a token input, every container must already get the token from the task definition. */
-function checkTokenPresent(planned, definition, ctx, document) {
-    if (ctx.token)
-        return;
-    for (const { index, plan } of planned) {
-        const container = definition.containerDefinitions[index];
-        const has = [...(container.environment ?? []), ...(container.secrets ?? [])].some(entry => entry.name === TOKEN_VARIABLE);
-        if (!has) {
-            throw new TaskDefinitionError(`container ${plan.container} has no ${TOKEN_VARIABLE}; give lacework-access-token-secret (or lacework-access-token)`, document.locate(['containerDefinitions', index]));
-        }
-    }
-}
-/** Every token value the run may print: the input, and any plaintext token the file already holds. */
-function tokenValues(definition, ctx) {
-    const inFile = definition.containerDefinitions.flatMap(container => (container.environment ?? []).filter(entry => entry.name === TOKEN_VARIABLE && entry.value).map(entry => entry.value));
-    return [...(ctx.token?.kind === 'plaintext' ? [ctx.token.value] : []), ...inFile];
-}
-
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
-
-
-class Context {
-    /**
-     * Hydrate the context from the environment
-     */
-    constructor() {
-        var _a, _b, _c;
-        this.payload = {};
-        if (process.env.GITHUB_EVENT_PATH) {
-            if ((0,external_fs_.existsSync)(process.env.GITHUB_EVENT_PATH)) {
-                this.payload = JSON.parse((0,external_fs_.readFileSync)(process.env.GITHUB_EVENT_PATH, { encoding: 'utf8' }));
-            }
-            else {
-                const path = process.env.GITHUB_EVENT_PATH;
-                process.stdout.write(`GITHUB_EVENT_PATH ${path} does not exist${external_os_.EOL}`);
-            }
-        }
-        this.eventName = process.env.GITHUB_EVENT_NAME;
-        this.sha = process.env.GITHUB_SHA;
-        this.ref = process.env.GITHUB_REF;
-        this.workflow = process.env.GITHUB_WORKFLOW;
-        this.action = process.env.GITHUB_ACTION;
-        this.actor = process.env.GITHUB_ACTOR;
-        this.job = process.env.GITHUB_JOB;
-        this.runAttempt = parseInt(process.env.GITHUB_RUN_ATTEMPT, 10);
-        this.runNumber = parseInt(process.env.GITHUB_RUN_NUMBER, 10);
-        this.runId = parseInt(process.env.GITHUB_RUN_ID, 10);
-        this.apiUrl = (_a = process.env.GITHUB_API_URL) !== null && _a !== void 0 ? _a : `https://api.github.com`;
-        this.serverUrl = (_b = process.env.GITHUB_SERVER_URL) !== null && _b !== void 0 ? _b : `https://github.com`;
-        this.graphqlUrl =
-            (_c = process.env.GITHUB_GRAPHQL_URL) !== null && _c !== void 0 ? _c : `https://api.github.com/graphql`;
-    }
-    get issue() {
-        const payload = this.payload;
-        return Object.assign(Object.assign({}, this.repo), { number: (payload.issue || payload.pull_request || payload).number });
-    }
-    get repo() {
-        if (process.env.GITHUB_REPOSITORY) {
-            const [owner, repo] = process.env.GITHUB_REPOSITORY.split('/');
-            return { owner, repo };
-        }
-        if (this.payload.repository) {
-            return {
-                owner: this.payload.repository.owner.login,
-                repo: this.payload.repository.name
-            };
-        }
-        throw new Error("context.repo requires a GITHUB_REPOSITORY environment variable like 'owner/repo'");
-    }
-}
-//# sourceMappingURL=context.js.map
-// EXTERNAL MODULE: ./node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
-var lib = __nccwpck_require__(9659);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/internal/utils.js
-var utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-function getAuthString(token, options) {
-    if (!token && !options.auth) {
-        throw new Error('Parameter token or opts.auth is required');
-    }
-    else if (token && options.auth) {
-        throw new Error('Parameters token and opts.auth may not both be specified');
-    }
-    return typeof options.auth === 'string' ? options.auth : `token ${token}`;
-}
-function getProxyAgent(destinationUrl) {
-    const hc = new lib.HttpClient();
-    return hc.getAgent(destinationUrl);
-}
-function getProxyAgentDispatcher(destinationUrl) {
-    const hc = new lib.HttpClient();
-    return hc.getAgentDispatcher(destinationUrl);
-}
-function getProxyFetch(destinationUrl) {
-    const httpDispatcher = getProxyAgentDispatcher(destinationUrl);
-    const proxyFetch = (url, opts) => utils_awaiter(this, void 0, void 0, function* () {
-        return (0,undici.fetch)(url, Object.assign(Object.assign({}, opts), { dispatcher: httpDispatcher }));
-    });
-    return proxyFetch;
-}
-function getApiBaseUrl() {
-    return process.env['GITHUB_API_URL'] || 'https://api.github.com';
-}
-function getUserAgentWithOrchestrationId(baseUserAgent) {
-    var _a;
-    const orchId = (_a = process.env['ACTIONS_ORCHESTRATION_ID']) === null || _a === void 0 ? void 0 : _a.trim();
-    if (orchId) {
-        const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
-        const tag = `actions_orchestration_id/${sanitizedId}`;
-        if (baseUserAgent === null || baseUserAgent === void 0 ? void 0 : baseUserAgent.includes(tag))
-            return baseUserAgent;
-        const ua = baseUserAgent ? `${baseUserAgent} ` : '';
-        return `${ua}${tag}`;
-    }
-    return baseUserAgent;
-}
-//# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/universal-user-agent/index.js
-function getUserAgent() {
-  if (typeof navigator === "object" && "userAgent" in navigator) {
-    return navigator.userAgent;
-  }
-
-  if (typeof process === "object" && process.version !== undefined) {
-    return `Node.js/${process.version.substr(1)} (${process.platform}; ${
-      process.arch
-    })`;
-  }
-
-  return "<environment undetectable>";
-}
-
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/register.js
-// @ts-check
-
-function register(state, name, method, options) {
-  if (typeof method !== "function") {
-    throw new Error("method for before hook must be a function");
-  }
-
-  if (!options) {
-    options = {};
-  }
-
-  if (Array.isArray(name)) {
-    return name.reverse().reduce((callback, name) => {
-      return register.bind(null, state, name, callback, options);
-    }, method)();
-  }
-
-  return Promise.resolve().then(() => {
-    if (!state.registry[name]) {
-      return method(options);
-    }
-
-    return state.registry[name].reduce((method, registered) => {
-      return registered.hook.bind(null, method, options);
-    }, method)();
-  });
-}
-
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/add.js
-// @ts-check
-
-function addHook(state, kind, name, hook) {
-  const orig = hook;
-  if (!state.registry[name]) {
-    state.registry[name] = [];
-  }
-
-  if (kind === "before") {
-    hook = (method, options) => {
-      return Promise.resolve()
-        .then(orig.bind(null, options))
-        .then(method.bind(null, options));
-    };
-  }
-
-  if (kind === "after") {
-    hook = (method, options) => {
-      let result;
-      return Promise.resolve()
-        .then(method.bind(null, options))
-        .then((result_) => {
-          result = result_;
-          return orig(result, options);
-        })
-        .then(() => {
-          return result;
-        });
-    };
-  }
-
-  if (kind === "error") {
-    hook = (method, options) => {
-      return Promise.resolve()
-        .then(method.bind(null, options))
-        .catch((error) => {
-          return orig(error, options);
-        });
-    };
-  }
-
-  state.registry[name].push({
-    hook: hook,
-    orig: orig,
-  });
-}
-
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/remove.js
-// @ts-check
-
-function removeHook(state, name, method) {
-  if (!state.registry[name]) {
-    return;
-  }
-
-  const index = state.registry[name]
-    .map((registered) => {
-      return registered.orig;
-    })
-    .indexOf(method);
-
-  if (index === -1) {
-    return;
-  }
-
-  state.registry[name].splice(index, 1);
-}
-
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/index.js
-// @ts-check
-
-
-
-
-
-// bind with array of arguments: https://stackoverflow.com/a/21792913
-const bind = Function.bind;
-const bindable = bind.bind(bind);
-
-function bindApi(hook, state, name) {
-  const removeHookRef = bindable(removeHook, null).apply(
-    null,
-    name ? [state, name] : [state]
-  );
-  hook.api = { remove: removeHookRef };
-  hook.remove = removeHookRef;
-  ["before", "error", "after", "wrap"].forEach((kind) => {
-    const args = name ? [state, kind, name] : [state, kind];
-    hook[kind] = hook.api[kind] = bindable(addHook, null).apply(null, args);
-  });
-}
-
-function Singular() {
-  const singularHookName = Symbol("Singular");
-  const singularHookState = {
-    registry: {},
-  };
-  const singularHook = register.bind(null, singularHookState, singularHookName);
-  bindApi(singularHook, singularHookState, singularHookName);
-  return singularHook;
-}
-
-function Collection() {
-  const state = {
-    registry: {},
-  };
-
-  const hook = register.bind(null, state);
-  bindApi(hook, state);
-
-  return hook;
-}
-
-/* harmony default export */ const before_after_hook = ({ Singular, Collection });
-
-;// CONCATENATED MODULE: ./node_modules/@octokit/endpoint/dist-bundle/index.js
-// pkg/dist-src/defaults.js
-
-
-// pkg/dist-src/version.js
-var VERSION = "0.0.0-development";
-
-// pkg/dist-src/defaults.js
-var userAgent = `octokit-endpoint.js/${VERSION} ${getUserAgent()}`;
-var DEFAULTS = {
-  method: "GET",
-  baseUrl: "https://api.github.com",
-  headers: {
-    accept: "application/vnd.github.v3+json",
-    "user-agent": userAgent
-  },
-  mediaType: {
-    format: ""
-  }
-};
-
-// pkg/dist-src/util/lowercase-keys.js
-function lowercaseKeys(object) {
-  if (!object) {
-    return {};
-  }
-  return Object.keys(object).reduce((newObj, key) => {
-    newObj[key.toLowerCase()] = object[key];
-    return newObj;
-  }, {});
-}
-
-// pkg/dist-src/util/is-plain-object.js
-function isPlainObject(value) {
-  if (typeof value !== "object" || value === null) return false;
-  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
-  const proto = Object.getPrototypeOf(value);
-  if (proto === null) return true;
-  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
-  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
-}
-
-// pkg/dist-src/util/merge-deep.js
-function mergeDeep(defaults, options) {
-  const result = Object.assign({}, defaults);
-  Object.keys(options).forEach((key) => {
-    if (isPlainObject(options[key])) {
-      if (!(key in defaults)) Object.assign(result, { [key]: options[key] });
-      else result[key] = mergeDeep(defaults[key], options[key]);
-    } else {
-      Object.assign(result, { [key]: options[key] });
-    }
-  });
-  return result;
-}
-
-// pkg/dist-src/util/remove-undefined-properties.js
-function removeUndefinedProperties(obj) {
-  for (const key in obj) {
-    if (obj[key] === void 0) {
-      delete obj[key];
-    }
-  }
-  return obj;
-}
-
-// pkg/dist-src/merge.js
-function merge(defaults, route, options) {
-  if (typeof route === "string") {
-    let [method, url] = route.split(" ");
-    options = Object.assign(url ? { method, url } : { url: method }, options);
-  } else {
-    options = Object.assign({}, route);
-  }
-  options.headers = lowercaseKeys(options.headers);
-  removeUndefinedProperties(options);
-  removeUndefinedProperties(options.headers);
-  const mergedOptions = mergeDeep(defaults || {}, options);
-  if (options.url === "/graphql") {
-    if (defaults && defaults.mediaType.previews?.length) {
-      mergedOptions.mediaType.previews = defaults.mediaType.previews.filter(
-        (preview) => !mergedOptions.mediaType.previews.includes(preview)
-      ).concat(mergedOptions.mediaType.previews);
-    }
-    mergedOptions.mediaType.previews = (mergedOptions.mediaType.previews || []).map((preview) => preview.replace(/-preview/, ""));
-  }
-  return mergedOptions;
-}
-
-// pkg/dist-src/util/add-query-parameters.js
-function addQueryParameters(url, parameters) {
-  const separator = /\?/.test(url) ? "&" : "?";
-  const names = Object.keys(parameters);
-  if (names.length === 0) {
-    return url;
-  }
-  return url + separator + names.map((name) => {
-    if (name === "q") {
-      return "q=" + parameters.q.split("+").map(encodeURIComponent).join("+");
-    }
-    return `${name}=${encodeURIComponent(parameters[name])}`;
-  }).join("&");
-}
-
-// pkg/dist-src/util/extract-url-variable-names.js
-var urlVariableRegex = /\{[^{}}]+\}/g;
-function removeNonChars(variableName) {
-  return variableName.replace(/(?:^\W+)|(?:(?<!\W)\W+$)/g, "").split(/,/);
-}
-function extractUrlVariableNames(url) {
-  const matches = url.match(urlVariableRegex);
-  if (!matches) {
-    return [];
-  }
-  return matches.map(removeNonChars).reduce((a, b) => a.concat(b), []);
-}
-
-// pkg/dist-src/util/omit.js
-function omit(object, keysToOmit) {
-  const result = { __proto__: null };
-  for (const key of Object.keys(object)) {
-    if (keysToOmit.indexOf(key) === -1) {
-      result[key] = object[key];
-    }
-  }
-  return result;
-}
-
-// pkg/dist-src/util/url-template.js
-function encodeReserved(str) {
-  return str.split(/(%[0-9A-Fa-f]{2})/g).map(function(part) {
-    if (!/%[0-9A-Fa-f]/.test(part)) {
-      part = encodeURI(part).replace(/%5B/g, "[").replace(/%5D/g, "]");
-    }
-    return part;
-  }).join("");
-}
-function encodeUnreserved(str) {
-  return encodeURIComponent(str).replace(/[!'()*]/g, function(c) {
-    return "%" + c.charCodeAt(0).toString(16).toUpperCase();
-  });
-}
-function encodeValue(operator, value, key) {
-  value = operator === "+" || operator === "#" ? encodeReserved(value) : encodeUnreserved(value);
-  if (key) {
-    return encodeUnreserved(key) + "=" + value;
-  } else {
-    return value;
-  }
-}
-function isDefined(value) {
-  return value !== void 0 && value !== null;
-}
-function isKeyOperator(operator) {
-  return operator === ";" || operator === "&" || operator === "?";
-}
-function getValues(context, operator, key, modifier) {
-  var value = context[key], result = [];
-  if (isDefined(value) && value !== "") {
-    if (typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
-      value = value.toString();
-      if (modifier && modifier !== "*") {
-        value = value.substring(0, parseInt(modifier, 10));
-      }
-      result.push(
-        encodeValue(operator, value, isKeyOperator(operator) ? key : "")
-      );
-    } else {
-      if (modifier === "*") {
-        if (Array.isArray(value)) {
-          value.filter(isDefined).forEach(function(value2) {
-            result.push(
-              encodeValue(operator, value2, isKeyOperator(operator) ? key : "")
-            );
-          });
-        } else {
-          Object.keys(value).forEach(function(k) {
-            if (isDefined(value[k])) {
-              result.push(encodeValue(operator, value[k], k));
-            }
-          });
-        }
-      } else {
-        const tmp = [];
-        if (Array.isArray(value)) {
-          value.filter(isDefined).forEach(function(value2) {
-            tmp.push(encodeValue(operator, value2));
-          });
-        } else {
-          Object.keys(value).forEach(function(k) {
-            if (isDefined(value[k])) {
-              tmp.push(encodeUnreserved(k));
-              tmp.push(encodeValue(operator, value[k].toString()));
-            }
-          });
-        }
-        if (isKeyOperator(operator)) {
-          result.push(encodeUnreserved(key) + "=" + tmp.join(","));
-        } else if (tmp.length !== 0) {
-          result.push(tmp.join(","));
-        }
-      }
-    }
-  } else {
-    if (operator === ";") {
-      if (isDefined(value)) {
-        result.push(encodeUnreserved(key));
-      }
-    } else if (value === "" && (operator === "&" || operator === "?")) {
-      result.push(encodeUnreserved(key) + "=");
-    } else if (value === "") {
-      result.push("");
-    }
-  }
-  return result;
-}
-function parseUrl(template) {
-  return {
-    expand: dist_bundle_expand.bind(null, template)
-  };
-}
-function dist_bundle_expand(template, context) {
-  var operators = ["+", "#", ".", "/", ";", "?", "&"];
-  template = template.replace(
-    /\{([^\{\}]+)\}|([^\{\}]+)/g,
-    function(_, expression, literal) {
-      if (expression) {
-        let operator = "";
-        const values = [];
-        if (operators.indexOf(expression.charAt(0)) !== -1) {
-          operator = expression.charAt(0);
-          expression = expression.substr(1);
-        }
-        expression.split(/,/g).forEach(function(variable) {
-          var tmp = /([^:\*]*)(?::(\d+)|(\*))?/.exec(variable);
-          values.push(getValues(context, operator, tmp[1], tmp[2] || tmp[3]));
-        });
-        if (operator && operator !== "+") {
-          var separator = ",";
-          if (operator === "?") {
-            separator = "&";
-          } else if (operator !== "#") {
-            separator = operator;
-          }
-          return (values.length !== 0 ? operator : "") + values.join(separator);
-        } else {
-          return values.join(",");
-        }
-      } else {
-        return encodeReserved(literal);
-      }
-    }
-  );
-  if (template === "/") {
-    return template;
-  } else {
-    return template.replace(/\/$/, "");
-  }
-}
-
-// pkg/dist-src/parse.js
-function parse(options) {
-  let method = options.method.toUpperCase();
-  let url = (options.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
-  let headers = Object.assign({}, options.headers);
-  let body;
-  let parameters = omit(options, [
-    "method",
-    "baseUrl",
-    "url",
-    "headers",
-    "request",
-    "mediaType"
-  ]);
-  const urlVariableNames = extractUrlVariableNames(url);
-  url = parseUrl(url).expand(parameters);
-  if (!/^http/.test(url)) {
-    url = options.baseUrl + url;
-  }
-  const omittedParameters = Object.keys(options).filter((option) => urlVariableNames.includes(option)).concat("baseUrl");
-  const remainingParameters = omit(parameters, omittedParameters);
-  const isBinaryRequest = /application\/octet-stream/i.test(headers.accept);
-  if (!isBinaryRequest) {
-    if (options.mediaType.format) {
-      headers.accept = headers.accept.split(/,/).map(
-        (format) => format.replace(
-          /application\/vnd(\.\w+)(\.v3)?(\.\w+)?(\+json)?$/,
-          `application/vnd$1$2.${options.mediaType.format}`
-        )
-      ).join(",");
-    }
-    if (url.endsWith("/graphql")) {
-      if (options.mediaType.previews?.length) {
-        const previewsFromAcceptHeader = headers.accept.match(/(?<![\w-])[\w-]+(?=-preview)/g) || [];
-        headers.accept = previewsFromAcceptHeader.concat(options.mediaType.previews).map((preview) => {
-          const format = options.mediaType.format ? `.${options.mediaType.format}` : "+json";
-          return `application/vnd.github.${preview}-preview${format}`;
-        }).join(",");
-      }
-    }
-  }
-  if (["GET", "HEAD"].includes(method)) {
-    url = addQueryParameters(url, remainingParameters);
-  } else {
-    if ("data" in remainingParameters) {
-      body = remainingParameters.data;
-    } else {
-      if (Object.keys(remainingParameters).length) {
-        body = remainingParameters;
-      }
-    }
-  }
-  if (!headers["content-type"] && typeof body !== "undefined") {
-    headers["content-type"] = "application/json; charset=utf-8";
-  }
-  if (["PATCH", "PUT"].includes(method) && typeof body === "undefined") {
-    body = "";
-  }
-  return Object.assign(
-    { method, url, headers },
-    typeof body !== "undefined" ? { body } : null,
-    options.request ? { request: options.request } : null
-  );
-}
-
-// pkg/dist-src/endpoint-with-defaults.js
-function endpointWithDefaults(defaults, route, options) {
-  return parse(merge(defaults, route, options));
-}
-
-// pkg/dist-src/with-defaults.js
-function withDefaults(oldDefaults, newDefaults) {
-  const DEFAULTS2 = merge(oldDefaults, newDefaults);
-  const endpoint2 = endpointWithDefaults.bind(null, DEFAULTS2);
-  return Object.assign(endpoint2, {
-    DEFAULTS: DEFAULTS2,
-    defaults: withDefaults.bind(null, DEFAULTS2),
-    merge: merge.bind(null, DEFAULTS2),
-    parse
-  });
-}
-
-// pkg/dist-src/index.js
-var endpoint = withDefaults(null, DEFAULTS);
-
-
-;// CONCATENATED MODULE: ./node_modules/content-type/dist/index.js
-/*!
- * content-type
- * Copyright(c) 2015 Douglas Christopher Wilson
- * MIT Licensed
- */
-const SP = 32; // " "
-const HTAB = 9; // "\t"
-const SEMI = 59; // ";"
-const EQ = 61; // "="
-const DQUOTE = 34; // '"'
-const BSLASH = 92; // "\\"
-const COMMA = 44; // ","
-const LOWER_CASE = 1;
-const OWS = 2;
-const SEMI_FLAG = 4;
-const COMMA_FLAG = 8;
-const TOKEN_FLAG = 16;
-const NON_ASCII = 0xff00;
-const CASE_FLAGS = LOWER_CASE | NON_ASCII;
-/**
- * Character flags used to normalize HTTP field values while scanning.
- * Out-of-range reads intentionally coerce to zero in bitwise expressions.
- */
-const CHAR_MAP = new Uint8Array(0x100);
-CHAR_MAP[HTAB] |= OWS;
-CHAR_MAP[SP] |= OWS;
-CHAR_MAP[SEMI] |= SEMI_FLAG;
-CHAR_MAP[COMMA] |= COMMA_FLAG;
-for (let code = 0x80 /* non-ASCII */; code <= 0xff; code++) {
-    CHAR_MAP[code] |= LOWER_CASE;
-}
-for (const char of "!#$%&'*+-.^_`|~") {
-    CHAR_MAP[char.charCodeAt(0)] |= TOKEN_FLAG;
-}
-for (let code = 0x30 /* 0 */; code <= 0x39 /* 9 */; code++) {
-    CHAR_MAP[code] |= TOKEN_FLAG;
-}
-for (let code = 0x41 /* A */; code <= 0x5a /* Z */; code++) {
-    CHAR_MAP[code] |= LOWER_CASE | TOKEN_FLAG;
-}
-for (let code = 0x61 /* a */; code <= 0x7a /* z */; code++) {
-    CHAR_MAP[code] |= TOKEN_FLAG;
-}
-/**
- * Null object perf optimization. Faster than `Object.create(null)` and `{ __proto__: null }`.
- */
-const NullObject = /* @__PURE__ */ (() => {
-    const C = function () { };
-    C.prototype = Object.create(null);
-    return C;
-})();
-/**
- * Validate a type string against RFC 9110.
- */
-function isTypeValid(type, start = 0, end = type.length) {
-    let hasSlash = false;
-    for (let index = start; index < end; index++) {
-        const code = type.charCodeAt(index);
-        if (code === 47 /* / */) {
-            if (hasSlash || index === start || index >= end - 1)
-                return false;
-            hasSlash = true;
-        }
-        else if (!isTokenCode(code)) {
-            return false;
-        }
-    }
-    return hasSlash;
-}
-/**
- * Validate a token against RFC 9110.
- */
-function isTokenValid(token, start = 0, end = token.length) {
-    if (start >= end)
-        return false;
-    for (let index = start; index < end; index++) {
-        if (!isTokenCode(token.charCodeAt(index)))
-            return false;
-    }
-    return true;
-}
-/**
- * Check whether a character code belongs to the token production in RFC 9110.
- */
-function isTokenCode(code) {
-    return (CHAR_MAP[code] & TOKEN_FLAG) !== 0;
-}
-/**
- * Serialize a parameter value.
- */
-function parameterValue(str) {
-    const len = str.length;
-    if (len === 0)
-        return '""';
-    let index = 0;
-    while (index < len && isTokenCode(str.charCodeAt(index)))
-        index++;
-    if (index === len)
-        return str;
-    let result = '"';
-    let start = 0;
-    while (index < len) {
-        const code = str.charCodeAt(index);
-        if (code !== HTAB && (code < SP || code === 127 || code > 255)) {
-            throw new TypeError(`Invalid parameter value: ${str}`);
-        }
-        if (code === 34 /* " */ || code === 92 /* \\ */) {
-            result += `${str.slice(start, index)}\\`;
-            start = index;
-        }
-        index++;
-    }
-    return `${result}${str.slice(start)}"`;
-}
-/**
- * Format an object into a `Content-Type` header.
- */
-function format(obj) {
-    const { type, parameters } = obj;
-    if (!type || !isTypeValid(type)) {
-        throw new TypeError(`Invalid type: ${type}`);
-    }
-    let result = type;
-    if (parameters) {
-        for (const param of Object.keys(parameters)) {
-            if (!isTokenValid(param)) {
-                throw new TypeError(`Invalid parameter name: ${param}`);
-            }
-            result += `; ${param}=${parameterValue(parameters[param])}`;
-        }
-    }
-    return result;
-}
-/**
- * Parse a `Content-Type` header.
- */
-function dist_parse(header, options) {
-    const stopFlags = SEMI_FLAG | (options?.comma === true ? COMMA_FLAG : 0);
-    const len = header.length;
-    let valueStart = options?.start ?? 0;
-    while ((CHAR_MAP[header.charCodeAt(valueStart)] & OWS) !== 0) {
-        valueStart++;
-    }
-    let index = valueStart;
-    let typeFlags = 0;
-    let whitespace = -1;
-    let stop = options?.parameters === false ? COMMA_FLAG : 0;
-    while (index < len) {
-        const code = header.charCodeAt(index);
-        const flags = CHAR_MAP[code];
-        if ((flags & stopFlags) !== 0) {
-            stop |= flags & COMMA_FLAG;
-            break;
-        }
-        if ((flags & OWS) !== 0) {
-            if (whitespace === -1)
-                whitespace = index;
-        }
-        else {
-            whitespace = -1;
-        }
-        typeFlags |= (code & NON_ASCII) | flags;
-        index++;
-    }
-    const valueEnd = whitespace === -1 ? index : whitespace;
-    const value = header.slice(valueStart, valueEnd);
-    const type = (typeFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
-    if (index === len || stop !== 0) {
-        return { type, index, parameters: new NullObject() };
-    }
-    return parseParameters(header, type, index, len, stopFlags);
-}
-/**
- * Parses the parameters of a `Content-Type` header starting at the given index.
- */
-function parseParameters(header, type, index, len, stopFlags) {
-    const parameters = new NullObject();
-    parameter: while (index < len) {
-        index++; // Skip over ;
-        while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
-            index++;
-        }
-        const keyStart = index;
-        let keyFlags = 0;
-        let keyWhitespace = -1;
-        while (index < len) {
-            const code = header.charCodeAt(index);
-            const flags = CHAR_MAP[code];
-            if ((flags & stopFlags) !== 0) {
-                if ((flags & COMMA_FLAG) !== 0)
-                    break parameter;
-                continue parameter;
-            }
-            if (code === EQ) {
-                const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
-                const value = header.slice(keyStart, keyEnd);
-                const key = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
-                index++;
-                while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
-                    index++;
-                }
-                if (index < len && header.charCodeAt(index) === DQUOTE) {
-                    const quotedStart = ++index;
-                    let escaped = false;
-                    while (index < len) {
-                        const code = header.charCodeAt(index);
-                        if (code === DQUOTE) {
-                            if (parameters[key] === undefined) {
-                                parameters[key] = escaped
-                                    ? unescapeQuotedPairs(header, quotedStart, index)
-                                    : header.slice(quotedStart, index);
-                            }
-                            index++;
-                            let stop = 0;
-                            // Discard characters between quote and delimiter.
-                            while (index < len) {
-                                const code = header.charCodeAt(index);
-                                const flags = CHAR_MAP[code];
-                                if ((flags & stopFlags) !== 0) {
-                                    stop = flags & COMMA_FLAG;
-                                    break;
-                                }
-                                index++;
-                            }
-                            if (stop !== 0)
-                                break parameter;
-                            continue parameter;
-                        }
-                        if (code === BSLASH && index + 1 < len) {
-                            escaped = true;
-                            index += 2;
-                            continue;
-                        }
-                        index++;
-                    }
-                    continue parameter;
-                }
-                const valueStart = index;
-                let stop = 0;
-                let valueWhitespace = -1;
-                while (index < len) {
-                    const code = header.charCodeAt(index);
-                    const flags = CHAR_MAP[code];
-                    if ((flags & stopFlags) !== 0) {
-                        stop = flags & COMMA_FLAG;
-                        break;
-                    }
-                    if ((flags & OWS) !== 0) {
-                        if (valueWhitespace === -1)
-                            valueWhitespace = index;
-                    }
-                    else {
-                        valueWhitespace = -1;
-                    }
-                    index++;
-                }
-                if (parameters[key] === undefined) {
-                    const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
-                    parameters[key] = header.slice(valueStart, valueEnd);
-                }
-                if (stop !== 0)
-                    break parameter;
-                continue parameter;
-            }
-            if ((flags & OWS) !== 0) {
-                if (keyWhitespace === -1)
-                    keyWhitespace = index;
-            }
-            else {
-                keyWhitespace = -1;
-            }
-            keyFlags |= (code & NON_ASCII) | flags;
-            index++;
-        }
-    }
-    return { type, index, parameters };
-}
-/**
- * Remove backslashes from quoted pairs in a known-terminated quoted string body.
- */
-function unescapeQuotedPairs(str, start, end) {
-    let result = "";
-    for (let index = start; index < end; index++) {
-        if (str.charCodeAt(index) === BSLASH) {
-            result += str.slice(start, index);
-            start = ++index;
-        }
-    }
-    return result + str.slice(start, end);
-}
-//# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/json-with-bigint/json-with-bigint.js
-const intRegex = /^-?\d+$/;
-const noiseValue = /^-?\d+n+$/; // Noise - strings that match the custom format before being converted to it
-const originalStringify = JSON.stringify;
-const originalParse = JSON.parse;
-const customFormat = /^-?\d+n$/;
-
-const bigIntsStringify = /([\[:])?"(-?\d+)n"($|\s*[,\}\]])/g;
-const noiseStringify = /([\[:])?("-?\d+n+)n("$|"\s*[,\}\]])/g;
-
-/**
- * @typedef {(this: any, key: string | number | undefined, value: any) => any} Replacer
- * @typedef {(key: string | number | undefined, value: any, context?: { source: string }) => any} Reviver
- */
-
-/**
- * Checks if a value is unstringifiable according to native JSON.stringify rules.
- *
- * @param {any} val The value to check.
- * @returns {boolean} True if the value is undefined, a function, or a symbol.
- */
-const isUnstringifiable = (val) =>
-  val === undefined || typeof val === "function" || typeof val === "symbol";
-
-/**
- * Checks if a value is a native JSON.rawJSON object (Node.js 22+).
- *
- * @param {any} val The value to check.
- * @returns {boolean} True if the value is a RawJSON instance.
- */
-const isRawJSON = (val) =>
-  val !== null &&
-  typeof val === "object" &&
-  val.constructor &&
-  val.constructor.name === "RawJSON";
-
-/**
- * Iteratively converts a JS value to a JSON string.
- * Used as a fallback when the native JSON.stringify hits the Maximum Call Stack size.
- * Fully compliant with JSON formatting (space), replacers, and toJSON behaviors.
- *
- * @param {any} rootValue The value to stringify.
- * @param {Replacer | Array<string | number> | null} [replacer] User's custom replacer function.
- * @param {string | number} [spaceParam] Indentation for pretty-printing.
- * @returns {string | undefined} The generated JSON string.
- */
-const stringifyIteratively = (rootValue, replacer, spaceParam) => {
-  let space = "";
-
-  if (typeof spaceParam === "number") {
-    space = " ".repeat(Math.min(10, Math.max(0, Math.floor(spaceParam))));
-  } else if (typeof spaceParam === "string") {
-    space = spaceParam.slice(0, 10);
-  }
-
-  const isFunctionReplacer = typeof replacer === "function";
-  const propertyList = Array.isArray(replacer)
-    ? new Set(replacer.map(String))
-    : null;
-
-  /**
-   * Prepares a value for stringification by resolving toJSON, handling BigInts,
-   * applying custom replacers, and unwrapping primitive objects.
-   *
-   * @param {object|Array} parent The parent object or array holding the value.
-   * @param {string} key The key associated with the value.
-   * @param {any} val The raw value to process.
-   * @returns {any} The processed value ready for stringification.
-   */
-  const prepareVal = (parent, key, val) => {
-    const isObject = val !== null && typeof val === "object";
-    const hasToJSON = isObject && typeof val.toJSON === "function";
-
-    if (hasToJSON) {
-      val = val.toJSON(key);
-    }
-
-    const isNoise = typeof val === "string" && noiseValue.test(val);
-
-    if (isNoise) return val + "n";
-
-    const isBigInt = typeof val === "bigint";
-
-    if (isBigInt) {
-      const supportsRawJSON = "rawJSON" in JSON;
-
-      if (supportsRawJSON) return JSON.rawJSON(val.toString());
-
-      return val.toString() + "n";
-    }
-
-    if (isFunctionReplacer) {
-      val = replacer.call(parent, key, val);
-    }
-
-    const isPostReplacerObject = val !== null && typeof val === "object";
-
-    if (isPostReplacerObject) {
-      const isPrimitiveWrapper =
-        val instanceof Number ||
-        val instanceof String ||
-        val instanceof Boolean;
-
-      if (isPrimitiveWrapper) {
-        val = val.valueOf();
-      }
-    }
-
-    return val;
-  };
-
-  const rootProcessed = prepareVal({ "": rootValue }, "", rootValue);
-
-  if (isUnstringifiable(rootProcessed)) {
-    return undefined;
-  }
-
-  const isRootPrimitive =
-    rootProcessed === null || typeof rootProcessed !== "object";
-  const isRootNativeRawJSON = isRawJSON(rootProcessed);
-
-  if (isRootPrimitive || isRootNativeRawJSON) {
-    return originalStringify(rootProcessed);
-  }
-
-  const chunks = [];
-  let level = 0;
-
-  const stack = [
-    {
-      parent: { "": rootProcessed },
-      key: "",
-      val: rootProcessed,
-      isArray: Array.isArray(rootProcessed),
-      keys: Array.isArray(rootProcessed) ? null : Object.keys(rootProcessed),
-      index: 0,
-      first: true,
-    },
-  ];
-
-  const visited = new WeakSet([rootProcessed]);
-
-  while (stack.length > 0) {
-    const node = stack[stack.length - 1];
-
-    if (node.index === 0) {
-      chunks.push(node.isArray ? "[" : "{");
-      level++;
-    }
-
-    let isDone = false;
-
-    if (node.isArray) {
-      if (node.index < node.val.length) {
-        if (!node.first) chunks.push(",");
-
-        if (space) chunks.push("\n" + space.repeat(level));
-
-        const childRaw = node.val[node.index];
-        const childVal = prepareVal(node.val, String(node.index), childRaw);
-
-        if (isUnstringifiable(childVal)) {
-          chunks.push("null");
-          node.first = false;
-          node.index++;
-        } else {
-          const isComplexObject =
-            childVal !== null && typeof childVal === "object";
-          const isNativeRaw = isRawJSON(childVal);
-
-          if (isComplexObject && !isNativeRaw) {
-            if (visited.has(childVal)) {
-              throw new TypeError("Converting circular structure to JSON");
-            }
-
-            visited.add(childVal);
-
-            stack.push({
-              parent: node.val,
-              key: String(node.index),
-              val: childVal,
-              isArray: Array.isArray(childVal),
-              keys: Array.isArray(childVal) ? null : Object.keys(childVal),
-              index: 0,
-              first: true,
-            });
-
-            node.first = false;
-            node.index++;
-          } else {
-            chunks.push(originalStringify(childVal));
-            node.first = false;
-            node.index++;
-          }
-        }
-      } else {
-        isDone = true;
-      }
-    } else {
-      while (node.index < node.keys.length) {
-        const k = node.keys[node.index++];
-
-        const isFilteredOutByArray = propertyList && !propertyList.has(k);
-
-        if (isFilteredOutByArray) continue;
-
-        const childRaw = node.val[k];
-        const childVal = prepareVal(node.val, k, childRaw);
-
-        if (isUnstringifiable(childVal)) continue;
-
-        if (!node.first) chunks.push(",");
-
-        if (space) {
-          chunks.push("\n" + space.repeat(level) + originalStringify(k) + ": ");
-        } else {
-          chunks.push(originalStringify(k) + ":");
-        }
-
-        const isComplexObject =
-          childVal !== null && typeof childVal === "object";
-        const isNativeRaw = isRawJSON(childVal);
-
-        if (isComplexObject && !isNativeRaw) {
-          if (visited.has(childVal)) {
-            throw new TypeError("Converting circular structure to JSON");
-          }
-
-          visited.add(childVal);
-
-          stack.push({
-            parent: node.val,
-            key: k,
-            val: childVal,
-            isArray: Array.isArray(childVal),
-            keys: Array.isArray(childVal) ? null : Object.keys(childVal),
-            index: 0,
-            first: true,
-          });
-
-          node.first = false;
-
-          break; // Stop current loop level to process the newly pushed stack node
-        } else {
-          chunks.push(originalStringify(childVal));
-          node.first = false;
-        }
-      }
-
-      const isNodeFullyProcessed =
-        node.index >= node.keys.length && stack[stack.length - 1] === node;
-
-      if (isNodeFullyProcessed) {
-        isDone = true;
-      }
-    }
-
-    if (isDone) {
-      level--;
-
-      if (!node.first && space) chunks.push("\n" + space.repeat(level));
-
-      chunks.push(node.isArray ? "]" : "}");
-      visited.delete(node.val);
-      stack.pop();
-    }
-  }
-
-  return chunks.join("");
-};
-
-/**
- * Converts a JavaScript value to a JSON string.
- *
- * Supports serialization of BigInt values using two strategies:
- * 1. Custom format "123n" → "123" (universal fallback)
- * 2. Native JSON.rawJSON() (Node.js 22+, fastest) when available
- *
- * All other values are serialized exactly like native JSON.stringify().
- *
- * @param {*} value The value to convert to a JSON string.
- * @param {Replacer | Array<string | number> | null} [replacer]
- * A function that alters the behavior of the stringification process,
- * or an array of strings/numbers to indicate properties to exclude.
- * @param {string | number} [space]
- * A string or number to specify indentation or pretty-printing.
- * @returns {string} The JSON string representation.
- */
-const JSONStringify = (value, replacer, space) => {
-  try {
-    const supportsRawJSON = "rawJSON" in JSON;
-
-    if (supportsRawJSON) {
-      return originalStringify(
-        value,
-        (key, val) => {
-          if (typeof val === "bigint") return JSON.rawJSON(val.toString());
-
-          const hasFunctionReplacer = typeof replacer === "function";
-
-          if (hasFunctionReplacer) return replacer(key, val);
-
-          const isKeyInArrayReplacer =
-            Array.isArray(replacer) && replacer.includes(key);
-
-          if (isKeyInArrayReplacer) return val;
-
-          return val;
-        },
-        space,
-      );
-    }
-
-    if (!value) return originalStringify(value, replacer, space);
-
-    const convertedToCustomJSON = originalStringify(
-      value,
-      (key, val) => {
-        const isNoise = typeof val === "string" && noiseValue.test(val);
-
-        if (isNoise) return val.toString() + "n"; // Mark noise values with additional "n" to offset the deletion of one "n" during the processing
-
-        if (typeof val === "bigint") return val.toString() + "n";
-
-        const hasFunctionReplacer = typeof replacer === "function";
-
-        if (hasFunctionReplacer) return replacer(key, val);
-
-        const isKeyInArrayReplacer =
-          Array.isArray(replacer) && replacer.includes(key);
-
-        if (isKeyInArrayReplacer) return val;
-
-        return val;
-      },
-      space,
-    );
-
-    const processedJSON = convertedToCustomJSON.replace(
-      bigIntsStringify,
-      "$1$2$3",
-    ); // Delete one "n" off the end of every BigInt value
-
-    const denoisedJSON = processedJSON.replace(noiseStringify, "$1$2$3"); // Remove one "n" off the end of every noisy string
-
-    return denoisedJSON;
-  } catch (error) {
-    if (error instanceof RangeError) {
-      const convertedJSON = stringifyIteratively(value, replacer, space);
-
-      if (convertedJSON === undefined) return undefined;
-
-      const supportsRawJSON = "rawJSON" in JSON;
-
-      if (supportsRawJSON) return convertedJSON;
-
-      const processedJSON = convertedJSON.replace(bigIntsStringify, "$1$2$3");
-
-      return processedJSON.replace(noiseStringify, "$1$2$3");
-    }
-
-    throw error;
-  }
-};
-
-const featureCache = new Map();
-
-/**
- * Detects if the current JSON.parse implementation supports the context.source feature.
- *
- * Uses toString() fingerprinting to cache results and automatically detect runtime
- * replacements of JSON.parse (polyfills, mocks, etc.).
- *
- * @returns {boolean} true if context.source is supported, false otherwise.
- */
-const isContextSourceSupported = () => {
-  const parseFingerprint = JSON.parse.toString();
-
-  if (featureCache.has(parseFingerprint)) {
-    return featureCache.get(parseFingerprint);
-  }
-
-  try {
-    const result = JSON.parse(
-      "1",
-      (_, __, context) => !!context?.source && context.source === "1",
-    );
-    featureCache.set(parseFingerprint, result);
-
-    return result;
-  } catch {
-    featureCache.set(parseFingerprint, false);
-
-    return false;
-  }
-};
-
-/**
- * Reviver function that converts custom-format BigInt strings back to BigInt values.
- * Also handles "noise" strings that accidentally match the BigInt format.
- *
- * @param {string | number | undefined} key The object key.
- * @param {*} value The value being parsed.
- * @param {object} [context] Parse context (if supported by JSON.parse).
- * @param {Reviver} [userReviver] User's custom reviver function.
- * @returns {any} The transformed value.
- */
-const convertMarkedBigIntsReviver = (key, value, context, userReviver) => {
-  const isCustomFormatBigInt =
-    typeof value === "string" && customFormat.test(value);
-
-  if (isCustomFormatBigInt) return BigInt(value.slice(0, -1));
-
-  const isNoiseValue = typeof value === "string" && noiseValue.test(value);
-  if (isNoiseValue) return value.slice(0, -1);
-
-  const hasUserReviver = typeof userReviver === "function";
-
-  if (!hasUserReviver) return value;
-
-  return userReviver(key, value, context);
-};
-
-/**
- * Fast JSON.parse implementation (~2x faster than classic fallback).
- * Uses JSON.parse's context.source feature to detect integers and convert
- * large numbers directly to BigInt without string manipulation.
- *
- * Does not support legacy custom format from v1 of this library.
- *
- * @param {string} text JSON string to parse.
- * @param {Reviver} [reviver] Transform function to apply to each value.
- * @returns {any} Parsed JavaScript value.
- */
-const JSONParseV2 = (text, reviver) => {
-  return JSON.parse(text, (key, value, context) => {
-    const isNumber = typeof value === "number";
-    const isOutOfBounds =
-      value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
-    const isBigNumber = isNumber && isOutOfBounds;
-    const isInt = context && intRegex.test(context.source);
-    const isBigInt = isBigNumber && isInt;
-
-    if (isBigInt) return BigInt(context.source);
-
-    const hasCustomReviver = typeof reviver === "function";
-
-    if (!hasCustomReviver) return value;
-
-    return reviver(key, value, context);
-  });
-};
-
-const MAX_INT = Number.MAX_SAFE_INTEGER.toString();
-const MAX_DIGITS = MAX_INT.length;
-const stringsOrLargeNumbers =
-  /"(?:[^"\\]|\\.)*"|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/g;
-const noiseValueWithQuotes = /^"-?\d+n+"$/; // Noise - strings that match the custom format before being converted to it
-
-/**
- * Iteratively traverses the parsed object bottom-up (post-order),
- * emulating the native JSON.parse reviver behavior.
- * This avoids Call Stack overflows (RangeError) on deeply nested structures.
- *
- * @param {any} parsed The natively parsed JSON object.
- * @param {Reviver} [userReviver] User's custom reviver function.
- * @returns {any} The fully processed object.
- */
-const applyReviverIteratively = (parsed, userReviver) => {
-  const rootHolder = { "": parsed };
-  const stack = [{ parent: rootHolder, key: "", visited: false }];
-
-  while (stack.length > 0) {
-    const node = stack[stack.length - 1];
-
-    if (!node.visited) {
-      node.visited = true;
-
-      const value = node.parent[node.key];
-      const isComplexObject = value !== null && typeof value === "object";
-
-      if (isComplexObject) {
-        const keys = Object.keys(value);
-
-        for (let i = keys.length - 1; i >= 0; i--) {
-          stack.push({ parent: value, key: keys[i], visited: false });
-        }
-      }
-    } else {
-      const { parent, key } = node;
-      let value = parent[key];
-
-      if (typeof value === "string") {
-        const isCustomFormatBigInt = customFormat.test(value);
-
-        if (isCustomFormatBigInt) {
-          value = BigInt(value.slice(0, -1));
-        } else {
-          const isNoise = noiseValue.test(value);
-
-          if (isNoise) value = value.slice(0, -1);
-        }
-      }
-
-      const hasUserReviver = typeof userReviver === "function";
-
-      if (hasUserReviver) {
-        value = userReviver.call(parent, key, value);
-      }
-
-      const isDeleted = value === undefined;
-
-      if (isDeleted) {
-        delete parent[key];
-      } else {
-        parent[key] = value;
-      }
-
-      stack.pop();
-    }
-  }
-
-  return rootHolder[""];
-};
-
-/**
- * Pre-processes the JSON string to mark large numbers with an 'n' suffix.
- *
- * @param {string} text The raw JSON string.
- * @returns {string} The serialized string with marked BigInts.
- */
-const serializeBigInts = (text) => {
-  return text.replace(
-    stringsOrLargeNumbers,
-    (match, digits, fractional, exponential) => {
-      const isString = match[0] === '"';
-      const isNoise = isString && noiseValueWithQuotes.test(match);
-
-      if (isNoise) return match.substring(0, match.length - 1) + 'n"'; // Mark noise values with additional "n" to offset the deletion of one "n" during the processing
-
-      const hasFractionalOrExponential = fractional || exponential;
-
-      // With a fixed number of digits, we can correctly use lexicographical comparison to do a numeric comparison
-      const isLessThanMaxSafeInt =
-        digits &&
-        (digits.length < MAX_DIGITS ||
-          (digits.length === MAX_DIGITS && digits <= MAX_INT));
-
-      const isStandardValue =
-        isString || hasFractionalOrExponential || isLessThanMaxSafeInt;
-
-      if (isStandardValue) return match;
-
-      return '"' + match + 'n"';
-    },
-  );
-};
-
-/**
- * Converts a JSON string into a JavaScript value.
- *
- * Supports parsing of large integers using two strategies:
- * 1. Classic fallback: Marks large numbers with "123n" format, then converts to BigInt
- * 2. Fast path (JSONParseV2): Uses context.source feature (~2x faster) when available
- *
- * All other JSON values are parsed exactly like native JSON.parse().
- *
- * @param {string} text A valid JSON string.
- * @param {Reviver} [reviver]
- * A function that transforms the results. This function is called for each member
- * of the object. If a member contains nested objects, the nested objects are
- * transformed before the parent object is.
- * @returns {any} The parsed JavaScript value.
- * @throws {SyntaxError} If text is not valid JSON.
- */
-const JSONParse = (text, reviver) => {
-  if (!text) return originalParse(text, reviver);
-
-  try {
-    if (isContextSourceSupported()) return JSONParseV2(text, reviver); // Shortcut to a faster (2x) and simpler version
-
-    // Find and mark big numbers with "n"
-    const serializedData = serializeBigInts(text);
-
-    return originalParse(serializedData, (key, value, context) =>
-      convertMarkedBigIntsReviver(key, value, context, reviver),
-    );
-  } catch (error) {
-    if (error instanceof RangeError) {
-      const serializedData = serializeBigInts(text);
-      const parsed = originalParse(serializedData);
-
-      return applyReviverIteratively(parsed, reviver);
-    }
-
-    throw error;
-  }
-};
-
-
-
-;// CONCATENATED MODULE: ./node_modules/@octokit/request-error/dist-src/index.js
-class RequestError extends Error {
-  name;
-  /**
-   * http status code
-   */
-  status;
-  /**
-   * Request options that lead to the error.
-   */
-  request;
-  /**
-   * Response object if a response was received
-   */
-  response;
-  constructor(message, statusCode, options) {
-    super(message, { cause: options.cause });
-    this.name = "HttpError";
-    this.status = Number.parseInt(statusCode);
-    if (Number.isNaN(this.status)) {
-      this.status = 0;
-    }
-    /* v8 ignore else -- @preserve -- Bug with vitest coverage where it sees an else branch that doesn't exist */
-    if ("response" in options) {
-      this.response = options.response;
-    }
-    const requestCopy = Object.assign({}, options.request);
-    if (options.request.headers.authorization) {
-      requestCopy.headers = Object.assign({}, options.request.headers, {
-        authorization: options.request.headers.authorization.replace(
-          /(?<! ) .*$/,
-          " [REDACTED]"
-        )
-      });
-    }
-    requestCopy.url = requestCopy.url.replace(/\bclient_secret=\w+/g, "client_secret=[REDACTED]").replace(/\baccess_token=\w+/g, "access_token=[REDACTED]");
-    this.request = requestCopy;
-  }
-}
-
-
-;// CONCATENATED MODULE: ./node_modules/@octokit/request/dist-bundle/index.js
-// pkg/dist-src/index.js
-
-
-// pkg/dist-src/defaults.js
-
-
-// pkg/dist-src/version.js
-var dist_bundle_VERSION = "10.0.16";
-
-// pkg/dist-src/defaults.js
-var defaults_default = {
-  headers: {
-    "user-agent": `octokit-request.js/${dist_bundle_VERSION} ${getUserAgent()}`
-  }
-};
-
-// pkg/dist-src/fetch-wrapper.js
-
-
-
-// pkg/dist-src/is-plain-object.js
-function dist_bundle_isPlainObject(value) {
-  if (typeof value !== "object" || value === null) return false;
-  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
-  const proto = Object.getPrototypeOf(value);
-  if (proto === null) return true;
-  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
-  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
-}
-
-// pkg/dist-src/fetch-wrapper.js
-
-var noop = () => "";
-async function fetchWrapper(requestOptions) {
-  const fetch = requestOptions.request?.fetch || globalThis.fetch;
-  if (!fetch) {
-    throw new Error(
-      "fetch is not set. Please pass a fetch implementation as new Octokit({ request: { fetch }}). Learn more at https://github.com/octokit/octokit.js/#fetch-missing"
-    );
-  }
-  const log = requestOptions.request?.log || console;
-  const parseSuccessResponseBody = requestOptions.request?.parseSuccessResponseBody !== false;
-  const body = dist_bundle_isPlainObject(requestOptions.body) || Array.isArray(requestOptions.body) ? JSONStringify(requestOptions.body) : requestOptions.body;
-  const requestHeaders = Object.fromEntries(
-    Object.entries(requestOptions.headers).map(([name, value]) => [
-      name,
-      String(value)
-    ])
-  );
-  let fetchResponse;
-  try {
-    fetchResponse = await fetch(requestOptions.url, {
-      method: requestOptions.method,
-      body,
-      redirect: requestOptions.request?.redirect,
-      headers: requestHeaders,
-      signal: requestOptions.request?.signal,
-      // duplex must be set if request.body is ReadableStream or Async Iterables.
-      // See https://fetch.spec.whatwg.org/#dom-requestinit-duplex.
-      ...requestOptions.body && { duplex: "half" }
-    });
-  } catch (error) {
-    let message = "Unknown Error";
-    if (error instanceof Error) {
-      if (error.name === "AbortError") {
-        error.status = 500;
-        throw error;
-      }
-      message = error.message;
-      if (error.name === "TypeError" && "cause" in error) {
-        if (error.cause instanceof Error) {
-          message = error.cause.message;
-        } else if (typeof error.cause === "string") {
-          message = error.cause;
-        }
-      }
-    }
-    const requestError = new RequestError(message, 500, {
-      request: requestOptions
-    });
-    requestError.cause = error;
-    throw requestError;
-  }
-  const status = fetchResponse.status;
-  const url = fetchResponse.url;
-  const responseHeaders = {};
-  for (const [key, value] of fetchResponse.headers) {
-    responseHeaders[key] = value;
-  }
-  const octokitResponse = {
-    url,
-    status,
-    headers: responseHeaders,
-    data: ""
-  };
-  if ("deprecation" in responseHeaders) {
-    const matches = responseHeaders.link && responseHeaders.link.match(/<([^<>]+)>; rel="deprecation"/);
-    const deprecationLink = matches && matches.pop();
-    log.warn(
-      `[@octokit/request] "${requestOptions.method} ${requestOptions.url}" is deprecated. It is scheduled to be removed on ${responseHeaders.sunset}${deprecationLink ? `. See ${deprecationLink}` : ""}`
-    );
-  }
-  if (status === 204 || status === 205) {
-    return octokitResponse;
-  }
-  if (requestOptions.method === "HEAD") {
-    if (status < 400) {
-      return octokitResponse;
-    }
-    throw new RequestError(fetchResponse.statusText, status, {
-      response: octokitResponse,
-      request: requestOptions
-    });
-  }
-  if (status === 304) {
-    octokitResponse.data = await getResponseData(fetchResponse);
-    throw new RequestError("Not modified", status, {
-      response: octokitResponse,
-      request: requestOptions
-    });
-  }
-  if (status >= 400) {
-    octokitResponse.data = await getResponseData(fetchResponse);
-    throw new RequestError(toErrorMessage(octokitResponse.data), status, {
-      response: octokitResponse,
-      request: requestOptions
-    });
-  }
-  octokitResponse.data = parseSuccessResponseBody ? await getResponseData(fetchResponse) : fetchResponse.body;
-  return octokitResponse;
-}
-async function getResponseData(response) {
-  const contentType = response.headers.get("content-type");
-  if (!contentType) {
-    return response.text().catch(noop);
-  }
-  const mimetype = dist_parse(contentType);
-  if (isJSONResponse(mimetype)) {
-    let text = "";
-    try {
-      text = await response.text();
-      return JSONParse(text);
-    } catch (err) {
-      return text;
-    }
-  } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
-  // (RFC 2046) and must never be decoded as text, even when the response
-  // carries a (misleading) `charset=utf-8` parameter — see #751.
-  mimetype.parameters.charset?.toLowerCase() === "utf-8" && mimetype.type !== "application/octet-stream") {
-    return response.text().catch(noop);
-  } else {
-    return response.arrayBuffer().catch(
-      /* v8 ignore next -- @preserve */
-      () => new ArrayBuffer(0)
-    );
-  }
-}
-function isJSONResponse(mimetype) {
-  return mimetype.type === "application/json" || mimetype.type === "application/scim+json";
-}
-function toErrorMessage(data) {
-  if (typeof data === "string") {
-    return data;
-  }
-  if (data instanceof ArrayBuffer) {
-    return "Unknown error";
-  }
-  if (typeof data === "object" && data !== null && "message" in data) {
-    const objectData = data;
-    const suffix = "documentation_url" in objectData ? ` - ${objectData.documentation_url}` : "";
-    return Array.isArray(objectData.errors) ? `${objectData.message}: ${objectData.errors.map((v) => JSON.stringify(v)).join(", ")}${suffix}` : `${objectData.message}${suffix}`;
-  }
-  return `Unknown error: ${JSON.stringify(data)}`;
-}
-
-// pkg/dist-src/with-defaults.js
-function dist_bundle_withDefaults(oldEndpoint, newDefaults) {
-  const endpoint2 = oldEndpoint.defaults(newDefaults);
-  const newApi = function(route, parameters) {
-    const endpointOptions = endpoint2.merge(route, parameters);
-    if (!endpointOptions.request || !endpointOptions.request.hook) {
-      return fetchWrapper(endpoint2.parse(endpointOptions));
-    }
-    const request2 = (route2, parameters2) => {
-      return fetchWrapper(
-        endpoint2.parse(endpoint2.merge(route2, parameters2))
-      );
-    };
-    Object.assign(request2, {
-      endpoint: endpoint2,
-      defaults: dist_bundle_withDefaults.bind(null, endpoint2)
-    });
-    return endpointOptions.request.hook(request2, endpointOptions);
-  };
-  return Object.assign(newApi, {
-    endpoint: endpoint2,
-    defaults: dist_bundle_withDefaults.bind(null, endpoint2)
-  });
-}
-
-// pkg/dist-src/index.js
-var request = dist_bundle_withDefaults(endpoint, defaults_default);
-
-/* v8 ignore next -- @preserve */
-/* v8 ignore else -- @preserve */
-
-;// CONCATENATED MODULE: ./node_modules/@octokit/graphql/dist-bundle/index.js
-// pkg/dist-src/index.js
-
-
-
-// pkg/dist-src/version.js
-var graphql_dist_bundle_VERSION = "0.0.0-development";
-
-// pkg/dist-src/with-defaults.js
-
-
-// pkg/dist-src/graphql.js
-
-
-// pkg/dist-src/error.js
-function _buildMessageForResponseErrors(data) {
-  return `Request failed due to following response errors:
-` + data.errors.map((e) => ` - ${e.message}`).join("\n");
-}
-var GraphqlResponseError = class extends Error {
-  constructor(request2, headers, response) {
-    super(_buildMessageForResponseErrors(response));
-    this.request = request2;
-    this.headers = headers;
-    this.response = response;
-    this.errors = response.errors;
-    this.data = response.data;
-    if (Error.captureStackTrace) {
-      Error.captureStackTrace(this, this.constructor);
-    }
-  }
-  request;
-  headers;
-  response;
-  name = "GraphqlResponseError";
-  errors;
-  data;
-};
-
-// pkg/dist-src/graphql.js
-var NON_VARIABLE_OPTIONS = [
-  "method",
-  "baseUrl",
-  "url",
-  "headers",
-  "request",
-  "query",
-  "mediaType",
-  "operationName"
-];
-var FORBIDDEN_VARIABLE_OPTIONS = ["query", "method", "url"];
-var GHES_V3_SUFFIX_REGEX = /\/api\/v3\/?$/;
-function graphql(request2, query, options) {
-  if (options) {
-    if (typeof query === "string" && "query" in options) {
-      return Promise.reject(
-        new Error(`[@octokit/graphql] "query" cannot be used as variable name`)
-      );
-    }
-    for (const key in options) {
-      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key)) continue;
-      return Promise.reject(
-        new Error(
-          `[@octokit/graphql] "${key}" cannot be used as variable name`
-        )
-      );
-    }
-  }
-  const parsedOptions = typeof query === "string" ? Object.assign({ query }, options) : query;
-  const requestOptions = Object.keys(
-    parsedOptions
-  ).reduce((result, key) => {
-    if (NON_VARIABLE_OPTIONS.includes(key)) {
-      result[key] = parsedOptions[key];
-      return result;
-    }
-    if (!result.variables) {
-      result.variables = {};
-    }
-    result.variables[key] = parsedOptions[key];
-    return result;
-  }, {});
-  const baseUrl = parsedOptions.baseUrl || request2.endpoint.DEFAULTS.baseUrl;
-  if (GHES_V3_SUFFIX_REGEX.test(baseUrl)) {
-    requestOptions.url = baseUrl.replace(GHES_V3_SUFFIX_REGEX, "/api/graphql");
-  }
-  return request2(requestOptions).then((response) => {
-    if (response.data.errors) {
-      const headers = {};
-      for (const key of Object.keys(response.headers)) {
-        headers[key] = response.headers[key];
-      }
-      throw new GraphqlResponseError(
-        requestOptions,
-        headers,
-        response.data
-      );
-    }
-    return response.data.data;
-  });
-}
-
-// pkg/dist-src/with-defaults.js
-function graphql_dist_bundle_withDefaults(request2, newDefaults) {
-  const newRequest = request2.defaults(newDefaults);
-  const newApi = (query, options) => {
-    return graphql(newRequest, query, options);
-  };
-  return Object.assign(newApi, {
-    defaults: graphql_dist_bundle_withDefaults.bind(null, newRequest),
-    endpoint: newRequest.endpoint
-  });
-}
-
-// pkg/dist-src/index.js
-var graphql2 = graphql_dist_bundle_withDefaults(request, {
-  headers: {
-    "user-agent": `octokit-graphql.js/${graphql_dist_bundle_VERSION} ${getUserAgent()}`
-  },
-  method: "POST",
-  url: "/graphql"
-});
-function withCustomRequest(customRequest) {
-  return graphql_dist_bundle_withDefaults(customRequest, {
-    method: "POST",
-    url: "/graphql"
-  });
-}
-
-/* v8 ignore if -- @preserve */
-
-;// CONCATENATED MODULE: ./node_modules/@octokit/auth-token/dist-bundle/index.js
-// pkg/dist-src/is-jwt.js
-var b64url = "(?:[a-zA-Z0-9_-]+)";
-var dist_bundle_sep = "\\.";
-var jwtRE = new RegExp(`^${b64url}${dist_bundle_sep}${b64url}${dist_bundle_sep}${b64url}$`);
-var isJWT = jwtRE.test.bind(jwtRE);
-
-// pkg/dist-src/auth.js
-async function auth(token) {
-  const isApp = isJWT(token);
-  const isInstallation = token.startsWith("v1.") || token.startsWith("ghs_");
-  const isUserToServer = token.startsWith("ghu_");
-  const tokenType = isApp ? "app" : isInstallation ? "installation" : isUserToServer ? "user-to-server" : "oauth";
-  return {
-    type: "token",
-    token,
-    tokenType
-  };
-}
-
-// pkg/dist-src/with-authorization-prefix.js
-function withAuthorizationPrefix(token) {
-  if (token.split(/\./).length === 3) {
-    return `bearer ${token}`;
-  }
-  return `token ${token}`;
-}
-
-// pkg/dist-src/hook.js
-async function hook(token, request, route, parameters) {
-  const endpoint = request.endpoint.merge(
-    route,
-    parameters
-  );
-  endpoint.headers.authorization = withAuthorizationPrefix(token);
-  return request(endpoint);
-}
-
-// pkg/dist-src/index.js
-var createTokenAuth = function createTokenAuth2(token) {
-  if (!token) {
-    throw new Error("[@octokit/auth-token] No token passed to createTokenAuth");
-  }
-  if (typeof token !== "string") {
-    throw new Error(
-      "[@octokit/auth-token] Token passed to createTokenAuth is not a string"
-    );
-  }
-  token = token.replace(/^(token|bearer) +/i, "");
-  return Object.assign(auth.bind(null, token), {
-    hook: hook.bind(null, token)
-  });
-};
-
-
-;// CONCATENATED MODULE: ./node_modules/@octokit/core/dist-src/version.js
-const version_VERSION = "7.0.8";
-
-
-;// CONCATENATED MODULE: ./node_modules/@octokit/core/dist-src/index.js
-
-
-
-
-
-
-const dist_src_noop = () => {
-};
-const consoleWarn = console.warn.bind(console);
-const consoleError = console.error.bind(console);
-function createLogger(logger = {}) {
-  if (typeof logger.debug !== "function") {
-    logger.debug = dist_src_noop;
-  }
-  if (typeof logger.info !== "function") {
-    logger.info = dist_src_noop;
-  }
-  if (typeof logger.warn !== "function") {
-    logger.warn = consoleWarn;
-  }
-  if (typeof logger.error !== "function") {
-    logger.error = consoleError;
-  }
-  return logger;
-}
-const userAgentTrail = `octokit-core.js/${version_VERSION} ${getUserAgent()}`;
-class Octokit {
-  static VERSION = version_VERSION;
-  static defaults(defaults) {
-    const OctokitWithDefaults = class extends this {
-      constructor(...args) {
-        const options = args[0] || {};
-        if (typeof defaults === "function") {
-          super(defaults(options));
-          return;
-        }
-        super(
-          Object.assign(
-            {},
-            defaults,
-            options,
-            options.userAgent && defaults.userAgent ? {
-              userAgent: `${options.userAgent} ${defaults.userAgent}`
-            } : null
-          )
-        );
-      }
-    };
-    return OctokitWithDefaults;
-  }
-  static plugins = [];
-  /**
-   * Attach a plugin (or many) to your Octokit instance.
-   *
-   * @example
-   * const API = Octokit.plugin(plugin1, plugin2, plugin3, ...)
-   */
-  static plugin(...newPlugins) {
-    const currentPlugins = this.plugins;
-    const NewOctokit = class extends this {
-      static plugins = currentPlugins.concat(
-        newPlugins.filter((plugin) => !currentPlugins.includes(plugin))
-      );
-    };
-    return NewOctokit;
-  }
-  constructor(options = {}) {
-    const hook = new before_after_hook.Collection();
-    const requestDefaults = {
-      baseUrl: request.endpoint.DEFAULTS.baseUrl,
-      headers: {},
-      request: Object.assign({}, options.request, {
-        // @ts-ignore internal usage only, no need to type
-        hook: hook.bind(null, "request")
-      }),
-      mediaType: {
-        previews: [],
-        format: ""
-      }
-    };
-    requestDefaults.headers["user-agent"] = options.userAgent ? `${options.userAgent} ${userAgentTrail}` : userAgentTrail;
-    if (options.baseUrl) {
-      requestDefaults.baseUrl = options.baseUrl;
-    }
-    if (options.previews) {
-      requestDefaults.mediaType.previews = options.previews;
-    }
-    if (options.timeZone) {
-      requestDefaults.headers["time-zone"] = options.timeZone;
-    }
-    this.request = request.defaults(requestDefaults);
-    this.graphql = withCustomRequest(this.request).defaults(requestDefaults);
-    this.log = createLogger(options.log);
-    this.hook = hook;
-    if (!options.authStrategy) {
-      if (!options.auth) {
-        this.auth = async () => ({
-          type: "unauthenticated"
-        });
-      } else {
-        const auth = createTokenAuth(options.auth);
-        hook.wrap("request", auth.hook);
-        this.auth = auth;
-      }
-    } else {
-      const { authStrategy, ...otherOptions } = options;
-      const auth = authStrategy(
-        Object.assign(
-          {
-            request: this.request,
-            log: this.log,
-            // we pass the current octokit instance as well as its constructor options
-            // to allow for authentication strategies that return a new octokit instance
-            // that shares the same internal state as the current one. The original
-            // requirement for this was the "event-octokit" authentication strategy
-            // of https://github.com/probot/octokit-auth-probot.
-            octokit: this,
-            octokitOptions: otherOptions
-          },
-          options.auth
-        )
-      );
-      hook.wrap("request", auth.hook);
-      this.auth = auth;
-    }
-    const classConstructor = this.constructor;
-    for (let i = 0; i < classConstructor.plugins.length; ++i) {
-      Object.assign(this, classConstructor.plugins[i](this, options));
-    }
-  }
-  // assigned during constructor
-  request;
-  graphql;
-  log;
-  hook;
-  // TODO: type `octokit.auth` based on passed options.authStrategy
-  auth;
-}
-
-
-;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
-const dist_src_version_VERSION = "17.0.0";
-
-//# sourceMappingURL=version.js.map
-
-;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js
-const Endpoints = {
-  actions: {
-    addCustomLabelsToSelfHostedRunnerForOrg: [
-      "POST /orgs/{org}/actions/runners/{runner_id}/labels"
-    ],
-    addCustomLabelsToSelfHostedRunnerForRepo: [
-      "POST /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
-    ],
-    addRepoAccessToSelfHostedRunnerGroupInOrg: [
-      "PUT /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories/{repository_id}"
-    ],
-    addSelectedRepoToOrgSecret: [
-      "PUT /orgs/{org}/actions/secrets/{secret_name}/repositories/{repository_id}"
-    ],
-    addSelectedRepoToOrgVariable: [
-      "PUT /orgs/{org}/actions/variables/{name}/repositories/{repository_id}"
-    ],
-    approveWorkflowRun: [
-      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/approve"
-    ],
-    cancelWorkflowRun: [
-      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel"
-    ],
-    createEnvironmentVariable: [
-      "POST /repos/{owner}/{repo}/environments/{environment_name}/variables"
-    ],
-    createHostedRunnerForOrg: ["POST /orgs/{org}/actions/hosted-runners"],
-    createOrUpdateEnvironmentSecret: [
-      "PUT /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
-    ],
-    createOrUpdateOrgSecret: ["PUT /orgs/{org}/actions/secrets/{secret_name}"],
-    createOrUpdateRepoSecret: [
-      "PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}"
-    ],
-    createOrgVariable: ["POST /orgs/{org}/actions/variables"],
-    createRegistrationTokenForOrg: [
-      "POST /orgs/{org}/actions/runners/registration-token"
-    ],
-    createRegistrationTokenForRepo: [
-      "POST /repos/{owner}/{repo}/actions/runners/registration-token"
-    ],
-    createRemoveTokenForOrg: ["POST /orgs/{org}/actions/runners/remove-token"],
-    createRemoveTokenForRepo: [
-      "POST /repos/{owner}/{repo}/actions/runners/remove-token"
-    ],
-    createRepoVariable: ["POST /repos/{owner}/{repo}/actions/variables"],
-    createWorkflowDispatch: [
-      "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
-    ],
-    deleteActionsCacheById: [
-      "DELETE /repos/{owner}/{repo}/actions/caches/{cache_id}"
-    ],
-    deleteActionsCacheByKey: [
-      "DELETE /repos/{owner}/{repo}/actions/caches{?key,ref}"
-    ],
-    deleteArtifact: [
-      "DELETE /repos/{owner}/{repo}/actions/artifacts/{artifact_id}"
-    ],
-    deleteCustomImageFromOrg: [
-      "DELETE /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}"
-    ],
-    deleteCustomImageVersionFromOrg: [
-      "DELETE /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions/{version}"
-    ],
-    deleteEnvironmentSecret: [
-      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
-    ],
-    deleteEnvironmentVariable: [
-      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
-    ],
-    deleteHostedRunnerForOrg: [
-      "DELETE /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
-    ],
-    deleteOrgSecret: ["DELETE /orgs/{org}/actions/secrets/{secret_name}"],
-    deleteOrgVariable: ["DELETE /orgs/{org}/actions/variables/{name}"],
-    deleteRepoSecret: [
-      "DELETE /repos/{owner}/{repo}/actions/secrets/{secret_name}"
-    ],
-    deleteRepoVariable: [
-      "DELETE /repos/{owner}/{repo}/actions/variables/{name}"
-    ],
-    deleteSelfHostedRunnerFromOrg: [
-      "DELETE /orgs/{org}/actions/runners/{runner_id}"
-    ],
-    deleteSelfHostedRunnerFromRepo: [
-      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}"
-    ],
-    deleteWorkflowRun: ["DELETE /repos/{owner}/{repo}/actions/runs/{run_id}"],
-    deleteWorkflowRunLogs: [
-      "DELETE /repos/{owner}/{repo}/actions/runs/{run_id}/logs"
-    ],
-    disableSelectedRepositoryGithubActionsOrganization: [
-      "DELETE /orgs/{org}/actions/permissions/repositories/{repository_id}"
-    ],
-    disableWorkflow: [
-      "PUT /repos/{owner}/{repo}/actions/workflows/{workflow_id}/disable"
-    ],
-    downloadArtifact: [
-      "GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}"
-    ],
-    downloadJobLogsForWorkflowRun: [
-      "GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs"
-    ],
-    downloadWorkflowRunAttemptLogs: [
-      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/logs"
-    ],
-    downloadWorkflowRunLogs: [
-      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/logs"
-    ],
-    enableSelectedRepositoryGithubActionsOrganization: [
-      "PUT /orgs/{org}/actions/permissions/repositories/{repository_id}"
-    ],
-    enableWorkflow: [
-      "PUT /repos/{owner}/{repo}/actions/workflows/{workflow_id}/enable"
-    ],
-    forceCancelWorkflowRun: [
-      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/force-cancel"
-    ],
-    generateRunnerJitconfigForOrg: [
-      "POST /orgs/{org}/actions/runners/generate-jitconfig"
-    ],
-    generateRunnerJitconfigForRepo: [
-      "POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig"
-    ],
-    getActionsCacheList: ["GET /repos/{owner}/{repo}/actions/caches"],
-    getActionsCacheUsage: ["GET /repos/{owner}/{repo}/actions/cache/usage"],
-    getActionsCacheUsageByRepoForOrg: [
-      "GET /orgs/{org}/actions/cache/usage-by-repository"
-    ],
-    getActionsCacheUsageForOrg: ["GET /orgs/{org}/actions/cache/usage"],
-    getAllowedActionsOrganization: [
-      "GET /orgs/{org}/actions/permissions/selected-actions"
-    ],
-    getAllowedActionsRepository: [
-      "GET /repos/{owner}/{repo}/actions/permissions/selected-actions"
-    ],
-    getArtifact: ["GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}"],
-    getCustomImageForOrg: [
-      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}"
-    ],
-    getCustomImageVersionForOrg: [
-      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions/{version}"
-    ],
-    getCustomOidcSubClaimForRepo: [
-      "GET /repos/{owner}/{repo}/actions/oidc/customization/sub"
-    ],
-    getEnvironmentPublicKey: [
-      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets/public-key"
-    ],
-    getEnvironmentSecret: [
-      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
-    ],
-    getEnvironmentVariable: [
-      "GET /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
-    ],
-    getGithubActionsDefaultWorkflowPermissionsOrganization: [
-      "GET /orgs/{org}/actions/permissions/workflow"
-    ],
-    getGithubActionsDefaultWorkflowPermissionsRepository: [
-      "GET /repos/{owner}/{repo}/actions/permissions/workflow"
-    ],
-    getGithubActionsPermissionsOrganization: [
-      "GET /orgs/{org}/actions/permissions"
-    ],
-    getGithubActionsPermissionsRepository: [
-      "GET /repos/{owner}/{repo}/actions/permissions"
-    ],
-    getHostedRunnerForOrg: [
-      "GET /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
-    ],
-    getHostedRunnersGithubOwnedImagesForOrg: [
-      "GET /orgs/{org}/actions/hosted-runners/images/github-owned"
-    ],
-    getHostedRunnersLimitsForOrg: [
-      "GET /orgs/{org}/actions/hosted-runners/limits"
-    ],
-    getHostedRunnersMachineSpecsForOrg: [
-      "GET /orgs/{org}/actions/hosted-runners/machine-sizes"
-    ],
-    getHostedRunnersPartnerImagesForOrg: [
-      "GET /orgs/{org}/actions/hosted-runners/images/partner"
-    ],
-    getHostedRunnersPlatformsForOrg: [
-      "GET /orgs/{org}/actions/hosted-runners/platforms"
-    ],
-    getJobForWorkflowRun: ["GET /repos/{owner}/{repo}/actions/jobs/{job_id}"],
-    getOrgPublicKey: ["GET /orgs/{org}/actions/secrets/public-key"],
-    getOrgSecret: ["GET /orgs/{org}/actions/secrets/{secret_name}"],
-    getOrgVariable: ["GET /orgs/{org}/actions/variables/{name}"],
-    getPendingDeploymentsForRun: [
-      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments"
-    ],
-    getRepoPermissions: [
-      "GET /repos/{owner}/{repo}/actions/permissions",
-      {},
-      { renamed: ["actions", "getGithubActionsPermissionsRepository"] }
-    ],
-    getRepoPublicKey: ["GET /repos/{owner}/{repo}/actions/secrets/public-key"],
-    getRepoSecret: ["GET /repos/{owner}/{repo}/actions/secrets/{secret_name}"],
-    getRepoVariable: ["GET /repos/{owner}/{repo}/actions/variables/{name}"],
-    getReviewsForRun: [
-      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals"
-    ],
-    getSelfHostedRunnerForOrg: ["GET /orgs/{org}/actions/runners/{runner_id}"],
-    getSelfHostedRunnerForRepo: [
-      "GET /repos/{owner}/{repo}/actions/runners/{runner_id}"
-    ],
-    getWorkflow: ["GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}"],
-    getWorkflowAccessToRepository: [
-      "GET /repos/{owner}/{repo}/actions/permissions/access"
-    ],
-    getWorkflowRun: ["GET /repos/{owner}/{repo}/actions/runs/{run_id}"],
-    getWorkflowRunAttempt: [
-      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}"
-    ],
-    getWorkflowRunUsage: [
-      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/timing"
-    ],
-    getWorkflowUsage: [
-      "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/timing"
-    ],
-    listArtifactsForRepo: ["GET /repos/{owner}/{repo}/actions/artifacts"],
-    listCustomImageVersionsForOrg: [
-      "GET /orgs/{org}/actions/hosted-runners/images/custom/{image_definition_id}/versions"
-    ],
-    listCustomImagesForOrg: [
-      "GET /orgs/{org}/actions/hosted-runners/images/custom"
-    ],
-    listEnvironmentSecrets: [
-      "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets"
-    ],
-    listEnvironmentVariables: [
-      "GET /repos/{owner}/{repo}/environments/{environment_name}/variables"
-    ],
-    listGithubHostedRunnersInGroupForOrg: [
-      "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/hosted-runners"
-    ],
-    listHostedRunnersForOrg: ["GET /orgs/{org}/actions/hosted-runners"],
-    listJobsForWorkflowRun: [
-      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs"
-    ],
-    listJobsForWorkflowRunAttempt: [
-      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs"
-    ],
-    listLabelsForSelfHostedRunnerForOrg: [
-      "GET /orgs/{org}/actions/runners/{runner_id}/labels"
-    ],
-    listLabelsForSelfHostedRunnerForRepo: [
-      "GET /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
-    ],
-    listOrgSecrets: ["GET /orgs/{org}/actions/secrets"],
-    listOrgVariables: ["GET /orgs/{org}/actions/variables"],
-    listRepoOrganizationSecrets: [
-      "GET /repos/{owner}/{repo}/actions/organization-secrets"
-    ],
-    listRepoOrganizationVariables: [
-      "GET /repos/{owner}/{repo}/actions/organization-variables"
-    ],
-    listRepoSecrets: ["GET /repos/{owner}/{repo}/actions/secrets"],
-    listRepoVariables: ["GET /repos/{owner}/{repo}/actions/variables"],
-    listRepoWorkflows: ["GET /repos/{owner}/{repo}/actions/workflows"],
-    listRunnerApplicationsForOrg: ["GET /orgs/{org}/actions/runners/downloads"],
-    listRunnerApplicationsForRepo: [
-      "GET /repos/{owner}/{repo}/actions/runners/downloads"
-    ],
-    listSelectedReposForOrgSecret: [
-      "GET /orgs/{org}/actions/secrets/{secret_name}/repositories"
-    ],
-    listSelectedReposForOrgVariable: [
-      "GET /orgs/{org}/actions/variables/{name}/repositories"
-    ],
-    listSelectedRepositoriesEnabledGithubActionsOrganization: [
-      "GET /orgs/{org}/actions/permissions/repositories"
-    ],
-    listSelfHostedRunnersForOrg: ["GET /orgs/{org}/actions/runners"],
-    listSelfHostedRunnersForRepo: ["GET /repos/{owner}/{repo}/actions/runners"],
-    listWorkflowRunArtifacts: [
-      "GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts"
-    ],
-    listWorkflowRuns: [
-      "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs"
-    ],
-    listWorkflowRunsForRepo: ["GET /repos/{owner}/{repo}/actions/runs"],
-    reRunJobForWorkflowRun: [
-      "POST /repos/{owner}/{repo}/actions/jobs/{job_id}/rerun"
-    ],
-    reRunWorkflow: ["POST /repos/{owner}/{repo}/actions/runs/{run_id}/rerun"],
-    reRunWorkflowFailedJobs: [
-      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/rerun-failed-jobs"
-    ],
-    removeAllCustomLabelsFromSelfHostedRunnerForOrg: [
-      "DELETE /orgs/{org}/actions/runners/{runner_id}/labels"
-    ],
-    removeAllCustomLabelsFromSelfHostedRunnerForRepo: [
-      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
-    ],
-    removeCustomLabelFromSelfHostedRunnerForOrg: [
-      "DELETE /orgs/{org}/actions/runners/{runner_id}/labels/{name}"
-    ],
-    removeCustomLabelFromSelfHostedRunnerForRepo: [
-      "DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}/labels/{name}"
-    ],
-    removeSelectedRepoFromOrgSecret: [
-      "DELETE /orgs/{org}/actions/secrets/{secret_name}/repositories/{repository_id}"
-    ],
-    removeSelectedRepoFromOrgVariable: [
-      "DELETE /orgs/{org}/actions/variables/{name}/repositories/{repository_id}"
-    ],
-    reviewCustomGatesForRun: [
-      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule"
-    ],
-    reviewPendingDeploymentsForRun: [
-      "POST /repos/{owner}/{repo}/actions/runs/{run_id}/pending_deployments"
-    ],
-    setAllowedActionsOrganization: [
-      "PUT /orgs/{org}/actions/permissions/selected-actions"
-    ],
-    setAllowedActionsRepository: [
-      "PUT /repos/{owner}/{repo}/actions/permissions/selected-actions"
-    ],
-    setCustomLabelsForSelfHostedRunnerForOrg: [
-      "PUT /orgs/{org}/actions/runners/{runner_id}/labels"
-    ],
-    setCustomLabelsForSelfHostedRunnerForRepo: [
-      "PUT /repos/{owner}/{repo}/actions/runners/{runner_id}/labels"
-    ],
-    setCustomOidcSubClaimForRepo: [
-      "PUT /repos/{owner}/{repo}/actions/oidc/customization/sub"
-    ],
-    setGithubActionsDefaultWorkflowPermissionsOrganization: [
-      "PUT /orgs/{org}/actions/permissions/workflow"
-    ],
-    setGithubActionsDefaultWorkflowPermissionsRepository: [
-      "PUT /repos/{owner}/{repo}/actions/permissions/workflow"
-    ],
-    setGithubActionsPermissionsOrganization: [
-      "PUT /orgs/{org}/actions/permissions"
-    ],
-    setGithubActionsPermissionsRepository: [
-      "PUT /repos/{owner}/{repo}/actions/permissions"
-    ],
-    setSelectedReposForOrgSecret: [
-      "PUT /orgs/{org}/actions/secrets/{secret_name}/repositories"
-    ],
-    setSelectedReposForOrgVariable: [
-      "PUT /orgs/{org}/actions/variables/{name}/repositories"
-    ],
-    setSelectedRepositoriesEnabledGithubActionsOrganization: [
-      "PUT /orgs/{org}/actions/permissions/repositories"
-    ],
-    setWorkflowAccessToRepository: [
-      "PUT /repos/{owner}/{repo}/actions/permissions/access"
-    ],
-    updateEnvironmentVariable: [
-      "PATCH /repos/{owner}/{repo}/environments/{environment_name}/variables/{name}"
-    ],
-    updateHostedRunnerForOrg: [
-      "PATCH /orgs/{org}/actions/hosted-runners/{hosted_runner_id}"
-    ],
-    updateOrgVariable: ["PATCH /orgs/{org}/actions/variables/{name}"],
-    updateRepoVariable: [
-      "PATCH /repos/{owner}/{repo}/actions/variables/{name}"
-    ]
-  },
-  activity: {
-    checkRepoIsStarredByAuthenticatedUser: ["GET /user/starred/{owner}/{repo}"],
-    deleteRepoSubscription: ["DELETE /repos/{owner}/{repo}/subscription"],
-    deleteThreadSubscription: [
-      "DELETE /notifications/threads/{thread_id}/subscription"
-    ],
-    getFeeds: ["GET /feeds"],
-    getRepoSubscription: ["GET /repos/{owner}/{repo}/subscription"],
-    getThread: ["GET /notifications/threads/{thread_id}"],
-    getThreadSubscriptionForAuthenticatedUser: [
-      "GET /notifications/threads/{thread_id}/subscription"
-    ],
-    listEventsForAuthenticatedUser: ["GET /users/{username}/events"],
-    listNotificationsForAuthenticatedUser: ["GET /notifications"],
-    listOrgEventsForAuthenticatedUser: [
-      "GET /users/{username}/events/orgs/{org}"
-    ],
-    listPublicEvents: ["GET /events"],
-    listPublicEventsForRepoNetwork: ["GET /networks/{owner}/{repo}/events"],
-    listPublicEventsForUser: ["GET /users/{username}/events/public"],
-    listPublicOrgEvents: ["GET /orgs/{org}/events"],
-    listReceivedEventsForUser: ["GET /users/{username}/received_events"],
-    listReceivedPublicEventsForUser: [
-      "GET /users/{username}/received_events/public"
-    ],
-    listRepoEvents: ["GET /repos/{owner}/{repo}/events"],
-    listRepoNotificationsForAuthenticatedUser: [
-      "GET /repos/{owner}/{repo}/notifications"
-    ],
-    listReposStarredByAuthenticatedUser: ["GET /user/starred"],
-    listReposStarredByUser: ["GET /users/{username}/starred"],
-    listReposWatchedByUser: ["GET /users/{username}/subscriptions"],
-    listStargazersForRepo: ["GET /repos/{owner}/{repo}/stargazers"],
-    listWatchedReposForAuthenticatedUser: ["GET /user/subscriptions"],
-    listWatchersForRepo: ["GET /repos/{owner}/{repo}/subscribers"],
-    markNotificationsAsRead: ["PUT /notifications"],
-    markRepoNotificationsAsRead: ["PUT /repos/{owner}/{repo}/notifications"],
-    markThreadAsDone: ["DELETE /notifications/threads/{thread_id}"],
-    markThreadAsRead: ["PATCH /notifications/threads/{thread_id}"],
-    setRepoSubscription: ["PUT /repos/{owner}/{repo}/subscription"],
-    setThreadSubscription: [
-      "PUT /notifications/threads/{thread_id}/subscription"
-    ],
-    starRepoForAuthenticatedUser: ["PUT /user/starred/{owner}/{repo}"],
-    unstarRepoForAuthenticatedUser: ["DELETE /user/starred/{owner}/{repo}"]
-  },
-  apps: {
-    addRepoToInstallation: [
-      "PUT /user/installations/{installation_id}/repositories/{repository_id}",
-      {},
-      { renamed: ["apps", "addRepoToInstallationForAuthenticatedUser"] }
-    ],
-    addRepoToInstallationForAuthenticatedUser: [
-      "PUT /user/installations/{installation_id}/repositories/{repository_id}"
-    ],
-    checkToken: ["POST /applications/{client_id}/token"],
-    createFromManifest: ["POST /app-manifests/{code}/conversions"],
-    createInstallationAccessToken: [
-      "POST /app/installations/{installation_id}/access_tokens"
-    ],
-    deleteAuthorization: ["DELETE /applications/{client_id}/grant"],
-    deleteInstallation: ["DELETE /app/installations/{installation_id}"],
-    deleteToken: ["DELETE /applications/{client_id}/token"],
-    getAuthenticated: ["GET /app"],
-    getBySlug: ["GET /apps/{app_slug}"],
-    getInstallation: ["GET /app/installations/{installation_id}"],
-    getOrgInstallation: ["GET /orgs/{org}/installation"],
-    getRepoInstallation: ["GET /repos/{owner}/{repo}/installation"],
-    getSubscriptionPlanForAccount: [
-      "GET /marketplace_listing/accounts/{account_id}"
-    ],
-    getSubscriptionPlanForAccountStubbed: [
-      "GET /marketplace_listing/stubbed/accounts/{account_id}"
-    ],
-    getUserInstallation: ["GET /users/{username}/installation"],
-    getWebhookConfigForApp: ["GET /app/hook/config"],
-    getWebhookDelivery: ["GET /app/hook/deliveries/{delivery_id}"],
-    listAccountsForPlan: ["GET /marketplace_listing/plans/{plan_id}/accounts"],
-    listAccountsForPlanStubbed: [
-      "GET /marketplace_listing/stubbed/plans/{plan_id}/accounts"
-    ],
-    listInstallationReposForAuthenticatedUser: [
-      "GET /user/installations/{installation_id}/repositories"
-    ],
-    listInstallationRequestsForAuthenticatedApp: [
-      "GET /app/installation-requests"
-    ],
-    listInstallations: ["GET /app/installations"],
-    listInstallationsForAuthenticatedUser: ["GET /user/installations"],
-    listPlans: ["GET /marketplace_listing/plans"],
-    listPlansStubbed: ["GET /marketplace_listing/stubbed/plans"],
-    listReposAccessibleToInstallation: ["GET /installation/repositories"],
-    listSubscriptionsForAuthenticatedUser: ["GET /user/marketplace_purchases"],
-    listSubscriptionsForAuthenticatedUserStubbed: [
-      "GET /user/marketplace_purchases/stubbed"
-    ],
-    listWebhookDeliveries: ["GET /app/hook/deliveries"],
-    redeliverWebhookDelivery: [
-      "POST /app/hook/deliveries/{delivery_id}/attempts"
-    ],
-    removeRepoFromInstallation: [
-      "DELETE /user/installations/{installation_id}/repositories/{repository_id}",
-      {},
-      { renamed: ["apps", "removeRepoFromInstallationForAuthenticatedUser"] }
-    ],
-    removeRepoFromInstallationForAuthenticatedUser: [
-      "DELETE /user/installations/{installation_id}/repositories/{repository_id}"
-    ],
-    resetToken: ["PATCH /applications/{client_id}/token"],
-    revokeInstallationAccessToken: ["DELETE /installation/token"],
-    scopeToken: ["POST /applications/{client_id}/token/scoped"],
-    suspendInstallation: ["PUT /app/installations/{installation_id}/suspended"],
-    unsuspendInstallation: [
-      "DELETE /app/installations/{installation_id}/suspended"
-    ],
-    updateWebhookConfigForApp: ["PATCH /app/hook/config"]
-  },
-  billing: {
-    getGithubActionsBillingOrg: ["GET /orgs/{org}/settings/billing/actions"],
-    getGithubActionsBillingUser: [
-      "GET /users/{username}/settings/billing/actions"
-    ],
-    getGithubBillingPremiumRequestUsageReportOrg: [
-      "GET /organizations/{org}/settings/billing/premium_request/usage"
-    ],
-    getGithubBillingPremiumRequestUsageReportUser: [
-      "GET /users/{username}/settings/billing/premium_request/usage"
-    ],
-    getGithubBillingUsageReportOrg: [
-      "GET /organizations/{org}/settings/billing/usage"
-    ],
-    getGithubBillingUsageReportUser: [
-      "GET /users/{username}/settings/billing/usage"
-    ],
-    getGithubPackagesBillingOrg: ["GET /orgs/{org}/settings/billing/packages"],
-    getGithubPackagesBillingUser: [
-      "GET /users/{username}/settings/billing/packages"
-    ],
-    getSharedStorageBillingOrg: [
-      "GET /orgs/{org}/settings/billing/shared-storage"
-    ],
-    getSharedStorageBillingUser: [
-      "GET /users/{username}/settings/billing/shared-storage"
-    ]
-  },
-  campaigns: {
-    createCampaign: ["POST /orgs/{org}/campaigns"],
-    deleteCampaign: ["DELETE /orgs/{org}/campaigns/{campaign_number}"],
-    getCampaignSummary: ["GET /orgs/{org}/campaigns/{campaign_number}"],
-    listOrgCampaigns: ["GET /orgs/{org}/campaigns"],
-    updateCampaign: ["PATCH /orgs/{org}/campaigns/{campaign_number}"]
-  },
-  checks: {
-    create: ["POST /repos/{owner}/{repo}/check-runs"],
-    createSuite: ["POST /repos/{owner}/{repo}/check-suites"],
-    get: ["GET /repos/{owner}/{repo}/check-runs/{check_run_id}"],
-    getSuite: ["GET /repos/{owner}/{repo}/check-suites/{check_suite_id}"],
-    listAnnotations: [
-      "GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations"
-    ],
-    listForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/check-runs"],
-    listForSuite: [
-      "GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs"
-    ],
-    listSuitesForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/check-suites"],
-    rerequestRun: [
-      "POST /repos/{owner}/{repo}/check-runs/{check_run_id}/rerequest"
-    ],
-    rerequestSuite: [
-      "POST /repos/{owner}/{repo}/check-suites/{check_suite_id}/rerequest"
-    ],
-    setSuitesPreferences: [
-      "PATCH /repos/{owner}/{repo}/check-suites/preferences"
-    ],
-    update: ["PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}"]
-  },
-  codeScanning: {
-    commitAutofix: [
-      "POST /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix/commits"
-    ],
-    createAutofix: [
-      "POST /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix"
-    ],
-    createVariantAnalysis: [
-      "POST /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses"
-    ],
-    deleteAnalysis: [
-      "DELETE /repos/{owner}/{repo}/code-scanning/analyses/{analysis_id}{?confirm_delete}"
-    ],
-    deleteCodeqlDatabase: [
-      "DELETE /repos/{owner}/{repo}/code-scanning/codeql/databases/{language}"
-    ],
-    getAlert: [
-      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}",
-      {},
-      { renamedParameters: { alert_id: "alert_number" } }
-    ],
-    getAnalysis: [
-      "GET /repos/{owner}/{repo}/code-scanning/analyses/{analysis_id}"
-    ],
-    getAutofix: [
-      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/autofix"
-    ],
-    getCodeqlDatabase: [
-      "GET /repos/{owner}/{repo}/code-scanning/codeql/databases/{language}"
-    ],
-    getDefaultSetup: ["GET /repos/{owner}/{repo}/code-scanning/default-setup"],
-    getSarif: ["GET /repos/{owner}/{repo}/code-scanning/sarifs/{sarif_id}"],
-    getVariantAnalysis: [
-      "GET /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses/{codeql_variant_analysis_id}"
-    ],
-    getVariantAnalysisRepoTask: [
-      "GET /repos/{owner}/{repo}/code-scanning/codeql/variant-analyses/{codeql_variant_analysis_id}/repos/{repo_owner}/{repo_name}"
-    ],
-    listAlertInstances: [
-      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances"
-    ],
-    listAlertsForOrg: ["GET /orgs/{org}/code-scanning/alerts"],
-    listAlertsForRepo: ["GET /repos/{owner}/{repo}/code-scanning/alerts"],
-    listAlertsInstances: [
-      "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances",
-      {},
-      { renamed: ["codeScanning", "listAlertInstances"] }
-    ],
-    listCodeqlDatabases: [
-      "GET /repos/{owner}/{repo}/code-scanning/codeql/databases"
-    ],
-    listRecentAnalyses: ["GET /repos/{owner}/{repo}/code-scanning/analyses"],
-    updateAlert: [
-      "PATCH /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}"
-    ],
-    updateDefaultSetup: [
-      "PATCH /repos/{owner}/{repo}/code-scanning/default-setup"
-    ],
-    uploadSarif: ["POST /repos/{owner}/{repo}/code-scanning/sarifs"]
-  },
-  codeSecurity: {
-    attachConfiguration: [
-      "POST /orgs/{org}/code-security/configurations/{configuration_id}/attach"
-    ],
-    attachEnterpriseConfiguration: [
-      "POST /enterprises/{enterprise}/code-security/configurations/{configuration_id}/attach"
-    ],
-    createConfiguration: ["POST /orgs/{org}/code-security/configurations"],
-    createConfigurationForEnterprise: [
-      "POST /enterprises/{enterprise}/code-security/configurations"
-    ],
-    deleteConfiguration: [
-      "DELETE /orgs/{org}/code-security/configurations/{configuration_id}"
-    ],
-    deleteConfigurationForEnterprise: [
-      "DELETE /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
-    ],
-    detachConfiguration: [
-      "DELETE /orgs/{org}/code-security/configurations/detach"
-    ],
-    getConfiguration: [
-      "GET /orgs/{org}/code-security/configurations/{configuration_id}"
-    ],
-    getConfigurationForRepository: [
-      "GET /repos/{owner}/{repo}/code-security-configuration"
-    ],
-    getConfigurationsForEnterprise: [
-      "GET /enterprises/{enterprise}/code-security/configurations"
-    ],
-    getConfigurationsForOrg: ["GET /orgs/{org}/code-security/configurations"],
-    getDefaultConfigurations: [
-      "GET /orgs/{org}/code-security/configurations/defaults"
-    ],
-    getDefaultConfigurationsForEnterprise: [
-      "GET /enterprises/{enterprise}/code-security/configurations/defaults"
-    ],
-    getRepositoriesForConfiguration: [
-      "GET /orgs/{org}/code-security/configurations/{configuration_id}/repositories"
-    ],
-    getRepositoriesForEnterpriseConfiguration: [
-      "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}/repositories"
-    ],
-    getSingleConfigurationForEnterprise: [
-      "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
-    ],
-    setConfigurationAsDefault: [
-      "PUT /orgs/{org}/code-security/configurations/{configuration_id}/defaults"
-    ],
-    setConfigurationAsDefaultForEnterprise: [
-      "PUT /enterprises/{enterprise}/code-security/configurations/{configuration_id}/defaults"
-    ],
-    updateConfiguration: [
-      "PATCH /orgs/{org}/code-security/configurations/{configuration_id}"
-    ],
-    updateEnterpriseConfiguration: [
-      "PATCH /enterprises/{enterprise}/code-security/configurations/{configuration_id}"
-    ]
-  },
-  codesOfConduct: {
-    getAllCodesOfConduct: ["GET /codes_of_conduct"],
-    getConductCode: ["GET /codes_of_conduct/{key}"]
-  },
-  codespaces: {
-    addRepositoryForSecretForAuthenticatedUser: [
-      "PUT /user/codespaces/secrets/{secret_name}/repositories/{repository_id}"
-    ],
-    addSelectedRepoToOrgSecret: [
-      "PUT /orgs/{org}/codespaces/secrets/{secret_name}/repositories/{repository_id}"
-    ],
-    checkPermissionsForDevcontainer: [
-      "GET /repos/{owner}/{repo}/codespaces/permissions_check"
-    ],
-    codespaceMachinesForAuthenticatedUser: [
-      "GET /user/codespaces/{codespace_name}/machines"
-    ],
-    createForAuthenticatedUser: ["POST /user/codespaces"],
-    createOrUpdateOrgSecret: [
-      "PUT /orgs/{org}/codespaces/secrets/{secret_name}"
-    ],
-    createOrUpdateRepoSecret: [
-      "PUT /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
-    ],
-    createOrUpdateSecretForAuthenticatedUser: [
-      "PUT /user/codespaces/secrets/{secret_name}"
-    ],
-    createWithPrForAuthenticatedUser: [
-      "POST /repos/{owner}/{repo}/pulls/{pull_number}/codespaces"
-    ],
-    createWithRepoForAuthenticatedUser: [
-      "POST /repos/{owner}/{repo}/codespaces"
-    ],
-    deleteForAuthenticatedUser: ["DELETE /user/codespaces/{codespace_name}"],
-    deleteFromOrganization: [
-      "DELETE /orgs/{org}/members/{username}/codespaces/{codespace_name}"
-    ],
-    deleteOrgSecret: ["DELETE /orgs/{org}/codespaces/secrets/{secret_name}"],
-    deleteRepoSecret: [
-      "DELETE /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
-    ],
-    deleteSecretForAuthenticatedUser: [
-      "DELETE /user/codespaces/secrets/{secret_name}"
-    ],
-    exportForAuthenticatedUser: [
-      "POST /user/codespaces/{codespace_name}/exports"
-    ],
-    getCodespacesForUserInOrg: [
-      "GET /orgs/{org}/members/{username}/codespaces"
-    ],
-    getExportDetailsForAuthenticatedUser: [
-      "GET /user/codespaces/{codespace_name}/exports/{export_id}"
-    ],
-    getForAuthenticatedUser: ["GET /user/codespaces/{codespace_name}"],
-    getOrgPublicKey: ["GET /orgs/{org}/codespaces/secrets/public-key"],
-    getOrgSecret: ["GET /orgs/{org}/codespaces/secrets/{secret_name}"],
-    getPublicKeyForAuthenticatedUser: [
-      "GET /user/codespaces/secrets/public-key"
-    ],
-    getRepoPublicKey: [
-      "GET /repos/{owner}/{repo}/codespaces/secrets/public-key"
-    ],
-    getRepoSecret: [
-      "GET /repos/{owner}/{repo}/codespaces/secrets/{secret_name}"
-    ],
-    getSecretForAuthenticatedUser: [
-      "GET /user/codespaces/secrets/{secret_name}"
-    ],
-    listDevcontainersInRepositoryForAuthenticatedUser: [
-      "GET /repos/{owner}/{repo}/codespaces/devcontainers"
-    ],
-    listForAuthenticatedUser: ["GET /user/codespaces"],
-    listInOrganization: [
-      "GET /orgs/{org}/codespaces",
-      {},
-      { renamedParameters: { org_id: "org" } }
-    ],
-    listInRepositoryForAuthenticatedUser: [
-      "GET /repos/{owner}/{repo}/codespaces"
-    ],
-    listOrgSecrets: ["GET /orgs/{org}/codespaces/secrets"],
-    listRepoSecrets: ["GET /repos/{owner}/{repo}/codespaces/secrets"],
-    listRepositoriesForSecretForAuthenticatedUser: [
-      "GET /user/codespaces/secrets/{secret_name}/repositories"
-    ],
-    listSecretsForAuthenticatedUser: ["GET /user/codespaces/secrets"],
-    listSelectedReposForOrgSecret: [
-      "GET /orgs/{org}/codespaces/secrets/{secret_name}/repositories"
-    ],
-    preFlightWithRepoForAuthenticatedUser: [
-      "GET /repos/{owner}/{repo}/codespaces/new"
-    ],
-    publishForAuthenticatedUser: [
-      "POST /user/codespaces/{codespace_name}/publish"
-    ],
-    removeRepositoryForSecretForAuthenticatedUser: [
-      "DELETE /user/codespaces/secrets/{secret_name}/repositories/{repository_id}"
-    ],
-    removeSelectedRepoFromOrgSecret: [
-      "DELETE /orgs/{org}/codespaces/secrets/{secret_name}/repositories/{repository_id}"
-    ],
-    repoMachinesForAuthenticatedUser: [
-      "GET /repos/{owner}/{repo}/codespaces/machines"
-    ],
-    setRepositoriesForSecretForAuthenticatedUser: [
-      "PUT /user/codespaces/secrets/{secret_name}/repositories"
-    ],
-    setSelectedReposForOrgSecret: [
-      "PUT /orgs/{org}/codespaces/secrets/{secret_name}/repositories"
-    ],
-    startForAuthenticatedUser: ["POST /user/codespaces/{codespace_name}/start"],
-    stopForAuthenticatedUser: ["POST /user/codespaces/{codespace_name}/stop"],
-    stopInOrganization: [
-      "POST /orgs/{org}/members/{username}/codespaces/{codespace_name}/stop"
-    ],
-    updateForAuthenticatedUser: ["PATCH /user/codespaces/{codespace_name}"]
-  },
-  copilot: {
-    addCopilotSeatsForTeams: [
-      "POST /orgs/{org}/copilot/billing/selected_teams"
-    ],
-    addCopilotSeatsForUsers: [
-      "POST /orgs/{org}/copilot/billing/selected_users"
-    ],
-    cancelCopilotSeatAssignmentForTeams: [
-      "DELETE /orgs/{org}/copilot/billing/selected_teams"
-    ],
-    cancelCopilotSeatAssignmentForUsers: [
-      "DELETE /orgs/{org}/copilot/billing/selected_users"
-    ],
-    copilotMetricsForOrganization: ["GET /orgs/{org}/copilot/metrics"],
-    copilotMetricsForTeam: ["GET /orgs/{org}/team/{team_slug}/copilot/metrics"],
-    getCopilotOrganizationDetails: ["GET /orgs/{org}/copilot/billing"],
-    getCopilotSeatDetailsForUser: [
-      "GET /orgs/{org}/members/{username}/copilot"
-    ],
-    listCopilotSeats: ["GET /orgs/{org}/copilot/billing/seats"]
-  },
-  credentials: { revoke: ["POST /credentials/revoke"] },
-  dependabot: {
-    addSelectedRepoToOrgSecret: [
-      "PUT /orgs/{org}/dependabot/secrets/{secret_name}/repositories/{repository_id}"
-    ],
-    createOrUpdateOrgSecret: [
-      "PUT /orgs/{org}/dependabot/secrets/{secret_name}"
-    ],
-    createOrUpdateRepoSecret: [
-      "PUT /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
-    ],
-    deleteOrgSecret: ["DELETE /orgs/{org}/dependabot/secrets/{secret_name}"],
-    deleteRepoSecret: [
-      "DELETE /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
-    ],
-    getAlert: ["GET /repos/{owner}/{repo}/dependabot/alerts/{alert_number}"],
-    getOrgPublicKey: ["GET /orgs/{org}/dependabot/secrets/public-key"],
-    getOrgSecret: ["GET /orgs/{org}/dependabot/secrets/{secret_name}"],
-    getRepoPublicKey: [
-      "GET /repos/{owner}/{repo}/dependabot/secrets/public-key"
-    ],
-    getRepoSecret: [
-      "GET /repos/{owner}/{repo}/dependabot/secrets/{secret_name}"
-    ],
-    listAlertsForEnterprise: [
-      "GET /enterprises/{enterprise}/dependabot/alerts"
-    ],
-    listAlertsForOrg: ["GET /orgs/{org}/dependabot/alerts"],
-    listAlertsForRepo: ["GET /repos/{owner}/{repo}/dependabot/alerts"],
-    listOrgSecrets: ["GET /orgs/{org}/dependabot/secrets"],
-    listRepoSecrets: ["GET /repos/{owner}/{repo}/dependabot/secrets"],
-    listSelectedReposForOrgSecret: [
-      "GET /orgs/{org}/dependabot/secrets/{secret_name}/repositories"
-    ],
-    removeSelectedRepoFromOrgSecret: [
-      "DELETE /orgs/{org}/dependabot/secrets/{secret_name}/repositories/{repository_id}"
-    ],
-    repositoryAccessForOrg: [
-      "GET /organizations/{org}/dependabot/repository-access"
-    ],
-    setRepositoryAccessDefaultLevel: [
-      "PUT /organizations/{org}/dependabot/repository-access/default-level"
-    ],
-    setSelectedReposForOrgSecret: [
-      "PUT /orgs/{org}/dependabot/secrets/{secret_name}/repositories"
-    ],
-    updateAlert: [
-      "PATCH /repos/{owner}/{repo}/dependabot/alerts/{alert_number}"
-    ],
-    updateRepositoryAccessForOrg: [
-      "PATCH /organizations/{org}/dependabot/repository-access"
-    ]
-  },
-  dependencyGraph: {
-    createRepositorySnapshot: [
-      "POST /repos/{owner}/{repo}/dependency-graph/snapshots"
-    ],
-    diffRange: [
-      "GET /repos/{owner}/{repo}/dependency-graph/compare/{basehead}"
-    ],
-    exportSbom: ["GET /repos/{owner}/{repo}/dependency-graph/sbom"]
-  },
-  emojis: { get: ["GET /emojis"] },
-  enterpriseTeamMemberships: {
-    add: [
-      "PUT /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
-    ],
-    bulkAdd: [
-      "POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/add"
-    ],
-    bulkRemove: [
-      "POST /enterprises/{enterprise}/teams/{enterprise-team}/memberships/remove"
-    ],
-    get: [
-      "GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
-    ],
-    list: ["GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships"],
-    remove: [
-      "DELETE /enterprises/{enterprise}/teams/{enterprise-team}/memberships/{username}"
-    ]
-  },
-  enterpriseTeamOrganizations: {
-    add: [
-      "PUT /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
-    ],
-    bulkAdd: [
-      "POST /enterprises/{enterprise}/teams/{enterprise-team}/organizations/add"
-    ],
-    bulkRemove: [
-      "POST /enterprises/{enterprise}/teams/{enterprise-team}/organizations/remove"
-    ],
-    delete: [
-      "DELETE /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
-    ],
-    getAssignment: [
-      "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations/{org}"
-    ],
-    getAssignments: [
-      "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations"
-    ]
-  },
-  enterpriseTeams: {
-    create: ["POST /enterprises/{enterprise}/teams"],
-    delete: ["DELETE /enterprises/{enterprise}/teams/{team_slug}"],
-    get: ["GET /enterprises/{enterprise}/teams/{team_slug}"],
-    list: ["GET /enterprises/{enterprise}/teams"],
-    update: ["PATCH /enterprises/{enterprise}/teams/{team_slug}"]
-  },
-  gists: {
-    checkIsStarred: ["GET /gists/{gist_id}/star"],
-    create: ["POST /gists"],
-    createComment: ["POST /gists/{gist_id}/comments"],
-    delete: ["DELETE /gists/{gist_id}"],
-    deleteComment: ["DELETE /gists/{gist_id}/comments/{comment_id}"],
-    fork: ["POST /gists/{gist_id}/forks"],
-    get: ["GET /gists/{gist_id}"],
-    getComment: ["GET /gists/{gist_id}/comments/{comment_id}"],
-    getRevision: ["GET /gists/{gist_id}/{sha}"],
-    list: ["GET /gists"],
-    listComments: ["GET /gists/{gist_id}/comments"],
-    listCommits: ["GET /gists/{gist_id}/commits"],
-    listForUser: ["GET /users/{username}/gists"],
-    listForks: ["GET /gists/{gist_id}/forks"],
-    listPublic: ["GET /gists/public"],
-    listStarred: ["GET /gists/starred"],
-    star: ["PUT /gists/{gist_id}/star"],
-    unstar: ["DELETE /gists/{gist_id}/star"],
-    update: ["PATCH /gists/{gist_id}"],
-    updateComment: ["PATCH /gists/{gist_id}/comments/{comment_id}"]
-  },
-  git: {
-    createBlob: ["POST /repos/{owner}/{repo}/git/blobs"],
-    createCommit: ["POST /repos/{owner}/{repo}/git/commits"],
-    createRef: ["POST /repos/{owner}/{repo}/git/refs"],
-    createTag: ["POST /repos/{owner}/{repo}/git/tags"],
-    createTree: ["POST /repos/{owner}/{repo}/git/trees"],
-    deleteRef: ["DELETE /repos/{owner}/{repo}/git/refs/{ref}"],
-    getBlob: ["GET /repos/{owner}/{repo}/git/blobs/{file_sha}"],
-    getCommit: ["GET /repos/{owner}/{repo}/git/commits/{commit_sha}"],
-    getRef: ["GET /repos/{owner}/{repo}/git/ref/{ref}"],
-    getTag: ["GET /repos/{owner}/{repo}/git/tags/{tag_sha}"],
-    getTree: ["GET /repos/{owner}/{repo}/git/trees/{tree_sha}"],
-    listMatchingRefs: ["GET /repos/{owner}/{repo}/git/matching-refs/{ref}"],
-    updateRef: ["PATCH /repos/{owner}/{repo}/git/refs/{ref}"]
-  },
-  gitignore: {
-    getAllTemplates: ["GET /gitignore/templates"],
-    getTemplate: ["GET /gitignore/templates/{name}"]
-  },
-  hostedCompute: {
-    createNetworkConfigurationForOrg: [
-      "POST /orgs/{org}/settings/network-configurations"
-    ],
-    deleteNetworkConfigurationFromOrg: [
-      "DELETE /orgs/{org}/settings/network-configurations/{network_configuration_id}"
-    ],
-    getNetworkConfigurationForOrg: [
-      "GET /orgs/{org}/settings/network-configurations/{network_configuration_id}"
-    ],
-    getNetworkSettingsForOrg: [
-      "GET /orgs/{org}/settings/network-settings/{network_settings_id}"
-    ],
-    listNetworkConfigurationsForOrg: [
-      "GET /orgs/{org}/settings/network-configurations"
-    ],
-    updateNetworkConfigurationForOrg: [
-      "PATCH /orgs/{org}/settings/network-configurations/{network_configuration_id}"
-    ]
-  },
-  interactions: {
-    getRestrictionsForAuthenticatedUser: ["GET /user/interaction-limits"],
-    getRestrictionsForOrg: ["GET /orgs/{org}/interaction-limits"],
-    getRestrictionsForRepo: ["GET /repos/{owner}/{repo}/interaction-limits"],
-    getRestrictionsForYourPublicRepos: [
-      "GET /user/interaction-limits",
-      {},
-      { renamed: ["interactions", "getRestrictionsForAuthenticatedUser"] }
-    ],
-    removeRestrictionsForAuthenticatedUser: ["DELETE /user/interaction-limits"],
-    removeRestrictionsForOrg: ["DELETE /orgs/{org}/interaction-limits"],
-    removeRestrictionsForRepo: [
-      "DELETE /repos/{owner}/{repo}/interaction-limits"
-    ],
-    removeRestrictionsForYourPublicRepos: [
-      "DELETE /user/interaction-limits",
-      {},
-      { renamed: ["interactions", "removeRestrictionsForAuthenticatedUser"] }
-    ],
-    setRestrictionsForAuthenticatedUser: ["PUT /user/interaction-limits"],
-    setRestrictionsForOrg: ["PUT /orgs/{org}/interaction-limits"],
-    setRestrictionsForRepo: ["PUT /repos/{owner}/{repo}/interaction-limits"],
-    setRestrictionsForYourPublicRepos: [
-      "PUT /user/interaction-limits",
-      {},
-      { renamed: ["interactions", "setRestrictionsForAuthenticatedUser"] }
-    ]
-  },
-  issues: {
-    addAssignees: [
-      "POST /repos/{owner}/{repo}/issues/{issue_number}/assignees"
-    ],
-    addBlockedByDependency: [
-      "POST /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by"
-    ],
-    addLabels: ["POST /repos/{owner}/{repo}/issues/{issue_number}/labels"],
-    addSubIssue: [
-      "POST /repos/{owner}/{repo}/issues/{issue_number}/sub_issues"
-    ],
-    checkUserCanBeAssigned: ["GET /repos/{owner}/{repo}/assignees/{assignee}"],
-    checkUserCanBeAssignedToIssue: [
-      "GET /repos/{owner}/{repo}/issues/{issue_number}/assignees/{assignee}"
-    ],
-    create: ["POST /repos/{owner}/{repo}/issues"],
-    createComment: [
-      "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"
-    ],
-    createLabel: ["POST /repos/{owner}/{repo}/labels"],
-    createMilestone: ["POST /repos/{owner}/{repo}/milestones"],
-    deleteComment: [
-      "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}"
-    ],
-    deleteLabel: ["DELETE /repos/{owner}/{repo}/labels/{name}"],
-    deleteMilestone: [
-      "DELETE /repos/{owner}/{repo}/milestones/{milestone_number}"
-    ],
-    get: ["GET /repos/{owner}/{repo}/issues/{issue_number}"],
-    getComment: ["GET /repos/{owner}/{repo}/issues/comments/{comment_id}"],
-    getEvent: ["GET /repos/{owner}/{repo}/issues/events/{event_id}"],
-    getLabel: ["GET /repos/{owner}/{repo}/labels/{name}"],
-    getMilestone: ["GET /repos/{owner}/{repo}/milestones/{milestone_number}"],
-    getParent: ["GET /repos/{owner}/{repo}/issues/{issue_number}/parent"],
-    list: ["GET /issues"],
-    listAssignees: ["GET /repos/{owner}/{repo}/assignees"],
-    listComments: ["GET /repos/{owner}/{repo}/issues/{issue_number}/comments"],
-    listCommentsForRepo: ["GET /repos/{owner}/{repo}/issues/comments"],
-    listDependenciesBlockedBy: [
-      "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by"
-    ],
-    listDependenciesBlocking: [
-      "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocking"
-    ],
-    listEvents: ["GET /repos/{owner}/{repo}/issues/{issue_number}/events"],
-    listEventsForRepo: ["GET /repos/{owner}/{repo}/issues/events"],
-    listEventsForTimeline: [
-      "GET /repos/{owner}/{repo}/issues/{issue_number}/timeline"
-    ],
-    listForAuthenticatedUser: ["GET /user/issues"],
-    listForOrg: ["GET /orgs/{org}/issues"],
-    listForRepo: ["GET /repos/{owner}/{repo}/issues"],
-    listLabelsForMilestone: [
-      "GET /repos/{owner}/{repo}/milestones/{milestone_number}/labels"
-    ],
-    listLabelsForRepo: ["GET /repos/{owner}/{repo}/labels"],
-    listLabelsOnIssue: [
-      "GET /repos/{owner}/{repo}/issues/{issue_number}/labels"
-    ],
-    listMilestones: ["GET /repos/{owner}/{repo}/milestones"],
-    listSubIssues: [
-      "GET /repos/{owner}/{repo}/issues/{issue_number}/sub_issues"
-    ],
-    lock: ["PUT /repos/{owner}/{repo}/issues/{issue_number}/lock"],
-    removeAllLabels: [
-      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels"
-    ],
-    removeAssignees: [
-      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/assignees"
-    ],
-    removeDependencyBlockedBy: [
-      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by/{issue_id}"
-    ],
-    removeLabel: [
-      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}"
-    ],
-    removeSubIssue: [
-      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/sub_issue"
-    ],
-    reprioritizeSubIssue: [
-      "PATCH /repos/{owner}/{repo}/issues/{issue_number}/sub_issues/priority"
-    ],
-    setLabels: ["PUT /repos/{owner}/{repo}/issues/{issue_number}/labels"],
-    unlock: ["DELETE /repos/{owner}/{repo}/issues/{issue_number}/lock"],
-    update: ["PATCH /repos/{owner}/{repo}/issues/{issue_number}"],
-    updateComment: ["PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}"],
-    updateLabel: ["PATCH /repos/{owner}/{repo}/labels/{name}"],
-    updateMilestone: [
-      "PATCH /repos/{owner}/{repo}/milestones/{milestone_number}"
-    ]
-  },
-  licenses: {
-    get: ["GET /licenses/{license}"],
-    getAllCommonlyUsed: ["GET /licenses"],
-    getForRepo: ["GET /repos/{owner}/{repo}/license"]
-  },
-  markdown: {
-    render: ["POST /markdown"],
-    renderRaw: [
-      "POST /markdown/raw",
-      { headers: { "content-type": "text/plain; charset=utf-8" } }
-    ]
-  },
-  meta: {
-    get: ["GET /meta"],
-    getAllVersions: ["GET /versions"],
-    getOctocat: ["GET /octocat"],
-    getZen: ["GET /zen"],
-    root: ["GET /"]
-  },
-  migrations: {
-    deleteArchiveForAuthenticatedUser: [
-      "DELETE /user/migrations/{migration_id}/archive"
-    ],
-    deleteArchiveForOrg: [
-      "DELETE /orgs/{org}/migrations/{migration_id}/archive"
-    ],
-    downloadArchiveForOrg: [
-      "GET /orgs/{org}/migrations/{migration_id}/archive"
-    ],
-    getArchiveForAuthenticatedUser: [
-      "GET /user/migrations/{migration_id}/archive"
-    ],
-    getStatusForAuthenticatedUser: ["GET /user/migrations/{migration_id}"],
-    getStatusForOrg: ["GET /orgs/{org}/migrations/{migration_id}"],
-    listForAuthenticatedUser: ["GET /user/migrations"],
-    listForOrg: ["GET /orgs/{org}/migrations"],
-    listReposForAuthenticatedUser: [
-      "GET /user/migrations/{migration_id}/repositories"
-    ],
-    listReposForOrg: ["GET /orgs/{org}/migrations/{migration_id}/repositories"],
-    listReposForUser: [
-      "GET /user/migrations/{migration_id}/repositories",
-      {},
-      { renamed: ["migrations", "listReposForAuthenticatedUser"] }
-    ],
-    startForAuthenticatedUser: ["POST /user/migrations"],
-    startForOrg: ["POST /orgs/{org}/migrations"],
-    unlockRepoForAuthenticatedUser: [
-      "DELETE /user/migrations/{migration_id}/repos/{repo_name}/lock"
-    ],
-    unlockRepoForOrg: [
-      "DELETE /orgs/{org}/migrations/{migration_id}/repos/{repo_name}/lock"
-    ]
-  },
-  oidc: {
-    getOidcCustomSubTemplateForOrg: [
-      "GET /orgs/{org}/actions/oidc/customization/sub"
-    ],
-    updateOidcCustomSubTemplateForOrg: [
-      "PUT /orgs/{org}/actions/oidc/customization/sub"
-    ]
-  },
-  orgs: {
-    addSecurityManagerTeam: [
-      "PUT /orgs/{org}/security-managers/teams/{team_slug}",
-      {},
-      {
-        deprecated: "octokit.rest.orgs.addSecurityManagerTeam() is deprecated, see https://docs.github.com/rest/orgs/security-managers#add-a-security-manager-team"
-      }
-    ],
-    assignTeamToOrgRole: [
-      "PUT /orgs/{org}/organization-roles/teams/{team_slug}/{role_id}"
-    ],
-    assignUserToOrgRole: [
-      "PUT /orgs/{org}/organization-roles/users/{username}/{role_id}"
-    ],
-    blockUser: ["PUT /orgs/{org}/blocks/{username}"],
-    cancelInvitation: ["DELETE /orgs/{org}/invitations/{invitation_id}"],
-    checkBlockedUser: ["GET /orgs/{org}/blocks/{username}"],
-    checkMembershipForUser: ["GET /orgs/{org}/members/{username}"],
-    checkPublicMembershipForUser: ["GET /orgs/{org}/public_members/{username}"],
-    convertMemberToOutsideCollaborator: [
-      "PUT /orgs/{org}/outside_collaborators/{username}"
-    ],
-    createArtifactStorageRecord: [
-      "POST /orgs/{org}/artifacts/metadata/storage-record"
-    ],
-    createInvitation: ["POST /orgs/{org}/invitations"],
-    createIssueType: ["POST /orgs/{org}/issue-types"],
-    createWebhook: ["POST /orgs/{org}/hooks"],
-    customPropertiesForOrgsCreateOrUpdateOrganizationValues: [
-      "PATCH /organizations/{org}/org-properties/values"
-    ],
-    customPropertiesForOrgsGetOrganizationValues: [
-      "GET /organizations/{org}/org-properties/values"
-    ],
-    customPropertiesForReposCreateOrUpdateOrganizationDefinition: [
-      "PUT /orgs/{org}/properties/schema/{custom_property_name}"
-    ],
-    customPropertiesForReposCreateOrUpdateOrganizationDefinitions: [
-      "PATCH /orgs/{org}/properties/schema"
-    ],
-    customPropertiesForReposCreateOrUpdateOrganizationValues: [
-      "PATCH /orgs/{org}/properties/values"
-    ],
-    customPropertiesForReposDeleteOrganizationDefinition: [
-      "DELETE /orgs/{org}/properties/schema/{custom_property_name}"
-    ],
-    customPropertiesForReposGetOrganizationDefinition: [
-      "GET /orgs/{org}/properties/schema/{custom_property_name}"
-    ],
-    customPropertiesForReposGetOrganizationDefinitions: [
-      "GET /orgs/{org}/properties/schema"
-    ],
-    customPropertiesForReposGetOrganizationValues: [
-      "GET /orgs/{org}/properties/values"
-    ],
-    delete: ["DELETE /orgs/{org}"],
-    deleteAttestationsBulk: ["POST /orgs/{org}/attestations/delete-request"],
-    deleteAttestationsById: [
-      "DELETE /orgs/{org}/attestations/{attestation_id}"
-    ],
-    deleteAttestationsBySubjectDigest: [
-      "DELETE /orgs/{org}/attestations/digest/{subject_digest}"
-    ],
-    deleteIssueType: ["DELETE /orgs/{org}/issue-types/{issue_type_id}"],
-    deleteWebhook: ["DELETE /orgs/{org}/hooks/{hook_id}"],
-    disableSelectedRepositoryImmutableReleasesOrganization: [
-      "DELETE /orgs/{org}/settings/immutable-releases/repositories/{repository_id}"
-    ],
-    enableSelectedRepositoryImmutableReleasesOrganization: [
-      "PUT /orgs/{org}/settings/immutable-releases/repositories/{repository_id}"
-    ],
-    get: ["GET /orgs/{org}"],
-    getImmutableReleasesSettings: [
-      "GET /orgs/{org}/settings/immutable-releases"
-    ],
-    getImmutableReleasesSettingsRepositories: [
-      "GET /orgs/{org}/settings/immutable-releases/repositories"
-    ],
-    getMembershipForAuthenticatedUser: ["GET /user/memberships/orgs/{org}"],
-    getMembershipForUser: ["GET /orgs/{org}/memberships/{username}"],
-    getOrgRole: ["GET /orgs/{org}/organization-roles/{role_id}"],
-    getOrgRulesetHistory: ["GET /orgs/{org}/rulesets/{ruleset_id}/history"],
-    getOrgRulesetVersion: [
-      "GET /orgs/{org}/rulesets/{ruleset_id}/history/{version_id}"
-    ],
-    getWebhook: ["GET /orgs/{org}/hooks/{hook_id}"],
-    getWebhookConfigForOrg: ["GET /orgs/{org}/hooks/{hook_id}/config"],
-    getWebhookDelivery: [
-      "GET /orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}"
-    ],
-    list: ["GET /organizations"],
-    listAppInstallations: ["GET /orgs/{org}/installations"],
-    listArtifactStorageRecords: [
-      "GET /orgs/{org}/artifacts/{subject_digest}/metadata/storage-records"
-    ],
-    listAttestationRepositories: ["GET /orgs/{org}/attestations/repositories"],
-    listAttestations: ["GET /orgs/{org}/attestations/{subject_digest}"],
-    listAttestationsBulk: [
-      "POST /orgs/{org}/attestations/bulk-list{?per_page,before,after}"
-    ],
-    listBlockedUsers: ["GET /orgs/{org}/blocks"],
-    listFailedInvitations: ["GET /orgs/{org}/failed_invitations"],
-    listForAuthenticatedUser: ["GET /user/orgs"],
-    listForUser: ["GET /users/{username}/orgs"],
-    listInvitationTeams: ["GET /orgs/{org}/invitations/{invitation_id}/teams"],
-    listIssueTypes: ["GET /orgs/{org}/issue-types"],
-    listMembers: ["GET /orgs/{org}/members"],
-    listMembershipsForAuthenticatedUser: ["GET /user/memberships/orgs"],
-    listOrgRoleTeams: ["GET /orgs/{org}/organization-roles/{role_id}/teams"],
-    listOrgRoleUsers: ["GET /orgs/{org}/organization-roles/{role_id}/users"],
-    listOrgRoles: ["GET /orgs/{org}/organization-roles"],
-    listOrganizationFineGrainedPermissions: [
-      "GET /orgs/{org}/organization-fine-grained-permissions"
-    ],
-    listOutsideCollaborators: ["GET /orgs/{org}/outside_collaborators"],
-    listPatGrantRepositories: [
-      "GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories"
-    ],
-    listPatGrantRequestRepositories: [
-      "GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories"
-    ],
-    listPatGrantRequests: ["GET /orgs/{org}/personal-access-token-requests"],
-    listPatGrants: ["GET /orgs/{org}/personal-access-tokens"],
-    listPendingInvitations: ["GET /orgs/{org}/invitations"],
-    listPublicMembers: ["GET /orgs/{org}/public_members"],
-    listSecurityManagerTeams: [
-      "GET /orgs/{org}/security-managers",
-      {},
-      {
-        deprecated: "octokit.rest.orgs.listSecurityManagerTeams() is deprecated, see https://docs.github.com/rest/orgs/security-managers#list-security-manager-teams"
-      }
-    ],
-    listWebhookDeliveries: ["GET /orgs/{org}/hooks/{hook_id}/deliveries"],
-    listWebhooks: ["GET /orgs/{org}/hooks"],
-    pingWebhook: ["POST /orgs/{org}/hooks/{hook_id}/pings"],
-    redeliverWebhookDelivery: [
-      "POST /orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}/attempts"
-    ],
-    removeMember: ["DELETE /orgs/{org}/members/{username}"],
-    removeMembershipForUser: ["DELETE /orgs/{org}/memberships/{username}"],
-    removeOutsideCollaborator: [
-      "DELETE /orgs/{org}/outside_collaborators/{username}"
-    ],
-    removePublicMembershipForAuthenticatedUser: [
-      "DELETE /orgs/{org}/public_members/{username}"
-    ],
-    removeSecurityManagerTeam: [
-      "DELETE /orgs/{org}/security-managers/teams/{team_slug}",
-      {},
-      {
-        deprecated: "octokit.rest.orgs.removeSecurityManagerTeam() is deprecated, see https://docs.github.com/rest/orgs/security-managers#remove-a-security-manager-team"
-      }
-    ],
-    reviewPatGrantRequest: [
-      "POST /orgs/{org}/personal-access-token-requests/{pat_request_id}"
-    ],
-    reviewPatGrantRequestsInBulk: [
-      "POST /orgs/{org}/personal-access-token-requests"
-    ],
-    revokeAllOrgRolesTeam: [
-      "DELETE /orgs/{org}/organization-roles/teams/{team_slug}"
-    ],
-    revokeAllOrgRolesUser: [
-      "DELETE /orgs/{org}/organization-roles/users/{username}"
-    ],
-    revokeOrgRoleTeam: [
-      "DELETE /orgs/{org}/organization-roles/teams/{team_slug}/{role_id}"
-    ],
-    revokeOrgRoleUser: [
-      "DELETE /orgs/{org}/organization-roles/users/{username}/{role_id}"
-    ],
-    setImmutableReleasesSettings: [
-      "PUT /orgs/{org}/settings/immutable-releases"
-    ],
-    setImmutableReleasesSettingsRepositories: [
-      "PUT /orgs/{org}/settings/immutable-releases/repositories"
-    ],
-    setMembershipForUser: ["PUT /orgs/{org}/memberships/{username}"],
-    setPublicMembershipForAuthenticatedUser: [
-      "PUT /orgs/{org}/public_members/{username}"
-    ],
-    unblockUser: ["DELETE /orgs/{org}/blocks/{username}"],
-    update: ["PATCH /orgs/{org}"],
-    updateIssueType: ["PUT /orgs/{org}/issue-types/{issue_type_id}"],
-    updateMembershipForAuthenticatedUser: [
-      "PATCH /user/memberships/orgs/{org}"
-    ],
-    updatePatAccess: ["POST /orgs/{org}/personal-access-tokens/{pat_id}"],
-    updatePatAccesses: ["POST /orgs/{org}/personal-access-tokens"],
-    updateWebhook: ["PATCH /orgs/{org}/hooks/{hook_id}"],
-    updateWebhookConfigForOrg: ["PATCH /orgs/{org}/hooks/{hook_id}/config"]
-  },
-  packages: {
-    deletePackageForAuthenticatedUser: [
-      "DELETE /user/packages/{package_type}/{package_name}"
-    ],
-    deletePackageForOrg: [
-      "DELETE /orgs/{org}/packages/{package_type}/{package_name}"
-    ],
-    deletePackageForUser: [
-      "DELETE /users/{username}/packages/{package_type}/{package_name}"
-    ],
-    deletePackageVersionForAuthenticatedUser: [
-      "DELETE /user/packages/{package_type}/{package_name}/versions/{package_version_id}"
-    ],
-    deletePackageVersionForOrg: [
-      "DELETE /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}"
-    ],
-    deletePackageVersionForUser: [
-      "DELETE /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}"
-    ],
-    getAllPackageVersionsForAPackageOwnedByAnOrg: [
-      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions",
-      {},
-      { renamed: ["packages", "getAllPackageVersionsForPackageOwnedByOrg"] }
-    ],
-    getAllPackageVersionsForAPackageOwnedByTheAuthenticatedUser: [
-      "GET /user/packages/{package_type}/{package_name}/versions",
-      {},
-      {
-        renamed: [
-          "packages",
-          "getAllPackageVersionsForPackageOwnedByAuthenticatedUser"
-        ]
-      }
-    ],
-    getAllPackageVersionsForPackageOwnedByAuthenticatedUser: [
-      "GET /user/packages/{package_type}/{package_name}/versions"
-    ],
-    getAllPackageVersionsForPackageOwnedByOrg: [
-      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions"
-    ],
-    getAllPackageVersionsForPackageOwnedByUser: [
-      "GET /users/{username}/packages/{package_type}/{package_name}/versions"
-    ],
-    getPackageForAuthenticatedUser: [
-      "GET /user/packages/{package_type}/{package_name}"
-    ],
-    getPackageForOrganization: [
-      "GET /orgs/{org}/packages/{package_type}/{package_name}"
-    ],
-    getPackageForUser: [
-      "GET /users/{username}/packages/{package_type}/{package_name}"
-    ],
-    getPackageVersionForAuthenticatedUser: [
-      "GET /user/packages/{package_type}/{package_name}/versions/{package_version_id}"
-    ],
-    getPackageVersionForOrganization: [
-      "GET /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}"
-    ],
-    getPackageVersionForUser: [
-      "GET /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}"
-    ],
-    listDockerMigrationConflictingPackagesForAuthenticatedUser: [
-      "GET /user/docker/conflicts"
-    ],
-    listDockerMigrationConflictingPackagesForOrganization: [
-      "GET /orgs/{org}/docker/conflicts"
-    ],
-    listDockerMigrationConflictingPackagesForUser: [
-      "GET /users/{username}/docker/conflicts"
-    ],
-    listPackagesForAuthenticatedUser: ["GET /user/packages"],
-    listPackagesForOrganization: ["GET /orgs/{org}/packages"],
-    listPackagesForUser: ["GET /users/{username}/packages"],
-    restorePackageForAuthenticatedUser: [
-      "POST /user/packages/{package_type}/{package_name}/restore{?token}"
-    ],
-    restorePackageForOrg: [
-      "POST /orgs/{org}/packages/{package_type}/{package_name}/restore{?token}"
-    ],
-    restorePackageForUser: [
-      "POST /users/{username}/packages/{package_type}/{package_name}/restore{?token}"
-    ],
-    restorePackageVersionForAuthenticatedUser: [
-      "POST /user/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
-    ],
-    restorePackageVersionForOrg: [
-      "POST /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
-    ],
-    restorePackageVersionForUser: [
-      "POST /users/{username}/packages/{package_type}/{package_name}/versions/{package_version_id}/restore"
-    ]
-  },
-  privateRegistries: {
-    createOrgPrivateRegistry: ["POST /orgs/{org}/private-registries"],
-    deleteOrgPrivateRegistry: [
-      "DELETE /orgs/{org}/private-registries/{secret_name}"
-    ],
-    getOrgPrivateRegistry: ["GET /orgs/{org}/private-registries/{secret_name}"],
-    getOrgPublicKey: ["GET /orgs/{org}/private-registries/public-key"],
-    listOrgPrivateRegistries: ["GET /orgs/{org}/private-registries"],
-    updateOrgPrivateRegistry: [
-      "PATCH /orgs/{org}/private-registries/{secret_name}"
-    ]
-  },
-  projects: {
-    addItemForOrg: ["POST /orgs/{org}/projectsV2/{project_number}/items"],
-    addItemForUser: [
-      "POST /users/{username}/projectsV2/{project_number}/items"
-    ],
-    deleteItemForOrg: [
-      "DELETE /orgs/{org}/projectsV2/{project_number}/items/{item_id}"
-    ],
-    deleteItemForUser: [
-      "DELETE /users/{username}/projectsV2/{project_number}/items/{item_id}"
-    ],
-    getFieldForOrg: [
-      "GET /orgs/{org}/projectsV2/{project_number}/fields/{field_id}"
-    ],
-    getFieldForUser: [
-      "GET /users/{username}/projectsV2/{project_number}/fields/{field_id}"
-    ],
-    getForOrg: ["GET /orgs/{org}/projectsV2/{project_number}"],
-    getForUser: ["GET /users/{username}/projectsV2/{project_number}"],
-    getOrgItem: ["GET /orgs/{org}/projectsV2/{project_number}/items/{item_id}"],
-    getUserItem: [
-      "GET /users/{username}/projectsV2/{project_number}/items/{item_id}"
-    ],
-    listFieldsForOrg: ["GET /orgs/{org}/projectsV2/{project_number}/fields"],
-    listFieldsForUser: [
-      "GET /users/{username}/projectsV2/{project_number}/fields"
-    ],
-    listForOrg: ["GET /orgs/{org}/projectsV2"],
-    listForUser: ["GET /users/{username}/projectsV2"],
-    listItemsForOrg: ["GET /orgs/{org}/projectsV2/{project_number}/items"],
-    listItemsForUser: [
-      "GET /users/{username}/projectsV2/{project_number}/items"
-    ],
-    updateItemForOrg: [
-      "PATCH /orgs/{org}/projectsV2/{project_number}/items/{item_id}"
-    ],
-    updateItemForUser: [
-      "PATCH /users/{username}/projectsV2/{project_number}/items/{item_id}"
-    ]
-  },
-  pulls: {
-    checkIfMerged: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/merge"],
-    create: ["POST /repos/{owner}/{repo}/pulls"],
-    createReplyForReviewComment: [
-      "POST /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies"
-    ],
-    createReview: ["POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews"],
-    createReviewComment: [
-      "POST /repos/{owner}/{repo}/pulls/{pull_number}/comments"
-    ],
-    deletePendingReview: [
-      "DELETE /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
-    ],
-    deleteReviewComment: [
-      "DELETE /repos/{owner}/{repo}/pulls/comments/{comment_id}"
-    ],
-    dismissReview: [
-      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals"
-    ],
-    get: ["GET /repos/{owner}/{repo}/pulls/{pull_number}"],
-    getReview: [
-      "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
-    ],
-    getReviewComment: ["GET /repos/{owner}/{repo}/pulls/comments/{comment_id}"],
-    list: ["GET /repos/{owner}/{repo}/pulls"],
-    listCommentsForReview: [
-      "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments"
-    ],
-    listCommits: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/commits"],
-    listFiles: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/files"],
-    listRequestedReviewers: [
-      "GET /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
-    ],
-    listReviewComments: [
-      "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments"
-    ],
-    listReviewCommentsForRepo: ["GET /repos/{owner}/{repo}/pulls/comments"],
-    listReviews: ["GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews"],
-    merge: ["PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge"],
-    removeRequestedReviewers: [
-      "DELETE /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
-    ],
-    requestReviewers: [
-      "POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
-    ],
-    submitReview: [
-      "POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/events"
-    ],
-    update: ["PATCH /repos/{owner}/{repo}/pulls/{pull_number}"],
-    updateBranch: [
-      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/update-branch"
-    ],
-    updateReview: [
-      "PUT /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"
-    ],
-    updateReviewComment: [
-      "PATCH /repos/{owner}/{repo}/pulls/comments/{comment_id}"
-    ]
-  },
-  rateLimit: { get: ["GET /rate_limit"] },
-  reactions: {
-    createForCommitComment: [
-      "POST /repos/{owner}/{repo}/comments/{comment_id}/reactions"
-    ],
-    createForIssue: [
-      "POST /repos/{owner}/{repo}/issues/{issue_number}/reactions"
-    ],
-    createForIssueComment: [
-      "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
-    ],
-    createForPullRequestReviewComment: [
-      "POST /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions"
-    ],
-    createForRelease: [
-      "POST /repos/{owner}/{repo}/releases/{release_id}/reactions"
-    ],
-    createForTeamDiscussionCommentInOrg: [
-      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions"
-    ],
-    createForTeamDiscussionInOrg: [
-      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions"
-    ],
-    deleteForCommitComment: [
-      "DELETE /repos/{owner}/{repo}/comments/{comment_id}/reactions/{reaction_id}"
-    ],
-    deleteForIssue: [
-      "DELETE /repos/{owner}/{repo}/issues/{issue_number}/reactions/{reaction_id}"
-    ],
-    deleteForIssueComment: [
-      "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions/{reaction_id}"
-    ],
-    deleteForPullRequestComment: [
-      "DELETE /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions/{reaction_id}"
-    ],
-    deleteForRelease: [
-      "DELETE /repos/{owner}/{repo}/releases/{release_id}/reactions/{reaction_id}"
-    ],
-    deleteForTeamDiscussion: [
-      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions/{reaction_id}"
-    ],
-    deleteForTeamDiscussionComment: [
-      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions/{reaction_id}"
-    ],
-    listForCommitComment: [
-      "GET /repos/{owner}/{repo}/comments/{comment_id}/reactions"
-    ],
-    listForIssue: ["GET /repos/{owner}/{repo}/issues/{issue_number}/reactions"],
-    listForIssueComment: [
-      "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
-    ],
-    listForPullRequestReviewComment: [
-      "GET /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions"
-    ],
-    listForRelease: [
-      "GET /repos/{owner}/{repo}/releases/{release_id}/reactions"
-    ],
-    listForTeamDiscussionCommentInOrg: [
-      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions"
-    ],
-    listForTeamDiscussionInOrg: [
-      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions"
-    ]
-  },
-  repos: {
-    acceptInvitation: [
-      "PATCH /user/repository_invitations/{invitation_id}",
-      {},
-      { renamed: ["repos", "acceptInvitationForAuthenticatedUser"] }
-    ],
-    acceptInvitationForAuthenticatedUser: [
-      "PATCH /user/repository_invitations/{invitation_id}"
-    ],
-    addAppAccessRestrictions: [
-      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
-      {},
-      { mapToData: "apps" }
-    ],
-    addCollaborator: ["PUT /repos/{owner}/{repo}/collaborators/{username}"],
-    addStatusCheckContexts: [
-      "POST /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
-      {},
-      { mapToData: "contexts" }
-    ],
-    addTeamAccessRestrictions: [
-      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
-      {},
-      { mapToData: "teams" }
-    ],
-    addUserAccessRestrictions: [
-      "POST /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
-      {},
-      { mapToData: "users" }
-    ],
-    cancelPagesDeployment: [
-      "POST /repos/{owner}/{repo}/pages/deployments/{pages_deployment_id}/cancel"
-    ],
-    checkAutomatedSecurityFixes: [
-      "GET /repos/{owner}/{repo}/automated-security-fixes"
-    ],
-    checkCollaborator: ["GET /repos/{owner}/{repo}/collaborators/{username}"],
-    checkImmutableReleases: ["GET /repos/{owner}/{repo}/immutable-releases"],
-    checkPrivateVulnerabilityReporting: [
-      "GET /repos/{owner}/{repo}/private-vulnerability-reporting"
-    ],
-    checkVulnerabilityAlerts: [
-      "GET /repos/{owner}/{repo}/vulnerability-alerts"
-    ],
-    codeownersErrors: ["GET /repos/{owner}/{repo}/codeowners/errors"],
-    compareCommits: ["GET /repos/{owner}/{repo}/compare/{base}...{head}"],
-    compareCommitsWithBasehead: [
-      "GET /repos/{owner}/{repo}/compare/{basehead}"
-    ],
-    createAttestation: ["POST /repos/{owner}/{repo}/attestations"],
-    createAutolink: ["POST /repos/{owner}/{repo}/autolinks"],
-    createCommitComment: [
-      "POST /repos/{owner}/{repo}/commits/{commit_sha}/comments"
-    ],
-    createCommitSignatureProtection: [
-      "POST /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
-    ],
-    createCommitStatus: ["POST /repos/{owner}/{repo}/statuses/{sha}"],
-    createDeployKey: ["POST /repos/{owner}/{repo}/keys"],
-    createDeployment: ["POST /repos/{owner}/{repo}/deployments"],
-    createDeploymentBranchPolicy: [
-      "POST /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"
-    ],
-    createDeploymentProtectionRule: [
-      "POST /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules"
-    ],
-    createDeploymentStatus: [
-      "POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
-    ],
-    createDispatchEvent: ["POST /repos/{owner}/{repo}/dispatches"],
-    createForAuthenticatedUser: ["POST /user/repos"],
-    createFork: ["POST /repos/{owner}/{repo}/forks"],
-    createInOrg: ["POST /orgs/{org}/repos"],
-    createOrUpdateEnvironment: [
-      "PUT /repos/{owner}/{repo}/environments/{environment_name}"
-    ],
-    createOrUpdateFileContents: ["PUT /repos/{owner}/{repo}/contents/{path}"],
-    createOrgRuleset: ["POST /orgs/{org}/rulesets"],
-    createPagesDeployment: ["POST /repos/{owner}/{repo}/pages/deployments"],
-    createPagesSite: ["POST /repos/{owner}/{repo}/pages"],
-    createRelease: ["POST /repos/{owner}/{repo}/releases"],
-    createRepoRuleset: ["POST /repos/{owner}/{repo}/rulesets"],
-    createUsingTemplate: [
-      "POST /repos/{template_owner}/{template_repo}/generate"
-    ],
-    createWebhook: ["POST /repos/{owner}/{repo}/hooks"],
-    customPropertiesForReposCreateOrUpdateRepositoryValues: [
-      "PATCH /repos/{owner}/{repo}/properties/values"
-    ],
-    customPropertiesForReposGetRepositoryValues: [
-      "GET /repos/{owner}/{repo}/properties/values"
-    ],
-    declineInvitation: [
-      "DELETE /user/repository_invitations/{invitation_id}",
-      {},
-      { renamed: ["repos", "declineInvitationForAuthenticatedUser"] }
-    ],
-    declineInvitationForAuthenticatedUser: [
-      "DELETE /user/repository_invitations/{invitation_id}"
-    ],
-    delete: ["DELETE /repos/{owner}/{repo}"],
-    deleteAccessRestrictions: [
-      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions"
-    ],
-    deleteAdminBranchProtection: [
-      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
-    ],
-    deleteAnEnvironment: [
-      "DELETE /repos/{owner}/{repo}/environments/{environment_name}"
-    ],
-    deleteAutolink: ["DELETE /repos/{owner}/{repo}/autolinks/{autolink_id}"],
-    deleteBranchProtection: [
-      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection"
-    ],
-    deleteCommitComment: ["DELETE /repos/{owner}/{repo}/comments/{comment_id}"],
-    deleteCommitSignatureProtection: [
-      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
-    ],
-    deleteDeployKey: ["DELETE /repos/{owner}/{repo}/keys/{key_id}"],
-    deleteDeployment: [
-      "DELETE /repos/{owner}/{repo}/deployments/{deployment_id}"
-    ],
-    deleteDeploymentBranchPolicy: [
-      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
-    ],
-    deleteFile: ["DELETE /repos/{owner}/{repo}/contents/{path}"],
-    deleteInvitation: [
-      "DELETE /repos/{owner}/{repo}/invitations/{invitation_id}"
-    ],
-    deleteOrgRuleset: ["DELETE /orgs/{org}/rulesets/{ruleset_id}"],
-    deletePagesSite: ["DELETE /repos/{owner}/{repo}/pages"],
-    deletePullRequestReviewProtection: [
-      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
-    ],
-    deleteRelease: ["DELETE /repos/{owner}/{repo}/releases/{release_id}"],
-    deleteReleaseAsset: [
-      "DELETE /repos/{owner}/{repo}/releases/assets/{asset_id}"
-    ],
-    deleteRepoRuleset: ["DELETE /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
-    deleteWebhook: ["DELETE /repos/{owner}/{repo}/hooks/{hook_id}"],
-    disableAutomatedSecurityFixes: [
-      "DELETE /repos/{owner}/{repo}/automated-security-fixes"
-    ],
-    disableDeploymentProtectionRule: [
-      "DELETE /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/{protection_rule_id}"
-    ],
-    disableImmutableReleases: [
-      "DELETE /repos/{owner}/{repo}/immutable-releases"
-    ],
-    disablePrivateVulnerabilityReporting: [
-      "DELETE /repos/{owner}/{repo}/private-vulnerability-reporting"
-    ],
-    disableVulnerabilityAlerts: [
-      "DELETE /repos/{owner}/{repo}/vulnerability-alerts"
-    ],
-    downloadArchive: [
-      "GET /repos/{owner}/{repo}/zipball/{ref}",
-      {},
-      { renamed: ["repos", "downloadZipballArchive"] }
-    ],
-    downloadTarballArchive: ["GET /repos/{owner}/{repo}/tarball/{ref}"],
-    downloadZipballArchive: ["GET /repos/{owner}/{repo}/zipball/{ref}"],
-    enableAutomatedSecurityFixes: [
-      "PUT /repos/{owner}/{repo}/automated-security-fixes"
-    ],
-    enableImmutableReleases: ["PUT /repos/{owner}/{repo}/immutable-releases"],
-    enablePrivateVulnerabilityReporting: [
-      "PUT /repos/{owner}/{repo}/private-vulnerability-reporting"
-    ],
-    enableVulnerabilityAlerts: [
-      "PUT /repos/{owner}/{repo}/vulnerability-alerts"
-    ],
-    generateReleaseNotes: [
-      "POST /repos/{owner}/{repo}/releases/generate-notes"
-    ],
-    get: ["GET /repos/{owner}/{repo}"],
-    getAccessRestrictions: [
-      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions"
-    ],
-    getAdminBranchProtection: [
-      "GET /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
-    ],
-    getAllDeploymentProtectionRules: [
-      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules"
-    ],
-    getAllEnvironments: ["GET /repos/{owner}/{repo}/environments"],
-    getAllStatusCheckContexts: [
-      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts"
-    ],
-    getAllTopics: ["GET /repos/{owner}/{repo}/topics"],
-    getAppsWithAccessToProtectedBranch: [
-      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps"
-    ],
-    getAutolink: ["GET /repos/{owner}/{repo}/autolinks/{autolink_id}"],
-    getBranch: ["GET /repos/{owner}/{repo}/branches/{branch}"],
-    getBranchProtection: [
-      "GET /repos/{owner}/{repo}/branches/{branch}/protection"
-    ],
-    getBranchRules: ["GET /repos/{owner}/{repo}/rules/branches/{branch}"],
-    getClones: ["GET /repos/{owner}/{repo}/traffic/clones"],
-    getCodeFrequencyStats: ["GET /repos/{owner}/{repo}/stats/code_frequency"],
-    getCollaboratorPermissionLevel: [
-      "GET /repos/{owner}/{repo}/collaborators/{username}/permission"
-    ],
-    getCombinedStatusForRef: ["GET /repos/{owner}/{repo}/commits/{ref}/status"],
-    getCommit: ["GET /repos/{owner}/{repo}/commits/{ref}"],
-    getCommitActivityStats: ["GET /repos/{owner}/{repo}/stats/commit_activity"],
-    getCommitComment: ["GET /repos/{owner}/{repo}/comments/{comment_id}"],
-    getCommitSignatureProtection: [
-      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures"
-    ],
-    getCommunityProfileMetrics: ["GET /repos/{owner}/{repo}/community/profile"],
-    getContent: ["GET /repos/{owner}/{repo}/contents/{path}"],
-    getContributorsStats: ["GET /repos/{owner}/{repo}/stats/contributors"],
-    getCustomDeploymentProtectionRule: [
-      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/{protection_rule_id}"
-    ],
-    getDeployKey: ["GET /repos/{owner}/{repo}/keys/{key_id}"],
-    getDeployment: ["GET /repos/{owner}/{repo}/deployments/{deployment_id}"],
-    getDeploymentBranchPolicy: [
-      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
-    ],
-    getDeploymentStatus: [
-      "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses/{status_id}"
-    ],
-    getEnvironment: [
-      "GET /repos/{owner}/{repo}/environments/{environment_name}"
-    ],
-    getLatestPagesBuild: ["GET /repos/{owner}/{repo}/pages/builds/latest"],
-    getLatestRelease: ["GET /repos/{owner}/{repo}/releases/latest"],
-    getOrgRuleSuite: ["GET /orgs/{org}/rulesets/rule-suites/{rule_suite_id}"],
-    getOrgRuleSuites: ["GET /orgs/{org}/rulesets/rule-suites"],
-    getOrgRuleset: ["GET /orgs/{org}/rulesets/{ruleset_id}"],
-    getOrgRulesets: ["GET /orgs/{org}/rulesets"],
-    getPages: ["GET /repos/{owner}/{repo}/pages"],
-    getPagesBuild: ["GET /repos/{owner}/{repo}/pages/builds/{build_id}"],
-    getPagesDeployment: [
-      "GET /repos/{owner}/{repo}/pages/deployments/{pages_deployment_id}"
-    ],
-    getPagesHealthCheck: ["GET /repos/{owner}/{repo}/pages/health"],
-    getParticipationStats: ["GET /repos/{owner}/{repo}/stats/participation"],
-    getPullRequestReviewProtection: [
-      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
-    ],
-    getPunchCardStats: ["GET /repos/{owner}/{repo}/stats/punch_card"],
-    getReadme: ["GET /repos/{owner}/{repo}/readme"],
-    getReadmeInDirectory: ["GET /repos/{owner}/{repo}/readme/{dir}"],
-    getRelease: ["GET /repos/{owner}/{repo}/releases/{release_id}"],
-    getReleaseAsset: ["GET /repos/{owner}/{repo}/releases/assets/{asset_id}"],
-    getReleaseByTag: ["GET /repos/{owner}/{repo}/releases/tags/{tag}"],
-    getRepoRuleSuite: [
-      "GET /repos/{owner}/{repo}/rulesets/rule-suites/{rule_suite_id}"
-    ],
-    getRepoRuleSuites: ["GET /repos/{owner}/{repo}/rulesets/rule-suites"],
-    getRepoRuleset: ["GET /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
-    getRepoRulesetHistory: [
-      "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history"
-    ],
-    getRepoRulesetVersion: [
-      "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history/{version_id}"
-    ],
-    getRepoRulesets: ["GET /repos/{owner}/{repo}/rulesets"],
-    getStatusChecksProtection: [
-      "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
-    ],
-    getTeamsWithAccessToProtectedBranch: [
-      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams"
-    ],
-    getTopPaths: ["GET /repos/{owner}/{repo}/traffic/popular/paths"],
-    getTopReferrers: ["GET /repos/{owner}/{repo}/traffic/popular/referrers"],
-    getUsersWithAccessToProtectedBranch: [
-      "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users"
-    ],
-    getViews: ["GET /repos/{owner}/{repo}/traffic/views"],
-    getWebhook: ["GET /repos/{owner}/{repo}/hooks/{hook_id}"],
-    getWebhookConfigForRepo: [
-      "GET /repos/{owner}/{repo}/hooks/{hook_id}/config"
-    ],
-    getWebhookDelivery: [
-      "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}"
-    ],
-    listActivities: ["GET /repos/{owner}/{repo}/activity"],
-    listAttestations: [
-      "GET /repos/{owner}/{repo}/attestations/{subject_digest}"
-    ],
-    listAutolinks: ["GET /repos/{owner}/{repo}/autolinks"],
-    listBranches: ["GET /repos/{owner}/{repo}/branches"],
-    listBranchesForHeadCommit: [
-      "GET /repos/{owner}/{repo}/commits/{commit_sha}/branches-where-head"
-    ],
-    listCollaborators: ["GET /repos/{owner}/{repo}/collaborators"],
-    listCommentsForCommit: [
-      "GET /repos/{owner}/{repo}/commits/{commit_sha}/comments"
-    ],
-    listCommitCommentsForRepo: ["GET /repos/{owner}/{repo}/comments"],
-    listCommitStatusesForRef: [
-      "GET /repos/{owner}/{repo}/commits/{ref}/statuses"
-    ],
-    listCommits: ["GET /repos/{owner}/{repo}/commits"],
-    listContributors: ["GET /repos/{owner}/{repo}/contributors"],
-    listCustomDeploymentRuleIntegrations: [
-      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/apps"
-    ],
-    listDeployKeys: ["GET /repos/{owner}/{repo}/keys"],
-    listDeploymentBranchPolicies: [
-      "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies"
-    ],
-    listDeploymentStatuses: [
-      "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
-    ],
-    listDeployments: ["GET /repos/{owner}/{repo}/deployments"],
-    listForAuthenticatedUser: ["GET /user/repos"],
-    listForOrg: ["GET /orgs/{org}/repos"],
-    listForUser: ["GET /users/{username}/repos"],
-    listForks: ["GET /repos/{owner}/{repo}/forks"],
-    listInvitations: ["GET /repos/{owner}/{repo}/invitations"],
-    listInvitationsForAuthenticatedUser: ["GET /user/repository_invitations"],
-    listLanguages: ["GET /repos/{owner}/{repo}/languages"],
-    listPagesBuilds: ["GET /repos/{owner}/{repo}/pages/builds"],
-    listPublic: ["GET /repositories"],
-    listPullRequestsAssociatedWithCommit: [
-      "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls"
-    ],
-    listReleaseAssets: [
-      "GET /repos/{owner}/{repo}/releases/{release_id}/assets"
-    ],
-    listReleases: ["GET /repos/{owner}/{repo}/releases"],
-    listTags: ["GET /repos/{owner}/{repo}/tags"],
-    listTeams: ["GET /repos/{owner}/{repo}/teams"],
-    listWebhookDeliveries: [
-      "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries"
-    ],
-    listWebhooks: ["GET /repos/{owner}/{repo}/hooks"],
-    merge: ["POST /repos/{owner}/{repo}/merges"],
-    mergeUpstream: ["POST /repos/{owner}/{repo}/merge-upstream"],
-    pingWebhook: ["POST /repos/{owner}/{repo}/hooks/{hook_id}/pings"],
-    redeliverWebhookDelivery: [
-      "POST /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}/attempts"
-    ],
-    removeAppAccessRestrictions: [
-      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
-      {},
-      { mapToData: "apps" }
-    ],
-    removeCollaborator: [
-      "DELETE /repos/{owner}/{repo}/collaborators/{username}"
-    ],
-    removeStatusCheckContexts: [
-      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
-      {},
-      { mapToData: "contexts" }
-    ],
-    removeStatusCheckProtection: [
-      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
-    ],
-    removeTeamAccessRestrictions: [
-      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
-      {},
-      { mapToData: "teams" }
-    ],
-    removeUserAccessRestrictions: [
-      "DELETE /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
-      {},
-      { mapToData: "users" }
-    ],
-    renameBranch: ["POST /repos/{owner}/{repo}/branches/{branch}/rename"],
-    replaceAllTopics: ["PUT /repos/{owner}/{repo}/topics"],
-    requestPagesBuild: ["POST /repos/{owner}/{repo}/pages/builds"],
-    setAdminBranchProtection: [
-      "POST /repos/{owner}/{repo}/branches/{branch}/protection/enforce_admins"
-    ],
-    setAppAccessRestrictions: [
-      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps",
-      {},
-      { mapToData: "apps" }
-    ],
-    setStatusCheckContexts: [
-      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts",
-      {},
-      { mapToData: "contexts" }
-    ],
-    setTeamAccessRestrictions: [
-      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams",
-      {},
-      { mapToData: "teams" }
-    ],
-    setUserAccessRestrictions: [
-      "PUT /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users",
-      {},
-      { mapToData: "users" }
-    ],
-    testPushWebhook: ["POST /repos/{owner}/{repo}/hooks/{hook_id}/tests"],
-    transfer: ["POST /repos/{owner}/{repo}/transfer"],
-    update: ["PATCH /repos/{owner}/{repo}"],
-    updateBranchProtection: [
-      "PUT /repos/{owner}/{repo}/branches/{branch}/protection"
-    ],
-    updateCommitComment: ["PATCH /repos/{owner}/{repo}/comments/{comment_id}"],
-    updateDeploymentBranchPolicy: [
-      "PUT /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies/{branch_policy_id}"
-    ],
-    updateInformationAboutPagesSite: ["PUT /repos/{owner}/{repo}/pages"],
-    updateInvitation: [
-      "PATCH /repos/{owner}/{repo}/invitations/{invitation_id}"
-    ],
-    updateOrgRuleset: ["PUT /orgs/{org}/rulesets/{ruleset_id}"],
-    updatePullRequestReviewProtection: [
-      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_pull_request_reviews"
-    ],
-    updateRelease: ["PATCH /repos/{owner}/{repo}/releases/{release_id}"],
-    updateReleaseAsset: [
-      "PATCH /repos/{owner}/{repo}/releases/assets/{asset_id}"
-    ],
-    updateRepoRuleset: ["PUT /repos/{owner}/{repo}/rulesets/{ruleset_id}"],
-    updateStatusCheckPotection: [
-      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks",
-      {},
-      { renamed: ["repos", "updateStatusCheckProtection"] }
-    ],
-    updateStatusCheckProtection: [
-      "PATCH /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"
-    ],
-    updateWebhook: ["PATCH /repos/{owner}/{repo}/hooks/{hook_id}"],
-    updateWebhookConfigForRepo: [
-      "PATCH /repos/{owner}/{repo}/hooks/{hook_id}/config"
-    ],
-    uploadReleaseAsset: [
-      "POST /repos/{owner}/{repo}/releases/{release_id}/assets{?name,label}",
-      { baseUrl: "https://uploads.github.com" }
-    ]
-  },
-  search: {
-    code: ["GET /search/code"],
-    commits: ["GET /search/commits"],
-    issuesAndPullRequests: ["GET /search/issues"],
-    labels: ["GET /search/labels"],
-    repos: ["GET /search/repositories"],
-    topics: ["GET /search/topics"],
-    users: ["GET /search/users"]
-  },
-  secretScanning: {
-    createPushProtectionBypass: [
-      "POST /repos/{owner}/{repo}/secret-scanning/push-protection-bypasses"
-    ],
-    getAlert: [
-      "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}"
-    ],
-    getScanHistory: ["GET /repos/{owner}/{repo}/secret-scanning/scan-history"],
-    listAlertsForOrg: ["GET /orgs/{org}/secret-scanning/alerts"],
-    listAlertsForRepo: ["GET /repos/{owner}/{repo}/secret-scanning/alerts"],
-    listLocationsForAlert: [
-      "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}/locations"
-    ],
-    listOrgPatternConfigs: [
-      "GET /orgs/{org}/secret-scanning/pattern-configurations"
-    ],
-    updateAlert: [
-      "PATCH /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}"
-    ],
-    updateOrgPatternConfigs: [
-      "PATCH /orgs/{org}/secret-scanning/pattern-configurations"
-    ]
-  },
-  securityAdvisories: {
-    createFork: [
-      "POST /repos/{owner}/{repo}/security-advisories/{ghsa_id}/forks"
-    ],
-    createPrivateVulnerabilityReport: [
-      "POST /repos/{owner}/{repo}/security-advisories/reports"
-    ],
-    createRepositoryAdvisory: [
-      "POST /repos/{owner}/{repo}/security-advisories"
-    ],
-    createRepositoryAdvisoryCveRequest: [
-      "POST /repos/{owner}/{repo}/security-advisories/{ghsa_id}/cve"
-    ],
-    getGlobalAdvisory: ["GET /advisories/{ghsa_id}"],
-    getRepositoryAdvisory: [
-      "GET /repos/{owner}/{repo}/security-advisories/{ghsa_id}"
-    ],
-    listGlobalAdvisories: ["GET /advisories"],
-    listOrgRepositoryAdvisories: ["GET /orgs/{org}/security-advisories"],
-    listRepositoryAdvisories: ["GET /repos/{owner}/{repo}/security-advisories"],
-    updateRepositoryAdvisory: [
-      "PATCH /repos/{owner}/{repo}/security-advisories/{ghsa_id}"
-    ]
-  },
-  teams: {
-    addOrUpdateMembershipForUserInOrg: [
-      "PUT /orgs/{org}/teams/{team_slug}/memberships/{username}"
-    ],
-    addOrUpdateRepoPermissionsInOrg: [
-      "PUT /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
-    ],
-    checkPermissionsForRepoInOrg: [
-      "GET /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
-    ],
-    create: ["POST /orgs/{org}/teams"],
-    createDiscussionCommentInOrg: [
-      "POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments"
-    ],
-    createDiscussionInOrg: ["POST /orgs/{org}/teams/{team_slug}/discussions"],
-    deleteDiscussionCommentInOrg: [
-      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
-    ],
-    deleteDiscussionInOrg: [
-      "DELETE /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
-    ],
-    deleteInOrg: ["DELETE /orgs/{org}/teams/{team_slug}"],
-    getByName: ["GET /orgs/{org}/teams/{team_slug}"],
-    getDiscussionCommentInOrg: [
-      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
-    ],
-    getDiscussionInOrg: [
-      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
-    ],
-    getMembershipForUserInOrg: [
-      "GET /orgs/{org}/teams/{team_slug}/memberships/{username}"
-    ],
-    list: ["GET /orgs/{org}/teams"],
-    listChildInOrg: ["GET /orgs/{org}/teams/{team_slug}/teams"],
-    listDiscussionCommentsInOrg: [
-      "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments"
-    ],
-    listDiscussionsInOrg: ["GET /orgs/{org}/teams/{team_slug}/discussions"],
-    listForAuthenticatedUser: ["GET /user/teams"],
-    listMembersInOrg: ["GET /orgs/{org}/teams/{team_slug}/members"],
-    listPendingInvitationsInOrg: [
-      "GET /orgs/{org}/teams/{team_slug}/invitations"
-    ],
-    listReposInOrg: ["GET /orgs/{org}/teams/{team_slug}/repos"],
-    removeMembershipForUserInOrg: [
-      "DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}"
-    ],
-    removeRepoInOrg: [
-      "DELETE /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"
-    ],
-    updateDiscussionCommentInOrg: [
-      "PATCH /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}"
-    ],
-    updateDiscussionInOrg: [
-      "PATCH /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}"
-    ],
-    updateInOrg: ["PATCH /orgs/{org}/teams/{team_slug}"]
-  },
-  users: {
-    addEmailForAuthenticated: [
-      "POST /user/emails",
-      {},
-      { renamed: ["users", "addEmailForAuthenticatedUser"] }
-    ],
-    addEmailForAuthenticatedUser: ["POST /user/emails"],
-    addSocialAccountForAuthenticatedUser: ["POST /user/social_accounts"],
-    block: ["PUT /user/blocks/{username}"],
-    checkBlocked: ["GET /user/blocks/{username}"],
-    checkFollowingForUser: ["GET /users/{username}/following/{target_user}"],
-    checkPersonIsFollowedByAuthenticated: ["GET /user/following/{username}"],
-    createGpgKeyForAuthenticated: [
-      "POST /user/gpg_keys",
-      {},
-      { renamed: ["users", "createGpgKeyForAuthenticatedUser"] }
-    ],
-    createGpgKeyForAuthenticatedUser: ["POST /user/gpg_keys"],
-    createPublicSshKeyForAuthenticated: [
-      "POST /user/keys",
-      {},
-      { renamed: ["users", "createPublicSshKeyForAuthenticatedUser"] }
-    ],
-    createPublicSshKeyForAuthenticatedUser: ["POST /user/keys"],
-    createSshSigningKeyForAuthenticatedUser: ["POST /user/ssh_signing_keys"],
-    deleteAttestationsBulk: [
-      "POST /users/{username}/attestations/delete-request"
-    ],
-    deleteAttestationsById: [
-      "DELETE /users/{username}/attestations/{attestation_id}"
-    ],
-    deleteAttestationsBySubjectDigest: [
-      "DELETE /users/{username}/attestations/digest/{subject_digest}"
-    ],
-    deleteEmailForAuthenticated: [
-      "DELETE /user/emails",
-      {},
-      { renamed: ["users", "deleteEmailForAuthenticatedUser"] }
-    ],
-    deleteEmailForAuthenticatedUser: ["DELETE /user/emails"],
-    deleteGpgKeyForAuthenticated: [
-      "DELETE /user/gpg_keys/{gpg_key_id}",
-      {},
-      { renamed: ["users", "deleteGpgKeyForAuthenticatedUser"] }
-    ],
-    deleteGpgKeyForAuthenticatedUser: ["DELETE /user/gpg_keys/{gpg_key_id}"],
-    deletePublicSshKeyForAuthenticated: [
-      "DELETE /user/keys/{key_id}",
-      {},
-      { renamed: ["users", "deletePublicSshKeyForAuthenticatedUser"] }
-    ],
-    deletePublicSshKeyForAuthenticatedUser: ["DELETE /user/keys/{key_id}"],
-    deleteSocialAccountForAuthenticatedUser: ["DELETE /user/social_accounts"],
-    deleteSshSigningKeyForAuthenticatedUser: [
-      "DELETE /user/ssh_signing_keys/{ssh_signing_key_id}"
-    ],
-    follow: ["PUT /user/following/{username}"],
-    getAuthenticated: ["GET /user"],
-    getById: ["GET /user/{account_id}"],
-    getByUsername: ["GET /users/{username}"],
-    getContextForUser: ["GET /users/{username}/hovercard"],
-    getGpgKeyForAuthenticated: [
-      "GET /user/gpg_keys/{gpg_key_id}",
-      {},
-      { renamed: ["users", "getGpgKeyForAuthenticatedUser"] }
-    ],
-    getGpgKeyForAuthenticatedUser: ["GET /user/gpg_keys/{gpg_key_id}"],
-    getPublicSshKeyForAuthenticated: [
-      "GET /user/keys/{key_id}",
-      {},
-      { renamed: ["users", "getPublicSshKeyForAuthenticatedUser"] }
-    ],
-    getPublicSshKeyForAuthenticatedUser: ["GET /user/keys/{key_id}"],
-    getSshSigningKeyForAuthenticatedUser: [
-      "GET /user/ssh_signing_keys/{ssh_signing_key_id}"
-    ],
-    list: ["GET /users"],
-    listAttestations: ["GET /users/{username}/attestations/{subject_digest}"],
-    listAttestationsBulk: [
-      "POST /users/{username}/attestations/bulk-list{?per_page,before,after}"
-    ],
-    listBlockedByAuthenticated: [
-      "GET /user/blocks",
-      {},
-      { renamed: ["users", "listBlockedByAuthenticatedUser"] }
-    ],
-    listBlockedByAuthenticatedUser: ["GET /user/blocks"],
-    listEmailsForAuthenticated: [
-      "GET /user/emails",
-      {},
-      { renamed: ["users", "listEmailsForAuthenticatedUser"] }
-    ],
-    listEmailsForAuthenticatedUser: ["GET /user/emails"],
-    listFollowedByAuthenticated: [
-      "GET /user/following",
-      {},
-      { renamed: ["users", "listFollowedByAuthenticatedUser"] }
-    ],
-    listFollowedByAuthenticatedUser: ["GET /user/following"],
-    listFollowersForAuthenticatedUser: ["GET /user/followers"],
-    listFollowersForUser: ["GET /users/{username}/followers"],
-    listFollowingForUser: ["GET /users/{username}/following"],
-    listGpgKeysForAuthenticated: [
-      "GET /user/gpg_keys",
-      {},
-      { renamed: ["users", "listGpgKeysForAuthenticatedUser"] }
-    ],
-    listGpgKeysForAuthenticatedUser: ["GET /user/gpg_keys"],
-    listGpgKeysForUser: ["GET /users/{username}/gpg_keys"],
-    listPublicEmailsForAuthenticated: [
-      "GET /user/public_emails",
-      {},
-      { renamed: ["users", "listPublicEmailsForAuthenticatedUser"] }
-    ],
-    listPublicEmailsForAuthenticatedUser: ["GET /user/public_emails"],
-    listPublicKeysForUser: ["GET /users/{username}/keys"],
-    listPublicSshKeysForAuthenticated: [
-      "GET /user/keys",
-      {},
-      { renamed: ["users", "listPublicSshKeysForAuthenticatedUser"] }
-    ],
-    listPublicSshKeysForAuthenticatedUser: ["GET /user/keys"],
-    listSocialAccountsForAuthenticatedUser: ["GET /user/social_accounts"],
-    listSocialAccountsForUser: ["GET /users/{username}/social_accounts"],
-    listSshSigningKeysForAuthenticatedUser: ["GET /user/ssh_signing_keys"],
-    listSshSigningKeysForUser: ["GET /users/{username}/ssh_signing_keys"],
-    setPrimaryEmailVisibilityForAuthenticated: [
-      "PATCH /user/email/visibility",
-      {},
-      { renamed: ["users", "setPrimaryEmailVisibilityForAuthenticatedUser"] }
-    ],
-    setPrimaryEmailVisibilityForAuthenticatedUser: [
-      "PATCH /user/email/visibility"
-    ],
-    unblock: ["DELETE /user/blocks/{username}"],
-    unfollow: ["DELETE /user/following/{username}"],
-    updateAuthenticated: ["PATCH /user"]
-  }
-};
-var endpoints_default = Endpoints;
-
-//# sourceMappingURL=endpoints.js.map
-
-;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js
-
-const endpointMethodsMap = /* @__PURE__ */ new Map();
-for (const [scope, endpoints] of Object.entries(endpoints_default)) {
-  for (const [methodName, endpoint] of Object.entries(endpoints)) {
-    const [route, defaults, decorations] = endpoint;
-    const [method, url] = route.split(/ /);
-    const endpointDefaults = Object.assign(
-      {
-        method,
-        url
-      },
-      defaults
-    );
-    if (!endpointMethodsMap.has(scope)) {
-      endpointMethodsMap.set(scope, /* @__PURE__ */ new Map());
-    }
-    endpointMethodsMap.get(scope).set(methodName, {
-      scope,
-      methodName,
-      endpointDefaults,
-      decorations
-    });
-  }
-}
-const handler = {
-  has({ scope }, methodName) {
-    return endpointMethodsMap.get(scope).has(methodName);
-  },
-  getOwnPropertyDescriptor(target, methodName) {
-    return {
-      value: this.get(target, methodName),
-      // ensures method is in the cache
-      configurable: true,
-      writable: true,
-      enumerable: true
-    };
-  },
-  defineProperty(target, methodName, descriptor) {
-    Object.defineProperty(target.cache, methodName, descriptor);
-    return true;
-  },
-  deleteProperty(target, methodName) {
-    delete target.cache[methodName];
-    return true;
-  },
-  ownKeys({ scope }) {
-    return [...endpointMethodsMap.get(scope).keys()];
-  },
-  set(target, methodName, value) {
-    return target.cache[methodName] = value;
-  },
-  get({ octokit, scope, cache }, methodName) {
-    if (cache[methodName]) {
-      return cache[methodName];
-    }
-    const method = endpointMethodsMap.get(scope).get(methodName);
-    if (!method) {
-      return void 0;
-    }
-    const { endpointDefaults, decorations } = method;
-    if (decorations) {
-      cache[methodName] = decorate(
-        octokit,
-        scope,
-        methodName,
-        endpointDefaults,
-        decorations
-      );
-    } else {
-      cache[methodName] = octokit.request.defaults(endpointDefaults);
-    }
-    return cache[methodName];
-  }
-};
-function endpointsToMethods(octokit) {
-  const newMethods = {};
-  for (const scope of endpointMethodsMap.keys()) {
-    newMethods[scope] = new Proxy({ octokit, scope, cache: {} }, handler);
-  }
-  return newMethods;
-}
-function decorate(octokit, scope, methodName, defaults, decorations) {
-  const requestWithDefaults = octokit.request.defaults(defaults);
-  function withDecorations(...args) {
-    let options = requestWithDefaults.endpoint.merge(...args);
-    if (decorations.mapToData) {
-      options = Object.assign({}, options, {
-        data: options[decorations.mapToData],
-        [decorations.mapToData]: void 0
-      });
-      return requestWithDefaults(options);
-    }
-    if (decorations.renamed) {
-      const [newScope, newMethodName] = decorations.renamed;
-      octokit.log.warn(
-        `octokit.${scope}.${methodName}() has been renamed to octokit.${newScope}.${newMethodName}()`
-      );
-    }
-    if (decorations.deprecated) {
-      octokit.log.warn(decorations.deprecated);
-    }
-    if (decorations.renamedParameters) {
-      const options2 = requestWithDefaults.endpoint.merge(...args);
-      for (const [name, alias] of Object.entries(
-        decorations.renamedParameters
-      )) {
-        if (name in options2) {
-          octokit.log.warn(
-            `"${name}" parameter is deprecated for "octokit.${scope}.${methodName}()". Use "${alias}" instead`
-          );
-          if (!(alias in options2)) {
-            options2[alias] = options2[name];
-          }
-          delete options2[name];
-        }
-      }
-      return requestWithDefaults(options2);
-    }
-    return requestWithDefaults(...args);
-  }
-  return Object.assign(withDecorations, requestWithDefaults);
-}
-
-//# sourceMappingURL=endpoints-to-methods.js.map
-
-;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js
-
-
-function restEndpointMethods(octokit) {
-  const api = endpointsToMethods(octokit);
-  return {
-    rest: api
-  };
-}
-restEndpointMethods.VERSION = dist_src_version_VERSION;
-function legacyRestEndpointMethods(octokit) {
-  const api = endpointsToMethods(octokit);
-  return {
-    ...api,
-    rest: api
-  };
-}
-legacyRestEndpointMethods.VERSION = dist_src_version_VERSION;
-
-//# sourceMappingURL=index.js.map
-
-;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
-// pkg/dist-src/version.js
-var plugin_paginate_rest_dist_bundle_VERSION = "0.0.0-development";
-
-// pkg/dist-src/normalize-paginated-list-response.js
-function normalizePaginatedListResponse(response) {
-  if (!response.data) {
-    return {
-      ...response,
-      data: []
-    };
-  }
-  const responseNeedsNormalization = ("total_count" in response.data || "total_commits" in response.data) && !("url" in response.data);
-  if (!responseNeedsNormalization) return response;
-  const incompleteResults = response.data.incomplete_results;
-  const repositorySelection = response.data.repository_selection;
-  const totalCount = response.data.total_count;
-  const totalCommits = response.data.total_commits;
-  delete response.data.incomplete_results;
-  delete response.data.repository_selection;
-  delete response.data.total_count;
-  delete response.data.total_commits;
-  const namespaceKey = Object.keys(response.data)[0];
-  const data = response.data[namespaceKey];
-  response.data = data;
-  if (typeof incompleteResults !== "undefined") {
-    response.data.incomplete_results = incompleteResults;
-  }
-  if (typeof repositorySelection !== "undefined") {
-    response.data.repository_selection = repositorySelection;
-  }
-  response.data.total_count = totalCount;
-  response.data.total_commits = totalCommits;
-  return response;
-}
-
-// pkg/dist-src/iterator.js
-function iterator(octokit, route, parameters) {
-  const options = typeof route === "function" ? route.endpoint(parameters) : octokit.request.endpoint(route, parameters);
-  const requestMethod = typeof route === "function" ? route : octokit.request;
-  const method = options.method;
-  const headers = options.headers;
-  let url = options.url;
-  return {
-    [Symbol.asyncIterator]: () => ({
-      async next() {
-        if (!url) return { done: true };
-        try {
-          const response = await requestMethod({ method, url, headers });
-          const normalizedResponse = normalizePaginatedListResponse(response);
-          url = ((normalizedResponse.headers.link || "").match(
-            /<([^<>]+)>;\s*rel="next"/
-          ) || [])[1];
-          if (!url && "total_commits" in normalizedResponse.data) {
-            const parsedUrl = new URL(normalizedResponse.url);
-            const params = parsedUrl.searchParams;
-            const page = parseInt(params.get("page") || "1", 10);
-            const per_page = parseInt(params.get("per_page") || "250", 10);
-            if (page * per_page < normalizedResponse.data.total_commits) {
-              params.set("page", String(page + 1));
-              url = parsedUrl.toString();
-            }
-          }
-          return { value: normalizedResponse };
-        } catch (error) {
-          if (error.status !== 409) throw error;
-          url = "";
-          return {
-            value: {
-              status: 200,
-              headers: {},
-              data: []
-            }
-          };
-        }
-      }
-    })
-  };
-}
-
-// pkg/dist-src/paginate.js
-function paginate(octokit, route, parameters, mapFn) {
-  if (typeof parameters === "function") {
-    mapFn = parameters;
-    parameters = void 0;
-  }
-  return gather(
-    octokit,
-    [],
-    iterator(octokit, route, parameters)[Symbol.asyncIterator](),
-    mapFn
-  );
-}
-function gather(octokit, results, iterator2, mapFn) {
-  return iterator2.next().then((result) => {
-    if (result.done) {
-      return results;
-    }
-    let earlyExit = false;
-    function done() {
-      earlyExit = true;
-    }
-    results = results.concat(
-      mapFn ? mapFn(result.value, done) : result.value.data
-    );
-    if (earlyExit) {
-      return results;
-    }
-    return gather(octokit, results, iterator2, mapFn);
-  });
-}
-
-// pkg/dist-src/compose-paginate.js
-var composePaginateRest = Object.assign(paginate, {
-  iterator
-});
-
-// pkg/dist-src/generated/paginating-endpoints.js
-var paginatingEndpoints = (/* unused pure expression or super */ null && ([
-  "GET /advisories",
-  "GET /app/hook/deliveries",
-  "GET /app/installation-requests",
-  "GET /app/installations",
-  "GET /assignments/{assignment_id}/accepted_assignments",
-  "GET /classrooms",
-  "GET /classrooms/{classroom_id}/assignments",
-  "GET /enterprises/{enterprise}/code-security/configurations",
-  "GET /enterprises/{enterprise}/code-security/configurations/{configuration_id}/repositories",
-  "GET /enterprises/{enterprise}/dependabot/alerts",
-  "GET /enterprises/{enterprise}/teams",
-  "GET /enterprises/{enterprise}/teams/{enterprise-team}/memberships",
-  "GET /enterprises/{enterprise}/teams/{enterprise-team}/organizations",
-  "GET /events",
-  "GET /gists",
-  "GET /gists/public",
-  "GET /gists/starred",
-  "GET /gists/{gist_id}/comments",
-  "GET /gists/{gist_id}/commits",
-  "GET /gists/{gist_id}/forks",
-  "GET /installation/repositories",
-  "GET /issues",
-  "GET /licenses",
-  "GET /marketplace_listing/plans",
-  "GET /marketplace_listing/plans/{plan_id}/accounts",
-  "GET /marketplace_listing/stubbed/plans",
-  "GET /marketplace_listing/stubbed/plans/{plan_id}/accounts",
-  "GET /networks/{owner}/{repo}/events",
-  "GET /notifications",
-  "GET /organizations",
-  "GET /organizations/{org}/dependabot/repository-access",
-  "GET /orgs/{org}/actions/cache/usage-by-repository",
-  "GET /orgs/{org}/actions/hosted-runners",
-  "GET /orgs/{org}/actions/permissions/repositories",
-  "GET /orgs/{org}/actions/permissions/self-hosted-runners/repositories",
-  "GET /orgs/{org}/actions/runner-groups",
-  "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/hosted-runners",
-  "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories",
-  "GET /orgs/{org}/actions/runner-groups/{runner_group_id}/runners",
-  "GET /orgs/{org}/actions/runners",
-  "GET /orgs/{org}/actions/secrets",
-  "GET /orgs/{org}/actions/secrets/{secret_name}/repositories",
-  "GET /orgs/{org}/actions/variables",
-  "GET /orgs/{org}/actions/variables/{name}/repositories",
-  "GET /orgs/{org}/attestations/repositories",
-  "GET /orgs/{org}/attestations/{subject_digest}",
-  "GET /orgs/{org}/blocks",
-  "GET /orgs/{org}/campaigns",
-  "GET /orgs/{org}/code-scanning/alerts",
-  "GET /orgs/{org}/code-security/configurations",
-  "GET /orgs/{org}/code-security/configurations/{configuration_id}/repositories",
-  "GET /orgs/{org}/codespaces",
-  "GET /orgs/{org}/codespaces/secrets",
-  "GET /orgs/{org}/codespaces/secrets/{secret_name}/repositories",
-  "GET /orgs/{org}/copilot/billing/seats",
-  "GET /orgs/{org}/copilot/metrics",
-  "GET /orgs/{org}/dependabot/alerts",
-  "GET /orgs/{org}/dependabot/secrets",
-  "GET /orgs/{org}/dependabot/secrets/{secret_name}/repositories",
-  "GET /orgs/{org}/events",
-  "GET /orgs/{org}/failed_invitations",
-  "GET /orgs/{org}/hooks",
-  "GET /orgs/{org}/hooks/{hook_id}/deliveries",
-  "GET /orgs/{org}/insights/api/route-stats/{actor_type}/{actor_id}",
-  "GET /orgs/{org}/insights/api/subject-stats",
-  "GET /orgs/{org}/insights/api/user-stats/{user_id}",
-  "GET /orgs/{org}/installations",
-  "GET /orgs/{org}/invitations",
-  "GET /orgs/{org}/invitations/{invitation_id}/teams",
-  "GET /orgs/{org}/issues",
-  "GET /orgs/{org}/members",
-  "GET /orgs/{org}/members/{username}/codespaces",
-  "GET /orgs/{org}/migrations",
-  "GET /orgs/{org}/migrations/{migration_id}/repositories",
-  "GET /orgs/{org}/organization-roles/{role_id}/teams",
-  "GET /orgs/{org}/organization-roles/{role_id}/users",
-  "GET /orgs/{org}/outside_collaborators",
-  "GET /orgs/{org}/packages",
-  "GET /orgs/{org}/packages/{package_type}/{package_name}/versions",
-  "GET /orgs/{org}/personal-access-token-requests",
-  "GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories",
-  "GET /orgs/{org}/personal-access-tokens",
-  "GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories",
-  "GET /orgs/{org}/private-registries",
-  "GET /orgs/{org}/projects",
-  "GET /orgs/{org}/projectsV2",
-  "GET /orgs/{org}/projectsV2/{project_number}/fields",
-  "GET /orgs/{org}/projectsV2/{project_number}/items",
-  "GET /orgs/{org}/properties/values",
-  "GET /orgs/{org}/public_members",
-  "GET /orgs/{org}/repos",
-  "GET /orgs/{org}/rulesets",
-  "GET /orgs/{org}/rulesets/rule-suites",
-  "GET /orgs/{org}/rulesets/{ruleset_id}/history",
-  "GET /orgs/{org}/secret-scanning/alerts",
-  "GET /orgs/{org}/security-advisories",
-  "GET /orgs/{org}/settings/immutable-releases/repositories",
-  "GET /orgs/{org}/settings/network-configurations",
-  "GET /orgs/{org}/team/{team_slug}/copilot/metrics",
-  "GET /orgs/{org}/teams",
-  "GET /orgs/{org}/teams/{team_slug}/discussions",
-  "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments",
-  "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments/{comment_number}/reactions",
-  "GET /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/reactions",
-  "GET /orgs/{org}/teams/{team_slug}/invitations",
-  "GET /orgs/{org}/teams/{team_slug}/members",
-  "GET /orgs/{org}/teams/{team_slug}/projects",
-  "GET /orgs/{org}/teams/{team_slug}/repos",
-  "GET /orgs/{org}/teams/{team_slug}/teams",
-  "GET /projects/{project_id}/collaborators",
-  "GET /repos/{owner}/{repo}/actions/artifacts",
-  "GET /repos/{owner}/{repo}/actions/caches",
-  "GET /repos/{owner}/{repo}/actions/organization-secrets",
-  "GET /repos/{owner}/{repo}/actions/organization-variables",
-  "GET /repos/{owner}/{repo}/actions/runners",
-  "GET /repos/{owner}/{repo}/actions/runs",
-  "GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts",
-  "GET /repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs",
-  "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
-  "GET /repos/{owner}/{repo}/actions/secrets",
-  "GET /repos/{owner}/{repo}/actions/variables",
-  "GET /repos/{owner}/{repo}/actions/workflows",
-  "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",
-  "GET /repos/{owner}/{repo}/activity",
-  "GET /repos/{owner}/{repo}/assignees",
-  "GET /repos/{owner}/{repo}/attestations/{subject_digest}",
-  "GET /repos/{owner}/{repo}/branches",
-  "GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations",
-  "GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs",
-  "GET /repos/{owner}/{repo}/code-scanning/alerts",
-  "GET /repos/{owner}/{repo}/code-scanning/alerts/{alert_number}/instances",
-  "GET /repos/{owner}/{repo}/code-scanning/analyses",
-  "GET /repos/{owner}/{repo}/codespaces",
-  "GET /repos/{owner}/{repo}/codespaces/devcontainers",
-  "GET /repos/{owner}/{repo}/codespaces/secrets",
-  "GET /repos/{owner}/{repo}/collaborators",
-  "GET /repos/{owner}/{repo}/comments",
-  "GET /repos/{owner}/{repo}/comments/{comment_id}/reactions",
-  "GET /repos/{owner}/{repo}/commits",
-  "GET /repos/{owner}/{repo}/commits/{commit_sha}/comments",
-  "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls",
-  "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
-  "GET /repos/{owner}/{repo}/commits/{ref}/check-suites",
-  "GET /repos/{owner}/{repo}/commits/{ref}/status",
-  "GET /repos/{owner}/{repo}/commits/{ref}/statuses",
-  "GET /repos/{owner}/{repo}/compare/{basehead}",
-  "GET /repos/{owner}/{repo}/compare/{base}...{head}",
-  "GET /repos/{owner}/{repo}/contributors",
-  "GET /repos/{owner}/{repo}/dependabot/alerts",
-  "GET /repos/{owner}/{repo}/dependabot/secrets",
-  "GET /repos/{owner}/{repo}/deployments",
-  "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
-  "GET /repos/{owner}/{repo}/environments",
-  "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment-branch-policies",
-  "GET /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules/apps",
-  "GET /repos/{owner}/{repo}/environments/{environment_name}/secrets",
-  "GET /repos/{owner}/{repo}/environments/{environment_name}/variables",
-  "GET /repos/{owner}/{repo}/events",
-  "GET /repos/{owner}/{repo}/forks",
-  "GET /repos/{owner}/{repo}/hooks",
-  "GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries",
-  "GET /repos/{owner}/{repo}/invitations",
-  "GET /repos/{owner}/{repo}/issues",
-  "GET /repos/{owner}/{repo}/issues/comments",
-  "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
-  "GET /repos/{owner}/{repo}/issues/events",
-  "GET /repos/{owner}/{repo}/issues/{issue_number}/comments",
-  "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by",
-  "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocking",
-  "GET /repos/{owner}/{repo}/issues/{issue_number}/events",
-  "GET /repos/{owner}/{repo}/issues/{issue_number}/labels",
-  "GET /repos/{owner}/{repo}/issues/{issue_number}/reactions",
-  "GET /repos/{owner}/{repo}/issues/{issue_number}/sub_issues",
-  "GET /repos/{owner}/{repo}/issues/{issue_number}/timeline",
-  "GET /repos/{owner}/{repo}/keys",
-  "GET /repos/{owner}/{repo}/labels",
-  "GET /repos/{owner}/{repo}/milestones",
-  "GET /repos/{owner}/{repo}/milestones/{milestone_number}/labels",
-  "GET /repos/{owner}/{repo}/notifications",
-  "GET /repos/{owner}/{repo}/pages/builds",
-  "GET /repos/{owner}/{repo}/projects",
-  "GET /repos/{owner}/{repo}/pulls",
-  "GET /repos/{owner}/{repo}/pulls/comments",
-  "GET /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions",
-  "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments",
-  "GET /repos/{owner}/{repo}/pulls/{pull_number}/commits",
-  "GET /repos/{owner}/{repo}/pulls/{pull_number}/files",
-  "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
-  "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments",
-  "GET /repos/{owner}/{repo}/releases",
-  "GET /repos/{owner}/{repo}/releases/{release_id}/assets",
-  "GET /repos/{owner}/{repo}/releases/{release_id}/reactions",
-  "GET /repos/{owner}/{repo}/rules/branches/{branch}",
-  "GET /repos/{owner}/{repo}/rulesets",
-  "GET /repos/{owner}/{repo}/rulesets/rule-suites",
-  "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}/history",
-  "GET /repos/{owner}/{repo}/secret-scanning/alerts",
-  "GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}/locations",
-  "GET /repos/{owner}/{repo}/security-advisories",
-  "GET /repos/{owner}/{repo}/stargazers",
-  "GET /repos/{owner}/{repo}/subscribers",
-  "GET /repos/{owner}/{repo}/tags",
-  "GET /repos/{owner}/{repo}/teams",
-  "GET /repos/{owner}/{repo}/topics",
-  "GET /repositories",
-  "GET /search/code",
-  "GET /search/commits",
-  "GET /search/issues",
-  "GET /search/labels",
-  "GET /search/repositories",
-  "GET /search/topics",
-  "GET /search/users",
-  "GET /teams/{team_id}/discussions",
-  "GET /teams/{team_id}/discussions/{discussion_number}/comments",
-  "GET /teams/{team_id}/discussions/{discussion_number}/comments/{comment_number}/reactions",
-  "GET /teams/{team_id}/discussions/{discussion_number}/reactions",
-  "GET /teams/{team_id}/invitations",
-  "GET /teams/{team_id}/members",
-  "GET /teams/{team_id}/projects",
-  "GET /teams/{team_id}/repos",
-  "GET /teams/{team_id}/teams",
-  "GET /user/blocks",
-  "GET /user/codespaces",
-  "GET /user/codespaces/secrets",
-  "GET /user/emails",
-  "GET /user/followers",
-  "GET /user/following",
-  "GET /user/gpg_keys",
-  "GET /user/installations",
-  "GET /user/installations/{installation_id}/repositories",
-  "GET /user/issues",
-  "GET /user/keys",
-  "GET /user/marketplace_purchases",
-  "GET /user/marketplace_purchases/stubbed",
-  "GET /user/memberships/orgs",
-  "GET /user/migrations",
-  "GET /user/migrations/{migration_id}/repositories",
-  "GET /user/orgs",
-  "GET /user/packages",
-  "GET /user/packages/{package_type}/{package_name}/versions",
-  "GET /user/public_emails",
-  "GET /user/repos",
-  "GET /user/repository_invitations",
-  "GET /user/social_accounts",
-  "GET /user/ssh_signing_keys",
-  "GET /user/starred",
-  "GET /user/subscriptions",
-  "GET /user/teams",
-  "GET /users",
-  "GET /users/{username}/attestations/{subject_digest}",
-  "GET /users/{username}/events",
-  "GET /users/{username}/events/orgs/{org}",
-  "GET /users/{username}/events/public",
-  "GET /users/{username}/followers",
-  "GET /users/{username}/following",
-  "GET /users/{username}/gists",
-  "GET /users/{username}/gpg_keys",
-  "GET /users/{username}/keys",
-  "GET /users/{username}/orgs",
-  "GET /users/{username}/packages",
-  "GET /users/{username}/projects",
-  "GET /users/{username}/projectsV2",
-  "GET /users/{username}/projectsV2/{project_number}/fields",
-  "GET /users/{username}/projectsV2/{project_number}/items",
-  "GET /users/{username}/received_events",
-  "GET /users/{username}/received_events/public",
-  "GET /users/{username}/repos",
-  "GET /users/{username}/social_accounts",
-  "GET /users/{username}/ssh_signing_keys",
-  "GET /users/{username}/starred",
-  "GET /users/{username}/subscriptions"
-]));
-
-// pkg/dist-src/paginating-endpoints.js
-function isPaginatingEndpoint(arg) {
-  if (typeof arg === "string") {
-    return paginatingEndpoints.includes(arg);
-  } else {
-    return false;
-  }
-}
-
-// pkg/dist-src/index.js
-function paginateRest(octokit) {
-  return {
-    paginate: Object.assign(paginate.bind(null, octokit), {
-      iterator: iterator.bind(null, octokit)
-    })
-  };
-}
-paginateRest.VERSION = plugin_paginate_rest_dist_bundle_VERSION;
-
-
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/utils.js
-
-
-// octokit + plugins
-
-
-
-const context = new Context();
-const baseUrl = getApiBaseUrl();
-const utils_defaults = {
-    baseUrl,
-    request: {
-        agent: getProxyAgent(baseUrl),
-        fetch: getProxyFetch(baseUrl)
-    }
-};
-const GitHub = Octokit.plugin(restEndpointMethods, paginateRest).defaults(utils_defaults);
-
-/**
- * Convience function to correctly format Octokit Options to pass into the constructor.
- *
- * @param     token    the repo PAT or GITHUB_TOKEN
- * @param     options  other options to set
- */
-function getOctokitOptions(token, options) {
-    const opts = Object.assign({}, options || {}); // Shallow clone - don't mutate the object provided by the caller
-    // Auth
-    const auth = getAuthString(token, opts);
-    if (auth) {
-        opts.auth = auth;
-    }
-    // Orchestration ID
-    const userAgent = getUserAgentWithOrchestrationId(opts.userAgent);
-    if (userAgent) {
-        opts.userAgent = userAgent;
-    }
-    return opts;
-}
-//# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/github.js
-
-
-const github_context = new Context();
-/**
- * Returns a hydrated octokit ready to use for GitHub Actions
- *
- * @param     token    the repo PAT or GITHUB_TOKEN
- * @param     options  other options to set
- */
-function getOctokit(token, options, ...additionalPlugins) {
-    const GitHubWithPlugins = GitHub.plugin(...additionalPlugins);
-    return new GitHubWithPlugins(getOctokitOptions(token, options));
-}
-//# sourceMappingURL=github.js.map
-;// CONCATENATED MODULE: ./src/adapters/github/errors.ts
-
-/** GitHub's API answered with a failure other than "not allowed", or could not be reached. */
-class GitHubApiError extends ActionError {
-    operation;
-    httpStatus;
-    constructor(operation, httpStatus, detail) {
-        super(`GitHub API: ${operation} failed${httpStatus ? ` (HTTP ${httpStatus})` : ''}: ${detail}`);
-        this.operation = operation;
-        this.httpStatus = httpStatus;
-    }
-}
-/** The event payload file named by GITHUB_EVENT_PATH is missing, unreadable or not the pull request it claims. */
-class GitHubEventError extends ActionError {
-    constructor(eventPath, message) {
-        super(`event payload ${eventPath}: ${message}`, { file: eventPath });
-    }
-}
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./src/adapters/github/pull-request.ts
-
-
-// Only these events carry a pull request the token may comment on; push, schedule, etc. have none.
-const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target']);
-/**
- * The pull request of a `pull_request` / `pull_request_target` run, read from the GITHUB_EVENT_PATH payload;
- * the base repository's, which is where a fork's pull request lives. Undefined for any other event.
- */
-function pullRequestFromEvent(eventName, eventPath) {
-    if (!PULL_REQUEST_EVENTS.has(eventName))
-        return undefined;
-    if (!eventPath)
-        throw new GitHubEventError('(GITHUB_EVENT_PATH unset)', `a ${eventName} run has no event payload file`);
-    let payload;
-    try {
-        payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(eventPath, 'utf8'));
-    }
-    catch (error) {
-        throw new GitHubEventError(eventPath, error instanceof Error ? error.message : String(error));
-    }
-    const issueNumber = payload.pull_request?.number ?? payload.number;
-    const owner = payload.repository?.owner?.login;
-    const repo = payload.repository?.name;
-    if (typeof issueNumber !== 'number' || typeof owner !== 'string' || typeof repo !== 'string') {
-        throw new GitHubEventError(eventPath, `not a ${eventName} payload (no pull_request.number, repository.owner.login or repository.name)`);
-    }
-    return { owner, repo, issueNumber };
-}
-
-;// CONCATENATED MODULE: ./src/adapters/github/pull-request-comment.ts
-
-
-
-
-/** GitHub's HTTP status, from Octokit's RequestError by shape (its class is a transitive dependency). */
-function httpStatusOf(error) {
-    const { status, response } = (error ?? {});
-    // Octokit reports an unreachable server as status 500 with no response; that is no HTTP answer at all.
-    return typeof status === 'number' && response !== undefined ? status : undefined;
-}
-/** Whether one of a comment's lines is exactly the marker; a reply quoting it ("> <!-- … -->") is not ours. */
-function carriesMarker(body, marker) {
-    return (body ?? '').split(/\r?\n/).some(line => line.trimEnd() === marker);
-}
-/**
- * Keeps one comment per marker on the pull request: updates the comment carrying `marker` in place, or creates
- * it. A read-only token (fork or Dependabot pull request) gives `forbidden` instead of an error.
- */
-async function upsertStickyComment(target, marker, body) {
-    const octokit = getOctokit(target.token, { baseUrl: target.apiUrl });
-    const issue = { owner: target.owner, repo: target.repo, issue_number: target.issueNumber };
-    // Without the marker the next run could not find this comment and would add another.
-    const text = carriesMarker(body, marker) ? body : `${marker}\n${body}`;
-    let operation = `list comments of ${target.owner}/${target.repo}#${target.issueNumber}`;
-    try {
-        let existing;
-        // The iterator follows the Link header page by page and stops as soon as the comment is found.
-        for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, { ...issue, per_page: target.perPage ?? 100 })) {
-            existing = page.data.find(comment => carriesMarker(comment.body, marker))?.id;
-            if (existing !== undefined)
-                break;
-        }
-        if (existing !== undefined) {
-            operation = `update comment ${existing} on ${target.owner}/${target.repo}#${target.issueNumber}`;
-            const { data } = await octokit.rest.issues.updateComment({ owner: target.owner, repo: target.repo, comment_id: existing, body: text });
-            return { status: 'updated', url: data.html_url };
-        }
-        operation = `create a comment on ${target.owner}/${target.repo}#${target.issueNumber}`;
-        const { data } = await octokit.rest.issues.createComment({ ...issue, body: text });
-        return { status: 'created', url: data.html_url };
-    }
-    catch (error) {
-        const status = httpStatusOf(error);
-        // GitHub's own message, with the token hidden in case a proxy or server ever echoes it.
-        const message = maskSecrets(error instanceof Error ? error.message : String(error), [target.token]).split('\n')[0];
-        if (status === 403 || status === 404)
-            return { status: 'forbidden', httpStatus: status, message };
-        throw new GitHubApiError(operation, status, message);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/core/review.ts
-
-
-/** GitHub's maximum pull-request comment body, in characters. */
-const COMMENT_LIMIT = 65536;
-/** The hidden line that finds this task definition's earlier comment; one per path, however the path is spelled. */
-function reviewMarker(taskDefinitionPath) {
-    const normal = external_node_path_.posix.normalize(taskDefinitionPath.replace(/\\/g, '/'));
-    // '>' (as in '-->') or a line break would end the hidden comment early and show the rest.
-    const safe = normal.replace(/[\r\n]+/g, ' ').replace(/>/g, '%3E');
-    return `<!-- lacework-fargate: ${safe} -->`;
-}
-/** Markdown text that renders as itself inside a table cell or heading. */
-function escapeMarkdown(text) {
-    return text.replace(/[\\`*_[\]<>|~&]/g, '\\$&');
-}
-/** Masked before escaping: escaping could split a secret (lw_… → lw\\_…) so that masking no longer finds it. */
-function cell(text, secrets) {
-    if (text === '')
-        return '—';
-    return maskSecrets(text, secrets)
-        .split(/\r?\n/)
-        .map(escapeMarkdown)
-        .join('<br>');
-}
-function row(review, secrets) {
-    const text = (value) => cell(value, secrets);
-    const image = review.imageBefore === review.imageAfter
-        ? `${text(review.imageBefore)} (unchanged)`
-        : `${text(review.imageBefore)} → ${text(review.imageAfter)}`;
-    const cells = [
-        text(review.container),
-        review.user === '' ? 'root (default)' : text(review.user),
-        text(review.pattern) + (review.alreadyInstrumented ? ' (already instrumented)' : ''),
-        text(review.reason),
-        image,
-        text(review.agentImage ?? ''),
-        review.warnings.length === 0 ? '—' : review.warnings.map(text).join('<br>')
-    ];
-    return `| ${cells.join(' | ')} |`;
-}
-function table(containers, secrets) {
-    return [
-        '| container | user | pattern | why | image before → after | agent image | warnings |',
-        '| --- | --- | --- | --- | --- | --- | --- |',
-        ...containers.map(review => row(review, secrets))
-    ];
-}
-/** A fence longer than any backtick run in the diff, so a ``` inside a JSON string cannot close the block. */
-function fenceFor(text) {
-    const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map(run => run.length));
-    return '`'.repeat(Math.max(3, longest + 1));
-}
-function plural(count, word) {
-    return `${count.toLocaleString('en-US')} ${word}${count === 1 ? '' : 's'}`;
-}
-/**
- * The review as Markdown: marker, heading, decision table, then the diff. Over `limit`, whole diff lines are
- * left out (never table rows) and the note links to the run; the result, secrets masked, is never over `limit`.
- */
-function renderReview(input, limit = COMMENT_LIMIT) {
-    const secrets = input.secrets ?? [];
-    const head = [reviewMarker(input.taskDefinitionPath), `### Lacework agent: ${escapeMarkdown(maskSecrets(input.taskDefinitionPath, secrets))}`, '', ...table(input.containers, secrets), ''];
-    const showDiff = input.changed && input.diff !== '';
-    const lines = showDiff ? input.diff.replace(/\r?\n$/, '').split(/\r?\n/) : [];
-    const fence = fenceFor(input.diff);
-    const where = input.runUrl ? `the [run's summary](${input.runUrl})` : "the run's summary";
-    // Masked as a whole (a secret could span a line break); a kept line is whole, so no secret is cut in half.
-    const assemble = (kept) => {
-        const parts = [...head];
-        if (!showDiff)
-            parts.push('No change to the task definition.');
-        else {
-            parts.push(fence + 'diff', ...lines.slice(0, kept), fence);
-            if (kept < lines.length) {
-                parts.push('', `_Diff shortened to fit the ${limit.toLocaleString('en-US')}-character limit: ${plural(lines.length - kept, 'line')} of ${lines.length.toLocaleString('en-US')} left out. The full diff is in ${where}._`);
-            }
-        }
-        return maskSecrets(parts.join('\n') + '\n', secrets);
-    };
-    const full = assemble(lines.length);
-    if (full.length <= limit)
-        return full;
-    if (assemble(0).length > limit)
-        return shortenTable(maskSecrets(head.join('\n'), secrets), where, limit);
-    // Binary search for the most diff lines that fit; `low` always fits, `high` never does.
-    let low = 0;
-    let high = lines.length;
-    while (high - low > 1) {
-        const middle = Math.floor((low + high) / 2);
-        if (assemble(middle).length <= limit)
-            low = middle;
-        else
-            high = middle;
-    }
-    return assemble(low);
-}
-/** Last resort when the table alone is over the limit (thousands of warnings): whole lines of it, then a note. */
-function shortenTable(maskedHead, where, limit) {
-    const note = `\n\n_Review shortened to fit the ${limit.toLocaleString('en-US')}-character limit. The full review is in ${where}._\n`;
-    const room = limit - note.length;
-    if (room <= 0)
-        return maskedHead.slice(0, limit);
-    const cut = maskedHead.lastIndexOf('\n', room);
-    return (cut > 0 ? maskedHead.slice(0, cut) : maskedHead.slice(0, room)) + note;
-}
-/**
- * Several task definitions in one comment, a collapsible section each, under one marker (the input as given).
- * Each section gets an equal share of the limit, so the whole is never over it.
- */
-function renderReviews(key, inputs, limit = COMMENT_LIMIT) {
-    if (inputs.length === 1)
-        return renderReview(inputs[0], limit);
-    const changed = inputs.filter(input => input.changed).length;
-    const head = `${reviewMarker(key)}\n### Lacework agent: ${inputs.length} task definitions, ${changed} changed\n\n`;
-    const wrapper = (summary) => [`<details><summary>${summary}</summary>\n\n`, '\n</details>\n\n'];
-    const summaries = inputs.map(input => {
-        const secrets = input.secrets ?? [];
-        const patterns = [...new Set(input.containers.map(container => container.pattern))].join(', ');
-        return escapeMarkdown(maskSecrets(`${input.taskDefinitionPath}: ${input.changed ? patterns : 'no change'}`, secrets));
-    });
-    const overhead = head.length + summaries.reduce((sum, summary) => sum + wrapper(summary).join('').length, 0);
-    const share = Math.floor((limit - overhead) / inputs.length);
-    const sections = inputs.map((input, index) => {
-        // Each section's own marker line is dropped: the comment is found by the one marker above.
-        const body = renderReview(input, share + reviewMarker(input.taskDefinitionPath).length + 1);
-        const [open, close] = wrapper(summaries[index]);
-        return open + body.slice(body.indexOf('\n') + 1) + close;
-    });
-    return head + sections.join('');
-}
-
-;// CONCATENATED MODULE: ./src/app/review-publisher.ts
-
-
-
-/** GitHub's 1 MiB step-summary limit, less room for other steps' summaries. */
-const SUMMARY_LIMIT = 1024 * 1024 - 1024;
-/**
- * Shows the review where reviewers look: always in the job summary, and as one sticky comment on the pull
- * request when the run is for one. A read-only token (fork or Dependabot PR) is a warning, not a failure.
- */
-async function publishReview(host, ctx, key, reviews, verification = '') {
-    const run = host.gitHubRun();
-    const withRun = reviews.map(review => ({ ...review, runUrl: run?.runUrl }));
-    // The summary holds up to 1 MiB, the comment 65,536 characters: the comment's shortened diff links to the summary.
-    // The verification report (a table of a few rows) goes below the review, whose limit shrinks to make room.
-    const appended = verification ? `\n${verification}\n` : '';
-    await host.writeSummary(renderReviews(key, withRun, SUMMARY_LIMIT - appended.length) + appended);
-    const body = renderReviews(key, withRun, COMMENT_LIMIT - appended.length) + appended;
-    if (!run || !ctx.comment || !ctx.githubToken)
-        return;
-    const pullRequest = pullRequestFromEvent(run.eventName, run.eventPath);
-    if (!pullRequest)
-        return;
-    let result;
-    try {
-        result = await upsertStickyComment({ token: ctx.githubToken, apiUrl: run.apiUrl, ...pullRequest }, reviewMarker(key), body);
-    }
-    catch (error) {
-        // The task definition is written and right; a GitHub outage must not fail the deploy.
-        if (!(error instanceof ActionError))
-            throw error;
-        host.warning(`could not comment on pull request #${pullRequest.issueNumber}: ${error.message}; the review is in the job summary`);
-        return;
-    }
-    if (result.status === 'forbidden') {
-        host.warning(`could not comment on pull request #${pullRequest.issueNumber} (HTTP ${result.httpStatus}: ${result.message}); ` +
-            'the token is read-only here (fork or Dependabot pull requests): the review is in the job summary');
-        return;
-    }
-    host.info(`${result.status} the review comment: ${result.url}`);
-    host.setOutput('comment-url', result.url);
-}
-
-;// CONCATENATED MODULE: ./src/app/drop-privileges-check.ts
-
-
-const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu'];
-/**
- * drop-privileges needs a tool in the image to exec the app as its user: checked before anything is built
- * (through a local engine, which this strategy's images are run in to look); without an engine, a warning.
- */
-async function checkDropPrivilegesTools(host, docker, planned) {
-    const checked = new Map();
-    let version;
-    for (const { plan, facts, architecture } of planned) {
-        if (!plan.pattern.startsWith('nonroot-drop-') || plan.alreadyInstrumented)
-            continue;
-        version ??= await docker.serverVersion();
-        if (!version.ok) {
-            host.warning(`container ${plan.container}: could not check ${facts.reference} for ${DROP_TOOLS.join(', ')} without a Docker engine; without one of them the container will not start`);
-            continue;
-        }
-        const key = `${architecture} ${facts.reference}`;
-        const found = checked.get(key) ?? (await docker.findCommand(facts.reference, DROP_TOOLS, platformName(architecture)));
-        checked.set(key, found);
-        if (found === 'cannot-run') {
-            host.warning(`container ${plan.container}: could not check the ${platformName(architecture)} variant of ${facts.reference} for ${DROP_TOOLS.join(', ')}: this machine cannot run it`);
-            continue;
-        }
-        if (found === 'no-shell')
-            throw new ImageError(facts.reference, 'has no /bin/sh: the agent script cannot run; use an image with a shell');
-        if (found === 'none') {
-            throw new ImageError(facts.reference, `has none of ${DROP_TOOLS.join(', ')}: drop-privileges cannot run the app as ${plan.effective.user}; add one (util-linux's setpriv, su-exec or gosu) or use the sudo strategy`);
-        }
-        host.info(`${plan.container}: drops privileges with ${found}`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/verify/report.ts
-const MAX_EVIDENCE = 300;
-/** A markdown table cell: pipes escaped, one line, bounded. */
-function report_cell(text) {
-    const line = text.replace(/\r?\n/g, ' ⏎ ').replace(/\s+/g, ' ').trim();
-    const bounded = line.length > MAX_EVIDENCE ? `${line.slice(0, MAX_EVIDENCE - 1)}…` : line;
-    return bounded.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;') || ' ';
-}
-/** The report for the log, the job summary and the pull request: a status line, then container | check | result | evidence. */
-function renderVerifyReport(report) {
-    const lines = [report.ok ? '**verify: the task starts as Fargate would run it** ✅' : `**verify failed** ❌: ${report_cell(report.failure ?? 'a check failed')}`, ''];
-    if (report.checks.length) {
-        lines.push('| container | check | result | evidence |', '|---|---|---|---|');
-        for (const check of report.checks)
-            lines.push(`| ${report_cell(check.container)} | ${report_cell(check.check)} | ${check.ok ? '✅ pass' : '❌ fail'} | ${report_cell(check.evidence)} |`);
-    }
-    return `${lines.join('\n')}\n`;
-}
-
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/verify/diagnose.ts
-
-/** The paths the agent script writes (docs/facts.md §2). */
-const AGENT_WRITABLE_PATHS = ['/var/lib/lacework', '/var/log/lacework', '/tmp'];
-function describeUser(user) {
-    const name = user.split(':')[0];
-    if (name === '' || name === 'root' || name === '0')
-        return 'root';
-    return /^\d+$/.test(name) ? `uid ${name}` : `user ${name}`;
-}
-function isRoot(user) {
-    return describeUser(user) === 'root';
-}
-/** The last few meaningful log lines, on one line. */
-function logTail(logs, lines = 3) {
-    const kept = logs
-        .split('\n')
-        .map(line => line.trim())
-        .filter(Boolean)
-        .slice(-lines);
-    return kept.length ? kept.join(' ⏎ ') : 'no output';
-}
-/** Whether writable mount points cover every path the agent writes. */
-function agentPathsWritable(container) {
-    const writable = (container.mountPoints ?? []).filter(mount => !mount.readOnly && mount.containerPath).map(mount => mount.containerPath.replace(/\/+$/, ''));
-    return AGENT_WRITABLE_PATHS.every(path => writable.some(mount => path === mount || path.startsWith(`${mount}/`)));
-}
-/** Whether the argv needs a shell: a `sh -c` wrapper, or the agent script (a #!/bin/sh script). */
-function needsShell(argv) {
-    return /(^|\/)(sh|bash|dash|ash)$/.test(argv[0] ?? '') || runsAgentScript(argv);
-}
-/**
- * One line saying why a container did not start or stopped, and what to change. The specific causes the
- * instrumentation can produce come first, then anything the log shows.
- */
-function explainExit(facts) {
-    const name = facts.container.name;
-    const text = `${facts.startError ?? ''}\n${facts.logs}`;
-    const who = describeUser(facts.user);
-    const code = facts.exitCode;
-    const ran = code === undefined ? 'could not start' : `exited ${code}${facts.seconds !== undefined ? ` after ${facts.seconds.toFixed(1)} s` : ''}`;
-    if (/no such file or directory/i.test(text) && facts.hasShell === false && needsShell(facts.argv)) {
-        return `image has no /bin/sh: the agent script cannot run in ${name} (${ran}: ${logTail(text, 1)}); use an image with a shell (the script is #!/bin/sh and the non-root wrapper is sh -c, so run-as-root does not avoid it; distroless and scratch images cannot run the agent)`;
-    }
-    if (code === 244 || /agent must run as root/.test(text)) {
-        return `the agent script ran as ${who} and exited ${code ?? 244} in ${name}: it needs root — use the sudo or run-as-root strategy`;
-    }
-    const sudo = /^.*sudo: .*$/m.exec(text)?.[0].trim();
-    if (sudo || /sudo: not found|sudo: command not found|exec: "sudo"/.test(text)) {
-        if (/not found/.test(sudo ?? text)) {
-            return `${name} has no sudo (${sudo ?? 'sudo: not found'}): the sudo wrapper needs the sudo-enabled image the sudo strategy builds; deploy that image, or use the run-as-root strategy`;
-        }
-        return `sudo could not start the agent script as root in ${name} (${sudo}): the image needs a NOPASSWD sudo rule for ${who} and ${AGENT_SCRIPT} with no arguments (the sudo strategy builds one); rebuild the image, or use the run-as-root strategy`;
-    }
-    if (code === 100 || /LaceworkAccessToken is missing or invalid/.test(text)) {
-        return `the agent script exited ${code ?? 100} in ${name}: LaceworkAccessToken is missing or malformed (it must match ^[A-Za-z0-9][-_A-Za-z0-9]{10,55}[A-Za-z0-9]$); set the token input or secret`;
-    }
-    if (facts.container.readonlyRootFilesystem && !agentPathsWritable(facts.container) && (/read-only file system/i.test(text) || /cannot (create|copy|write)/i.test(text))) {
-        return `${name}: readonlyRootFilesystem: the agent could not write /var/lib/lacework; mount writable volumes at ${AGENT_WRITABLE_PATHS.slice(0, -1).join(', ')} and ${AGENT_WRITABLE_PATHS.at(-1)} (${logTail(text, 1)})`;
-    }
-    const bind = /bind\(\) to (\S+?):(\d+) failed \((?:13: )?Permission denied\)/.exec(text) ?? /(?:bind|listen)\D{0,40}?(\d+)\b.*(?:Permission denied|EACCES)/i.exec(text);
-    if (bind) {
-        const port = Number(bind[bind.length - 1]);
-        if (port < 1024 && !isRoot(facts.user)) {
-            return `${name} could not bind port ${port} as ${who}: on Fargate only root may bind ports below 1024; make the app listen on a port ≥ 1024 (e.g. 8080) and map that port`;
-        }
-        return `${name} could not bind port ${port}: ${logTail(text, 1)}`;
-    }
-    const inUse = /(?:bind|listen)\D{0,40}?(\d+)\b.*(?:Address already in use|EADDRINUSE)/i.exec(text);
-    if (inUse) {
-        return `${name} could not bind port ${inUse[1]}: another container of the task uses it (awsvpc gives the task one network namespace); give each container its own port`;
-    }
-    if (/no such file or directory|executable file not found|permission denied/i.test(facts.startError ?? '') || (code !== undefined && code >= 126 && code <= 127)) {
-        return `${name} ${ran}: ${logTail(text, 1)}: the entryPoint/command names a program the image cannot run (${facts.argv[0] ?? '?'})`;
-    }
-    return `${name} ${ran} as ${who}: ${logTail(text)}`;
-}
-
-;// CONCATENATED MODULE: ./src/verify/docker-runner.ts
-
-/**
- * The docker command line, always run with an argument array (never through a shell), so no value in a task
- * definition is ever interpreted. It remembers the commands in flight so that a cancelled run can end them
- * before it removes what they created.
- */
-class DockerRunner {
-    command;
-    env;
-    running = new Set();
-    constructor(command, env) {
-        this.command = command;
-        this.env = env;
-    }
-    run(args, options = {}) {
-        return new Promise(resolve => {
-            const stdout = [];
-            const stderr = [];
-            let timedOut = false;
-            let settled = false;
-            const finish = (code, extra = '') => {
-                if (settled)
-                    return;
-                settled = true;
-                clearTimeout(timer);
-                this.running.delete(child);
-                const bytes = Buffer.concat(stdout);
-                resolve({ code, stdout: bytes.toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') + extra, bytes, timedOut });
-            };
-            const child = (0,external_node_child_process_namespaceObject.spawn)(this.command, args, { env: { ...this.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-            this.running.add(child);
-            const timer = setTimeout(() => {
-                timedOut = true;
-                child.kill('SIGKILL');
-            }, options.timeoutMs ?? 60_000);
-            child.stdout.on('data', (chunk) => stdout.push(chunk));
-            child.stderr.on('data', (chunk) => stderr.push(chunk));
-            child.on('error', error => finish(-1, `${error.message}`));
-            child.on('close', code => finish(timedOut ? -1 : (code ?? -1), timedOut ? `docker ${args[0]} timed out after ${options.timeoutMs ?? 60_000} ms` : ''));
-            child.stdin.on('error', () => { }); // docker may exit before reading its input
-            child.stdin.end(options.input ?? '');
-        });
-    }
-    /** The same, blocking: for cleanup inside a signal or exit handler, where nothing asynchronous runs any more. */
-    runSync(args, timeoutMs = 30_000) {
-        const result = (0,external_node_child_process_namespaceObject.spawnSync)(this.command, args, { env: this.env, timeout: timeoutMs, maxBuffer: 64 << 20 });
-        const bytes = result.stdout ?? Buffer.alloc(0);
-        return {
-            code: result.status ?? -1,
-            stdout: bytes.toString('utf8'),
-            stderr: `${result.stderr?.toString('utf8') ?? ''}${result.error ? result.error.message : ''}`,
-            bytes,
-            timedOut: result.error !== undefined && /ETIMEDOUT/.test(String(result.error))
-        };
-    }
-    /** Ends every docker command still running (a cancelled run), so none of them creates anything after cleanup. */
-    killRunning() {
-        for (const child of this.running)
-            child.kill('SIGKILL');
-        this.running.clear();
-    }
-}
-
-
-;// CONCATENATED MODULE: ./src/verify/pause-image.ts
-
-
-/**
- * The task's network holder: Fargate's awsvpc mode gives all containers of a task one network namespace, held
- * by a "pause" container. The verifier does the same with an image of one static program that blocks forever,
- * made here from a few bytes of machine code and imported into the engine (no registry, no Docker Hub, and no
- * dependence on what the task's own images contain).
- */
-/** The loop's machine code: x86-64 `pause()`; AArch64 has no pause, so `ppoll(NULL, 0, NULL, NULL, 0)`. */
-const CODE = {
-    x86_64: {
-        machine: 0x3e,
-        // mov eax, 34 (pause) ; syscall ; jmp back to the mov
-        code: [0xb8, 0x22, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xeb, 0xf7]
-    },
-    aarch64: {
-        machine: 0xb7,
-        // mov x0..x4, #0 ; mov x8, #73 (ppoll) ; svc #0 ; b back to the first mov
-        code: [0xd2800000, 0xd2800001, 0xd2800002, 0xd2800003, 0xd2800004, 0xd2800928, 0xd4000001, 0x17fffff9].flatMap(word => [word & 0xff, (word >>> 8) & 0xff, (word >>> 16) & 0xff, word >>> 24])
-    }
-};
-const ARCH_ALIASES = { x86_64: 'x86_64', amd64: 'x86_64', aarch64: 'aarch64', arm64: 'aarch64' };
-/** A minimal static ELF64 executable (one PT_LOAD segment, no sections) that blocks until it is killed. */
-function pauseProgram(architecture) {
-    const arch = ARCH_ALIASES[architecture];
-    if (!arch)
-        throw new Error(`the Docker engine runs on ${architecture}; the verifier's network holder exists for x86_64 and aarch64 only`);
-    const { machine, code } = CODE[arch];
-    const base = 0x400000;
-    const headerSize = 64 + 56;
-    const file = Buffer.alloc(headerSize + code.length);
-    // ELF header
-    file.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0], 0); // magic, 64-bit, little endian, version 1, System V ABI
-    file.writeUInt16LE(2, 16); // ET_EXEC
-    file.writeUInt16LE(machine, 18);
-    file.writeUInt32LE(1, 20); // EV_CURRENT
-    file.writeBigUInt64LE(BigInt(base + headerSize), 24); // entry point: right after the headers
-    file.writeBigUInt64LE(64n, 32); // program headers right after this header
-    file.writeBigUInt64LE(0n, 40); // no section headers
-    file.writeUInt32LE(0, 48);
-    file.writeUInt16LE(64, 52); // header size
-    file.writeUInt16LE(56, 54); // program header entry size
-    file.writeUInt16LE(1, 56); // one program header
-    file.writeUInt16LE(64, 58); // section header entry size (none present)
-    // Program header: the whole file, loaded read + execute at `base`.
-    file.writeUInt32LE(1, 64); // PT_LOAD
-    file.writeUInt32LE(5, 68); // PF_R | PF_X
-    file.writeBigUInt64LE(0n, 72);
-    file.writeBigUInt64LE(BigInt(base), 80);
-    file.writeBigUInt64LE(BigInt(base), 88);
-    file.writeBigUInt64LE(BigInt(file.length), 96);
-    file.writeBigUInt64LE(BigInt(file.length), 104);
-    file.writeBigUInt64LE(0x10000n, 112);
-    file.set(code, headerSize);
-    return file;
-}
-/** A tar archive holding one executable file, owned by root. */
-function singleFileTar(name, content, mode = 0o755) {
-    const header = Buffer.alloc(512);
-    const octal = (value, length) => value.toString(8).padStart(length - 1, '0') + '\0';
-    header.write(name, 0, 100, 'utf8');
-    header.write(octal(mode, 8), 100, 'latin1');
-    header.write(octal(0, 8), 108, 'latin1');
-    header.write(octal(0, 8), 116, 'latin1');
-    header.write(octal(content.length, 12), 124, 'latin1');
-    header.write(octal(0, 12), 136, 'latin1');
-    header.write('        ', 148, 'latin1'); // checksum counts as spaces while it is computed
-    header.write('0', 156, 'latin1');
-    header.write('ustar\u000000', 257, 'latin1');
-    let sum = 0;
-    for (const byte of header)
-        sum += byte;
-    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-    const padding = Buffer.alloc((512 - (content.length % 512)) % 512);
-    return Buffer.concat([header, content, padding, Buffer.alloc(1024)]);
-}
-/** The holder image for the engine's architecture, imported once and then reused. */
-async function ensurePauseImage(docker) {
-    const info = await docker.run(['version', '--format', '{{.Server.Arch}}'], { timeoutMs: 30_000 });
-    if (info.code !== 0)
-        throw new Error(`docker version failed: ${lastLine(info.stderr)}`);
-    const program = pauseProgram(info.stdout.trim());
-    const tag = `lacework-fargate-verify/pause:${(0,external_node_crypto_.createHash)('sha256').update(program).digest('hex').slice(0, 16)}`;
-    if ((await docker.run(['image', 'inspect', '--format', '{{.Id}}', tag], { timeoutMs: 30_000 })).code === 0)
-        return tag;
-    const imported = await docker.run(['import', '--change', 'ENTRYPOINT ["/pause"]', '--change', 'LABEL lacework-fargate.verify.pause=1', '-', tag], {
-        input: singleFileTar('pause', program),
-        timeoutMs: 60_000
-    });
-    if (imported.code !== 0)
-        throw new Error(`docker import of the network holder image failed: ${lastLine(imported.stderr)}`);
-    return tag;
-}
-
-;// CONCATENATED MODULE: ./src/verify/local-task.ts
-
-
-
-
-/**
- * Runs an ECS task definition on a Docker engine the way Fargate runs it:
- * - one network namespace for the whole task (awsvpc), held by a "pause" container on a network of its own,
- *   whose port mappings are published on 127.0.0.1 only; ports below 1024 are privileged as on Fargate;
- * - containers started in `dependsOn` order (START, COMPLETE, SUCCESS, HEALTHY);
- * - argv = entryPoint ++ command (docs/facts.md §1), user, workingDirectory, environment, secrets (as placeholders),
- *   capabilities, volumesFrom (readOnly), task volumes + mountPoints, readonlyRootFilesystem, initProcessEnabled;
- * - the agent's server URL pointed at a closed local port, so no data leaves the machine.
- * Everything it creates carries the label `lacework-fargate.verify=<run id>` and is removed by that label.
- */
-const VERIFY_LABEL = 'lacework-fargate.verify';
-/** Nothing listens there: the agent's connection attempts stay on the machine and fail at once. */
-const CLOSED_SERVER_URL = 'https://127.0.0.1:9';
-/** Well formed for the agent script (docs/facts.md §2), and obviously not a real token. */
-const PLACEHOLDER_TOKEN = 'lwfVerifyPlaceholderToken0123456789';
-/** Variables the docker client reads itself: passed inline, never through the client's environment. */
-const CLIENT_VARIABLES = /^(DOCKER_\w*|PATH|HOME|TMPDIR|XDG_\w+|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy)$/;
-const sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
-/** Docker names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*; ECS names are [a-zA-Z0-9_-]. */
-function dockerSafe(text) {
-    return text.replace(/[^a-zA-Z0-9_.-]/g, '-');
-}
-function argvOf(container) {
-    return [...(container.entryPoint ?? []), ...(container.command ?? [])];
-}
-class LocalTask {
-    definition;
-    runId;
-    docker;
-    secretValues;
-    runs = new Map();
-    holder;
-    network;
-    volumes = new Map();
-    created = [];
-    pauseImage = '';
-    lastStartAt = 0;
-    constructor(definition, runId, docker, secretValues = {}) {
-        this.definition = definition;
-        this.runId = runId;
-        this.docker = docker;
-        this.secretValues = secretValues;
-        const prefix = `lwf-verify-${dockerSafe(runId)}`;
-        this.holder = `${prefix}-task`;
-        this.network = `${prefix}-net`;
-        for (const spec of definition.containerDefinitions) {
-            this.runs.set(spec.name, { spec, dockerName: `${prefix}-${dockerSafe(spec.name)}`, created: false, health: 'none', healthChecks: 0, nextHealthAt: 0, healthOutput: '' });
-        }
-        for (const volume of definition.volumes ?? [])
-            this.volumes.set(volume.name, `${prefix}-vol-${dockerSafe(volume.name)}`);
-    }
-    get label() {
-        return `${VERIFY_LABEL}=${this.runId}`;
-    }
-    /** Problems of the definition itself, found before anything is created. */
-    definitionProblems() {
-        const problems = [];
-        for (const run of this.runs.values()) {
-            const spec = run.spec;
-            if (!spec.image)
-                problems.push(`container ${spec.name} has no image`);
-            for (const dependency of spec.dependsOn ?? []) {
-                const target = this.runs.get(dependency.containerName);
-                if (!target)
-                    problems.push(`container ${spec.name} depends on ${dependency.containerName}, which the task does not have`);
-                else if (['SUCCESS', 'COMPLETE'].includes(dependency.condition) && target.spec.essential !== false) {
-                    problems.push(`container ${spec.name} depends on ${dependency.containerName} with ${dependency.condition}, which ECS refuses for an essential container: set "essential": false on ${dependency.containerName}`);
-                }
-                else if (dependency.condition === 'HEALTHY' && !target.spec.healthCheck?.command?.length) {
-                    problems.push(`container ${spec.name} waits for ${dependency.containerName} to be HEALTHY, but ${dependency.containerName} has no healthCheck`);
-                }
-                else if (!['START', 'COMPLETE', 'SUCCESS', 'HEALTHY'].includes(dependency.condition)) {
-                    problems.push(`container ${spec.name}: unknown dependsOn condition ${dependency.condition}`);
-                }
-            }
-            for (const from of spec.volumesFrom ?? [])
-                if (!this.runs.has(from.sourceContainer))
-                    problems.push(`container ${spec.name} takes volumesFrom ${from.sourceContainer}, which the task does not have`);
-            for (const mount of spec.mountPoints ?? []) {
-                if (!mount.sourceVolume || !this.volumes.has(mount.sourceVolume))
-                    problems.push(`container ${spec.name} mounts volume ${mount.sourceVolume ?? '(none)'}, which the task's volumes do not declare`);
-            }
-        }
-        const visiting = new Set();
-        const done = new Set();
-        const visit = (name, path) => {
-            if (done.has(name))
-                return;
-            if (visiting.has(name)) {
-                problems.push(`dependsOn has a cycle: ${[...path, name].join(' → ')}`);
-                return;
-            }
-            visiting.add(name);
-            for (const dependency of this.runs.get(name)?.spec.dependsOn ?? [])
-                if (this.runs.has(dependency.containerName))
-                    visit(dependency.containerName, [...path, name]);
-            visiting.delete(name);
-            done.add(name);
-        };
-        for (const name of this.runs.keys())
-            visit(name, []);
-        return problems;
-    }
-    /** Pulls images the engine lacks (outside the time bound: a pull is not the task's start-up). */
-    async pullImages() {
-        const images = [...new Set([...this.runs.values()].map(run => run.spec.image))];
-        for (const image of images) {
-            if ((await this.docker.run(['image', 'inspect', '--format', '{{.Id}}', image], { timeoutMs: 30_000 })).code === 0)
-                continue;
-            const pulled = await this.docker.run(['pull', '--quiet', image], { timeoutMs: 600_000 });
-            if (pulled.code !== 0)
-                throw new Error(`docker pull ${image} failed: ${lastLine(pulled.stderr)}`);
-        }
-    }
-    /** The network, the task's volumes and the network holder with the port mappings. */
-    async prepare() {
-        this.pauseImage = await ensurePauseImage(this.docker);
-        await this.must(['network', 'create', '--label', this.label, this.network]);
-        for (const name of this.volumes.values())
-            await this.must(['volume', 'create', '--label', this.label, name]);
-        const args = ['run', '--detach', '--name', this.holder, '--label', this.label, '--network', this.network];
-        // Fargate creates the task's network namespace without Docker's default of 0 here: ports < 1024 need root.
-        const sysctls = new Map([['net.ipv4.ip_unprivileged_port_start', '1024']]);
-        for (const run of this.runs.values()) {
-            for (const control of run.spec.systemControls ?? [])
-                if (control.namespace?.startsWith('net.'))
-                    sysctls.set(control.namespace, control.value ?? '');
-        }
-        for (const [key, value] of sysctls)
-            args.push('--sysctl', `${key}=${value}`);
-        for (const port of this.publishedPorts())
-            args.push('--publish', `127.0.0.1::${port}`);
-        this.created.push(this.holder);
-        await this.must([...args, this.pauseImage]);
-    }
-    /** `port/protocol` of every mapping in the task, once each. */
-    publishedPorts() {
-        const ports = new Set();
-        for (const run of this.runs.values()) {
-            for (const mapping of run.spec.portMappings ?? []) {
-                if (mapping.containerPort)
-                    ports.add(`${mapping.containerPort}/${(mapping.protocol ?? 'tcp').toLowerCase()}`);
-            }
-        }
-        return [...ports];
-    }
-    async hostPort(port) {
-        const result = await this.docker.run(['port', this.holder, port], { timeoutMs: 30_000 });
-        const match = /127\.0\.0\.1:(\d+)/.exec(result.stdout);
-        return match ? Number(match[1]) : undefined;
-    }
-    /** `docker create` arguments for a container, and the values of its variables (passed through the client's environment). */
-    createArgs(spec) {
-        const run = this.runs.get(spec.name);
-        const args = ['--name', run.dockerName, '--label', this.label, '--label', `${VERIFY_LABEL}.container=${spec.name}`, '--network', `container:${this.holder}`];
-        for (const [key, value] of Object.entries(spec.dockerLabels ?? {}))
-            args.push('--label', `${key}=${value}`);
-        if (spec.user)
-            args.push('--user', spec.user);
-        if (spec.workingDirectory)
-            args.push('--workdir', spec.workingDirectory);
-        const variables = new Map();
-        for (const variable of spec.environment ?? [])
-            variables.set(variable.name, variable.value ?? '');
-        for (const secret of spec.secrets ?? []) {
-            variables.set(secret.name, this.secretValues[secret.name] ?? (secret.name === TOKEN_VARIABLE ? PLACEHOLDER_TOKEN : `placeholder-${secret.name}`));
-        }
-        variables.set(SERVER_URL_VARIABLE, CLOSED_SERVER_URL);
-        const env = {};
-        for (const [name, value] of variables) {
-            if (CLIENT_VARIABLES.test(name)) {
-                args.push('--env', `${name}=${value}`);
-            }
-            else {
-                args.push('--env', name);
-                env[name] = value;
-            }
-        }
-        for (const capability of spec.linuxParameters?.capabilities?.add ?? [])
-            args.push('--cap-add', capability);
-        for (const capability of spec.linuxParameters?.capabilities?.drop ?? [])
-            args.push('--cap-drop', capability);
-        if (spec.linuxParameters?.initProcessEnabled)
-            args.push('--init');
-        for (const control of spec.systemControls ?? []) {
-            if (control.namespace && !control.namespace.startsWith('net.'))
-                args.push('--sysctl', `${control.namespace}=${control.value ?? ''}`);
-        }
-        for (const from of spec.volumesFrom ?? []) {
-            args.push('--volumes-from', `${this.runs.get(from.sourceContainer).dockerName}${from.readOnly ? ':ro' : ''}`);
-        }
-        for (const mount of spec.mountPoints ?? []) {
-            const source = this.volumes.get(mount.sourceVolume);
-            args.push('--mount', `type=volume,source=${source},target=${mount.containerPath}${mount.readOnly ? ',readonly' : ''}`);
-        }
-        if (spec.readonlyRootFilesystem)
-            args.push('--read-only');
-        const [entry, ...entryArgs] = spec.entryPoint ?? [];
-        if (entry !== undefined)
-            args.push('--entrypoint', entry);
-        args.push(spec.image, ...entryArgs, ...(spec.command ?? []));
-        return { args, env };
-    }
-    /** Creates and starts one container; false (with `startError`) when the engine refuses it. */
-    async start(run) {
-        const { args, env } = this.createArgs(run.spec);
-        this.created.push(run.dockerName);
-        const created = await this.docker.run(['create', ...args], { env, timeoutMs: 120_000 });
-        if (created.code !== 0) {
-            run.startError = engineError(created);
-            return false;
-        }
-        run.created = true;
-        const started = await this.docker.run(['start', run.dockerName], { timeoutMs: 60_000 });
-        run.startedAt = Date.now();
-        this.lastStartAt = run.startedAt;
-        if (started.code !== 0) {
-            run.startError = engineError(started);
-            return false;
-        }
-        return true;
-    }
-    /** Reads the engine's view of every created container; notes exits. */
-    async refresh() {
-        const runs = [...this.runs.values()].filter(run => run.created);
-        if (runs.length === 0)
-            return;
-        const result = await this.docker.run(['inspect', ...runs.map(run => run.dockerName)], { timeoutMs: 30_000 });
-        const infos = result.stdout.trim() ? JSON.parse(result.stdout) : [];
-        for (const info of infos) {
-            const run = runs.find(item => `/${item.dockerName}` === info.Name);
-            if (!run)
-                continue;
-            run.info = info;
-            if (!info.State.Running && info.State.Status === 'exited' && !run.exit) {
-                const seconds = (Date.parse(info.State.FinishedAt) - Date.parse(info.State.StartedAt)) / 1000;
-                run.exit = { code: info.State.ExitCode, seconds: Number.isFinite(seconds) && seconds >= 0 ? seconds : 0 };
-                await this.logs(run);
-            }
-        }
-    }
-    /** Starts every container in dependsOn order; false when the task cannot start (the reason is in `findings`). */
-    async startAll(deadline, findings) {
-        const pending = [...this.runs.values()];
-        const began = Date.now();
-        for (;;) {
-            await this.refresh();
-            await this.pollHealth(deadline);
-            for (const run of this.runs.values()) {
-                if (run.exit && run.spec.essential !== false) {
-                    // ECS stops the task when an essential container stops.
-                    const message = await this.explain(run);
-                    findings.fail(run.spec.name, 'running', `exited ${run.exit.code} after ${run.exit.seconds.toFixed(1)} s: ${logTail(await this.logs(run), 2)}`, message);
-                    return false;
-                }
-            }
-            for (const run of [...pending]) {
-                const verdict = this.dependencyVerdict(run);
-                if (verdict.blocked) {
-                    findings.fail(run.spec.name, 'start', `never started: ${verdict.blocked.evidence}`, verdict.blocked.failure);
-                    return false;
-                }
-                if (!verdict.ready)
-                    continue;
-                pending.splice(pending.indexOf(run), 1);
-                for (const satisfied of verdict.satisfied)
-                    findings.pass(satisfied.container, `dependency ${satisfied.condition} of ${run.spec.name}`, satisfied.evidence);
-                if (!(await this.start(run))) {
-                    const message = await this.explain(run);
-                    findings.fail(run.spec.name, 'start', run.startError ?? 'the engine refused it', message);
-                    return false;
-                }
-                findings.pass(run.spec.name, 'start', `started${verdict.satisfied.length ? ` after ${verdict.satisfied.map(item => `${item.container} ${item.condition}`).join(', ')}` : ''}`);
-            }
-            if (pending.length === 0)
-                return true;
-            if (Date.now() > deadline) {
-                const run = pending[0];
-                const waits = (run.spec.dependsOn ?? []).map(dependency => `${dependency.containerName} ${dependency.condition}`).join(', ');
-                findings.fail(run.spec.name, 'start', `still waiting for ${waits}`, `${run.spec.name} did not start within ${((Date.now() - began) / 1000).toFixed(0)} s: it waits for ${waits}`);
-                return false;
-            }
-            await sleep(200);
-        }
-    }
-    dependencyVerdict(run) {
-        const satisfied = [];
-        let ready = true;
-        for (const dependency of run.spec.dependsOn ?? []) {
-            const target = this.runs.get(dependency.containerName);
-            const kind = target.spec.essential === false ? 'sidecar' : 'container';
-            if (target.startError !== undefined) {
-                return { ready: false, satisfied, blocked: { evidence: `${target.spec.name} could not start`, failure: `${run.spec.name} never started: ${target.spec.name} could not start` } };
-            }
-            const exit = target.exit;
-            switch (dependency.condition) {
-                case 'START':
-                    if (target.startedAt !== undefined)
-                        satisfied.push({ container: target.spec.name, condition: 'START', evidence: 'started' });
-                    else
-                        ready = false;
-                    break;
-                case 'COMPLETE':
-                    if (exit)
-                        satisfied.push({ container: target.spec.name, condition: 'COMPLETE', evidence: `exited ${exit.code} after ${exit.seconds.toFixed(1)} s` });
-                    else
-                        ready = false;
-                    break;
-                case 'SUCCESS':
-                    if (exit && exit.code === 0)
-                        satisfied.push({ container: target.spec.name, condition: 'SUCCESS', evidence: `exited 0 after ${exit.seconds.toFixed(1)} s` });
-                    else if (exit) {
-                        const tail = logTail(this.cachedLogs.get(target.dockerName) ?? '', 2);
-                        return {
-                            ready: false,
-                            satisfied,
-                            blocked: {
-                                evidence: `${target.spec.name} exited ${exit.code} (SUCCESS needs 0): ${tail}`,
-                                failure: `${kind} ${target.spec.name} exited ${exit.code}: a SUCCESS dependency must exit 0, so ${run.spec.name} never started (log: ${tail})`
-                            }
-                        };
-                    }
-                    else
-                        ready = false;
-                    break;
-                case 'HEALTHY':
-                    if (target.health === 'healthy')
-                        satisfied.push({ container: target.spec.name, condition: 'HEALTHY', evidence: `healthy after ${target.healthChecks} check(s)` });
-                    else
-                        ready = false;
-                    break;
-            }
-        }
-        return { ready, satisfied };
-    }
-    cachedLogs = new Map();
-    /** The tail of a container's log (stdout and stderr). */
-    async logs(run, lines = 30) {
-        if (!run.created)
-            return '';
-        const result = await this.docker.run(['logs', '--tail', String(lines), run.dockerName], { timeoutMs: 30_000 });
-        const text = `${result.stdout}\n${result.stderr}`;
-        this.cachedLogs.set(run.dockerName, text);
-        return text;
-    }
-    /** Runs due health checks (`docker exec`, as the engine would) until each container is healthy. */
-    async pollHealth(deadline) {
-        for (const run of this.runs.values()) {
-            const command = run.spec.healthCheck?.command;
-            if (!command?.length || command[0] === 'NONE' || !run.startedAt || run.exit || run.health === 'healthy' || Date.now() < run.nextHealthAt)
-                continue;
-            run.health = 'starting';
-            const argv = command[0] === 'CMD-SHELL' ? ['/bin/sh', '-c', command.slice(1).join(' ')] : command[0] === 'CMD' ? command.slice(1) : command;
-            const timeoutMs = Math.min((run.spec.healthCheck?.timeout ?? 5) * 1000, Math.max(deadline - Date.now(), 1000));
-            const result = await this.docker.run(['exec', run.dockerName, ...argv], { timeoutMs });
-            run.healthChecks++;
-            run.healthOutput = lastLine(`${result.stdout}\n${result.stderr}`) || `exit ${result.code}`;
-            if (result.code === 0)
-                run.health = 'healthy';
-            // Checked every second, not every `interval`: a run is bounded by its timeout, not by the task's patience.
-            else
-                run.nextHealthAt = Date.now() + 1000;
-        }
-    }
-    /** Waits until a container with a healthCheck is healthy; false at the deadline. */
-    async awaitHealthy(run, deadline) {
-        const healthy = () => run.health === 'healthy';
-        while (!healthy() && !run.exit && Date.now() < deadline) {
-            await this.pollHealth(deadline);
-            if (!healthy())
-                await sleep(200);
-            await this.refresh();
-        }
-        return healthy();
-    }
-    /** One line: why the container did not start or stopped, and what to change. */
-    async explain(run) {
-        if (run.created && !run.info)
-            await this.refresh();
-        const logs = await this.logs(run);
-        const argv = run.info ? [run.info.Path, ...run.info.Args] : argvOf(run.spec);
-        return explainExit({
-            container: run.spec,
-            exitCode: run.exit?.code,
-            startError: run.startError ?? (run.info?.State.Error || undefined),
-            logs,
-            user: run.info?.Config.User ?? run.spec.user ?? '',
-            argv,
-            hasShell: run.created ? await this.hasFile(run, '/bin/sh') : undefined,
-            seconds: run.exit?.seconds
-        });
-    }
-    /** Whether the container's file system has `path` (following links), read with `docker cp`: no shell needed. */
-    async hasFile(run, path) {
-        return (await this.docker.run(['cp', '--follow-link', `${run.dockerName}:${path}`, '-'], { timeoutMs: 30_000 })).code === 0;
-    }
-    /** A file of the container, read with `docker cp` (a tar stream of one file). */
-    async readFile(run, path) {
-        const result = await this.docker.run(['cp', '--follow-link', `${run.dockerName}:${path}`, '-'], { timeoutMs: 30_000 });
-        return result.code === 0 ? firstTarFile(result.bytes) : undefined;
-    }
-    /** The container's processes from the engine's host view (`docker top`): no tool needed in the image. */
-    async processes(run) {
-        const result = await this.docker.run(['top', run.dockerName, '-eo', 'pid,ppid,uid,comm'], { timeoutMs: 30_000 });
-        if (result.code !== 0)
-            return undefined;
-        return result.stdout
-            .split('\n')
-            .slice(1)
-            .map(line => line.trim().split(/\s+/))
-            .filter(fields => fields.length >= 4 && /^\d+$/.test(fields[0]))
-            .map(fields => ({ pid: Number(fields[0]), ppid: Number(fields[1]), uid: Number(fields[2]), comm: fields.slice(3).join(' ') }));
-    }
-    /** `docker stop` with a timeout; how long it took. */
-    async stop(run, seconds) {
-        const began = Date.now();
-        const result = await this.docker.run(['stop', '--time', String(seconds), run.dockerName], { timeoutMs: (seconds + 30) * 1000 });
-        return { ms: Date.now() - began, result };
-    }
-    /** Removes every container, network and volume of this run (by label): once normally, or from a signal handler. */
-    async cleanup() {
-        const problems = [];
-        for (let pass = 0; pass < 2; pass++) {
-            const containers = await this.docker.run(['ps', '--all', '--quiet', '--filter', `label=${this.label}`, '--format', '{{.Names}}'], { timeoutMs: 30_000 });
-            const names = this.removalOrder(containers.stdout.split('\n').filter(Boolean));
-            if (names.length) {
-                const removed = await this.docker.run(['rm', '--force', '--volumes', ...names], { timeoutMs: 60_000 });
-                if (removed.code !== 0 && pass === 1)
-                    problems.push(lastLine(removed.stderr));
-            }
-            else if (pass === 1)
-                break;
-        }
-        const networks = await this.docker.run(['network', 'ls', '--quiet', '--filter', `label=${this.label}`], { timeoutMs: 30_000 });
-        const networkIds = networks.stdout.split('\n').filter(Boolean);
-        if (networkIds.length) {
-            const removed = await this.docker.run(['network', 'rm', ...networkIds], { timeoutMs: 60_000 });
-            if (removed.code !== 0)
-                problems.push(lastLine(removed.stderr));
-        }
-        const volumes = await this.docker.run(['volume', 'ls', '--quiet', '--filter', `label=${this.label}`], { timeoutMs: 30_000 });
-        const volumeNames = volumes.stdout.split('\n').filter(Boolean);
-        if (volumeNames.length) {
-            const removed = await this.docker.run(['volume', 'rm', '--force', ...volumeNames], { timeoutMs: 60_000 });
-            if (removed.code !== 0)
-                problems.push(lastLine(removed.stderr));
-        }
-        return problems;
-    }
-    /** The same, blocking, for a process that is about to end (SIGINT, SIGTERM, exit). */
-    cleanupSync() {
-        for (let pass = 0; pass < 2; pass++) {
-            const containers = this.docker.runSync(['ps', '--all', '--quiet', '--filter', `label=${this.label}`, '--format', '{{.Names}}']);
-            const names = this.removalOrder(containers.stdout.split('\n').filter(Boolean));
-            if (names.length)
-                this.docker.runSync(['rm', '--force', '--volumes', ...names], 60_000);
-            // A `docker create` cut off by the signal may still land in the engine: look once more.
-            if (pass === 0)
-                Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
-        }
-        const networks = this.docker.runSync(['network', 'ls', '--quiet', '--filter', `label=${this.label}`]).stdout.split('\n').filter(Boolean);
-        if (networks.length)
-            this.docker.runSync(['network', 'rm', ...networks]);
-        const volumes = this.docker.runSync(['volume', 'ls', '--quiet', '--filter', `label=${this.label}`]).stdout.split('\n').filter(Boolean);
-        if (volumes.length)
-            this.docker.runSync(['volume', 'rm', '--force', ...volumes]);
-    }
-    /** Dependents before what they depend on (so `--volumes` frees the sidecar's anonymous volume), the holder last. */
-    removalOrder(names) {
-        const order = [...this.created].reverse();
-        return [...names].sort((a, b) => rank(order, a) - rank(order, b));
-    }
-    async must(args) {
-        const result = await this.docker.run(args, { timeoutMs: 120_000 });
-        if (result.code !== 0)
-            throw new Error(`docker ${args.slice(0, 2).join(' ')} failed: ${engineError(result)}`);
-    }
-}
-function rank(order, name) {
-    const index = order.indexOf(name);
-    return index === -1 ? -1 : index;
-}
-/** The useful part of an engine error: `exec: "/bin/sh": stat /bin/sh: no such file or directory`, not the runc preamble. */
-function engineError(result) {
-    const lines = result.stderr.split('\n').map(line => line.trim()).filter(Boolean);
-    // Newer clients end with a summary ("Error: failed to start containers: …"); the daemon's line says why.
-    const line = lines.find(item => /exec[: ]/.test(item)) ?? lines.find(item => item.startsWith('Error response from daemon')) ?? lastLine(result.stderr);
-    if (!line)
-        return `exit ${result.code}`;
-    const exec = /(exec: .*?|exec .*?)(?:: unknown)?$/.exec(line);
-    return (exec ? exec[1] : line.replace(/^Error response from daemon: /, '')).trim();
-}
-/** The content of the first regular file of a tar stream (skipping PAX and GNU long-name records). */
-function firstTarFile(tar) {
-    let offset = 0;
-    while (offset + 512 <= tar.length) {
-        const header = tar.subarray(offset, offset + 512);
-        if (header.every(byte => byte === 0))
-            return undefined;
-        const size = parseInt(header.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim() || '0', 8);
-        const type = String.fromCharCode(header[156] || 0x30);
-        const start = offset + 512;
-        if (type === '0' || type === '7')
-            return tar.subarray(start, start + size).toString('utf8');
-        offset = start + Math.ceil(size / 512) * 512;
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/verify/types.ts
-/** The checks so far and the failures in the order they were found: the first is the report's one line. */
-class Findings {
-    mask;
-    checks = [];
-    failures = [];
-    constructor(mask = text => text) {
-        this.mask = mask;
-    }
-    pass(container, check, evidence) {
-        this.checks.push({ container, check, ok: true, evidence: this.mask(evidence) });
-    }
-    /** A failed check; `failure` (what is wrong and what to change) is left out when an earlier one already says it. */
-    fail(container, check, evidence, failure) {
-        this.checks.push({ container, check, ok: false, evidence: this.mask(evidence) });
-        if (failure)
-            this.failures.push(this.mask(failure));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/verify/verify-task.ts
-
-
-
-
-
-
-
-/** The agent's process name (docs/facts.md §2). */
-const AGENT_PROCESS = 'datacollector';
-const verify_task_sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
-/**
- * Starts the task definition on the local Docker engine the way Fargate would and checks, per instrumented
- * container: the agent runs as root, the app's main process runs as the intended user, every essential container
- * keeps running, each port mapping answers, and `docker stop` ends the container before the kill. Everything it
- * created is removed at the end, also on failure and on SIGINT/SIGTERM.
- */
-async function verifyTask(definition, options) {
-    const runId = options.label ?? `${Date.now().toString(36)}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`;
-    const docker = new DockerRunner(options.docker ?? 'docker', options.env ?? process.env);
-    const findings = new Findings(masker(definition, options));
-    const task = new LocalTask(definition, runId, docker, options.secretValues);
-    const guard = guardAgainstCancellation(task, docker);
-    let engine = false;
-    try {
-        const version = await docker.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 });
-        if (version.code !== 0) {
-            findings.failures.push(`verify needs a Docker engine and none answers (${options.docker ?? 'docker'} version: ${lastLine(version.stderr) || `exit ${version.code}`})`);
-        }
-        else {
-            engine = true;
-            await runChecks(task, options, findings);
-        }
-    }
-    catch (error) {
-        findings.failures.push(`verify could not run the task: ${error.message}`);
-    }
-    finally {
-        if (engine) {
-            const problems = await task.cleanup();
-            if (problems.length)
-                findings.fail('(task)', 'cleanup', problems.join('; '), `verify could not remove all it created (label ${VERIFY_LABEL}=${runId}): ${problems[0]}`);
-        }
-        guard.release();
-    }
-    const failure = findings.failures[0] ?? findings.checks.find(check => !check.ok)?.evidence;
-    return { ok: failure === undefined, checks: findings.checks, ...(failure === undefined ? {} : { failure }) };
-}
-async function runChecks(task, options, findings) {
-    const missing = options.expectations.filter(expectation => !task.runs.has(expectation.container));
-    if (missing.length) {
-        findings.failures.push(`the task definition has no container named ${missing.map(item => item.container).join(', ')}`);
-        return;
-    }
-    const problems = task.definitionProblems();
-    if (problems.length) {
-        findings.fail('(task)', 'definition', problems.join('; '), problems[0]);
-        return;
-    }
-    await task.pullImages();
-    const began = Date.now();
-    const deadline = began + options.timeoutSeconds * 1000;
-    await task.prepare();
-    if (!(await task.startAll(deadline, findings)))
-        return;
-    // The agent starts within moments of the container; look for it while the task settles.
-    const agents = new Map(await Promise.all(options.expectations.map(async (expectation) => [expectation.container, await pollAgent(task, task.runs.get(expectation.container), deadline)])));
-    const settleSeconds = options.settleSeconds ?? 3;
-    const settled = Math.min(task.lastStartAt + settleSeconds * 1000, deadline);
-    // An essential container that stops ends the settle period at once: ECS would stop the task there.
-    do {
-        await task.refresh();
-        if ([...task.runs.values()].some(run => run.exit && run.spec.essential !== false))
-            break;
-        await verify_task_sleep(Math.min(250, Math.max(0, settled - Date.now())));
-    } while (Date.now() < settled);
-    let stopped = false;
-    for (const run of task.runs.values()) {
-        if (run.spec.essential === false)
-            continue;
-        if (run.exit) {
-            findings.fail(run.spec.name, 'running', `exited ${run.exit.code} after ${run.exit.seconds.toFixed(1)} s: ${logTail(await task.logs(run), 2)}`, await task.explain(run));
-            stopped = true;
-        }
-        else {
-            findings.pass(run.spec.name, 'running', `running ${((Date.now() - (run.startedAt ?? began)) / 1000).toFixed(1)} s after start (settle ${settleSeconds} s)`);
-        }
-    }
-    if (stopped)
-        return; // ECS stops the whole task when an essential container stops.
-    for (const run of task.runs.values()) {
-        if (!run.spec.healthCheck?.command?.length || run.spec.healthCheck.command[0] === 'NONE')
-            continue;
-        if (await task.awaitHealthy(run, deadline))
-            findings.pass(run.spec.name, 'healthy', `health check passed (${run.healthChecks} run(s))`);
-        else
-            findings.fail(run.spec.name, 'healthy', `not healthy: ${run.healthOutput}`, `${run.spec.name} did not become healthy within ${options.timeoutSeconds} s: its health check says ${run.healthOutput}`);
-    }
-    const pid1 = new Map();
-    for (const expectation of options.expectations) {
-        const run = task.runs.get(expectation.container);
-        await checkAgent(task, run, agents.get(expectation.container), findings, began);
-        pid1.set(run.spec.name, await checkAppUser(task, run, expectation, findings));
-    }
-    await Promise.all([...task.runs.values()].flatMap(run => (run.spec.portMappings ?? [])
-        .filter(mapping => mapping.containerPort && (mapping.protocol ?? 'tcp').toLowerCase() === 'tcp')
-        .map(mapping => checkPort(task, run, mapping.containerPort, deadline, findings))));
-    const maxStop = options.maxStopSeconds ?? 10;
-    await Promise.all(options.expectations.map(expectation => checkStop(task, task.runs.get(expectation.container), maxStop, pid1.get(expectation.container) ?? '?', findings)));
-}
-async function pollAgent(task, run, deadline) {
-    for (;;) {
-        const processes = await task.processes(run);
-        const agents = (processes ?? []).filter(row => row.comm === AGENT_PROCESS);
-        const seconds = (Date.now() - (run.startedAt ?? Date.now())) / 1000;
-        if (agents.length || !processes || Date.now() > deadline)
-            return { agents, seconds };
-        await verify_task_sleep(250);
-    }
-}
-async function checkAgent(task, run, sighting, findings, began) {
-    const name = run.spec.name;
-    if (sighting?.agents.length) {
-        const nonRoot = sighting.agents.filter(row => row.uid !== 0);
-        const evidence = sighting.agents.map(row => `${AGENT_PROCESS} pid ${row.pid} uid ${row.uid}`).join(', ');
-        if (nonRoot.length)
-            findings.fail(name, 'agent runs as root', evidence, `the agent runs as uid ${nonRoot[0].uid} in ${name}: it must run as root to see the other processes — use the sudo or run-as-root strategy`);
-        else
-            findings.pass(name, 'agent runs as root', `${evidence}, seen ${sighting.seconds.toFixed(1)} s after start`);
-        return;
-    }
-    const argv = run.info ? [run.info.Path, ...run.info.Args] : [];
-    if (!runsAgentScript(argv)) {
-        findings.fail(name, 'agent runs as root', `no ${AGENT_PROCESS} process; argv: ${argv.join(' ')}`, `the agent does not start in ${name}: what it runs (${argv.slice(0, 3).join(' ')} …) never calls ${AGENT_SCRIPT}; instrument the container`);
-        return;
-    }
-    const log = (await task.readFile(run, '/var/log/lacework/datacollector.log')) ?? '';
-    const seconds = ((Date.now() - began) / 1000).toFixed(0);
-    findings.fail(name, 'agent runs as root', `no ${AGENT_PROCESS} process after ${seconds} s; agent log: ${logTail(log, 2)}`, `the agent process ${AGENT_PROCESS} is not running in ${name} ${seconds} s after start (agent log: ${logTail(log, 1)}); the image must be able to run the agent binary (glibc or musl build)`);
-}
-/** The uid `user` (a uid, `root`, or a name from the image's /etc/passwd; `:group` ignored) stands for. */
-async function resolveUid(task, run, user) {
-    const name = user.split(':')[0];
-    if (name === '' || name === 'root')
-        return 0;
-    if (/^\d+$/.test(name))
-        return Number(name);
-    const passwd = (await task.readFile(run, '/etc/passwd')) ?? '';
-    const entry = passwd.split('\n').find(line => line.split(':')[0] === name);
-    return entry ? Number(entry.split(':')[2]) : undefined;
-}
-/** Checks the app's main process; returns how PID 1 looked, for the stop check's message. */
-async function checkAppUser(task, run, expectation, findings) {
-    const name = run.spec.name;
-    const processes = await task.processes(run);
-    const pid = run.info?.State.Pid;
-    const pid1 = processes?.find(row => row.pid === pid);
-    // initProcessEnabled: PID 1 is the init, the app is its child.
-    const main = run.info?.HostConfig.Init ? processes?.find(row => row.ppid === pid) : pid1;
-    if (!processes || !main || !pid1) {
-        findings.fail(name, 'app user', 'the container is not running');
-        return '?';
-    }
-    const expected = await resolveUid(task, run, expectation.appUser);
-    const children = processes.filter(row => row.ppid === main.pid && row.comm !== AGENT_PROCESS).map(row => row.comm);
-    const shape = `PID 1 is ${pid1.comm} (uid ${pid1.uid})${main !== pid1 ? `, the app ${main.comm} (uid ${main.uid})` : ''}${children.length ? `; children: ${[...new Set(children)].join(', ')}` : ''}`;
-    if (expected === undefined) {
-        findings.fail(name, 'app user', shape, `the expected app user ${expectation.appUser} of ${name} is not in the image's /etc/passwd`);
-    }
-    else if (main.uid !== expected) {
-        findings.fail(name, 'app user', `${shape}; expected uid ${expected}`, `the app in ${name} (${main.comm}) runs as uid ${main.uid}, but the ${expectation.pattern} pattern expects ${describeUser(expectation.appUser)}: ${expected === 0 ? 'run the container as root' : 'only the agent may run as root; start it through the sudo wrapper and keep the image user'}`);
-    }
-    else {
-        findings.pass(name, 'app user', `${shape}; expected ${describeUser(expectation.appUser)}`);
-    }
-    return `${pid1.comm}, uid ${pid1.uid}`;
-}
-/** Whether something inside the task accepted the connection. Docker's port proxy accepts every connection and
- * closes it at once when nothing listens behind it, so a connection must stay open (or bring data) to count. */
-function tcpAnswers(port) {
-    return new Promise(resolve => {
-        const socket = (0,external_node_net_.connect)({ host: '127.0.0.1', port });
-        let done = false;
-        const finish = (answer) => {
-            if (done)
-                return;
-            done = true;
-            clearTimeout(overall);
-            socket.destroy();
-            resolve(answer);
-        };
-        const overall = setTimeout(() => finish(false), 3000);
-        socket.on('connect', () => setTimeout(() => finish(true), 300));
-        socket.on('data', () => finish(true));
-        socket.on('end', () => finish(false));
-        socket.on('close', () => finish(false));
-        socket.on('error', () => finish(false));
-    });
-}
-async function checkPort(task, run, port, deadline, findings) {
-    const name = run.spec.name;
-    const hostPort = await task.hostPort(`${port}/tcp`);
-    if (hostPort === undefined) {
-        findings.fail(name, `port ${port}/tcp`, 'not published', `port ${port} of ${name} could not be published on 127.0.0.1`);
-        return;
-    }
-    const began = Date.now();
-    for (;;) {
-        if (await tcpAnswers(hostPort)) {
-            findings.pass(name, `port ${port}/tcp`, `127.0.0.1:${hostPort} → ${port}/tcp accepted a connection`);
-            return;
-        }
-        if (Date.now() > deadline)
-            break;
-        await verify_task_sleep(250);
-    }
-    const waited = ((Date.now() - began) / 1000).toFixed(0);
-    findings.fail(name, `port ${port}/tcp`, `no answer on 127.0.0.1:${hostPort} → ${port}/tcp for ${waited} s`, `nothing in the task answers on port ${port} (mapped for ${name}): the app does not listen on ${port}; map the port it listens on`);
-}
-async function checkStop(task, run, maxStop, pid1, findings) {
-    const name = run.spec.name;
-    if (run.exit || !run.startedAt)
-        return;
-    const seconds = Math.min(run.spec.stopTimeout ?? 30, maxStop);
-    const signal = run.info?.Config.StopSignal || 'SIGTERM';
-    const { ms, result } = await task.stop(run, seconds);
-    await task.refresh();
-    // refresh() sets `exit`; read it afresh (the early return above narrowed it away).
-    const code = run.exit?.code;
-    if (result.code !== 0 || code === undefined) {
-        findings.fail(name, 'stop', `docker stop failed: ${lastLine(result.stderr)}`, `docker stop of ${name} failed: ${lastLine(result.stderr)}`);
-        return;
-    }
-    const took = `${(ms / 1000).toFixed(1)} s`;
-    if (code === 137 && ms >= seconds * 1000 - 250) {
-        findings.fail(name, 'stop', `${signal} had no effect: killed after ${took} (exit 137); PID 1 was ${pid1}`, `${name} did not stop within ${seconds} s of ${signal} and was killed: the app is not PID 1's exec'd successor (PID 1 was ${pid1}), so it never got ${signal}: exec it (sh -c '… && exec "$0" "$@"' ARGV…)`);
-    }
-    else {
-        findings.pass(name, 'stop', `${signal} ended it in ${took} (exit ${code}, timeout ${seconds} s)`);
-    }
-}
-/** Hides token-like values (plaintext tokens in `environment`, given secret values) in evidence and messages. */
-function masker(definition, options) {
-    const values = new Set();
-    for (const container of definition.containerDefinitions ?? []) {
-        for (const variable of container.environment ?? []) {
-            if ((variable.name === TOKEN_VARIABLE || /token|secret|passw|key/i.test(variable.name)) && (variable.value ?? '').length >= 6)
-                values.add(variable.value);
-        }
-    }
-    for (const value of Object.values(options.secretValues ?? {}))
-        if (value.length >= 6)
-            values.add(value);
-    const sorted = [...values].sort((a, b) => b.length - a.length);
-    return text => sorted.reduce((masked, value) => masked.split(value).join('***'), text);
-}
-/** SIGINT, SIGTERM or exit while the task runs: end docker commands in flight, remove everything, then let the signal act. */
-function guardAgainstCancellation(task, docker) {
-    let armed = true;
-    const abort = () => {
-        if (!armed)
-            return;
-        armed = false;
-        docker.killRunning();
-        task.cleanupSync();
-    };
-    const release = () => {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        process.off('exit', abort);
-    };
-    const onSignal = (signal) => {
-        release();
-        abort();
-        // Nobody else handles it: end the process the way the signal would have.
-        if (process.listenerCount(signal) === 0)
-            process.kill(process.pid, signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    process.on('exit', abort);
-    return {
-        release: () => {
-            armed = false;
-            release();
-        }
-    };
-}
-
-;// CONCATENATED MODULE: ./src/verify/verify-run.ts
-
-
-
-/** The rewritten task failed to start the way Fargate would start it; `report` is the Markdown report so far. */
-class VerificationError extends ActionError {
-    report;
-    constructor(message, report) {
-        super(message);
-        this.report = report;
-    }
-}
-/** The user the app's own process must end up as: the image's in the sudo and drop patterns, else root. */
-function appUser({ plan }) {
-    return plan.pattern.startsWith('nonroot-') && !plan.pattern.startsWith('nonroot-as-root') ? plan.effective.user.split(':')[0] : '0';
-}
-/**
- * Starts each rewritten task definition on the local Docker engine with ECS semantics and checks that it
- * runs; returns the report as Markdown for the review. A failing check fails the run.
- */
-async function verifyRewrites(host, ctx, tasks) {
-    const reports = [];
-    for (const task of tasks) {
-        const report = await host.group(`verify ${task.path}`, () => verifyTask(task.definition, {
-            timeoutSeconds: ctx.verifyTimeout,
-            expectations: task.planned.map(planned => ({ container: planned.plan.container, pattern: planned.plan.pattern, appUser: appUser(planned) }))
-        }));
-        const table = renderVerifyReport(report);
-        host.info(table);
-        reports.push(`#### Verification of ${task.path}: ${report.ok ? 'it starts' : 'it would not start'}\n\n${table}`);
-        if (!report.ok)
-            throw new VerificationError(`${task.path}: ${report.failure ?? 'verification failed'}`, reports.join('\n\n'));
-    }
-    return reports.join('\n\n');
-}
-
-;// CONCATENATED MODULE: ./src/main.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** Each CPU architecture whose tasks run the agent, with the first task definition line that asks for it. */
-function agentPlatforms(jobs) {
-    const found = new Map();
-    for (const job of jobs) {
-        if (!job.planned.some(({ plan }) => plan.attachSidecar || plan.build?.copyAgent))
-            continue;
-        const architecture = taskArchitecture(job.file.definition);
-        if (!found.has(architecture))
-            found.set(architecture, { architecture, location: job.file.document.locate(['runtimePlatform', 'cpuArchitecture']) });
-    }
-    return [...found.values()];
-}
-/** Runs the action: plan every container, build what is needed, write the rewritten task definitions. */
-async function run(host) {
-    // Mask secrets before anything can print them.
-    host.setSecret(host.getInput('lacework-access-token'));
-    host.setSecret(host.getInput('github-token'));
-    try {
-        await instrument(host, readContext(name => host.getInput(name)));
-    }
-    catch (error) {
-        if (error instanceof DockerError && error.details)
-            host.info(error.details);
-        if (error instanceof ActionError)
-            host.error(error.message, error.location);
-        else
-            host.error(`unexpected failure: ${error.stack ?? String(error)}`);
-        host.fail();
-    }
-}
-async function instrument(host, ctx) {
-    for (const warning of ctx.warnings)
-        host.warning(warning);
-    const paths = await resolveTaskDefinitionPaths(ctx.taskDefinition);
-    if (ctx.image && paths.length > 1)
-        throw new InputError('image', `sets the image of one container, but ${paths.length} task definitions are given`);
-    const targets = outputPaths(host, ctx, paths);
-    for (const target of targets)
-        if (target)
-            await checkOutputPath(target, 'output');
-    // Every file is read and parsed before anything else: a bad one stops the run before any work.
-    const jobs = [];
-    for (const path of paths) {
-        const file = parseTaskDefinition(path, await readTaskDefinitionFile(path));
-        const secrets = tokenValues(file.definition, ctx);
-        secrets.forEach(secret => host.setSecret(secret));
-        jobs.push({ path, file, planned: [], secrets });
-    }
-    const docker = new DockerCli(host.log);
-    const registry = new RegistryClient({ insecureRegistries: ctx.insecureRegistries, cacheImageConfigs: true });
-    const saved = ctx.imageInspectFile ? await loadSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : [];
-    const lookup = new ImageFactsLookup(ctx.inspect, docker, (reference, architecture) => registryImageFacts(registry, reference, architecture), saved);
-    // Each distinct image is looked up once per task CPU, several at a time; planning then reads the answers.
-    const images = new Map();
-    for (const job of jobs) {
-        const architecture = taskArchitecture(job.file.definition);
-        for (const reference of selectedImages(job.file.definition, job.file.document, ctx))
-            images.set(`${architecture} ${reference}`, { reference, architecture });
-    }
-    await mapWithConcurrency([...images.values()], ctx.concurrency, ({ reference, architecture }) => lookup.facts(reference, architecture));
-    for (const job of jobs)
-        job.planned = await planTask(host, ctx, job.file.definition, job.file.document, lookup);
-    const planned = jobs.flatMap(job => job.planned);
-    await checkDropPrivilegesTools(host, docker, planned);
-    const use = { sidecar: planned.some(({ plan }) => plan.attachSidecar), copied: planned.some(({ plan }) => plan.build?.copyAgent) };
-    const agent = use.sidecar || use.copied ? await resolveAgentImage(host, ctx, registry, agentPlatforms(jobs), use) : { image: ctx.agentImage };
-    // Every check is done before the first build: a bad input never leaves a half-done run behind.
-    const builds = planBuilds(planned, ctx, agent);
-    const built = await buildImages(host, { docker, registry }, builds, ctx, agent.image);
-    const reviews = [];
-    const results = jobs.map(job => {
-        const { document } = job.file;
+/** Applies each task's plans (with the images built for them) to its document, and makes its diff and review. */
+function rewriteTasks(host, ctx, jobs, built, agent) {
+    return jobs.map(job => {
+        const { document, original } = job.file;
         const changes = job.planned.map(({ key, index, plan, image }) => ({ index, plan, image: built.get(key) ?? image }));
         rewriteTaskDefinition(document, changes, {
             agentImage: agent.image,
@@ -45653,10 +40050,10 @@ async function instrument(host, ctx) {
             serverUrl: ctx.serverUrl,
             token: ctx.token
         });
-        const changed = document.text !== job.file.original;
-        const diff = renderDiff(job.path, job.file.original, document.text, job.secrets);
+        const changed = document.text !== original;
+        const diff = renderDiff(job.path, original, document.text, job.secrets);
         host.info(changed ? `${job.path} changes:\n${diff}` : `${job.path} needs no change.`);
-        reviews.push({
+        const review = {
             taskDefinitionPath: job.path,
             changed,
             diff,
@@ -45672,35 +40069,83 @@ async function instrument(host, ctx) {
                 alreadyInstrumented: plan.alreadyInstrumented,
                 warnings: plan.warnings.map(warning => warning.message)
             }))
-        });
-        return { path: job.path, text: document.text, changed, changes };
+        };
+        return { job, text: document.text, changed, changes, review };
     });
-    // Verified before anything is written: a task that would not start leaves no file for the deploy step.
-    let verification;
-    if (ctx.verify) {
-        try {
-            verification = await verifyRewrites(host, ctx, jobs.map(job => ({ path: job.path, definition: job.file.document.value, planned: job.planned })));
-        }
-        catch (error) {
-            if (error instanceof VerificationError)
-                await publishReview(host, ctx, ctx.taskDefinition, reviews, error.report);
-            throw error;
-        }
+}
+
+;// CONCATENATED MODULE: ./src/app/instrument.ts
+
+
+
+
+
+
+
+
+
+
+/**
+ * One run: read the task definitions, look up their images, plan each container, check, build what the plans
+ * need, rewrite, verify, write, and show the review. Every check comes before the first build, and nothing is
+ * written before verification: a bad input never leaves a half-done run behind.
+ */
+async function instrument(host, services, ctx) {
+    for (const warning of ctx.warnings)
+        host.warning(warning);
+    const registry = services.registry({ insecureRegistries: ctx.insecureRegistries });
+    const jobs = await readTasks(host, services.files, ctx);
+    const saved = ctx.imageInspectFile ? await services.files.readSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : [];
+    const lookup = new ImageFactsLookup(ctx.inspect, services.docker, registry, saved);
+    await lookUpImages(jobs, ctx, lookup);
+    await planTasks(host, ctx, jobs, lookup);
+    const planned = jobs.flatMap(job => job.planned);
+    await checkDropPrivilegesTools(host, services.docker, planned);
+    const agent = await resolveAgentImage(host, ctx, registry, jobs);
+    const built = await buildImages(host, { docker: services.docker, registry }, planBuilds(planned, ctx, agent), ctx, agent.image);
+    const results = rewriteTasks(host, ctx, jobs, built, agent);
+    const verification = ctx.verify ? await verify(host, services, ctx, results) : undefined;
+    await writeResults(host, services.files, results);
+    setActionOutputs(host, results);
+    await publishReview(host, services, ctx, ctx.taskDefinition, results.map(result => result.review), verification);
+}
+/** Verified before anything is written: a task that would not start leaves no file; its report still reaches the review. */
+async function verify(host, services, ctx, results) {
+    try {
+        return await verifyRewrites(host, services.verifier, ctx, results.map(({ job }) => ({ path: job.path, definition: job.file.document.value, planned: job.planned })));
     }
-    for (const [i, result] of results.entries()) {
-        const target = targets[i];
-        if (target)
-            await writeFileAtomically(target, result.text);
+    catch (error) {
+        if (error instanceof VerificationError) {
+            await publishReview(host, services, ctx, ctx.taskDefinition, results.map(result => result.review), error.report);
+        }
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/main.ts
+
+
+
+/**
+ * Runs the action (or the CLI) on `host` with the engines and clients in `services`: every failure ends as one
+ * error line, with an annotation at the file's line where there is one, and a failed exit.
+ */
+async function run(host, services) {
+    // Mask secrets before anything can print them.
+    host.setSecret(host.getInput('lacework-access-token'));
+    host.setSecret(host.getInput('github-token'));
+    try {
+        await instrument(host, services, readContext(name => host.getInput(name)));
+    }
+    catch (error) {
+        if (error instanceof core_errors/* DockerError */.Bi && error.details)
+            host.info(error.details);
+        if (error instanceof core_errors/* ActionError */.lZ)
+            host.error(error.message, error.location);
         else
-            host.writeResult(result.text);
+            host.error(`unexpected failure: ${error.stack ?? String(error)}`);
+        host.fail();
     }
-    const perFile = (value) => Object.fromEntries(results.map((result, i) => [result.path, value(i)]));
-    const byContainer = (i, field) => results[i].changes.length === 1 ? field(results[i].changes[0]) : results[i].changes.map(change => `${change.plan.container}=${field(change)}`).join(',');
-    output(host, results.length, 'task-definition', perFile(i => targets[i] ?? ''));
-    output(host, results.length, 'image', perFile(i => byContainer(i, change => change.image)));
-    output(host, results.length, 'pattern', perFile(i => results[i].changes.map(change => `${change.plan.container}=${change.plan.pattern}`).join(',')));
-    host.setOutput('changed', String(results.some(result => result.changed)));
-    await publishReview(host, ctx, ctx.taskDefinition, reviews, verification);
 }
 
 
@@ -45944,7 +40389,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
-/***/ 7264:
+/***/ 8179:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -47395,421 +41840,16 @@ function toPlatformPath(pth) {
     return pth.replace(/[/\\]/g, path.sep);
 }
 //# sourceMappingURL=path-utils.js.map
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
-var lib_exec = __nccwpck_require__(2876);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
-var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
-        silent: true
-    });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
-        silent: true
-    });
-    return {
-        name: name.trim(),
-        version: version.trim()
-    };
-});
-const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
-        silent: true
-    });
-    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
-    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
-    return {
-        name,
-        version
-    };
-});
-const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
-        silent: true
-    });
-    const [name, version] = stdout.trim().split('\n');
-    return {
-        name,
-        version
-    };
-});
-const platform = external_os_.platform();
-const arch = external_os_.arch();
-const isWindows = platform === 'win32';
-const isMacOS = platform === 'darwin';
-const isLinux = platform === 'linux';
-function getDetails() {
-    return platform_awaiter(this, void 0, void 0, function* () {
-        return Object.assign(Object.assign({}, (yield (isWindows
-            ? getWindowsInfo()
-            : isMacOS
-                ? getMacOsInfo()
-                : getLinuxInfo()))), { platform,
-            arch,
-            isWindows,
-            isMacOS,
-            isLinux });
-    });
-}
-//# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
-var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-/**
- * The code to exit an action
- */
-var ExitCode;
-(function (ExitCode) {
-    /**
-     * A code indicating that the action was successful
-     */
-    ExitCode[ExitCode["Success"] = 0] = "Success";
-    /**
-     * A code indicating that the action was a failure
-     */
-    ExitCode[ExitCode["Failure"] = 1] = "Failure";
-})(ExitCode || (ExitCode = {}));
-//-----------------------------------------------------------------------
-// Variables
-//-----------------------------------------------------------------------
-/**
- * Sets env variable for this action and future actions in the job
- * @param name the name of the variable to set
- * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function exportVariable(name, val) {
-    const convertedVal = toCommandValue(val);
-    process.env[name] = convertedVal;
-    const filePath = process.env['GITHUB_ENV'] || '';
-    if (filePath) {
-        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
-    }
-    issueCommand('set-env', { name }, convertedVal);
-}
-/**
- * Registers a secret which will get masked from logs
- *
- * @param secret - Value of the secret to be masked
- * @remarks
- * This function instructs the Actions runner to mask the specified value in any
- * logs produced during the workflow run. Once registered, the secret value will
- * be replaced with asterisks (***) whenever it appears in console output, logs,
- * or error messages.
- *
- * This is useful for protecting sensitive information such as:
- * - API keys
- * - Access tokens
- * - Authentication credentials
- * - URL parameters containing signatures (SAS tokens)
- *
- * Note that masking only affects future logs; any previous appearances of the
- * secret in logs before calling this function will remain unmasked.
- *
- * @example
- * ```typescript
- * // Register an API token as a secret
- * const apiToken = "abc123xyz456";
- * setSecret(apiToken);
- *
- * // Now any logs containing this value will show *** instead
- * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
- * ```
- */
-function core_setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
-}
-/**
- * Prepends inputPath to the PATH (for this action and future actions)
- * @param inputPath
- */
-function addPath(inputPath) {
-    const filePath = process.env['GITHUB_PATH'] || '';
-    if (filePath) {
-        issueFileCommand('PATH', inputPath);
-    }
-    else {
-        issueCommand('add-path', {}, inputPath);
-    }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
-}
-/**
- * Gets the value of an input.
- * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
- * Returns an empty string if the value is not defined.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string
- */
-function getInput(name, options) {
-    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
-    if (options && options.required && !val) {
-        throw new Error(`Input required and not supplied: ${name}`);
-    }
-    if (options && options.trimWhitespace === false) {
-        return val;
-    }
-    return val.trim();
-}
-/**
- * Gets the values of an multiline input.  Each value is also trimmed.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string[]
- *
- */
-function getMultilineInput(name, options) {
-    const inputs = getInput(name, options)
-        .split('\n')
-        .filter(x => x !== '');
-    if (options && options.trimWhitespace === false) {
-        return inputs;
-    }
-    return inputs.map(input => input.trim());
-}
-/**
- * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
- * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
- * The return value is also in boolean type.
- * ref: https://yaml.org/spec/1.2/spec.html#id2804923
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   boolean
- */
-function getBooleanInput(name, options) {
-    const trueValue = ['true', 'True', 'TRUE'];
-    const falseValue = ['false', 'False', 'FALSE'];
-    const val = getInput(name, options);
-    if (trueValue.includes(val))
-        return true;
-    if (falseValue.includes(val))
-        return false;
-    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
-        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
-}
-/**
- * Sets the value of an output.
- *
- * @param     name     name of the output to set
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function setOutput(name, value) {
-    const filePath = process.env['GITHUB_OUTPUT'] || '';
-    if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
-    }
-    process.stdout.write(external_os_.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
-}
-/**
- * Enables or disables the echoing of commands into stdout for the rest of the step.
- * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
- *
- */
-function setCommandEcho(enabled) {
-    issue('echo', enabled ? 'on' : 'off');
-}
-//-----------------------------------------------------------------------
-// Results
-//-----------------------------------------------------------------------
-/**
- * Sets the action status to failed.
- * When the action exits it will be with an exit code of 1
- * @param message add error issue message
- */
-function setFailed(message) {
-    process.exitCode = ExitCode.Failure;
-    error(message);
-}
-//-----------------------------------------------------------------------
-// Logging Commands
-//-----------------------------------------------------------------------
-/**
- * Gets whether Actions Step Debug is on or not
- */
-function isDebug() {
-    return process.env['RUNNER_DEBUG'] === '1';
-}
-/**
- * Writes debug message to user log
- * @param message debug message
- */
-function core_debug(message) {
-    command_issueCommand('debug', {}, message);
-}
-/**
- * Adds an error issue
- * @param message error issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a warning issue
- * @param message warning issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a notice issue
- * @param message notice issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Writes info to log with console.log.
- * @param message info message
- */
-function info(message) {
-    process.stdout.write(message + external_os_.EOL);
-}
-/**
- * Begin an output group.
- *
- * Output until the next `groupEnd` will be foldable in this group
- *
- * @param name The name of the output group
- */
-function startGroup(name) {
-    command_issue('group', name);
-}
-/**
- * End an output group.
- */
-function endGroup() {
-    command_issue('endgroup');
-}
-/**
- * Wrap an asynchronous function call in a group.
- *
- * Returns the same type as the function itself.
- *
- * @param name The name of the group
- * @param fn The function to wrap in the group
- */
-function group(name, fn) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        startGroup(name);
-        let result;
-        try {
-            result = yield fn();
-        }
-        finally {
-            endGroup();
-        }
-        return result;
-    });
-}
-//-----------------------------------------------------------------------
-// Wrapper action state
-//-----------------------------------------------------------------------
-/**
- * Saves state for current action, the state can only be retrieved by this action's post job execution.
- *
- * @param     name     name of the state to store
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function saveState(name, value) {
-    const filePath = process.env['GITHUB_STATE'] || '';
-    if (filePath) {
-        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
-    }
-    issueCommand('save-state', { name }, toCommandValue(value));
-}
-/**
- * Gets the value of an state set by this action's main execution.
- *
- * @param     name     name of the state to get
- * @returns   string
- */
-function getState(name) {
-    return process.env[`STATE_${name}`] || '';
-}
-function getIDToken(aud) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        return yield OidcClient.getIDToken(aud);
-    });
-}
-/**
- * Summary exports
- */
-
-/**
- * @deprecated use core.summary
- */
-
-/**
- * Path exports
- */
-
-/**
- * Platform utilities exports
- */
-
-//# sourceMappingURL=core.js.map
-
-/***/ }),
-
-/***/ 2876:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  H: () => (/* binding */ getExecOutput)
-});
-
-// UNUSED EXPORTS: exec
-
 // EXTERNAL MODULE: external "string_decoder"
 var external_string_decoder_ = __nccwpck_require__(3193);
-// EXTERNAL MODULE: external "os"
-var external_os_ = __nccwpck_require__(857);
 // EXTERNAL MODULE: external "events"
 var external_events_ = __nccwpck_require__(4434);
 ;// CONCATENATED MODULE: external "child_process"
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
         function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
@@ -47835,7 +41875,7 @@ const IS_WINDOWS = process.platform === 'win32';
  * backslash to all junction results on Windows.
  */
 function readlink(fsPath) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return io_util_awaiter(this, void 0, void 0, function* () {
         const result = yield fs.promises.readlink(fsPath);
         // On Windows, restore Node 20 behavior: add trailing backslash to all results
         // since junctions on Windows are always directory links
@@ -47849,7 +41889,7 @@ function readlink(fsPath) {
 const UV_FS_O_EXLOCK = 0x10000000;
 const READONLY = external_fs_.constants.O_RDONLY;
 function exists(fsPath) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return io_util_awaiter(this, void 0, void 0, function* () {
         try {
             yield stat(fsPath);
         }
@@ -47863,7 +41903,7 @@ function exists(fsPath) {
     });
 }
 function isDirectory(fsPath_1) {
-    return __awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
+    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
         const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
         return stats.isDirectory();
     });
@@ -47890,7 +41930,7 @@ function isRooted(p) {
  * @return if file exists and is executable, returns the file path. otherwise empty string.
  */
 function tryGetExecutablePath(filePath, extensions) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return io_util_awaiter(this, void 0, void 0, function* () {
         let stats = undefined;
         try {
             // test file exists
@@ -48872,16 +42912,16 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  * @param     options            optional exec options.  See ExecOptions
  * @returns   Promise<number>    exit code
  */
-function exec(commandLine, args, options) {
+function exec_exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = argStringToArray(commandLine);
+        const commandArgs = tr.argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new ToolRunner(toolPath, args, options);
+        const runner = new tr.ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -48901,8 +42941,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
-        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stdoutDecoder = new StringDecoder('utf8');
+        const stderrDecoder = new StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -48918,7 +42958,7 @@ function getExecOutput(commandLine, args, options) {
             }
         };
         const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
         //flush any remaining characters
         stdout += stdoutDecoder.end();
         stderr += stderrDecoder.end();
@@ -48930,6 +42970,389 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+        silent: true
+    });
+    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+        silent: true
+    });
+    return {
+        name: name.trim(),
+        version: version.trim()
+    };
+});
+const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    var _a, _b, _c, _d;
+    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+        silent: true
+    });
+    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
+    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
+    return {
+        name,
+        version
+    };
+});
+const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+        silent: true
+    });
+    const [name, version] = stdout.trim().split('\n');
+    return {
+        name,
+        version
+    };
+});
+const platform = external_os_.platform();
+const arch = external_os_.arch();
+const isWindows = platform === 'win32';
+const isMacOS = platform === 'darwin';
+const isLinux = platform === 'linux';
+function getDetails() {
+    return platform_awaiter(this, void 0, void 0, function* () {
+        return Object.assign(Object.assign({}, (yield (isWindows
+            ? getWindowsInfo()
+            : isMacOS
+                ? getMacOsInfo()
+                : getLinuxInfo()))), { platform,
+            arch,
+            isWindows,
+            isMacOS,
+            isLinux });
+    });
+}
+//# sourceMappingURL=platform.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+/**
+ * The code to exit an action
+ */
+var ExitCode;
+(function (ExitCode) {
+    /**
+     * A code indicating that the action was successful
+     */
+    ExitCode[ExitCode["Success"] = 0] = "Success";
+    /**
+     * A code indicating that the action was a failure
+     */
+    ExitCode[ExitCode["Failure"] = 1] = "Failure";
+})(ExitCode || (ExitCode = {}));
+//-----------------------------------------------------------------------
+// Variables
+//-----------------------------------------------------------------------
+/**
+ * Sets env variable for this action and future actions in the job
+ * @param name the name of the variable to set
+ * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function exportVariable(name, val) {
+    const convertedVal = toCommandValue(val);
+    process.env[name] = convertedVal;
+    const filePath = process.env['GITHUB_ENV'] || '';
+    if (filePath) {
+        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
+    }
+    issueCommand('set-env', { name }, convertedVal);
+}
+/**
+ * Registers a secret which will get masked from logs
+ *
+ * @param secret - Value of the secret to be masked
+ * @remarks
+ * This function instructs the Actions runner to mask the specified value in any
+ * logs produced during the workflow run. Once registered, the secret value will
+ * be replaced with asterisks (***) whenever it appears in console output, logs,
+ * or error messages.
+ *
+ * This is useful for protecting sensitive information such as:
+ * - API keys
+ * - Access tokens
+ * - Authentication credentials
+ * - URL parameters containing signatures (SAS tokens)
+ *
+ * Note that masking only affects future logs; any previous appearances of the
+ * secret in logs before calling this function will remain unmasked.
+ *
+ * @example
+ * ```typescript
+ * // Register an API token as a secret
+ * const apiToken = "abc123xyz456";
+ * setSecret(apiToken);
+ *
+ * // Now any logs containing this value will show *** instead
+ * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
+ * ```
+ */
+function core_setSecret(secret) {
+    command_issueCommand('add-mask', {}, secret);
+}
+/**
+ * Prepends inputPath to the PATH (for this action and future actions)
+ * @param inputPath
+ */
+function addPath(inputPath) {
+    const filePath = process.env['GITHUB_PATH'] || '';
+    if (filePath) {
+        issueFileCommand('PATH', inputPath);
+    }
+    else {
+        issueCommand('add-path', {}, inputPath);
+    }
+    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+}
+/**
+ * Gets the value of an input.
+ * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
+ * Returns an empty string if the value is not defined.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string
+ */
+function getInput(name, options) {
+    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
+    if (options && options.required && !val) {
+        throw new Error(`Input required and not supplied: ${name}`);
+    }
+    if (options && options.trimWhitespace === false) {
+        return val;
+    }
+    return val.trim();
+}
+/**
+ * Gets the values of an multiline input.  Each value is also trimmed.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string[]
+ *
+ */
+function getMultilineInput(name, options) {
+    const inputs = getInput(name, options)
+        .split('\n')
+        .filter(x => x !== '');
+    if (options && options.trimWhitespace === false) {
+        return inputs;
+    }
+    return inputs.map(input => input.trim());
+}
+/**
+ * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
+ * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
+ * The return value is also in boolean type.
+ * ref: https://yaml.org/spec/1.2/spec.html#id2804923
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   boolean
+ */
+function getBooleanInput(name, options) {
+    const trueValue = ['true', 'True', 'TRUE'];
+    const falseValue = ['false', 'False', 'FALSE'];
+    const val = getInput(name, options);
+    if (trueValue.includes(val))
+        return true;
+    if (falseValue.includes(val))
+        return false;
+    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
+        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
+}
+/**
+ * Sets the value of an output.
+ *
+ * @param     name     name of the output to set
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function setOutput(name, value) {
+    const filePath = process.env['GITHUB_OUTPUT'] || '';
+    if (filePath) {
+        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+    }
+    process.stdout.write(external_os_.EOL);
+    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+}
+/**
+ * Enables or disables the echoing of commands into stdout for the rest of the step.
+ * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
+ *
+ */
+function setCommandEcho(enabled) {
+    issue('echo', enabled ? 'on' : 'off');
+}
+//-----------------------------------------------------------------------
+// Results
+//-----------------------------------------------------------------------
+/**
+ * Sets the action status to failed.
+ * When the action exits it will be with an exit code of 1
+ * @param message add error issue message
+ */
+function setFailed(message) {
+    process.exitCode = ExitCode.Failure;
+    error(message);
+}
+//-----------------------------------------------------------------------
+// Logging Commands
+//-----------------------------------------------------------------------
+/**
+ * Gets whether Actions Step Debug is on or not
+ */
+function isDebug() {
+    return process.env['RUNNER_DEBUG'] === '1';
+}
+/**
+ * Writes debug message to user log
+ * @param message debug message
+ */
+function core_debug(message) {
+    command_issueCommand('debug', {}, message);
+}
+/**
+ * Adds an error issue
+ * @param message error issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function error(message, properties = {}) {
+    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a warning issue
+ * @param message warning issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function warning(message, properties = {}) {
+    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a notice issue
+ * @param message notice issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function notice(message, properties = {}) {
+    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Writes info to log with console.log.
+ * @param message info message
+ */
+function info(message) {
+    process.stdout.write(message + external_os_.EOL);
+}
+/**
+ * Begin an output group.
+ *
+ * Output until the next `groupEnd` will be foldable in this group
+ *
+ * @param name The name of the output group
+ */
+function startGroup(name) {
+    command_issue('group', name);
+}
+/**
+ * End an output group.
+ */
+function endGroup() {
+    command_issue('endgroup');
+}
+/**
+ * Wrap an asynchronous function call in a group.
+ *
+ * Returns the same type as the function itself.
+ *
+ * @param name The name of the group
+ * @param fn The function to wrap in the group
+ */
+function group(name, fn) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        startGroup(name);
+        let result;
+        try {
+            result = yield fn();
+        }
+        finally {
+            endGroup();
+        }
+        return result;
+    });
+}
+//-----------------------------------------------------------------------
+// Wrapper action state
+//-----------------------------------------------------------------------
+/**
+ * Saves state for current action, the state can only be retrieved by this action's post job execution.
+ *
+ * @param     name     name of the state to store
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function saveState(name, value) {
+    const filePath = process.env['GITHUB_STATE'] || '';
+    if (filePath) {
+        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
+    }
+    issueCommand('save-state', { name }, toCommandValue(value));
+}
+/**
+ * Gets the value of an state set by this action's main execution.
+ *
+ * @param     name     name of the state to get
+ * @returns   string
+ */
+function getState(name) {
+    return process.env[`STATE_${name}`] || '';
+}
+function getIDToken(aud) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        return yield OidcClient.getIDToken(aud);
+    });
+}
+/**
+ * Summary exports
+ */
+
+/**
+ * @deprecated use core.summary
+ */
+
+/**
+ * Path exports
+ */
+
+/**
+ * Platform utilities exports
+ */
+
+//# sourceMappingURL=core.js.map
 
 /***/ })
 
@@ -48964,6 +43387,9 @@ function getExecOutput(commandLine, args, options) {
 /******/ 	// Return the exports of the module
 /******/ 	return module.exports;
 /******/ }
+/******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
 /******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
@@ -49062,9 +43488,105 @@ function getExecOutput(commandLine, args, options) {
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/

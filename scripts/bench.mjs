@@ -144,10 +144,11 @@ async function compileSources(dir) {
   const load = path => import(pathToFileURL(join(dir, 'src', path)).href)
   return {
     ...(await load('adapters/registry/client.js')),
-    ...(await load('adapters/registry/image-facts.js')),
+    ...(await load('app/image-facts-lookup.js')),
     ...(await load('app/daemonless-build.js')),
     ...(await load('core/dockerfile.js')),
-    ...(await load('core/container-plan.js'))
+    ...(await load('core/container-plan.js')),
+    ...(await load('core/pattern.js'))
   }
 }
 
@@ -320,7 +321,7 @@ async function rowEmbedded(api, { agentFixture, rows, key }) {
   }
   const facts = await api.registryImageFacts(new api.RegistryClient(), baseRef)
   const plan = api.planContainer({ name: 'web', image: baseRef, essential: true }, facts, { mode: 'embedded', nonRootStrategy: 'sudo' })
-  if (plan.pattern !== 'root-embedded' || !plan.build) throw new Error(`expected root-embedded, got ${plan.pattern}`)
+  if (api.patternName(plan.pattern) !== 'root-embedded' || !plan.build) throw new Error(`expected root-embedded, got ${api.patternName(plan.pattern)}`)
   const dockerfile = api.renderDockerfile(plan.build, agentRef)
   const baseManifest = await setup.manifest(baseRepo, '1')
   const agentManifest = await setup.manifest(agentRepo, agentFixture[1])

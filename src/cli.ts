@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { CliHost, parseFlags } from './adapters/hosts/cli-host.js'
 import { INPUT_NAMES } from './app/context.js'
+import { realServices } from './adapters/services.js'
 import { run } from './main.js'
 
 const USAGE = `usage: lacework-fargate --task-definition FILE [--image REF] [--mode sidecar|embedded]
@@ -21,5 +22,5 @@ if (args.includes('--help') || args.includes('-h')) {
     process.stderr.write(`error: ${(error as Error).message}\n${USAGE}\n`)
     process.exitCode = 1
   }
-  if (flags && process.exitCode !== 1) await run(new CliHost(flags))
+  if (flags && process.exitCode !== 1) await run(new CliHost(flags), realServices(process.stderr))
 }

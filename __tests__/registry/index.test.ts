@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process'
 import { RegistryClient } from '../../src/adapters/registry/client.js'
-import { digestOf } from '../../src/adapters/registry/digest.js'
-import { RegistryError } from '../../src/adapters/registry/errors.js'
-import { registryImageFacts } from '../../src/adapters/registry/image-facts.js'
-import { MediaType, type ImageManifest } from '../../src/adapters/registry/manifest.js'
+import { digestOf } from '../../src/core/digest.js'
+import { RegistryError } from '../../src/core/errors.js'
+import { registryImageFacts } from '../../src/app/image-facts-lookup.js'
+import { MediaType, type ImageManifest } from '../../src/core/oci.js'
 import { RUN_ID, emptyLayer } from '../support/registry-images.js'
 import { IMAGES, REGISTRY, requireServices } from '../support/test-env.js'
 

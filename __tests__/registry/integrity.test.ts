@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { RegistryClient } from '../../src/adapters/registry/client.js'
-import { RegistryError } from '../../src/adapters/registry/errors.js'
+import { RegistryError } from '../../src/core/errors.js'
 import { RUN_ID, copyImage } from '../support/registry-images.js'
 import { RegistryServers, type RegistryServer } from '../support/registry-servers.js'
 import { IMAGES, requireServices } from '../support/test-env.js'

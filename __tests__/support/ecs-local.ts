@@ -95,7 +95,7 @@ export interface StartExpectation {
 /**
  * Starts the task the way ECS would and checks what every pattern promises: the agent runs as root inside
  * the app container, the app answers HTTP as its intended user and is PID 1 (so it gets the stop signal),
- * sudo gives the app user nothing but the agent, and `docker stop` ends it at once.
+ * sudo gives the app user nothing but the agent, and `docker stop`'s signal ends it (no kill after the timeout).
  */
 export async function expectStartsLikeEcs(definition: TaskDefinition, label: string, expected: StartExpectation): Promise<void> {
   const task = startTask(definition, expected.containerName, label)
@@ -129,9 +129,9 @@ export async function expectStartsLikeEcs(definition: TaskDefinition, label: str
       expect(allowed.status).not.toBe(244)
     }
     if (expected.noSudoInImage) expect(dockerStatus(['exec', task.app, 'sh', '-c', 'command -v sudo']).status).not.toBe(0)
-    const started = Date.now()
+    // nginx, PID 1, got the stop signal and exited by itself (0), rather than being killed after the 10 s (137).
     docker(['stop', '--time', '10', task.app])
-    expect(Date.now() - started).toBeLessThan(3000)
+    expect(docker(['inspect', '--format', '{{.State.ExitCode}}', task.app]).trim()).toBe('0')
   } finally {
     task.remove()
   }

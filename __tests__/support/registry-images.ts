@@ -3,8 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { RegistryClient } from '../../src/adapters/registry/client.js'
-import { digestOf } from '../../src/adapters/registry/digest.js'
-import type { ImageManifest } from '../../src/adapters/registry/manifest.js'
+import { digestOf } from '../../src/core/digest.js'
+import type { ImageManifest } from '../../src/core/oci.js'
 import { parseImageReference } from '../../src/core/image-reference.js'
 
 /** Test helpers that write images with the registry client itself: copies, tiny images, Docker config files. */

@@ -3,21 +3,29 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 /**
- * The real Docker engine and registry that scripts/test-env.sh started. Missing ones fail the suite loudly:
- * a test that needs them never skips.
+ * The real Docker engine and registry that scripts/test-env.sh started. Importing this never throws, so every
+ * suite loads without them; a test that needs them calls requireServices(), which fails loudly: nothing skips.
  */
 const WORK = process.env.LWF_TEST_DIR ?? '/tmp/lwf-test'
+const ENV_FILE = join(WORK, 'env')
+const START = 'start them with: bash scripts/test-env.sh up (needs root; npm test runs it)'
 
-function readEnvFile(): Record<string, string> {
-  const file = join(WORK, 'env')
-  if (!existsSync(file)) throw new Error(`${file} is missing: the test environment is not up (run: bash scripts/test-env.sh up; npm test does)`)
-  const env: Record<string, string> = {}
-  for (const match of readFileSync(file, 'utf8').matchAll(/^export (\w+)=(.*)$/gm)) env[match[1]] = match[2].replace(/^['"]|['"]$/g, '')
+interface TestEnv {
+  DOCKER_HOST: string
+  LWF_REGISTRY: string
+  [name: string]: string
+}
+
+/** The env file test-env.sh writes; without it, the values test-env.sh would write (its own defaults). */
+function readEnv(): TestEnv {
+  const env: TestEnv = { DOCKER_HOST: `unix://${join(WORK, 'docker.sock')}`, LWF_REGISTRY: process.env.LWF_REGISTRY_ADDR ?? '127.0.0.1:5000' }
+  if (!existsSync(ENV_FILE)) return env
+  for (const match of readFileSync(ENV_FILE, 'utf8').matchAll(/^export (\w+)=(.*)$/gm)) env[match[1]] = match[2].replace(/^['"]|['"]$/g, '')
   return env
 }
 
-export const testEnv = readEnvFile()
-export const REGISTRY = testEnv.LWF_REGISTRY ?? '127.0.0.1:5000'
+export const testEnv = readEnv()
+export const REGISTRY = testEnv.LWF_REGISTRY
 export const DOCKER_ENV = { DOCKER_HOST: testEnv.DOCKER_HOST }
 
 export const IMAGES = {
@@ -40,15 +48,26 @@ export function docker(args: string[], input?: string): string {
 /** Runs docker and returns its exit status and output, failing or not. */
 export function dockerStatus(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync('docker', args, { env: { ...process.env, ...DOCKER_ENV }, encoding: 'utf8' })
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr }
+  // A docker that cannot be started at all (not on PATH) has no stderr of its own: say why.
+  return { status: result.status, stdout: result.stdout ?? '', stderr: result.error ? `cannot run docker: ${result.error.message}` : result.stderr }
 }
 
-/** Fails loudly when the engine or the registry does not answer. */
+/** Fails loudly, in one error, when the engine or the registry does not answer: what is missing and how to start it. */
 export async function requireServices(): Promise<void> {
+  const missing: string[] = []
   const info = dockerStatus(['info', '--format', '{{.ServerVersion}}'])
-  if (info.status !== 0) throw new Error(`the Docker engine at ${testEnv.DOCKER_HOST} does not answer: ${info.stderr.trim()}`)
-  const response = await fetch(`http://${REGISTRY}/v2/`).catch((error: Error) => error)
-  if (response instanceof Error || !response.ok) throw new Error(`the registry at ${REGISTRY} does not answer: ${String(response instanceof Error ? response.message : response.status)}`)
+  if (info.status !== 0) missing.push(`the Docker engine at ${testEnv.DOCKER_HOST} does not answer (${info.stderr.trim().split('\n').pop() ?? ''})`)
+  // A bounded wait: an address that swallows packets must fail the suite, not hang it.
+  // (fetch's errors come from another realm than jest's: instanceof Error would not see them.)
+  const answer = await fetch(`http://${REGISTRY}/v2/`, { signal: AbortSignal.timeout(10_000) }).then(
+    response => ({ response }),
+    (error: Error & { cause?: Error }) => ({ error: error.cause?.message ?? error.message })
+  )
+  if ('error' in answer) missing.push(`the registry at ${REGISTRY} does not answer (${answer.error})`)
+  else if (!answer.response.ok) missing.push(`the registry at ${REGISTRY} answers GET /v2/ with HTTP ${answer.response.status}`)
+  if (!missing.length) return
+  const source = existsSync(ENV_FILE) ? `from ${ENV_FILE}` : `${ENV_FILE} does not exist, so test-env.sh's defaults were assumed`
+  throw new Error(`the test environment is not up: ${missing.join('; ')}. Settings ${source}; ${START}`)
 }
 
 /** The digest the registry serves for `reference` now, read with a plain HEAD (independent of the code under test). */

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AGENT_SCRIPT } from '../../src/core/agent.js'
 import type { LocalTaskDefinition, TaskContainer, VerifyExpectation, VerifyReport } from '../../src/verify/types.js'
-import { verifyTask } from '../../src/verify/verify-task.js'
 import { ROOT } from '../support/action.js'
 import { IMAGES, requireServices } from '../support/test-env.js'
-import { NOTHING, TOKEN, VERIFY_ENV, buildFixture, leftovers, uniqueLabel, wrap } from './support.js'
+import { NOTHING, TOKEN, VERIFY_ENV, buildFixture, leftovers, uniqueLabel, wrap, verifyLocally } from './support.js'
+import { patternNamed } from '../support/patterns.js'
 
 // Each way a wrap goes wrong after deploy is caught locally, with one line that says what to change.
 
@@ -16,10 +16,10 @@ const app = (definition: LocalTaskDefinition): TaskContainer => definition.conta
 
 async function verify(definition: LocalTaskDefinition, name: string, expectation: Partial<VerifyExpectation> = {}): Promise<VerifyReport> {
   const label = uniqueLabel(name)
-  const report = await verifyTask(definition, {
+  const report = await verifyLocally(definition, {
     timeoutSeconds: 45,
     settleSeconds: 2,
-    expectations: [{ container: 'nginx', pattern: 'broken', appUser: '0', ...expectation }],
+    expectations: [{ container: 'nginx', pattern: patternNamed('root-sidecar'), appUser: '0', ...expectation }],
     label,
     env: VERIFY_ENV
   })

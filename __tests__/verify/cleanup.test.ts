@@ -3,16 +3,16 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFi
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import ts from 'typescript'
-import { verifyTask } from '../../src/verify/verify-task.js'
 import { ROOT } from '../support/action.js'
 import { IMAGES, docker, requireServices } from '../support/test-env.js'
-import { NOTHING, VERIFY_ENV, expectGreen, leftovers, mountedVolumes, uniqueLabel, volumeExists, wrap } from './support.js'
+import { NOTHING, VERIFY_ENV, expectGreen, leftovers, mountedVolumes, uniqueLabel, volumeExists, wrap, verifyLocally } from './support.js'
+import { patternNamed } from '../support/patterns.js'
 
 // Nothing a verification creates outlives it: not after a green run, not after a failing one (broken.test.ts
 // checks each), not after the process running it is killed midway.
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
-const expectations = [{ container: 'nginx', pattern: 'root-sidecar', appUser: '0' }]
+const expectations = [{ container: 'nginx', pattern: patternNamed('root-sidecar'), appUser: '0' }]
 
 beforeAll(requireServices)
 
@@ -29,7 +29,7 @@ it('a green run removes its containers, network, task volumes and the anonymous 
       await sleep(100)
     }
   })()
-  const report = await verifyTask(definition, { timeoutSeconds: 60, settleSeconds: 2, expectations, label, env: VERIFY_ENV })
+  const report = await verifyLocally(definition, { timeoutSeconds: 60, settleSeconds: 2, expectations, label, env: VERIFY_ENV })
   running = false
   await watcher
   expectGreen(report)
@@ -57,10 +57,12 @@ describe('a run killed midway', () => {
       join(out, 'run.js'),
       [
         "import { readFileSync } from 'node:fs'",
+        "import { Docker } from './src/adapters/docker/docker.js'",
         "import { verifyTask } from './src/verify/verify-task.js'",
         'const [file, label, expectations] = process.argv.slice(2)',
         // A long settle period: the containers are up and stay up until the signal comes.
-        "const report = await verifyTask(JSON.parse(readFileSync(file, 'utf8')), { timeoutSeconds: 300, settleSeconds: 240, expectations: JSON.parse(expectations), label })",
+        "const clock = { now: () => Date.now(), sleep: ms => new Promise(resolve => setTimeout(resolve, ms)) }",
+        "const report = await verifyTask(new Docker(), JSON.parse(readFileSync(file, 'utf8')), { timeoutSeconds: 300, settleSeconds: 240, expectations: JSON.parse(expectations), label, clock })",
         'console.log(JSON.stringify(report))'
       ].join('\n')
     )
@@ -101,14 +103,14 @@ describe('a run killed midway', () => {
 
 describe('without a Docker engine', () => {
   it('fails with one line when none answers', async () => {
-    const report = await verifyTask({ containerDefinitions: [{ name: 'app', image: IMAGES.busybox }] }, { timeoutSeconds: 5, expectations: [], env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock' } })
+    const report = await verifyLocally({ containerDefinitions: [{ name: 'app', image: IMAGES.busybox }] }, { timeoutSeconds: 5, expectations: [], env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock' } })
     expect(report.ok).toBe(false)
     expect(report.failure).toMatch(/^verify needs a Docker engine and none answers \(docker version: .*\/nonexistent\/docker\.sock.*\)$/)
     expect(report.failure).not.toContain('\n')
   })
 
   it('fails with one line when there is no docker command', async () => {
-    const report = await verifyTask({ containerDefinitions: [{ name: 'app', image: IMAGES.busybox }] }, { timeoutSeconds: 5, expectations: [], docker: '/nonexistent/docker', env: VERIFY_ENV })
+    const report = await verifyLocally({ containerDefinitions: [{ name: 'app', image: IMAGES.busybox }] }, { timeoutSeconds: 5, expectations: [], docker: '/nonexistent/docker', env: VERIFY_ENV })
     expect(report.failure).toBe('verify needs a Docker engine and none answers (/nonexistent/docker version: spawn /nonexistent/docker ENOENT)')
   })
 })

@@ -1,6 +1,6 @@
-import { verifyTask } from '../../src/verify/verify-task.js'
 import { IMAGES, requireServices } from '../support/test-env.js'
-import { NOTHING, VERIFY_ENV, type WrapOptions, expectGreen, leftovers, uniqueLabel, wrap } from './support.js'
+import { NOTHING, VERIFY_ENV, type WrapOptions, expectGreen, leftovers, uniqueLabel, wrap, verifyLocally } from './support.js'
+import { patternNamed } from '../support/patterns.js'
 
 // Each of the five patterns, produced by the bundled CLI from the plain examples on the fixture nginx images,
 // verifies green: the agent runs as root in the app container, the app as its intended user, the port answers
@@ -34,10 +34,10 @@ beforeAll(requireServices)
 it.each(cases)('$pattern verifies green', async testCase => {
   const definition = wrap(testCase.wrap)
   const label = uniqueLabel(testCase.pattern)
-  const report = await verifyTask(definition, {
+  const report = await verifyLocally(definition, {
     timeoutSeconds: 60,
     settleSeconds: 2,
-    expectations: [{ container: 'nginx', pattern: testCase.pattern, appUser: testCase.appUser }],
+    expectations: [{ container: 'nginx', pattern: patternNamed(testCase.pattern), appUser: testCase.appUser }],
     label,
     env: VERIFY_ENV
   })
@@ -49,7 +49,7 @@ it.each(cases)('$pattern verifies green', async testCase => {
   expect(nginx.running).toMatch(/^running /)
   expect(nginx[`port ${testCase.port}/tcp`]).toMatch(/accepted a connection/)
   // nginx's STOPSIGNAL is SIGQUIT: it reaches nginx as PID 1 and ends it long before the kill.
-  expect(nginx.stop).toMatch(/^SIGQUIT ended it in \d\.\d s \(exit 0, timeout 10 s\)$/)
+  expect(nginx.stop).toMatch(/^SIGQUIT ended it in \d+\.\d s \(exit 0, timeout 10 s\)$/)
   if (testCase.pattern.endsWith('sidecar')) {
     expect(report.checks).toContainEqual({ container: 'datacollector-sidecar', check: 'dependency SUCCESS of nginx', ok: true, evidence: expect.stringMatching(/^exited 0 after/) })
   }

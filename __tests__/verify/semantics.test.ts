@@ -1,15 +1,15 @@
 import { renderVerifyReport } from '../../src/verify/report.js'
 import type { LocalTaskDefinition } from '../../src/verify/types.js'
-import { verifyTask } from '../../src/verify/verify-task.js'
 import { IMAGES, requireServices } from '../support/test-env.js'
-import { NOTHING, VERIFY_ENV, expectGreen, leftovers, uniqueLabel, wrap } from './support.js'
+import { NOTHING, VERIFY_ENV, expectGreen, leftovers, uniqueLabel, wrap, verifyLocally } from './support.js'
+import { patternNamed } from '../support/patterns.js'
 
 // The local runner keeps ECS's rules, proved by containers that fail (and so fail the run) unless each rule
 // holds: a SUCCESS dependency is a probe.
 
 beforeAll(requireServices)
 
-const options = (label: string): Parameters<typeof verifyTask>[1] => ({ timeoutSeconds: 45, settleSeconds: 1, expectations: [], label, env: VERIFY_ENV })
+const options = (label: string): Parameters<typeof verifyLocally>[1] => ({ timeoutSeconds: 45, settleSeconds: 1, expectations: [], label, env: VERIFY_ENV })
 
 it('dependsOn START/COMPLETE/SUCCESS/HEALTHY, one network namespace, volumes, volumesFrom readOnly, workingDirectory, environment, secrets, user, capabilities', async () => {
   const definition: LocalTaskDefinition = {
@@ -81,7 +81,7 @@ it('dependsOn START/COMPLETE/SUCCESS/HEALTHY, one network namespace, volumes, vo
     ]
   }
   const label = uniqueLabel('semantics')
-  const report = await verifyTask(definition, { ...options(label), secretValues: { DB_PASSWORD: 'given-for-the-test' } })
+  const report = await verifyLocally(definition, { ...options(label), secretValues: { DB_PASSWORD: 'given-for-the-test' } })
   expectGreen(report)
   const passed = report.checks.filter(check => check.ok).map(check => `${check.container}: ${check.check}`)
   expect(passed).toEqual(
@@ -113,7 +113,7 @@ it('a readonlyRootFilesystem container verifies green once the agent paths (and 
   nginx.readonlyRootFilesystem = true
   nginx.mountPoints = paths.map((containerPath, index) => ({ sourceVolume: `v${index}`, containerPath }))
   const label = uniqueLabel('read-only-ok')
-  const report = await verifyTask(definition, { ...options(label), expectations: [{ container: 'nginx', pattern: 'root-sidecar', appUser: '0' }] })
+  const report = await verifyLocally(definition, { ...options(label), expectations: [{ container: 'nginx', pattern: patternNamed('root-sidecar'), appUser: '0' }] })
   expectGreen(report)
   expect(leftovers(label)).toEqual(NOTHING)
 })
@@ -123,7 +123,7 @@ it('a port nothing listens on fails, though the port proxy accepts the connectio
     containerDefinitions: [{ name: 'app', image: IMAGES.busybox, essential: true, command: ['sleep', '600'], portMappings: [{ containerPort: 9000 }], stopTimeout: 2 }]
   }
   const label = uniqueLabel('no-listener')
-  const report = await verifyTask(definition, { ...options(label), timeoutSeconds: 6 })
+  const report = await verifyLocally(definition, { ...options(label), timeoutSeconds: 6 })
   expect(report.ok).toBe(false)
   expect(report.failure).toBe('nothing in the task answers on port 9000 (mapped for app): the app does not listen on 9000; map the port it listens on')
   expect(leftovers(label)).toEqual(NOTHING)
@@ -133,7 +133,7 @@ it('an essential container that stops fails the task; ECS rules the definition b
   const exits: LocalTaskDefinition = {
     containerDefinitions: [{ name: 'app', image: IMAGES.busybox, essential: true, command: ['sh', '-c', 'echo giving up >&2; exit 3'] }]
   }
-  const report = await verifyTask(exits, options(uniqueLabel('exits')))
+  const report = await verifyLocally(exits, options(uniqueLabel('exits')))
   expect(report.failure).toMatch(/^app exited 3 after \d+\.\d s as uid 1000: giving up$/)
 
   const bad: LocalTaskDefinition = {
@@ -143,7 +143,7 @@ it('an essential container that stops fails the task; ECS rules the definition b
     ]
   }
   const label = uniqueLabel('bad-definition')
-  const refused = await verifyTask(bad, options(label))
+  const refused = await verifyLocally(bad, options(label))
   expect(refused.failure).toBe('container app depends on init with SUCCESS, which ECS refuses for an essential container: set "essential": false on init')
   expect(leftovers(label)).toEqual(NOTHING)
 })

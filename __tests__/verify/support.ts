@@ -1,6 +1,10 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Docker } from '../../src/adapters/docker/docker.js'
+import type { TaskDefinition } from '../../src/core/task-definition.js'
+import type { VerifyOptions } from '../../src/verify/types.js'
+import { verifyTask } from '../../src/verify/verify-task.js'
 import { VERIFY_LABEL } from '../../src/verify/local-task.js'
 import { renderVerifyReport } from '../../src/verify/report.js'
 import type { LocalTaskDefinition, VerifyReport } from '../../src/verify/types.js'
@@ -97,4 +101,11 @@ export function uniqueLabel(name: string): string {
 /** Fails with the whole report when it is not green. */
 export function expectGreen(report: VerifyReport): void {
   if (!report.ok) throw new Error(`verification failed:\n${renderVerifyReport(report)}`)
+}
+
+/** Runs the verifier with the real Docker client against the test engine (or `docker`/`env` given), real time. */
+export function verifyLocally(definition: TaskDefinition, options: VerifyOptions & { docker?: string; env?: NodeJS.ProcessEnv }): Promise<VerifyReport> {
+  const { docker: command = 'docker', env = VERIFY_ENV, ...rest } = options
+  const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms)) }
+  return verifyTask(new Docker(undefined, command, env), definition, { ...rest, clock })
 }

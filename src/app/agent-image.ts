@@ -1,12 +1,12 @@
-import type { RegistryClient } from '../adapters/registry/client.js'
-import { PlatformMissingError } from '../adapters/registry/errors.js'
-import { selectPlatform } from '../adapters/registry/manifest.js'
-import type { Context } from './context.js'
 import { AGENT_DIR } from '../core/agent.js'
-import { ImageError, type SourceLocation } from '../core/errors.js'
+import { ImageError, PlatformMissingError, type SourceLocation } from '../core/errors.js'
 import { parseImageReference, repositoryOf } from '../core/image-reference.js'
+import { selectPlatform } from '../core/oci.js'
 import { cpuArchitectureName, platformName, type Architecture } from '../core/platform.js'
+import type { Context } from './context.js'
 import type { Host } from './host.js'
+import type { Registry } from './services.js'
+import type { TaskJob } from './task-job.js'
 
 export interface AgentImage {
   /** What the task definition and the Dockerfile name: `repo:tag@sha256:…` when pinned. */
@@ -27,9 +27,13 @@ export interface AgentPlatform {
  * The agent image, pinned to the digest its tag points at now so every deploy runs the agent that was reviewed,
  * and checked for every platform the tasks run on: it must have a variant for each (an ARM64 task with an
  * AMD64-only agent deploys with an agent that never starts), and a sidecar's image must declare the volume that
- * carries the agent. Nothing is fetched when it is neither pinned, copied, nor needed on ARM64.
+ * carries the agent. Nothing is fetched when no task uses the agent, or it is neither pinned, copied, nor on ARM64.
  */
-export async function resolveAgentImage(host: Host, ctx: Context, client: RegistryClient, platforms: AgentPlatform[], use: { sidecar: boolean; copied: boolean }): Promise<AgentImage> {
+export async function resolveAgentImage(host: Host, ctx: Context, client: Registry, jobs: TaskJob[]): Promise<AgentImage> {
+  const planned = jobs.flatMap(job => job.planned)
+  const use = { sidecar: planned.some(({ plan }) => plan.attachSidecar), copied: planned.some(({ plan }) => plan.build?.copyAgent === true) }
+  if (!use.sidecar && !use.copied) return { image: ctx.agentImage }
+  const platforms = agentPlatforms(jobs)
   const arm = platforms.filter(platform => platform.architecture !== 'amd64')
   if (!ctx.pinAgentImage && !(use.copied && !ctx.dryRun) && arm.length === 0) return { image: ctx.agentImage }
   if (!use.sidecar && arm.length === 0) {
@@ -40,7 +44,7 @@ export async function resolveAgentImage(host: Host, ctx: Context, client: Regist
   }
   let digest: string | undefined
   const platformDigests: Partial<Record<Architecture, string>> = {}
-  for (const { architecture, location } of platforms.length ? platforms : [{ architecture: 'amd64' as const, location: undefined }]) {
+  for (const { architecture, location } of platforms) {
     let found
     try {
       found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture })
@@ -56,6 +60,16 @@ export async function resolveAgentImage(host: Host, ctx: Context, client: Regist
     if (found.indexDigest) platformDigests[architecture] = found.manifestDigest
   }
   return { ...pin(host, ctx, digest as string), ...(Object.keys(platformDigests).length ? { platformDigests } : {}) }
+}
+
+/** Each CPU architecture whose tasks run the agent, with the first task definition line that asks for it. */
+function agentPlatforms(jobs: TaskJob[]): AgentPlatform[] {
+  const found = new Map<Architecture, AgentPlatform>()
+  for (const job of jobs) {
+    if (!job.planned.some(({ plan }) => plan.attachSidecar || plan.build?.copyAgent)) continue
+    if (!found.has(job.architecture)) found.set(job.architecture, { architecture: job.architecture, location: job.file.document.locate(['runtimePlatform', 'cpuArchitecture']) })
+  }
+  return [...found.values()]
 }
 
 function missingPlatform(agentImage: string, architecture: Architecture, present: string[], location: SourceLocation | undefined): ImageError {

@@ -1,5 +1,5 @@
 import { DEFAULT_AGENT_CONTAINER, DEFAULT_AGENT_IMAGE, TOKEN_PATTERN } from '../core/agent.js'
-import type { Mode, NonRootStrategy } from '../core/container-plan.js'
+import type { NonRootStrategy, Placement } from '../core/pattern.js'
 import { InputError } from '../core/errors.js'
 import { checkImageReference } from '../core/input-limits.js'
 import { repositoryOf } from '../core/image-reference.js'
@@ -11,7 +11,7 @@ export interface Context {
   taskDefinition: string
   containerNames: string[]
   image?: string
-  mode: Mode
+  mode: Placement
   nonRootStrategy: NonRootStrategy
   agentImage: string
   agentContainerName: string

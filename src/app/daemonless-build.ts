@@ -2,15 +2,14 @@ import { createGunzip, gzipSync } from 'node:zlib'
 import { createHash } from 'node:crypto'
 import { AGENT_DIR } from '../core/agent.js'
 import { AGENT_TREE, AGENT_TREE_PARENTS, AgentTreeError, agentTreeEntries, holdsOnlyAgentTree, inAgentTree } from '../core/agent-layer.js'
-import { ImageError } from '../core/errors.js'
-import { parseImageReference } from '../core/image-reference.js'
+import { ImageError, RegistryError } from '../core/errors.js'
+import { canonicalRepository, parseImageReference } from '../core/image-reference.js'
 import { appendLayers, type AppendedLayer } from '../core/image-mutation.js'
 import { TarFormatError, TarReader, TarType, writeTar, type TarEntry } from '../core/tar.js'
 import { mapWithConcurrency } from '../core/concurrency.js'
-import type { RegistryClient } from '../adapters/registry/client.js'
-import { digestOf } from '../adapters/registry/digest.js'
-import { RegistryError } from '../adapters/registry/errors.js'
-import { MediaType, type Descriptor } from '../adapters/registry/manifest.js'
+import { digestOf } from '../core/digest.js'
+import { MediaType, type Descriptor } from '../core/oci.js'
+import type { Registry } from './services.js'
 
 /**
  * The root-embedded image without a Docker engine: the base image plus the agent's files, a new Entrypoint, pushed
@@ -43,7 +42,7 @@ export interface EmbeddedImageResult {
   existingBlobs: number
 }
 
-export async function buildEmbeddedImage(client: RegistryClient, request: EmbeddedImageRequest, created?: string): Promise<EmbeddedImageResult> {
+export async function buildEmbeddedImage(client: Registry, request: EmbeddedImageRequest, created?: string): Promise<EmbeddedImageResult> {
   const target = request.targetRepository
   const existing = await existingManifest(client, `${target}:${request.tag}`)
   if (existing) return { reference: `${target}@${existing}`, reused: true, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 }
@@ -57,8 +56,8 @@ export async function buildEmbeddedImage(client: RegistryClient, request: Embedd
     const architecture = found.config.architecture
     if (architecture && architecture !== request.architecture) throw new ImageError(image, `is a linux/${architecture} image; the task runs on ${request.architecture}`)
   }
-  const baseRepository = repositoryOf(request.base)
-  const agentRepository = repositoryOf(request.agentImage)
+  const baseRepository = canonicalRepository(request.base)
+  const agentRepository = canonicalRepository(request.agentImage)
   const result: EmbeddedImageResult = { reference: '', reused: false, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 }
   const done = new Set<string>()
   // A mount answers 201 whether or not the target already has the blob: no HEAD first, one round trip per blob.
@@ -117,7 +116,7 @@ export async function buildEmbeddedImage(client: RegistryClient, request: Embedd
 }
 
 /** The digest `reference` names when the registry has it; undefined on 404 (no such tag or repository). */
-export async function existingManifest(client: RegistryClient, reference: string): Promise<string | undefined> {
+export async function existingManifest(client: Registry, reference: string): Promise<string | undefined> {
   try {
     return (await client.getManifest(reference)).digest
   } catch (error) {
@@ -161,7 +160,7 @@ interface ReadLayer {
  * nothing else; else one new layer of the merged tree (deterministic: same files, same digest).
  */
 async function agentLayers(
-  client: RegistryClient,
+  client: Registry,
   agentImage: string,
   agentRepository: string,
   layers: Descriptor[],
@@ -205,7 +204,7 @@ async function agentLayers(
 }
 
 /** Downloads one layer and streams it through gunzip and the tar reader, keeping only the agent's files; checks its diff_id. */
-async function readLayer(client: RegistryClient, agentImage: string, repository: string, descriptor: Descriptor, diffId: string, index: number, count: number): Promise<ReadLayer> {
+async function readLayer(client: Registry, agentImage: string, repository: string, descriptor: Descriptor, diffId: string, index: number, count: number): Promise<ReadLayer> {
   const label = `layer ${index + 1} of ${count} (${descriptor.digest})`
   const bytes = await client.getBlob(repository, descriptor.digest)
   if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1]) throw new AgentLayoutError(agentImage, `${label} is not gzip-compressed (${descriptor.mediaType})`)
@@ -248,11 +247,6 @@ function touchesAgentTree(path: string): boolean {
   if (name === '.wh..wh..opq') return parent === '' || AGENT_TREE_PARENTS.includes(parent) || parent === AGENT_TREE
   const target = `${parent ? `${parent}/` : ''}${name.slice(4)}`
   return target === AGENT_TREE || AGENT_TREE_PARENTS.includes(target)
-}
-
-function repositoryOf(reference: string): string {
-  const ref = parseImageReference(reference)
-  return `${ref.registry}/${ref.repository}`
 }
 
 /** The later of two config `created` times, so the same inputs give the same image (and digest). */

@@ -1,8 +1,8 @@
-import type { DockerCli } from '../adapters/docker/docker-cli.js'
 import { ImageError } from '../core/errors.js'
-import type { Host } from './host.js'
 import { platformName } from '../core/platform.js'
+import type { Host } from './host.js'
 import type { PlannedContainer } from './plan-task.js'
+import type { DockerEngine, EngineAnswer, FoundCommand } from './services.js'
 
 const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu']
 
@@ -10,11 +10,11 @@ const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu']
  * drop-privileges needs a tool in the image to exec the app as its user: checked before anything is built
  * (through a local engine, which this strategy's images are run in to look); without an engine, a warning.
  */
-export async function checkDropPrivilegesTools(host: Host, docker: DockerCli, planned: PlannedContainer[]): Promise<void> {
-  const checked = new Map<string, string>()
-  let version: Awaited<ReturnType<DockerCli['serverVersion']>> | undefined
+export async function checkDropPrivilegesTools(host: Host, docker: DockerEngine, planned: PlannedContainer[]): Promise<void> {
+  const checked = new Map<string, FoundCommand>()
+  let version: EngineAnswer | undefined
   for (const { plan, facts, architecture } of planned) {
-    if (!plan.pattern.startsWith('nonroot-drop-') || plan.alreadyInstrumented) continue
+    if (plan.pattern.appUser !== 'non-root' || plan.pattern.strategy !== 'drop-privileges' || plan.alreadyInstrumented) continue
     version ??= await docker.serverVersion()
     if (!version.ok) {
       host.warning(`container ${plan.container}: could not check ${facts.reference} for ${DROP_TOOLS.join(', ')} without a Docker engine; without one of them the container will not start`)

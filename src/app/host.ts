@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream'
 import type { InputName } from './context.js'
 import type { SourceLocation } from '../core/errors.js'
+import type { PullRequestRef } from './services.js'
 
 /** What the run needs from where it runs: a GitHub Actions runner, or a terminal (the CLI). */
 export interface Host {
@@ -28,8 +29,9 @@ export interface Host {
 
 export interface GitHubRun {
   eventName: string
-  eventPath: string
   apiUrl: string
   /** The run's page, where the summary is. */
   runUrl?: string
+  /** The pull request a `pull_request` or `pull_request_target` run is for (read from the event payload); throws when the payload is unreadable. */
+  pullRequest(): PullRequestRef | undefined
 }

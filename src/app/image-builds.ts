@@ -1,23 +1,23 @@
-import type { DockerCli } from '../adapters/docker/docker-cli.js'
-import type { RegistryClient } from '../adapters/registry/client.js'
-import { AgentLayoutError, buildEmbeddedImage, existingManifest } from './daemonless-build.js'
-import type { AgentImage } from './agent-image.js'
-import type { Context } from './context.js'
 import { builtImageTag } from '../core/built-image.js'
 import type { ImageBuild } from '../core/container-plan.js'
 import { renderDockerfile } from '../core/dockerfile.js'
 import { DockerError, ImageError, InputError } from '../core/errors.js'
 import { repositoryOf } from '../core/image-reference.js'
+import { patternName, type Pattern } from '../core/pattern.js'
 import { platformName, type Architecture } from '../core/platform.js'
+import type { AgentImage } from './agent-image.js'
+import type { Context } from './context.js'
+import { AgentLayoutError, buildEmbeddedImage, existingManifest } from './daemonless-build.js'
 import type { Host } from './host.js'
 import type { PlannedContainer } from './plan-task.js'
+import type { DockerEngine, Registry } from './services.js'
 
 /** An image a plan needs, named before anything is built. */
 export interface PlannedBuild {
   /** Which container of which file runs it. */
   key: string
   container: string
-  pattern: string
+  pattern: Pattern
   /** The task's CPU: the base image's variant and the built image's platform. */
   architecture: Architecture
   build: ImageBuild
@@ -34,10 +34,10 @@ export function planBuilds(planned: PlannedContainer[], ctx: Context, agent: Age
   for (const { key, plan, image, facts, architecture } of planned) {
     if (!plan.build) continue
     const target = ctx.targetImage ?? (ctx.dryRun ? `${repositoryOf(image)}-lacework` : undefined)
-    if (!target) throw new InputError('target-image', `is required: container ${plan.container} needs a built image (pattern ${plan.pattern})`)
+    if (!target) throw new InputError('target-image', `is required: container ${plan.container} needs a built image (pattern ${patternName(plan.pattern)})`)
     const needsRun = plan.build.sudoUser !== undefined
     if (ctx.builder === 'registry' && needsRun) {
-      throw new InputError('builder', `registry cannot build container ${plan.container}'s image: pattern ${plan.pattern} installs sudo with a RUN step, which needs builder docker`)
+      throw new InputError('builder', `registry cannot build container ${plan.container}'s image: pattern ${patternName(plan.pattern)} installs sudo with a RUN step, which needs builder docker`)
     }
     // A multi-platform image is named by its platform's own manifest: docker's legacy builder takes a local image of
     // the same tag whatever its platform, and a run with X86_64 and ARM64 tasks has both variants in play.
@@ -52,8 +52,8 @@ export function planBuilds(planned: PlannedContainer[], ctx: Context, agent: Age
 }
 
 export interface Builders {
-  docker: DockerCli
-  registry: RegistryClient
+  docker: DockerEngine
+  registry: Registry
 }
 
 /**
@@ -117,7 +117,7 @@ async function build(host: Host, builders: Builders, planned: PlannedBuild, ctx:
   const version = await builders.docker.serverVersion()
   if (!version.ok) {
     const why = planned.build.sudoUser !== undefined ? 'a RUN step installs sudo' : planned.byRegistry ? 'the daemonless builder cannot embed this agent image' : ctx.push ? 'builder: docker' : 'push: false builds into the local engine'
-    throw new DockerError(`container ${planned.container}: pattern ${planned.pattern} needs a Docker engine to build its image (${why}): ${version.reason}`)
+    throw new DockerError(`container ${planned.container}: pattern ${patternName(planned.pattern)} needs a Docker engine to build its image (${why}): ${version.reason}`)
   }
   await builders.docker.build(planned.dockerfile, planned.reference, platformName(planned.architecture))
   return ctx.push ? `${repository}@${await builders.docker.push(planned.reference)}` : planned.reference

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises'
-import { DockerError, InputError, ImageError } from '../core/errors.js'
+import { DockerError, ImageError, RegistryError } from '../core/errors.js'
 import { findInspectEntry, imageFactsFromInspect, type ImageFacts, type InspectEntry } from '../core/image-facts.js'
+import { repositoryOf } from '../core/image-reference.js'
 import { platformName, type Architecture } from '../core/platform.js'
-import type { DockerCli } from '../adapters/docker/docker-cli.js'
+import type { DockerEngine, Registry } from './services.js'
 
 /** Where image facts come from: `auto` takes the local engine when it has the image, else the registry. */
 export type InspectSource = 'auto' | 'docker' | 'registry'
@@ -18,8 +18,8 @@ export class ImageFactsLookup {
 
   constructor(
     private readonly source: InspectSource,
-    private readonly docker: DockerCli,
-    private readonly registry: (reference: string, architecture: Architecture) => Promise<ImageFacts>,
+    private readonly docker: DockerEngine,
+    private readonly registry: Registry,
     private readonly saved: InspectEntry[] = []
   ) {}
 
@@ -37,11 +37,11 @@ export class ImageFactsLookup {
     // Saved output describes one image as it was inspected: taken as given, whatever the task's platform.
     const saved = findInspectEntry(this.saved, reference)
     if (saved) return imageFactsFromInspect(saved, reference)
-    if (this.source === 'registry') return this.registry(reference, architecture)
+    if (this.source === 'registry') return registryImageFacts(this.registry, reference, architecture)
     if (this.source === 'auto') {
       const local = await this.localEntry(reference)
       // The engine holds one variant per tag: another platform's is no answer for this task.
-      return local && matches(local, architecture) ? imageFactsFromInspect(local, reference) : this.registry(reference, architecture)
+      return local && matches(local, architecture) ? imageFactsFromInspect(local, reference) : registryImageFacts(this.registry, reference, architecture)
     }
     let entry = await this.docker.inspect(reference)
     if (!entry || !matches(entry, architecture)) {
@@ -70,23 +70,27 @@ function matches(entry: InspectEntry, architecture: Architecture): boolean {
   return !entry.Architecture || entry.Architecture === architecture
 }
 
-/** Reads saved `docker image inspect` output (an array, or one object). */
-export async function loadSavedInspect(path: string, input: string): Promise<InspectEntry[]> {
-  let text: string
+/**
+ * What an image runs, read from its config blob through the registry: no pull, a few KB. The digest is the one
+ * docker records in RepoDigests: the index's for a multi-platform image (with its platform's own beside it), else
+ * the manifest's.
+ */
+export async function registryImageFacts(registry: Registry, reference: string, architecture: Architecture = 'amd64'): Promise<ImageFacts> {
+  let image
   try {
-    text = await readFile(path, 'utf8')
+    image = await registry.getImageConfig(reference, { os: 'linux', architecture })
   } catch (error) {
-    throw new InputError(input, `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+    if (error instanceof RegistryError && error.status === 404) throw new ImageError(reference, `not found in registry ${error.registry} (HTTP 404)`)
+    throw error
   }
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (error) {
-    throw new InputError(input, `${path} is not docker image inspect output: ${(error as Error).message}`)
+  const config = image.config.config ?? {}
+  return {
+    reference,
+    digest: `${repositoryOf(reference)}@${image.indexDigest ?? image.manifestDigest}`,
+    ...(image.indexDigest ? { platformDigest: image.manifestDigest } : {}),
+    user: config.User ?? '',
+    entrypoint: config.Entrypoint ?? [],
+    cmd: config.Cmd ?? [],
+    architecture: image.config.architecture
   }
-  const entries = Array.isArray(value) ? value : [value]
-  if (!entries.every(entry => typeof entry === 'object' && entry !== null && 'Config' in entry)) {
-    throw new InputError(input, `${path} is not docker image inspect output: every entry needs a Config`)
-  }
-  return entries as InspectEntry[]
 }

@@ -1,14 +1,17 @@
-import type { ImageFactsLookup } from './image-facts-lookup.js'
-import type { Context } from './context.js'
 import { TOKEN_VARIABLE } from '../core/agent.js'
+import { mapWithConcurrency } from '../core/concurrency.js'
 import { EmptyCommandError, UnsafeUserError, planContainer, type ContainerPlan } from '../core/container-plan.js'
 import { ImageError, InputError, TaskDefinitionError } from '../core/errors.js'
-import { LIMITS, checkImageReference } from '../core/input-limits.js'
 import type { ImageFacts } from '../core/image-facts.js'
+import { LIMITS, imageReferenceProblem } from '../core/input-limits.js'
 import type { JsonDocument } from '../core/json-document.js'
-import { taskArchitecture, type Architecture } from '../core/platform.js'
+import { patternName } from '../core/pattern.js'
+import type { Architecture } from '../core/platform.js'
 import type { TaskDefinition } from '../core/task-definition.js'
+import type { Context } from './context.js'
 import type { Host } from './host.js'
+import type { ImageFactsLookup } from './image-facts-lookup.js'
+import type { TaskJob } from './task-job.js'
 
 /** A selected container with the facts of its image and the plan made from them. */
 export interface PlannedContainer {
@@ -23,16 +26,34 @@ export interface PlannedContainer {
 }
 
 /**
+ * Looks up the facts of every image the run instruments, each distinct image once per task CPU and several at a
+ * time (`concurrency`); planning then reads the answers from the lookup's cache.
+ */
+export async function lookUpImages(jobs: TaskJob[], ctx: Context, lookup: ImageFactsLookup): Promise<void> {
+  const images = new Map<string, { reference: string; architecture: Architecture }>()
+  for (const job of jobs) {
+    for (const reference of selectedImages(job.file.definition, job.file.document, ctx)) images.set(`${job.architecture} ${reference}`, { reference, architecture: job.architecture })
+  }
+  await mapWithConcurrency([...images.values()], ctx.concurrency, ({ reference, architecture }) => lookup.facts(reference, architecture))
+}
+
+/** Plans every task of the run (see planTask), in order. */
+export async function planTasks(host: Host, ctx: Context, jobs: TaskJob[], lookup: ImageFactsLookup): Promise<void> {
+  for (const job of jobs) job.planned = await planTask(host, ctx, job, lookup)
+}
+
+/**
  * Selects the containers, reads their images' facts and plans each one; checks the whole task before any
  * image is built, and reports warnings at the lines of the file as the user wrote it.
  */
-export async function planTask(host: Host, ctx: Context, definition: TaskDefinition, document: JsonDocument, lookup: ImageFactsLookup): Promise<PlannedContainer[]> {
+export async function planTask(host: Host, ctx: Context, job: TaskJob, lookup: ImageFactsLookup): Promise<PlannedContainer[]> {
+  const { definition, document } = job.file
   const targets = selectContainers(definition, document, ctx)
   if (ctx.image && targets.length !== 1) {
     throw new InputError('image', `sets the image of one container, but ${targets.length} are selected; name one with container-name`)
   }
   const planned: PlannedContainer[] = []
-  const architecture = taskArchitecture(definition)
+  const architecture = job.architecture
   for (const index of targets) {
     const container = definition.containerDefinitions[index]
     const at = document.locate(['containerDefinitions', index])
@@ -51,7 +72,7 @@ export async function planTask(host: Host, ctx: Context, definition: TaskDefinit
         }
         throw error
       }
-      host.info(`${plan.container}: ${plan.pattern} (${plan.reason})${plan.alreadyInstrumented ? ', already instrumented' : ''}`)
+      host.info(`${plan.container}: ${patternName(plan.pattern)} (${plan.reason})${plan.alreadyInstrumented ? ', already instrumented' : ''}`)
       for (const { message, field } of plan.warnings) {
         host.warning(`container ${plan.container}: ${message}`, document.locate(['containerDefinitions', index, ...(field ? [field] : [])]))
       }
@@ -71,11 +92,8 @@ export function selectedImages(definition: TaskDefinition, document: JsonDocumen
   return selectContainers(definition, document, ctx).flatMap(index => {
     const image = ctx.image ?? definition.containerDefinitions[index].image
     if (!image || ctx.image) return image ? [image] : []
-    try {
-      checkImageReference(`containerDefinitions[${index}].image`, image)
-    } catch (error) {
-      throw error instanceof InputError ? new TaskDefinitionError(error.message.replace(/^input /, ''), document.locate(['containerDefinitions', index, 'image'])) : error
-    }
+    const problem = imageReferenceProblem(image)
+    if (problem) throw new TaskDefinitionError(`containerDefinitions[${index}].image: ${problem}`, document.locate(['containerDefinitions', index, 'image']))
     return [image]
   })
 }
@@ -127,12 +145,4 @@ function checkTokenPresent(planned: PlannedContainer[], definition: TaskDefiniti
       )
     }
   }
-}
-
-/** Every token value the run may print: the input, and any plaintext token the file already holds. */
-export function tokenValues(definition: TaskDefinition, ctx: Context): string[] {
-  const inFile = definition.containerDefinitions.flatMap(container =>
-    (container.environment ?? []).filter(entry => entry.name === TOKEN_VARIABLE && entry.value).map(entry => entry.value as string)
-  )
-  return [...(ctx.token?.kind === 'plaintext' ? [ctx.token.value] : []), ...inFile]
 }

@@ -1,34 +1,41 @@
-import { pullRequestFromEvent, upsertStickyComment } from '../adapters/github/pull-request-comment.js'
-import type { Context } from './context.js'
-import { ActionError } from '../core/errors.js'
 import { COMMENT_LIMIT, renderReviews, reviewMarker, type ReviewInput } from '../core/review.js'
+import type { Context } from './context.js'
 import type { Host } from './host.js'
+import type { Services } from './services.js'
 
 /** GitHub's 1 MiB step-summary limit, less room for other steps' summaries. */
 const SUMMARY_LIMIT = 1024 * 1024 - 1024
 
 /**
- * Shows the review where reviewers look: always in the job summary, and as one sticky comment on the pull
- * request when the run is for one. A read-only token (fork or Dependabot PR) is a warning, not a failure.
+ * Shows the review where reviewers look: always in the job summary, and as one sticky comment on the pull request
+ * when the run is for one. Nothing here can fail a deploy whose files are written: a read-only token (fork or
+ * Dependabot pull request), an unreadable event payload, GitHub being down — each is one warning.
  */
-export async function publishReview(host: Host, ctx: Context, key: string, reviews: ReviewInput[], verification = ''): Promise<void> {
+export async function publishReview(host: Host, services: Pick<Services, 'pullRequests'>, ctx: Context, key: string, reviews: ReviewInput[], verification = ''): Promise<void> {
+  try {
+    await publish(host, services, ctx, key, reviews, verification)
+  } catch (error) {
+    host.warning(`the review could not be published: ${(error as Error).message.split('\n')[0]}; the task definition is written`)
+  }
+}
+
+async function publish(host: Host, services: Pick<Services, 'pullRequests'>, ctx: Context, key: string, reviews: ReviewInput[], verification: string): Promise<void> {
   const run = host.gitHubRun()
   const withRun = reviews.map(review => ({ ...review, runUrl: run?.runUrl }))
   // The summary holds up to 1 MiB, the comment 65,536 characters: the comment's shortened diff links to the summary.
   // The verification report (a table of a few rows) goes below the review, whose limit shrinks to make room.
   const appended = verification ? `\n${verification}\n` : ''
   await host.writeSummary(renderReviews(key, withRun, SUMMARY_LIMIT - appended.length) + appended)
-  const body = renderReviews(key, withRun, COMMENT_LIMIT - appended.length) + appended
   if (!run || !ctx.comment || !ctx.githubToken) return
-  const pullRequest = pullRequestFromEvent(run.eventName, run.eventPath)
+  const pullRequest = run.pullRequest()
   if (!pullRequest) return
+  const body = renderReviews(key, withRun, COMMENT_LIMIT - appended.length) + appended
   let result
   try {
-    result = await upsertStickyComment({ token: ctx.githubToken, apiUrl: run.apiUrl, ...pullRequest }, reviewMarker(key), body)
+    const comments = await services.pullRequests(ctx.githubToken, run.apiUrl)
+    result = await comments.upsertStickyComment(pullRequest, reviewMarker(key), body)
   } catch (error) {
-    // The task definition is written and right; a GitHub outage must not fail the deploy.
-    if (!(error instanceof ActionError)) throw error
-    host.warning(`could not comment on pull request #${pullRequest.issueNumber}: ${error.message}; the review is in the job summary`)
+    host.warning(`could not comment on pull request #${pullRequest.issueNumber}: ${(error as Error).message.split('\n')[0]}; the review is in the job summary`)
     return
   }
   if (result.status === 'forbidden') {

@@ -18,7 +18,7 @@ export function runsAgentScript(argv: readonly string[]): boolean {
 }
 
 /** Printed by a wrapper that cannot go on, so its cause can be told from the app's own output. */
-export const WRAPPER_FAILURE_MARKER = 'lacework-fargate:'
+export const FAILURE_MARKER = 'lacework-fargate:'
 
 /**
  * The drop-privileges wrapper: the container starts as root, runs the agent script, then execs the app as
@@ -35,7 +35,7 @@ export function dropPrivilegesWrapper(user: string): string[] {
     `if command -v setpriv >/dev/null 2>&1; then exec setpriv --reuid=${uid} --regid=${group} --init-groups -- "$0" "$@"`,
     `elif command -v su-exec >/dev/null 2>&1; then exec su-exec ${uid}${gid ? `:${gid}` : ''} "$0" "$@"`,
     `elif command -v gosu >/dev/null 2>&1; then exec gosu ${uid}${gid ? `:${gid}` : ''} "$0" "$@"`,
-    `else echo "${WRAPPER_FAILURE_MARKER} the image has none of setpriv, su-exec, gosu to run the app as ${user}" >&2; exit 1; fi`
+    `else echo "${FAILURE_MARKER} the image has none of setpriv, su-exec, gosu to run the app as ${user}" >&2; exit 1; fi`
   ].join('; ')
   return ['/bin/sh', '-c', script]
 }

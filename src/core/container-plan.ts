@@ -1,23 +1,12 @@
 import { AGENT_SCRIPT, SUDO_WRAPPER, dropPrivilegesWrapper, runsAgentScript } from './agent.js'
 import type { ImageFacts } from './image-facts.js'
 import type { ContainerDefinition } from './task-definition.js'
+import { keepsAppUser, type NonRootStrategy, type Pattern, type Placement } from './pattern.js'
 import { isRootUser } from './user.js'
 import { cpuArchitectureName, platformName, type Architecture } from './platform.js'
 
-export type Mode = 'sidecar' | 'embedded'
-export type NonRootStrategy = 'sudo' | 'run-as-root' | 'drop-privileges'
-export type Pattern =
-  | 'root-sidecar'
-  | 'root-embedded'
-  | 'nonroot-sidecar'
-  | 'nonroot-embedded'
-  | 'nonroot-as-root-sidecar'
-  | 'nonroot-as-root-embedded'
-  | 'nonroot-drop-sidecar'
-  | 'nonroot-drop-embedded'
-
 export interface PlanOptions {
-  mode: Mode
+  mode: Placement
   nonRootStrategy: NonRootStrategy
   /** The task's CPU (runtimePlatform.cpuArchitecture); X86_64 when not given. */
   architecture?: Architecture
@@ -87,18 +76,17 @@ export function effectiveCommand(container: ContainerDefinition, facts: ImageFac
   return { entrypoint, command, argv: [...entrypoint, ...command], user, userFromTaskDefinition }
 }
 
-type UserClass = 'root' | 'nonroot' | 'nonroot-as-root' | 'nonroot-drop'
-
-function classify(effective: EffectiveCommand, facts: ImageFacts, strategy: NonRootStrategy): [UserClass, string] {
+/** The pattern by the effective user (docs/facts.md §1) and the strategy asked for, and why, in words for the review. */
+function choosePattern(effective: EffectiveCommand, facts: ImageFacts, options: PlanOptions): [Pattern, string] {
   const shown = (user: string): string => (user.trim() ? user : '(none)')
+  const placement = options.mode
   if (isRootUser(effective.user)) {
-    if (isRootUser(facts.user)) return ['root', `image user ${shown(facts.user)} → root`]
-    return ['nonroot-as-root', `task definition user ${effective.user} over image user ${facts.user}`]
+    if (isRootUser(facts.user)) return [{ appUser: 'root', placement }, `image user ${shown(facts.user)} → root`]
+    return [{ appUser: 'non-root', strategy: 'run-as-root', placement }, `task definition user ${effective.user} over image user ${facts.user}`]
   }
   const source = effective.userFromTaskDefinition ? 'task definition user' : 'image user'
-  if (strategy === 'run-as-root') return ['nonroot-as-root', `${source} ${effective.user} → non-root; strategy run-as-root`]
-  if (strategy === 'drop-privileges') return ['nonroot-drop', `${source} ${effective.user} → non-root; strategy drop-privileges`]
-  return ['nonroot', `${source} ${effective.user} → non-root; strategy sudo`]
+  const strategy = options.nonRootStrategy
+  return [{ appUser: 'non-root', strategy, placement }, `${source} ${effective.user} → non-root; strategy ${strategy}`]
 }
 
 /** Thrown when a container runs nothing at all: there is no argv for the agent script to wrap. */
@@ -113,8 +101,9 @@ const SAFE_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9._-]
 /** Decides a container's pattern and the changes it needs. Pure: the image facts are given. */
 export function planContainer(container: ContainerDefinition, facts: ImageFacts, options: PlanOptions): ContainerPlan {
   const effective = effectiveCommand(container, facts)
-  const [userClass, reason] = classify(effective, facts, options.nonRootStrategy)
-  const pattern = `${userClass}-${options.mode}` as Pattern
+  const [pattern, reason] = choosePattern(effective, facts, options)
+  // The strategy that applies: none for a root app.
+  const strategy = pattern.appUser === 'non-root' ? pattern.strategy : undefined
   const warnings: PlanWarning[] = []
   if (container.readonlyRootFilesystem) {
     warnings.push({
@@ -143,8 +132,9 @@ export function planContainer(container: ContainerDefinition, facts: ImageFacts,
     effective,
     alreadyInstrumented: false,
     // drop-privileges starts as root too: only long enough to start the agent, then the app is exec'd as its user.
-    runAsRoot: (userClass === 'nonroot-as-root' || userClass === 'nonroot-drop') && !isRootUser(effective.user),
-    addPtrace: userClass === 'nonroot' || userClass === 'nonroot-drop',
+    runAsRoot: (strategy === 'run-as-root' || strategy === 'drop-privileges') && !isRootUser(effective.user),
+    // The root agent reads the processes of an app that keeps its own user (docs/facts.md §3).
+    addPtrace: keepsAppUser(pattern),
     attachSidecar: options.mode === 'sidecar',
     warnings
   }
@@ -165,15 +155,15 @@ export function planContainer(container: ContainerDefinition, facts: ImageFacts,
   }
 
   // The sudo and drop-privileges patterns write the user into shell scripts: only plain names get there.
-  if ((userClass === 'nonroot' || userClass === 'nonroot-drop') && !SAFE_USER.test(effective.user)) {
+  if (keepsAppUser(pattern) && !SAFE_USER.test(effective.user)) {
     throw new UnsafeUserError(
       `container ${container.name}: user ${JSON.stringify(effective.user)} is not a plain user name or id (letters, digits, . _ -, optionally :group)`
     )
   }
   const taskEntryPoint = setList(container.entryPoint)
-  switch (userClass) {
-    case 'root':
-    case 'nonroot-as-root':
+  switch (strategy) {
+    case undefined:
+    case 'run-as-root':
       if (options.mode === 'sidecar') {
         return {
           ...plan,
@@ -194,7 +184,7 @@ export function planContainer(container: ContainerDefinition, facts: ImageFacts,
         // A task-definition entryPoint bypasses the image's new ENTRYPOINT, so it is wrapped too.
         entryPoint: taskEntryPoint ? [AGENT_SCRIPT, ...taskEntryPoint] : undefined
       }
-    case 'nonroot-drop': {
+    case 'drop-privileges': {
       const wrapper = dropPrivilegesWrapper(effective.user)
       if (options.mode === 'sidecar') {
         return { ...plan, entryPoint: [...wrapper, ...effective.argv], command: null }
@@ -205,7 +195,7 @@ export function planContainer(container: ContainerDefinition, facts: ImageFacts,
         entryPoint: taskEntryPoint ? [...wrapper, ...taskEntryPoint] : undefined
       }
     }
-    case 'nonroot':
+    case 'sudo':
       if (options.mode === 'sidecar') {
         return {
           ...plan,

@@ -1,9 +1,5 @@
 import { createTwoFilesPatch } from 'diff'
-
-/** Hides every secret value, so no rendering of a task definition can show the token. */
-export function maskSecrets(text: string, secrets: readonly string[]): string {
-  return secrets.filter(Boolean).reduce((masked, secret) => masked.split(secret).join('***'), text)
-}
+import { maskSecrets } from './secrets.js'
 
 /** A unified diff of the task definition, before → after, with secrets masked; empty when nothing changed. */
 export function renderDiff(path: string, before: string, after: string, secrets: readonly string[] = []): string {

@@ -1,4 +1,4 @@
-import { AGENT_DIR, AGENT_SCRIPT, SERVER_URL_VARIABLE, TOKEN_VARIABLE } from './agent.js'
+import { AGENT_DIR, AGENT_SCRIPT, FAILURE_MARKER, SERVER_URL_VARIABLE, TOKEN_VARIABLE } from './agent.js'
 import type { ImageBuild } from './container-plan.js'
 import { sudoersUserSpec } from './user.js'
 
@@ -7,8 +7,6 @@ export const SUDOERS_FILE = '/etc/sudoers.d/lacework-agent'
 /** The PATH the agent script gets as root, whatever the image's sudoers says: Debian's secure_path. */
 export const SECURE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
-/** Printed by the generated RUN step when it cannot go on, so the build log's cause can be found. */
-export const BUILD_FAILURE_MARKER = 'lacework-fargate:'
 
 /**
  * The sudoers rule: the image user may run the agent script as root with no arguments at all (`""`), since
@@ -38,13 +36,13 @@ function installSudoScript(user: string): string {
     'elif command -v microdnf >/dev/null 2>&1; then microdnf install -y sudo && microdnf clean all',
     'elif command -v dnf >/dev/null 2>&1; then dnf install -y sudo && dnf clean all',
     'elif command -v yum >/dev/null 2>&1; then yum install -y sudo && yum clean all',
-    `else echo "${BUILD_FAILURE_MARKER} the image has no package manager (apt-get, apk, microdnf, dnf, yum) to install sudo" >&2; exit 1; fi`,
-    `id -u ${name} >/dev/null 2>&1 || { echo "${BUILD_FAILURE_MARKER} user ${name} is not in the image's /etc/passwd: sudo cannot run for it" >&2; exit 1; }`,
+    `else echo "${FAILURE_MARKER} the image has no package manager (apt-get, apk, microdnf, dnf, yum) to install sudo" >&2; exit 1; fi`,
+    `id -u ${name} >/dev/null 2>&1 || { echo "${FAILURE_MARKER} user ${name} is not in the image's /etc/passwd: sudo cannot run for it" >&2; exit 1; }`,
     `printf '%s\\n' ${rules} > ${SUDOERS_FILE}`,
     `chmod 0440 ${SUDOERS_FILE}`,
     // Images whose sudoers does not read sudoers.d get the include line.
     "grep -Eq '^[@#]includedir /etc/sudoers.d' /etc/sudoers || echo '@includedir /etc/sudoers.d' >> /etc/sudoers",
-    `visudo -c >/dev/null || { echo "${BUILD_FAILURE_MARKER} visudo rejected the sudoers rule" >&2; exit 1; }`
+    `visudo -c >/dev/null || { echo "${FAILURE_MARKER} visudo rejected the sudoers rule" >&2; exit 1; }`
   ].join('; \\\n    ')
 }
 

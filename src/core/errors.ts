@@ -54,3 +54,47 @@ export class DockerError extends ActionError {
     super(message)
   }
 }
+
+/** A registry request failed: one line naming the registry, the repository and the HTTP status, never a secret. */
+export class RegistryError extends ActionError {
+  constructor(
+    readonly registry: string,
+    readonly repository: string | undefined,
+    message: string,
+    readonly status?: number
+  ) {
+    super(`registry ${registry}${repository ? `, repository ${repository}` : ''}: ${message}${status === undefined ? '' : ` (HTTP ${status})`}`)
+  }
+}
+
+/**
+ * An operation that kept failing in a retryable way (429, 5xx, reset, refused, timed out, cut short) until its
+ * attempts or its time budget ran out: names the operation, the attempts and the last failure.
+ */
+export class RegistryRetryError extends RegistryError {
+  constructor(
+    registry: string,
+    repository: string | undefined,
+    readonly operation: string,
+    readonly attempts: number,
+    readonly elapsedMs: number,
+    readonly reason: string,
+    status?: number,
+    readonly stopped?: string
+  ) {
+    super(registry, repository, `${operation} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}${stopped ? ` (${stopped})` : ''}: ${reason}`, status)
+  }
+}
+
+/** An image index holds no variant for the platform asked for: names what it holds instead. */
+export class PlatformMissingError extends RegistryError {
+  constructor(
+    registry: string,
+    repository: string,
+    readonly reference: string,
+    readonly platform: string,
+    readonly present: string[]
+  ) {
+    super(registry, repository, `${reference} has no ${platform} image; it has ${present.join(', ') || 'no runnable image'}`)
+  }
+}

@@ -1,3 +1,4 @@
+import { InputError } from './errors.js'
 import { canonicalImageReference } from './image-reference.js'
 
 /** What the action needs to know of an image: who it runs as and what it runs. */
@@ -47,6 +48,21 @@ export function findInspectEntry(entries: InspectEntry[], reference: string): In
         repoDigest => canonicalImageReference(repoDigest) === wanted || (digest && repoDigest.endsWith(`@${digest}`))
       )
   )
+}
+
+/** Saved `docker image inspect` output (an array, or one object), read from `path` for input `input`. */
+export function parseSavedInspect(path: string, text: string, input: string): InspectEntry[] {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    throw new InputError(input, `${path} is not docker image inspect output: ${(error as Error).message}`)
+  }
+  const entries = Array.isArray(value) ? value : [value]
+  if (!entries.every(entry => typeof entry === 'object' && entry !== null && 'Config' in entry)) {
+    throw new InputError(input, `${path} is not docker image inspect output: every entry needs a Config`)
+  }
+  return entries as InspectEntry[]
 }
 
 export type { InspectEntry }

@@ -1,22 +1,8 @@
-import { createHash } from 'node:crypto'
+import { digestOf } from './digest.js'
+import { MediaType as MEDIA, type Descriptor } from './oci.js'
 
-/** OCI and Docker media types: a layer keeps its bytes, but takes the media type family of its new manifest. */
-const MEDIA = {
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  dockerConfig: 'application/vnd.docker.container.image.v1+json',
-  ociConfig: 'application/vnd.oci.image.config.v1+json',
-  dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip'
-}
-
-export interface Descriptor {
-  mediaType: string
-  digest: string
-  size: number
-}
-
-/** A layer to add on top of an image: its compressed blob and the digest of its uncompressed tar. */
+/** A layer to add on top of an image: its compressed blob and the digest of its uncompressed tar. It keeps its bytes,
+ * but takes the media type family of its new manifest. */
 export interface AppendedLayer {
   descriptor: Descriptor
   diffId: string
@@ -28,10 +14,6 @@ export interface MutatedImage {
   manifestMediaType: string
   config: string
   configDescriptor: Descriptor
-}
-
-export function sha256Digest(bytes: string | Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`
 }
 
 /**
@@ -60,7 +42,7 @@ export function appendLayers(
     { created, created_by: `ENTRYPOINT ${JSON.stringify(change.entrypoint)}`, comment: 'lacework-fargate', empty_layer: true }
   ]
   const configText = JSON.stringify(config)
-  const configDescriptor = { mediaType: manifest.config.mediaType, digest: sha256Digest(configText), size: Buffer.byteLength(configText) }
+  const configDescriptor = { mediaType: manifest.config.mediaType, digest: digestOf(configText), size: Buffer.byteLength(configText) }
   const layerType = oci ? MEDIA.ociLayerGzip : MEDIA.dockerLayerGzip
   manifest.config = configDescriptor
   manifest.layers = [...manifest.layers, ...layers.map(layer => ({ ...layer.descriptor, mediaType: layerType }))]

@@ -40,7 +40,13 @@ export function canonicalImageReference(reference: string): string {
   return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`
 }
 
-/** The repository part only (`registry/name`), without tag or digest, as written by the user. */
+/** `registry/name` as the registry API addresses it (`nginx` → `docker.io/library/nginx`): no tag, no digest. */
+export function canonicalRepository(reference: string): string {
+  const ref = parseImageReference(reference)
+  return `${ref.registry}/${ref.repository}`
+}
+
+/** The repository part only, without tag or digest, as the user wrote it (`nginx:1` → `nginx`). */
 export function repositoryOf(reference: string): string {
   const noDigest = reference.split('@')[0]
   const lastColon = noDigest.lastIndexOf(':')

@@ -106,27 +106,31 @@ function quote(text: string, max = 80): string {
  * leading `-` ever reaches a command line. The message names the first offending character.
  */
 export function checkImageReference(input: string, reference: string): void {
-  const fail = (message: string): never => {
-    throw new InputError(input, message)
-  }
-  if (reference.length === 0) fail('the image reference is empty')
+  const problem = imageReferenceProblem(reference)
+  if (problem) throw new InputError(input, problem)
+}
+
+/** What is wrong with `reference` as an image reference (the checks of checkImageReference), or undefined. */
+export function imageReferenceProblem(reference: string): string | undefined {
+  if (reference.length === 0) return 'the image reference is empty'
   if (reference.length > LIMITS.imageReferenceLength) {
-    fail(`the image reference is ${reference.length} characters long; ECS accepts at most ${LIMITS.imageReferenceLength} (${IMAGE_NAME_LENGTH} before an @sha256: digest)`)
+    return `the image reference is ${reference.length} characters long; ECS accepts at most ${LIMITS.imageReferenceLength} (${IMAGE_NAME_LENGTH} before an @sha256: digest)`
   }
   const chars = Array.from(reference)
   const bad = chars.findIndex(char => !ALLOWED.test(char))
   if (bad >= 0) {
-    fail(`the image reference ${quote(reference)} contains ${describeCharacter(chars[bad])} at character ${bad + 1}; an image reference holds only letters, digits and . _ - : / @`)
+    return `the image reference ${quote(reference)} contains ${describeCharacter(chars[bad])} at character ${bad + 1}; an image reference holds only letters, digits and . _ - : / @`
   }
-  if (reference.startsWith('-')) fail(`the image reference ${quote(reference)} starts with '-', which a command would read as an option`)
+  if (reference.startsWith('-')) return `the image reference ${quote(reference)} starts with '-', which a command would read as an option`
   const at = reference.indexOf('@')
   const name = at >= 0 ? reference.slice(0, at) : reference
   if (at >= 0 && !DIGEST.test(reference.slice(at + 1))) {
-    fail(`the digest of ${quote(reference)} must be sha256: and 64 lower-case hex digits`)
+    return `the digest of ${quote(reference)} must be sha256: and 64 lower-case hex digits`
   }
-  if (name.length > IMAGE_NAME_LENGTH) fail(`the image reference is ${name.length} characters long before its digest; ECS accepts at most ${IMAGE_NAME_LENGTH}`)
+  if (name.length > IMAGE_NAME_LENGTH) return `the image reference is ${name.length} characters long before its digest; ECS accepts at most ${IMAGE_NAME_LENGTH}`
   if (!NAME_AND_TAG.test(name)) {
-    if (NAME_AND_TAG.test(name.toLowerCase())) fail(`the repository name in ${quote(reference)} must be lower case`)
-    fail(`${quote(reference)} is not an image reference: expected [registry[:port]/]name[:tag][@sha256:<64 hex digits>]`)
+    if (NAME_AND_TAG.test(name.toLowerCase())) return `the repository name in ${quote(reference)} must be lower case`
+    return `${quote(reference)} is not an image reference: expected [registry[:port]/]name[:tag][@sha256:<64 hex digits>]`
   }
+  return undefined
 }

@@ -1,12 +1,14 @@
 import { posix } from 'node:path'
-import { maskSecrets } from './diff.js'
+import { escapeMarkdown, markdownCell } from './markdown.js'
+import { patternName, type Pattern } from './pattern.js'
+import { maskSecrets } from './secrets.js'
 
 /** What the action decided for one container, as a reviewer needs to see it. */
 export interface ContainerReview {
   container: string
   /** Effective user; '' means root by default. */
   user: string
-  pattern: string
+  pattern: Pattern
   /** Why that pattern, e.g. 'image user 101 → non-root; strategy sudo'. */
   reason: string
   imageBefore: string
@@ -39,18 +41,9 @@ export function reviewMarker(taskDefinitionPath: string): string {
   return `<!-- lacework-fargate: ${safe} -->`
 }
 
-/** Markdown text that renders as itself inside a table cell or heading. */
-function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_[\]<>|~&]/g, '\\$&')
-}
-
 /** Masked before escaping: escaping could split a secret (lw_… → lw\\_…) so that masking no longer finds it. */
 function cell(text: string, secrets: readonly string[]): string {
-  if (text === '') return '—'
-  return maskSecrets(text, secrets)
-    .split(/\r?\n/)
-    .map(escapeMarkdown)
-    .join('<br>')
+  return markdownCell(maskSecrets(text, secrets))
 }
 
 function row(review: ContainerReview, secrets: readonly string[]): string {
@@ -62,7 +55,7 @@ function row(review: ContainerReview, secrets: readonly string[]): string {
   const cells = [
     text(review.container),
     review.user === '' ? 'root (default)' : text(review.user),
-    text(review.pattern) + (review.alreadyInstrumented ? ' (already instrumented)' : ''),
+    text(patternName(review.pattern)) + (review.alreadyInstrumented ? ' (already instrumented)' : ''),
     text(review.reason),
     image,
     text(review.agentImage ?? ''),
@@ -151,7 +144,7 @@ export function renderReviews(key: string, inputs: ReviewInput[], limit = COMMEN
   const wrapper = (summary: string): [string, string] => [`<details><summary>${summary}</summary>\n\n`, '\n</details>\n\n']
   const summaries = inputs.map(input => {
     const secrets = input.secrets ?? []
-    const patterns = [...new Set(input.containers.map(container => container.pattern))].join(', ')
+    const patterns = [...new Set(input.containers.map(container => patternName(container.pattern)))].join(', ')
     return escapeMarkdown(maskSecrets(`${input.taskDefinitionPath}: ${input.changed ? patterns : 'no change'}`, secrets))
   })
   const overhead = head.length + summaries.reduce((sum, summary) => sum + wrapper(summary).join('').length, 0)

@@ -1,3 +1,5 @@
+import { describeUser } from './user.js'
+
 /** One container of the task as the review's diagram draws it. */
 export interface DiagramContainer {
   name: string
@@ -64,20 +66,8 @@ function cut(part: string): string {
   return part.length > PART_MAX ? `${part.slice(0, PART_MAX - 1)}…` : part
 }
 
-/** The user a container runs as, in words: `root (default)`, `root`, `uid 101`, `user nginx`, `uid 101, gid 101`. */
-export function describeUser(user: string): string {
-  if (user === '') return 'root (default)'
-  const colon = user.indexOf(':')
-  const who = colon === -1 ? user : user.slice(0, colon)
-  const group = colon === -1 ? '' : user.slice(colon + 1)
-  const numeric = /^\d+$/.test(who)
-  const main = who === 'root' || (numeric && Number(who) === 0) ? 'root' : numeric ? `uid ${who}` : `user ${who}`
-  if (group === '') return main
-  return `${main}, ${/^\d+$/.test(group) ? 'gid' : 'group'} ${group}`
-}
-
 function nodeLines(container: DiagramContainer): string[] {
-  const lines = [container.name, shortImage(container.image), describeUser(container.user)]
+  const lines = [container.name, shortImage(container.image), describeUser(container.user, { empty: 'root (default)', withGroup: true })]
   if (container.agentSidecar) lines.push('agent sidecar (exits 0)')
   if (container.agent === 'root') lines.push('🛡️ agent: root')
   if (container.agent === 'non-root') lines.push('agent: non-root ⚠')

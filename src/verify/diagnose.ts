@@ -1,4 +1,5 @@
 import { AGENT_SCRIPT, runsAgentScript } from '../core/agent.js'
+import { describeUser, isRootUser } from '../core/user.js'
 import type { TaskContainer } from './types.js'
 
 /** The paths the agent script writes (docs/facts.md §2). */
@@ -22,15 +23,6 @@ export interface ExitFacts {
   seconds?: number
 }
 
-export function describeUser(user: string): string {
-  const name = user.split(':')[0]
-  if (name === '' || name === 'root' || name === '0') return 'root'
-  return /^\d+$/.test(name) ? `uid ${name}` : `user ${name}`
-}
-
-function isRoot(user: string): boolean {
-  return describeUser(user) === 'root'
-}
 
 /** The last few meaningful log lines, on one line. */
 export function logTail(logs: string, lines = 3): string {
@@ -86,7 +78,7 @@ export function explainExit(facts: ExitFacts): string {
   const bind = /bind\(\) to (\S+?):(\d+) failed \((?:13: )?Permission denied\)/.exec(text) ?? /(?:bind|listen)\D{0,40}?(\d+)\b.*(?:Permission denied|EACCES)/i.exec(text)
   if (bind) {
     const port = Number(bind[bind.length - 1])
-    if (port < 1024 && !isRoot(facts.user)) {
+    if (port < 1024 && !isRootUser(facts.user)) {
       return `${name} could not bind port ${port} as ${who}: on Fargate only root may bind ports below 1024; make the app listen on a port ≥ 1024 (e.g. 8080) and map that port`
     }
     return `${name} could not bind port ${port}: ${logTail(text, 1)}`

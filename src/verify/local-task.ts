@@ -1,6 +1,9 @@
 import { SERVER_URL_VARIABLE, TOKEN_VARIABLE } from '../core/agent.js'
 import { explainExit, logTail } from './diagnose.js'
-import { type DockerResult, type DockerRunner, lastLine } from './docker-runner.js'
+import type { Clock } from '../app/services.js'
+import type { Docker, DockerResult } from '../adapters/docker/docker.js'
+import { readTar } from '../core/tar.js'
+import { lastLine } from '../core/text.js'
 import { ensurePauseImage } from './pause-image.js'
 import type { Findings, LocalTaskDefinition, TaskContainer } from './types.js'
 
@@ -67,8 +70,6 @@ export interface ContainerRun {
   healthOutput: string
 }
 
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
-
 /** Docker names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*; ECS names are [a-zA-Z0-9_-]. */
 function dockerSafe(text: string): string {
   return text.replace(/[^a-zA-Z0-9_.-]/g, '-')
@@ -90,7 +91,8 @@ export class LocalTask {
   constructor(
     readonly definition: LocalTaskDefinition,
     readonly runId: string,
-    private readonly docker: DockerRunner,
+    private readonly docker: Docker,
+    readonly clock: Clock,
     private readonly secretValues: Record<string, string> = {}
   ) {
     const prefix = `lwf-verify-${dockerSafe(runId)}`
@@ -242,7 +244,7 @@ export class LocalTask {
     }
     run.created = true
     const started = await this.docker.run(['start', run.dockerName], { timeoutMs: 60_000 })
-    run.startedAt = Date.now()
+    run.startedAt = this.clock.now()
     this.lastStartAt = run.startedAt
     if (started.code !== 0) {
       run.startError = engineError(started)
@@ -272,7 +274,7 @@ export class LocalTask {
   /** Starts every container in dependsOn order; false when the task cannot start (the reason is in `findings`). */
   async startAll(deadline: number, findings: Findings): Promise<boolean> {
     const pending = [...this.runs.values()]
-    const began = Date.now()
+    const began = this.clock.now()
     for (;;) {
       await this.refresh()
       await this.pollHealth(deadline)
@@ -301,13 +303,13 @@ export class LocalTask {
         findings.pass(run.spec.name, 'start', `started${verdict.satisfied.length ? ` after ${verdict.satisfied.map(item => `${item.container} ${item.condition}`).join(', ')}` : ''}`)
       }
       if (pending.length === 0) return true
-      if (Date.now() > deadline) {
+      if (this.clock.now() > deadline) {
         const run = pending[0]
         const waits = (run.spec.dependsOn ?? []).map(dependency => `${dependency.containerName} ${dependency.condition}`).join(', ')
-        findings.fail(run.spec.name, 'start', `still waiting for ${waits}`, `${run.spec.name} did not start within ${((Date.now() - began) / 1000).toFixed(0)} s: it waits for ${waits}`)
+        findings.fail(run.spec.name, 'start', `still waiting for ${waits}`, `${run.spec.name} did not start within ${((this.clock.now() - began) / 1000).toFixed(0)} s: it waits for ${waits}`)
         return false
       }
-      await sleep(200)
+      await this.clock.sleep(200)
     }
   }
 
@@ -372,25 +374,25 @@ export class LocalTask {
   private async pollHealth(deadline: number): Promise<void> {
     for (const run of this.runs.values()) {
       const command = run.spec.healthCheck?.command
-      if (!command?.length || command[0] === 'NONE' || !run.startedAt || run.exit || run.health === 'healthy' || Date.now() < run.nextHealthAt) continue
+      if (!command?.length || command[0] === 'NONE' || !run.startedAt || run.exit || run.health === 'healthy' || this.clock.now() < run.nextHealthAt) continue
       run.health = 'starting'
       const argv = command[0] === 'CMD-SHELL' ? ['/bin/sh', '-c', command.slice(1).join(' ')] : command[0] === 'CMD' ? command.slice(1) : command
-      const timeoutMs = Math.min((run.spec.healthCheck?.timeout ?? 5) * 1000, Math.max(deadline - Date.now(), 1000))
+      const timeoutMs = Math.min((run.spec.healthCheck?.timeout ?? 5) * 1000, Math.max(deadline - this.clock.now(), 1000))
       const result = await this.docker.run(['exec', run.dockerName, ...argv], { timeoutMs })
       run.healthChecks++
       run.healthOutput = lastLine(`${result.stdout}\n${result.stderr}`) || `exit ${result.code}`
       if (result.code === 0) run.health = 'healthy'
       // Checked every second, not every `interval`: a run is bounded by its timeout, not by the task's patience.
-      else run.nextHealthAt = Date.now() + 1000
+      else run.nextHealthAt = this.clock.now() + 1000
     }
   }
 
   /** Waits until a container with a healthCheck is healthy; false at the deadline. */
   async awaitHealthy(run: ContainerRun, deadline: number): Promise<boolean> {
     const healthy = (): boolean => run.health === 'healthy'
-    while (!healthy() && !run.exit && Date.now() < deadline) {
+    while (!healthy() && !run.exit && this.clock.now() < deadline) {
       await this.pollHealth(deadline)
-      if (!healthy()) await sleep(200)
+      if (!healthy()) await this.clock.sleep(200)
       await this.refresh()
     }
     return healthy()
@@ -438,9 +440,9 @@ export class LocalTask {
 
   /** `docker stop` with a timeout; how long it took. */
   async stop(run: ContainerRun, seconds: number): Promise<{ ms: number; result: DockerResult }> {
-    const began = Date.now()
+    const began = this.clock.now()
     const result = await this.docker.run(['stop', '--time', String(seconds), run.dockerName], { timeoutMs: (seconds + 30) * 1000 })
-    return { ms: Date.now() - began, result }
+    return { ms: this.clock.now() - began, result }
   }
 
   /** Removes every container, network and volume of this run (by label): once normally, or from a signal handler. */
@@ -511,17 +513,7 @@ function engineError(result: DockerResult): string {
   return (exec ? exec[1] : line.replace(/^Error response from daemon: /, '')).trim()
 }
 
-/** The content of the first regular file of a tar stream (skipping PAX and GNU long-name records). */
+/** The content of the first regular file of a tar stream (what `docker cp … -` gives for one file). */
 export function firstTarFile(tar: Buffer): string | undefined {
-  let offset = 0
-  while (offset + 512 <= tar.length) {
-    const header = tar.subarray(offset, offset + 512)
-    if (header.every(byte => byte === 0)) return undefined
-    const size = parseInt(header.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim() || '0', 8)
-    const type = String.fromCharCode(header[156] || 0x30)
-    const start = offset + 512
-    if (type === '0' || type === '7') return tar.subarray(start, start + size).toString('utf8')
-    offset = start + Math.ceil(size / 512) * 512
-  }
-  return undefined
+  return readTar(tar, entry => entry.type === '0' || entry.type === '7').find(entry => entry.data)?.data?.toString('utf8')
 }

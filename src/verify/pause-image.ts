@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto'
-import type { DockerRunner } from './docker-runner.js'
-import { lastLine } from './docker-runner.js'
+import { digestOf } from '../core/digest.js'
+import type { Docker } from '../adapters/docker/docker.js'
+import { lastLine } from '../core/text.js'
 
 /**
  * The task's network holder: Fargate's awsvpc mode gives all containers of a task one network namespace, held
@@ -80,11 +80,11 @@ export function singleFileTar(name: string, content: Buffer, mode = 0o755): Buff
 }
 
 /** The holder image for the engine's architecture, imported once and then reused. */
-export async function ensurePauseImage(docker: DockerRunner): Promise<string> {
+export async function ensurePauseImage(docker: Docker): Promise<string> {
   const info = await docker.run(['version', '--format', '{{.Server.Arch}}'], { timeoutMs: 30_000 })
   if (info.code !== 0) throw new Error(`docker version failed: ${lastLine(info.stderr)}`)
   const program = pauseProgram(info.stdout.trim())
-  const tag = `lacework-fargate-verify/pause:${createHash('sha256').update(program).digest('hex').slice(0, 16)}`
+  const tag = `lacework-fargate-verify/pause:${digestOf(program).slice('sha256:'.length, 'sha256:'.length + 16)}`
   if ((await docker.run(['image', 'inspect', '--format', '{{.Id}}', tag], { timeoutMs: 30_000 })).code === 0) return tag
   const imported = await docker.run(['import', '--change', 'ENTRYPOINT ["/pause"]', '--change', 'LABEL lacework-fargate.verify.pause=1', '-', tag], {
     input: singleFileTar('pause', program),

@@ -1,12 +1,13 @@
+import { escapeMarkdown } from '../core/markdown.js'
 import type { VerifyReport } from './types.js'
 
 const MAX_EVIDENCE = 300
 
-/** A markdown table cell: pipes escaped, one line, bounded. */
+/** A markdown table cell: one line, bounded, nothing in it read as markup. */
 function cell(text: string): string {
   const line = text.replace(/\r?\n/g, ' ⏎ ').replace(/\s+/g, ' ').trim()
   const bounded = line.length > MAX_EVIDENCE ? `${line.slice(0, MAX_EVIDENCE - 1)}…` : line
-  return bounded.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;') || ' '
+  return escapeMarkdown(bounded) || ' '
 }
 
 /** The report for the log, the job summary and the pull request: a status line, then container | check | result | evidence. */

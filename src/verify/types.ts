@@ -1,9 +1,10 @@
+import type { Pattern } from '../core/pattern.js'
 import type { ContainerDefinition, TaskDefinition } from '../core/task-definition.js'
 
 /** What one instrumented container must show once the task runs. */
 export interface VerifyExpectation {
   container: string
-  pattern: string
+  pattern: Pattern
   /** The uid or name the app's main process must run as; '0' for root. */
   appUser: string
 }
@@ -16,9 +17,6 @@ export interface VerifyOptions {
   secretValues?: Record<string, string>
   /** The run's id: the value of the `lacework-fargate.verify` label on everything the run creates. Random by default. */
   label?: string
-  /** The docker command, 'docker' by default. */
-  docker?: string
-  env?: NodeJS.ProcessEnv
   /** How long every essential container must keep running after the last one started; 3 s by default. */
   settleSeconds?: number
   /** Upper bound of the `docker stop` timeout (the task's stopTimeout, 30 s by default, is capped to it); 10 s by default. */

@@ -1,10 +1,11 @@
 import type { Context } from '../app/context.js'
-import { ActionError } from '../core/errors.js'
-import type { TaskDefinition } from '../core/task-definition.js'
 import type { Host } from '../app/host.js'
 import type { PlannedContainer } from '../app/plan-task.js'
+import type { Verifier } from '../app/services.js'
+import { ActionError } from '../core/errors.js'
+import { keepsAppUser } from '../core/pattern.js'
+import type { TaskDefinition } from '../core/task-definition.js'
 import { renderVerifyReport } from './report.js'
-import { verifyTask } from './verify-task.js'
 
 /** The rewritten task failed to start the way Fargate would start it; `report` is the Markdown report so far. */
 export class VerificationError extends ActionError {
@@ -18,18 +19,18 @@ export class VerificationError extends ActionError {
 
 /** The user the app's own process must end up as: the image's in the sudo and drop patterns, else root. */
 function appUser({ plan }: PlannedContainer): string {
-  return plan.pattern.startsWith('nonroot-') && !plan.pattern.startsWith('nonroot-as-root') ? plan.effective.user.split(':')[0] : '0'
+  return keepsAppUser(plan.pattern) ? plan.effective.user.split(':')[0] : '0'
 }
 
 /**
- * Starts each rewritten task definition on the local Docker engine with ECS semantics and checks that it
- * runs; returns the report as Markdown for the review. A failing check fails the run.
+ * Starts each rewritten task definition with ECS semantics and checks that it runs; returns the report as Markdown
+ * for the review. A failing check fails the run (VerificationError, carrying the report so far).
  */
-export async function verifyRewrites(host: Host, ctx: Context, tasks: { path: string; definition: TaskDefinition; planned: PlannedContainer[] }[]): Promise<string> {
+export async function verifyRewrites(host: Host, verify: Verifier, ctx: Context, tasks: { path: string; definition: TaskDefinition; planned: PlannedContainer[] }[]): Promise<string> {
   const reports: string[] = []
   for (const task of tasks) {
     const report = await host.group(`verify ${task.path}`, () =>
-      verifyTask(task.definition, {
+      verify(task.definition, {
         timeoutSeconds: ctx.verifyTimeout,
         expectations: task.planned.map(planned => ({ container: planned.plan.container, pattern: planned.plan.pattern, appUser: appUser(planned) }))
       })

@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto'
+import type { Clock } from '../app/services.js'
 import { connect } from 'node:net'
 import { AGENT_SCRIPT, TOKEN_VARIABLE, runsAgentScript } from '../core/agent.js'
+import { patternName } from '../core/pattern.js'
+import { maskSecrets } from '../core/secrets.js'
+import { describeUser, isRootUser } from '../core/user.js'
 import type { TaskDefinition } from '../core/task-definition.js'
-import { describeUser, logTail } from './diagnose.js'
-import { DockerRunner, lastLine } from './docker-runner.js'
+import { logTail } from './diagnose.js'
+import type { Docker } from '../adapters/docker/docker.js'
+import { lastLine } from '../core/text.js'
 import { type ContainerRun, LocalTask, type ProcessRow, VERIFY_LABEL } from './local-task.js'
 import { Findings, type LocalTaskDefinition, type VerifyExpectation, type VerifyOptions, type VerifyReport } from './types.js'
 
@@ -12,25 +17,22 @@ export type { VerifyCheck, VerifyExpectation, VerifyOptions, VerifyReport } from
 /** The agent's process name (docs/facts.md §2). */
 export const AGENT_PROCESS = 'datacollector'
 
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
-
 /**
  * Starts the task definition on the local Docker engine the way Fargate would and checks, per instrumented
  * container: the agent runs as root, the app's main process runs as the intended user, every essential container
  * keeps running, each port mapping answers, and `docker stop` ends the container before the kill. Everything it
  * created is removed at the end, also on failure and on SIGINT/SIGTERM.
  */
-export async function verifyTask(definition: TaskDefinition, options: VerifyOptions): Promise<VerifyReport> {
-  const runId = options.label ?? `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
-  const docker = new DockerRunner(options.docker ?? 'docker', options.env ?? process.env)
+export async function verifyTask(docker: Docker, definition: TaskDefinition, options: VerifyOptions & { clock: Clock }): Promise<VerifyReport> {
+  const runId = options.label ?? `${options.clock.now().toString(36)}-${randomBytes(3).toString('hex')}`
   const findings = new Findings(masker(definition as LocalTaskDefinition, options))
-  const task = new LocalTask(definition as LocalTaskDefinition, runId, docker, options.secretValues)
+  const task = new LocalTask(definition as LocalTaskDefinition, runId, docker, options.clock, options.secretValues)
   const guard = guardAgainstCancellation(task, docker)
   let engine = false
   try {
     const version = await docker.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 })
     if (version.code !== 0) {
-      findings.failures.push(`verify needs a Docker engine and none answers (${options.docker ?? 'docker'} version: ${lastLine(version.stderr) || `exit ${version.code}`})`)
+      findings.failures.push(`verify needs a Docker engine and none answers (${docker.command} version: ${lastLine(version.stderr) || `exit ${version.code}`})`)
     } else {
       engine = true
       await runChecks(task, options, findings)
@@ -60,7 +62,7 @@ async function runChecks(task: LocalTask, options: VerifyOptions, findings: Find
     return
   }
   await task.pullImages()
-  const began = Date.now()
+  const began = task.clock.now()
   const deadline = began + options.timeoutSeconds * 1000
   await task.prepare()
   if (!(await task.startAll(deadline, findings))) return
@@ -73,8 +75,8 @@ async function runChecks(task: LocalTask, options: VerifyOptions, findings: Find
   do {
     await task.refresh()
     if ([...task.runs.values()].some(run => run.exit && run.spec.essential !== false)) break
-    await sleep(Math.min(250, Math.max(0, settled - Date.now())))
-  } while (Date.now() < settled)
+    await task.clock.sleep(Math.min(250, Math.max(0, settled - task.clock.now())))
+  } while (task.clock.now() < settled)
 
   let stopped = false
   for (const run of task.runs.values()) {
@@ -83,7 +85,7 @@ async function runChecks(task: LocalTask, options: VerifyOptions, findings: Find
       findings.fail(run.spec.name, 'running', `exited ${run.exit.code} after ${run.exit.seconds.toFixed(1)} s: ${logTail(await task.logs(run), 2)}`, await task.explain(run))
       stopped = true
     } else {
-      findings.pass(run.spec.name, 'running', `running ${((Date.now() - (run.startedAt ?? began)) / 1000).toFixed(1)} s after start (settle ${settleSeconds} s)`)
+      findings.pass(run.spec.name, 'running', `running ${((task.clock.now() - (run.startedAt ?? began)) / 1000).toFixed(1)} s after start (settle ${settleSeconds} s)`)
     }
   }
   if (stopped) return // ECS stops the whole task when an essential container stops.
@@ -122,9 +124,9 @@ async function pollAgent(task: LocalTask, run: ContainerRun, deadline: number): 
   for (;;) {
     const processes = await task.processes(run)
     const agents = (processes ?? []).filter(row => row.comm === AGENT_PROCESS)
-    const seconds = (Date.now() - (run.startedAt ?? Date.now())) / 1000
-    if (agents.length || !processes || Date.now() > deadline) return { agents, seconds }
-    await sleep(250)
+    const seconds = (task.clock.now() - (run.startedAt ?? task.clock.now())) / 1000
+    if (agents.length || !processes || task.clock.now() > deadline) return { agents, seconds }
+    await task.clock.sleep(250)
   }
 }
 
@@ -143,14 +145,14 @@ async function checkAgent(task: LocalTask, run: ContainerRun, sighting: AgentSig
     return
   }
   const log = (await task.readFile(run, '/var/log/lacework/datacollector.log')) ?? ''
-  const seconds = ((Date.now() - began) / 1000).toFixed(0)
+  const seconds = ((task.clock.now() - began) / 1000).toFixed(0)
   findings.fail(name, 'agent runs as root', `no ${AGENT_PROCESS} process after ${seconds} s; agent log: ${logTail(log, 2)}`, `the agent process ${AGENT_PROCESS} is not running in ${name} ${seconds} s after start (agent log: ${logTail(log, 1)}); the image must be able to run the agent binary (glibc or musl build)`)
 }
 
 /** The uid `user` (a uid, `root`, or a name from the image's /etc/passwd; `:group` ignored) stands for. */
 async function resolveUid(task: LocalTask, run: ContainerRun, user: string): Promise<number | undefined> {
   const name = user.split(':')[0]
-  if (name === '' || name === 'root') return 0
+  if (isRootUser(name)) return 0
   if (/^\d+$/.test(name)) return Number(name)
   const passwd = (await task.readFile(run, '/etc/passwd')) ?? ''
   const entry = passwd.split('\n').find(line => line.split(':')[0] === name)
@@ -179,7 +181,7 @@ async function checkAppUser(task: LocalTask, run: ContainerRun, expectation: Ver
       name,
       'app user',
       `${shape}; expected uid ${expected}`,
-      `the app in ${name} (${main.comm}) runs as uid ${main.uid}, but the ${expectation.pattern} pattern expects ${describeUser(expectation.appUser)}: ${expected === 0 ? 'run the container as root' : 'only the agent may run as root; start it through the sudo wrapper and keep the image user'}`
+      `the app in ${name} (${main.comm}) runs as uid ${main.uid}, but the ${patternName(expectation.pattern)} pattern expects ${describeUser(expectation.appUser)}: ${expected === 0 ? 'run the container as root' : 'only the agent may run as root; start it through the sudo wrapper and keep the image user'}`
     )
   } else {
     findings.pass(name, 'app user', `${shape}; expected ${describeUser(expectation.appUser)}`)
@@ -216,16 +218,16 @@ async function checkPort(task: LocalTask, run: ContainerRun, port: number, deadl
     findings.fail(name, `port ${port}/tcp`, 'not published', `port ${port} of ${name} could not be published on 127.0.0.1`)
     return
   }
-  const began = Date.now()
+  const began = task.clock.now()
   for (;;) {
     if (await tcpAnswers(hostPort)) {
       findings.pass(name, `port ${port}/tcp`, `127.0.0.1:${hostPort} → ${port}/tcp accepted a connection`)
       return
     }
-    if (Date.now() > deadline) break
-    await sleep(250)
+    if (task.clock.now() > deadline) break
+    await task.clock.sleep(250)
   }
-  const waited = ((Date.now() - began) / 1000).toFixed(0)
+  const waited = ((task.clock.now() - began) / 1000).toFixed(0)
   findings.fail(name, `port ${port}/tcp`, `no answer on 127.0.0.1:${hostPort} → ${port}/tcp for ${waited} s`, `nothing in the task answers on port ${port} (mapped for ${name}): the app does not listen on ${port}; map the port it listens on`)
 }
 
@@ -264,12 +266,11 @@ function masker(definition: LocalTaskDefinition, options: VerifyOptions): (text:
     }
   }
   for (const value of Object.values(options.secretValues ?? {})) if (value.length >= 6) values.add(value)
-  const sorted = [...values].sort((a, b) => b.length - a.length)
-  return text => sorted.reduce((masked, value) => masked.split(value).join('***'), text)
+  return text => maskSecrets(text, [...values])
 }
 
 /** SIGINT, SIGTERM or exit while the task runs: end docker commands in flight, remove everything, then let the signal act. */
-function guardAgainstCancellation(task: LocalTask, docker: DockerRunner): { release(): void } {
+function guardAgainstCancellation(task: LocalTask, docker: Docker): { release(): void } {
   let armed = true
   const abort = (): void => {
     if (!armed) return

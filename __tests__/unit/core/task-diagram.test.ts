@@ -1,4 +1,7 @@
-import { describeUser, mermaidText, renderTaskDiagram, shortImage, type DiagramContainer } from '../../../src/core/task-diagram.js'
+import { mermaidText, renderTaskDiagram, shortImage, type DiagramContainer } from '../../../src/core/task-diagram.js'
+import { describeUser as describeAnyUser } from '../../../src/core/user.js'
+
+const describeUser = (user: string): string => describeAnyUser(user, { empty: 'root (default)', withGroup: true })
 
 // The grammar the output must keep to, line by line (Mermaid flowchart syntax: quoted labels, `A -->|"text"| B`,
 // `A -.->|"text"| B`, `id[("…")]` for a cylinder). A label is '"' + no '"' + '"': anything that leaves a label breaks a line.

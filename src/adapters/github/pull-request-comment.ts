@@ -1,8 +1,7 @@
 import { getOctokit } from '@actions/github'
-import { maskSecrets } from '../../core/diff.js'
+import type { PullRequestComments, StickyCommentResult } from '../../app/services.js'
+import { maskSecrets } from '../../core/secrets.js'
 import { GitHubApiError } from './errors.js'
-
-export { pullRequestFromEvent, type PullRequestRef } from './pull-request.js'
 
 export interface StickyCommentTarget {
   token: string
@@ -15,9 +14,10 @@ export interface StickyCommentTarget {
   perPage?: number
 }
 
-export type StickyCommentResult =
-  | { status: 'created' | 'updated'; url: string }
-  | { status: 'forbidden'; httpStatus: number; message: string }
+/** The pull-request comments through GitHub's REST API (`token` needs `pull-requests: write`). */
+export function createPullRequestComments(token: string, apiUrl: string): PullRequestComments {
+  return { upsertStickyComment: (pullRequest, marker, body) => upsertStickyComment({ token, apiUrl, ...pullRequest }, marker, body) }
+}
 
 /** GitHub's HTTP status, from Octokit's RequestError by shape (its class is a transitive dependency). */
 function httpStatusOf(error: unknown): number | undefined {

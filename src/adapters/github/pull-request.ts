@@ -1,12 +1,7 @@
 import { readFileSync } from 'node:fs'
+import type { PullRequestRef } from '../../app/services.js'
 import { GitHubEventError } from './errors.js'
 
-/** Where a comment on the run's pull request goes. */
-export interface PullRequestRef {
-  owner: string
-  repo: string
-  issueNumber: number
-}
 
 // Only these events carry a pull request the token may comment on; push, schedule, etc. have none.
 const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target'])

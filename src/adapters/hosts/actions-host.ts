@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { InputName } from '../../app/context.js'
 import type { SourceLocation } from '../../core/errors.js'
 import type { GitHubRun, Host } from '../../app/host.js'
+import { pullRequestFromEvent } from '../github/pull-request.js'
 
 function annotation(location?: SourceLocation): core.AnnotationProperties | undefined {
   return location ? { file: location.file, startLine: location.line, startColumn: location.column } : undefined
@@ -47,7 +48,8 @@ export class ActionsHost implements Host {
       env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
         ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
         : undefined
-    return { eventName: env.GITHUB_EVENT_NAME, eventPath: env.GITHUB_EVENT_PATH ?? '', apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com', runUrl }
+    const eventName = env.GITHUB_EVENT_NAME
+    return { eventName, apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com', runUrl, pullRequest: () => pullRequestFromEvent(eventName, env.GITHUB_EVENT_PATH ?? '') }
   }
   writeResult(text: string): void {
     process.stdout.write(text)

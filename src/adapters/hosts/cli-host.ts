@@ -1,3 +1,4 @@
+import { maskSecrets } from '../../core/secrets.js'
 import type { InputName } from '../../app/context.js'
 import type { SourceLocation } from '../../core/errors.js'
 import type { Host } from '../../app/host.js'
@@ -46,7 +47,7 @@ export class CliHost implements Host {
   }
 
   private print(message: string): void {
-    const masked = this.secrets.reduce((text, secret) => text.split(secret).join('***'), message)
+    const masked = maskSecrets(message, this.secrets)
     process.stderr.write(`${masked}\n`)
   }
 }

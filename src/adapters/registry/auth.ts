@@ -1,5 +1,5 @@
 import type { RegistryCredentials } from './credentials.js'
-import { RegistryError } from './errors.js'
+import { RegistryError } from '../../core/errors.js'
 import { isLoopbackHost } from './reference.js'
 import type { Transport } from './transport.js'
 

@@ -1,8 +1,9 @@
 import { parseImageReference, type ImageReference } from '../../core/image-reference.js'
 import { RegistryAuth, repositoryScope } from './auth.js'
 import { dockerCredentials, type RegistryCredentials } from './credentials.js'
-import { digestOf, isDigest, matchesDigest } from './digest.js'
-import { PlatformMissingError, RegistryError, registryErrorDetail } from './errors.js'
+import { digestOf, isDigest, matchesDigest } from '../../core/digest.js'
+import { PlatformMissingError, RegistryError } from '../../core/errors.js'
+import { registryErrorDetail } from './error-detail.js'
 import {
   MANIFEST_ACCEPT,
   MediaType,
@@ -12,10 +13,12 @@ import {
   isSchema1MediaType,
   selectPlatform,
   type ImageConfig,
+  type ImageConfigResult,
   type ImageIndex,
   type ImageManifest,
+  type ManifestResult,
   type Platform
-} from './manifest.js'
+} from '../../core/oci.js'
 import { isLoopbackHost, registryBaseUrl } from './reference.js'
 import { DEFAULT_RETRY_POLICY, type RetryHooks } from './retry.js'
 import { Transport, transientAnswer, type Exchange, type RegistryStats, type Send } from './transport.js'
@@ -45,23 +48,6 @@ export interface RegistryClientOptions {
   cacheImageConfigs?: boolean
   /** Test seams: the jitter's random source, the sleep, a callback per retry. */
   retryHooks?: RetryHooks
-}
-
-export interface ManifestResult {
-  mediaType: string
-  digest: string
-  bytes: Buffer
-  json: ImageIndex | ImageManifest
-}
-
-export interface ImageConfigResult {
-  /** The index the platform manifest was picked from, when the reference names an index. */
-  indexDigest?: string
-  manifestDigest: string
-  manifest: ImageManifest
-  configDigest: string
-  configBytes: Buffer
-  config: ImageConfig
 }
 
 /** A repository on a registry: its name and the URL its API answers on. */

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { RegistryError } from './errors.js'
+import { RegistryError } from '../../core/errors.js'
 
 /** Credentials for one registry, as `docker login`, `docker/login-action` or `amazon-ecr-login` leave them. */
 export interface RegistryCredentials {

@@ -1,6 +1,7 @@
 import * as http from 'node:http'
 import * as https from 'node:https'
-import { RegistryError, RegistryRetryError, registryErrorDetail } from './errors.js'
+import { RegistryError, RegistryRetryError } from '../../core/errors.js'
+import { registryErrorDetail } from './error-detail.js'
 import { RETRYABLE_STATUSES, Transient, parseRetryAfter, retrying, type RetryHooks, type RetryPolicy } from './retry.js'
 
 /** Requests and body bytes one client has exchanged: what benchmarks and the "no pull" claim are measured by. */

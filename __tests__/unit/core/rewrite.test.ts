@@ -1,0 +1,113 @@
+import { planContainer } from '../../../src/core/container-plan.js'
+import type { ImageFacts } from '../../../src/core/image-facts.js'
+import { rewriteTaskDefinition, type AgentSettings } from '../../../src/core/rewrite.js'
+import { parseTaskDefinition } from '../../../src/core/task-definition.js'
+import { TaskDefinitionError } from '../../../src/core/errors.js'
+
+const unprivileged: ImageFacts = {
+  reference: 'web:1',
+  user: '101',
+  entrypoint: ['/docker-entrypoint.sh'],
+  cmd: ['nginx', '-g', 'daemon off;']
+}
+const settings: AgentSettings = {
+  agentImage: 'lacework/datacollector:latest-sidecar',
+  agentContainerName: 'datacollector-sidecar',
+  serverUrl: 'https://api.fra.lacework.net',
+  token: { kind: 'secret', valueFrom: 'arn:aws:ssm:eu-central-1:123456789012:parameter/lacework/token' }
+}
+
+function rewrite(text: string, facts = unprivileged, mode: 'sidecar' | 'embedded' = 'sidecar'): string {
+  const file = parseTaskDefinition('task.json', text)
+  const container = file.definition.containerDefinitions[0]
+  const plan = planContainer(container, facts, { mode, nonRootStrategy: 'sudo' })
+  rewriteTaskDefinition(file.document, [{ index: 0, plan, image: 'repo/web@sha256:1' }], settings)
+  return file.document.text
+}
+
+const twoSpace = `{
+  "family": "web",
+  "containerDefinitions": [
+    {
+      "name": "web",
+      "image": "web:1",
+      "environment": [{ "name": "A", "value": "1" }, { "name": "LaceworkAccessToken", "value": "old-plaintext-token" }],
+      "linuxParameters": { "capabilities": { "add": ["NET_ADMIN"] } }
+    }
+  ]
+}`
+
+describe('rewriteTaskDefinition', () => {
+  it('keeps the file as it was outside the changed values: indentation, key order, no final newline', () => {
+    const out = rewrite(twoSpace)
+    expect(out.startsWith('{\n  "family": "web",\n  "containerDefinitions": [\n    {\n      "name": "web",')).toBe(true)
+    expect(out.endsWith('}')).toBe(true)
+    expect(out).toContain('"environment": [{ "name": "A", "value": "1" }')
+  })
+
+  it('adds SYS_PTRACE beside existing capabilities and moves the token from environment to secrets', () => {
+    const td = JSON.parse(rewrite(twoSpace))
+    const web = td.containerDefinitions[0]
+    expect(web.linuxParameters.capabilities.add).toEqual(['NET_ADMIN', 'SYS_PTRACE'])
+    expect(web.environment).toEqual([
+      { name: 'A', value: '1' },
+      { name: 'LaceworkServerUrl', value: 'https://api.fra.lacework.net' }
+    ])
+    expect(web.secrets).toEqual([{ name: 'LaceworkAccessToken', valueFrom: settings.token && 'valueFrom' in settings.token ? settings.token.valueFrom : '' }])
+    expect(web.volumesFrom).toEqual([{ sourceContainer: 'datacollector-sidecar', readOnly: true }])
+    expect(web.dependsOn).toEqual([{ containerName: 'datacollector-sidecar', condition: 'SUCCESS' }])
+    expect(td.containerDefinitions[1]).toEqual({ essential: false, name: 'datacollector-sidecar', image: 'lacework/datacollector:latest-sidecar' })
+  })
+
+  it('is idempotent: its own output comes back byte for byte', () => {
+    const once = rewrite(twoSpace)
+    // The second run sees the image the first one wrote: the sudo image, whose argv is now wrapped.
+    expect(rewrite(once, { ...unprivileged, reference: 'repo/web@sha256:1' })).toBe(once)
+  })
+
+  it('indents inserted parts like the file (4 spaces, CRLF)', () => {
+    const crlf = '{\r\n    "containerDefinitions": [\r\n        {\r\n            "name": "web",\r\n            "image": "web:1"\r\n        }\r\n    ]\r\n}\r\n'
+    const out = rewrite(crlf)
+    expect(out).toContain('\r\n            "entryPoint": [\r\n                "/bin/sh",')
+    expect(out.replace(/\r\n/g, '')).not.toContain('\n')
+    expect(out.endsWith('}\r\n')).toBe(true)
+  })
+
+  it('updates a sidecar that exists with another image and makes it non-essential', () => {
+    const text = JSON.stringify({
+      containerDefinitions: [
+        { name: 'web', image: 'web:1' },
+        { name: 'datacollector-sidecar', image: 'lacework/datacollector:5.8-sidecar', essential: true }
+      ]
+    })
+    const td = JSON.parse(rewrite(text))
+    expect(td.containerDefinitions).toHaveLength(2)
+    expect(td.containerDefinitions[1]).toEqual({ name: 'datacollector-sidecar', image: settings.agentImage, essential: false })
+  })
+})
+
+describe('parseTaskDefinition', () => {
+  it('reports malformed JSON with its line and column', () => {
+    const broken = '{\n  "containerDefinitions": [\n    { "name": "web" "image": "x" }\n  ]\n}'
+    let error: unknown
+    try {
+      parseTaskDefinition('deploy/task.json', broken)
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(TaskDefinitionError)
+    expect((error as TaskDefinitionError).location).toEqual({ file: 'deploy/task.json', line: 3, column: 21 })
+    expect((error as Error).message).toBe('deploy/task.json:3:21: malformed JSON: comma expected')
+  })
+
+  it('unwraps describe-task-definition output and drops its read-only fields', () => {
+    const described = JSON.stringify(
+      { taskDefinition: { taskDefinitionArn: 'arn:x', revision: 3, status: 'ACTIVE', family: 'web', containerDefinitions: [{ name: 'web' }] } },
+      null,
+      4
+    )
+    const file = parseTaskDefinition('described.json', described)
+    expect(JSON.parse(file.original)).toEqual({ family: 'web', containerDefinitions: [{ name: 'web' }] })
+    expect(file.original.split('\n')[1]).toBe('    "family": "web",')
+  })
+})
