@@ -8,7 +8,6 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createHash } from 'node:crypto'
 const [dist, root, outDir] = process.argv.slice(2)
 const node = join(root, 'node_modules/node/bin/node')
 const files = ['examples/nginx-root.json', 'examples/nginx-nonroot.json', ...readdirSync(join(root, 'examples/seed')).filter(f => f.endsWith('.json')).map(f => `examples/seed/${f}`)]
