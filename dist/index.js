@@ -37349,7 +37349,7 @@ function describeUser(user, options = {}) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _adapters_hosts_actions_host_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8872);
 /* harmony import */ var _adapters_services_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3926);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3768);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2067);
 
 
 
@@ -37360,7 +37360,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3768:
+/***/ 2067:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37604,10 +37604,12 @@ function setActionOutputs(host, results) {
             host.setOutput(name, JSON.stringify(Object.fromEntries(results.map(result => [result.job.path, value(result)]))));
         }
     };
-    const byContainer = (result, field) => result.changes.length === 1 ? field(result.changes[0]) : result.changes.map(change => `${change.plan.container}=${field(change)}`).join(',');
+    // A container is named by itself, or `Resource/name` in a template of several task definitions.
+    const name = (result, change) => change.task.id && result.job.tasks.length > 1 ? `${change.task.id}/${change.plan.container}` : change.plan.container;
+    const byContainer = (result, field) => result.changes.length === 1 ? field(result.changes[0]) : result.changes.map(change => `${name(result, change)}=${field(change)}`).join(',');
     perFile('task-definition', result => result.job.target ?? '');
     perFile('image', result => byContainer(result, change => change.image));
-    perFile('pattern', result => result.changes.map(change => `${change.plan.container}=${(0,core_pattern/* patternName */.y)(change.plan.pattern)}`).join(','));
+    perFile('pattern', result => result.changes.map(change => `${name(result, change)}=${(0,core_pattern/* patternName */.y)(change.plan.pattern)}`).join(','));
     host.setOutput('changed', String(results.some(result => result.changed)));
 }
 
@@ -37688,7 +37690,7 @@ function agentPlatforms(jobs) {
         if (!job.planned.some(({ plan }) => plan.attachSidecar || plan.build?.copyAgent))
             continue;
         if (!found.has(job.architecture))
-            found.set(job.architecture, { architecture: job.architecture, location: job.file.document.locate(['runtimePlatform', 'cpuArchitecture']) });
+            found.set(job.architecture, { architecture: job.architecture, location: job.view.locate(['runtimePlatform', 'cpuArchitecture']) });
     }
     return [...found.values()];
 }
@@ -38572,7 +38574,35 @@ function planContainer(container, facts, options) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/core/plumbing.ts
+
+/**
+ * Containers that are another vendor's agent, a log router or a mesh/telemetry proxy: left alone unless
+ * `container-name` names them. Matched by image repository (registry host ignored, so mirrors in ECR or public.ecr.aws
+ * match too); the list is short on purpose and documented in the README.
+ */
+const PLUMBING = [
+    { repository: /(^|\/)datadog\/agent$|(^|\/)datadoghq\/agent$/, what: 'the Datadog agent' },
+    { repository: /(^|\/)aws-xray-daemon$/, what: 'the AWS X-Ray daemon' },
+    { repository: /(^|\/)opentelemetry-collector(-contrib)?$|(^|\/)aws-otel-collector$/, what: 'an OpenTelemetry collector' },
+    { repository: /(^|\/)aws-appmesh-envoy$|(^|\/)envoyproxy\/envoy(-[a-z]+)?$/, what: 'an Envoy / App Mesh proxy' },
+    { repository: /(^|\/)aws-for-fluent-bit$|(^|\/)fluent-bit$|(^|\/)fluentd$/, what: 'a log router' },
+    { repository: /(^|\/)newrelic\/(nri-ecs|infrastructure(-bundle)?)$/, what: 'the New Relic agent' },
+    { repository: /(^|\/)lacework\/datacollector$/, what: 'the Lacework agent itself' }
+];
+/** Why a container is plumbing, not the app (`undefined`: it is the app, or at least not known plumbing). */
+function plumbingReason(container) {
+    if (container.firelensConfiguration !== undefined)
+        return 'a FireLens log router (firelensConfiguration)';
+    if (typeof container.image !== 'string')
+        return undefined;
+    const repository = (0,image_reference/* parseImageReference */.o_)(container.image).repository;
+    const found = PLUMBING.find(entry => entry.repository.test(repository));
+    return found ? `${found.what} (image ${container.image})` : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/app/plan-task.ts
+
 
 
 
@@ -38586,7 +38616,7 @@ function planContainer(container, facts, options) {
 async function lookUpImages(jobs, ctx, lookup) {
     const images = new Map();
     for (const job of jobs) {
-        for (const reference of selectedImages(job.file.definition, job.file.document, ctx))
+        for (const reference of selectedImages(job.definition, job.view, ctx))
             images.set(`${job.architecture} ${reference}`, { reference, architecture: job.architecture });
     }
     await mapWithConcurrency([...images.values()], ctx.concurrency, ({ reference, architecture }) => lookup.facts(reference, architecture));
@@ -38601,8 +38631,16 @@ async function planTasks(host, ctx, jobs, lookup) {
  * image is built, and reports warnings at the lines of the file as the user wrote it.
  */
 async function planTask(host, ctx, job, lookup) {
-    const { definition, document } = job.file;
-    const targets = selectContainers(definition, document, ctx);
+    const { definition, view: document } = job;
+    const { targets, skipped } = selectContainers(definition, document, ctx);
+    job.skipped = skipped.map(({ index, why }) => ({ container: definition.containerDefinitions[index].name, image: definition.containerDefinitions[index].image ?? '', why }));
+    for (const { container, why } of job.skipped)
+        host.info(`${container}: not instrumented: ${why}`);
+    if (targets.length === 0) {
+        // A batch over a whole repository must not stop at a task that is all plumbing: it is written as it is.
+        host.warning(`${job.label}: nothing to instrument: every essential container is another vendor's agent, a log router or a proxy (${job.skipped.map(item => item.container).join(', ')}); name one with container-name to instrument it anyway`, document.locate(['containerDefinitions']));
+        return [];
+    }
     if (ctx.image && targets.length !== 1) {
         throw new core_errors/* InputError */.dz('image', `sets the image of one container, but ${targets.length} are selected; name one with container-name`);
     }
@@ -38634,7 +38672,7 @@ async function planTask(host, ctx, job, lookup) {
             for (const { message, field } of plan.warnings) {
                 host.warning(`container ${plan.container}: ${message}`, document.locate(['containerDefinitions', index, ...(field ? [field] : [])]));
             }
-            planned.push({ key: `${document.file}#${container.name}`, index, image, architecture, facts, plan });
+            planned.push({ key: `${job.label}#${container.name}`, index, image, architecture, facts, plan });
         });
     }
     checkTokenPresent(planned, definition, ctx, document);
@@ -38646,7 +38684,7 @@ async function planTask(host, ctx, job, lookup) {
  * is looked up (they reach docker and registries), to look them up ahead, several at once.
  */
 function selectedImages(definition, document, ctx) {
-    return selectContainers(definition, document, ctx).flatMap(index => {
+    return selectContainers(definition, document, ctx).targets.flatMap(index => {
         const image = ctx.image ?? definition.containerDefinitions[index].image;
         if (!image || ctx.image)
             return image ? [image] : [];
@@ -38656,19 +38694,28 @@ function selectedImages(definition, document, ctx) {
         return [image];
     });
 }
-/** The containers to instrument: those named, or every essential one but the agent sidecar. */
+/**
+ * The containers to instrument: those named; or every essential one but the agent sidecar and the plumbing (another
+ * vendor's agent, a log router, a mesh or telemetry proxy: plumbing.ts), which are listed with why they are skipped.
+ */
 function selectContainers(definition, document, ctx) {
     const containers = definition.containerDefinitions;
     if (ctx.containerNames.length === 0) {
-        const indexes = containers
-            .map((container, index) => ({ container, index }))
-            .filter(({ container }) => container.essential !== false && container.name !== ctx.agentContainerName)
-            .map(({ index }) => index);
-        if (indexes.length === 0)
+        const essential = containers.map((container, index) => ({ container, index })).filter(({ container }) => container.essential !== false && container.name !== ctx.agentContainerName);
+        if (essential.length === 0)
             throw new core_errors/* TaskDefinitionError */.zF('no essential container to instrument', document.locate(['containerDefinitions']));
-        return indexes;
+        const targets = [];
+        const skipped = [];
+        for (const { container, index } of essential) {
+            const why = plumbingReason(container);
+            if (why)
+                skipped.push({ index, why });
+            else
+                targets.push(index);
+        }
+        return { targets, skipped };
     }
-    return ctx.containerNames.map(name => {
+    const targets = ctx.containerNames.map(name => {
         const index = containers.findIndex(container => container.name === name);
         if (index < 0) {
             const names = containers.map(container => container.name).join(', ');
@@ -38678,6 +38725,7 @@ function selectContainers(definition, document, ctx) {
             throw new core_errors/* InputError */.dz('container-name', `${name} is the agent sidecar itself`);
         return index;
     });
+    return { targets, skipped: [] };
 }
 /** The sidecar the rewrite adds counts against ECS's limit of containers too. */
 function checkSidecarFits(planned, definition, ctx, document) {
@@ -38702,7 +38750,24 @@ function checkTokenPresent(planned, definition, ctx, document) {
 
 // EXTERNAL MODULE: ./node_modules/jsonc-parser/lib/umd/main.js
 var main = __nccwpck_require__(9547);
+;// CONCATENATED MODULE: ./src/core/document.ts
+/** Structural equality that ignores key order, as JSON readers do. */
+function deepEqual(a, b) {
+    if (a === b)
+        return true;
+    if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null)
+        return false;
+    if (Array.isArray(a) !== Array.isArray(b))
+        return false;
+    const keysA = Object.keys(a);
+    const keysB = Object.keys(b);
+    if (keysA.length !== keysB.length)
+        return false;
+    return keysA.every(key => deepEqual(a[key], b[key]));
+}
+
 ;// CONCATENATED MODULE: ./src/core/json-document.ts
+
 
 
 /**
@@ -38764,8 +38829,8 @@ class JsonDocument {
         }
         const parentPath = path.slice(0, -1);
         const parent = this.find(parentPath);
-        if (!parent) {
-            // Create the nearest missing ancestor with the rest of the path inside it.
+        if (!parent || (parent.type !== 'object' && parent.type !== 'array')) {
+            // Create the nearest missing ancestor with the rest of the path inside it; a null one is replaced the same way.
             const key = path[path.length - 1];
             this.set(parentPath, typeof key === 'number' ? [value] : { [key]: value });
             return;
@@ -38921,19 +38986,32 @@ function describeParseError(code) {
     const name = main.printParseErrorCode(code);
     return name.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
 }
-/** Structural equality that ignores key order, as JSON readers do. */
-function deepEqual(a, b) {
-    if (a === b)
+
+;// CONCATENATED MODULE: ./src/core/empty-values.ts
+/**
+ * What a field means when it is `null`, `""`, or a list or object holding only such values: not set. That is how
+ * aws-actions/amazon-ecs-deploy-task-definition reads a task definition before it registers it (it drops them), and
+ * how the ECS console spells unset fields in its JSON view; so this action reads them the same way.
+ */
+function isEmptyValue(value) {
+    if (value === null || value === undefined || value === '')
         return true;
-    if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null)
-        return false;
-    if (Array.isArray(a) !== Array.isArray(b))
-        return false;
-    const keysA = Object.keys(a);
-    const keysB = Object.keys(b);
-    if (keysA.length !== keysB.length)
-        return false;
-    return keysA.every(key => deepEqual(a[key], b[key]));
+    if (Array.isArray(value))
+        return value.every(isEmptyValue);
+    if (typeof value === 'object')
+        return Object.values(value).every(isEmptyValue);
+    return false;
+}
+/** `value` with every empty value (see isEmptyValue) left out, at every depth; lists keep their other elements in order. */
+function withoutEmptyValues(value) {
+    if (Array.isArray(value))
+        return value.filter(item => !isEmptyValue(item)).map(withoutEmptyValues);
+    if (typeof value === 'object' && value !== null) {
+        return Object.fromEntries(Object.entries(value)
+            .filter(([, item]) => !isEmptyValue(item))
+            .map(([key, item]) => [key, withoutEmptyValues(item)]));
+    }
+    return value;
 }
 
 ;// CONCATENATED MODULE: ./src/core/task-definition.ts
@@ -38951,48 +39029,40 @@ const READ_ONLY_FIELDS = [
     'registeredBy',
     'deregisteredAt'
 ];
-function parseTaskDefinition(file, text) {
-    // Size and depth are checked on the text, before any parser walks it.
-    (0,input_limits/* checkTaskDefinitionText */.Ut)(file, text);
-    let document = JsonDocument.parse(file, text);
-    const value = document.value;
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new core_errors/* TaskDefinitionError */.zF('a task definition must be a JSON object', { file, line: 1, column: 1 });
+/**
+ * The task definition `view` holds, read as amazon-ecs-deploy-task-definition reads it — null, "" and lists or
+ * objects of nothing else mean "not set" (empty-values.ts) — and checked: what would be misread, or what ECS or this
+ * action cannot take, is a TaskDefinitionError at its line. Container positions are kept: they address the document.
+ */
+function readTaskDefinition(file, view) {
+    const raw = view.value;
+    if (!Array.isArray(raw.containerDefinitions) || raw.containerDefinitions.length === 0) {
+        throw new core_errors/* TaskDefinitionError */.zF('containerDefinitions must be a non-empty array', view.locate(['containerDefinitions']));
     }
-    const wrapped = value.taskDefinition;
-    if (typeof wrapped === 'object' && wrapped !== null && !Array.isArray(wrapped)) {
-        // describe-task-definition output: keep the definition alone, in the file's own indentation.
-        const inner = { ...wrapped };
-        for (const field of READ_ONLY_FIELDS)
-            delete inner[field];
-        const { unit, eol } = detectLayout(text);
-        const unwrapped = JSON.stringify(inner, null, unit).split('\n').join(eol) + eol;
-        // Positions still point into the file as the user wrote it, under "taskDefinition".
-        document = JsonDocument.parse(file, unwrapped, { document, prefix: ['taskDefinition'] });
-    }
-    const definition = document.value;
-    const containers = definition.containerDefinitions;
-    if (!Array.isArray(containers) || containers.length === 0) {
-        throw new core_errors/* TaskDefinitionError */.zF('containerDefinitions must be a non-empty array', document.locate(['containerDefinitions']));
-    }
-    (0,input_limits/* checkContainerCount */.d8)(file, containers.length, document.locate(['containerDefinitions']));
+    const rawContainers = raw.containerDefinitions;
+    (0,input_limits/* checkContainerCount */.d8)(file, rawContainers.length, view.locate(['containerDefinitions']));
+    const definition = { ...withoutEmptyValues(raw), containerDefinitions: rawContainers.map(container => withoutEmptyValues(container)) };
     const cpu = definition.runtimePlatform?.cpuArchitecture;
     if (cpu !== undefined && cpu !== 'X86_64' && cpu !== 'ARM64') {
         // The platform decides which image variant is planned and built: a typo must not fall back to X86_64 silently.
-        throw new core_errors/* TaskDefinitionError */.zF(`runtimePlatform.cpuArchitecture must be X86_64 or ARM64, not ${JSON.stringify(cpu)}`, document.locate(['runtimePlatform', 'cpuArchitecture']));
+        throw new core_errors/* TaskDefinitionError */.zF(`runtimePlatform.cpuArchitecture must be X86_64 or ARM64, not ${JSON.stringify(cpu)}`, view.locate(['runtimePlatform', 'cpuArchitecture']));
+    }
+    const family = definition.runtimePlatform?.operatingSystemFamily;
+    if (typeof family === 'string' && family.startsWith('WINDOWS')) {
+        throw new core_errors/* TaskDefinitionError */.zF(`runtimePlatform.operatingSystemFamily is ${family}: the Lacework agent runs on Linux only, so a Windows task cannot be instrumented`, view.locate(['runtimePlatform', 'operatingSystemFamily']));
     }
     const seen = new Set();
-    containers.forEach((container, index) => {
+    definition.containerDefinitions.forEach((container, index) => {
         if (typeof container !== 'object' || container === null || Array.isArray(container) || typeof container.name !== 'string') {
-            throw new core_errors/* TaskDefinitionError */.zF('every container definition needs a name', document.locate(['containerDefinitions', index]));
+            throw new core_errors/* TaskDefinitionError */.zF('every container definition needs a name', view.locate(['containerDefinitions', index]));
         }
         if (seen.has(container.name)) {
-            throw new core_errors/* TaskDefinitionError */.zF(`container name "${container.name}" appears twice; ECS requires unique names`, document.locate(['containerDefinitions', index, 'name']));
+            throw new core_errors/* TaskDefinitionError */.zF(`container name "${container.name}" appears twice; ECS requires unique names`, view.locate(['containerDefinitions', index, 'name']));
         }
         seen.add(container.name);
-        checkContainerShape(container, index, document);
+        checkContainerShape(container, index, view);
     });
-    return { document, original: document.text, definition };
+    return definition;
 }
 /** The fields the action reads or writes, by the type RegisterTaskDefinition gives them. */
 const CONTAINER_FIELDS = {
@@ -39024,6 +39094,36 @@ function checkContainerShape(container, index, document) {
             throw new core_errors/* TaskDefinitionError */.zF(`containerDefinitions[${index}].${field} must be ${expected}`, document.locate(['containerDefinitions', index, field]));
         }
     }
+}
+
+;// CONCATENATED MODULE: ./src/core/task-source.ts
+
+
+
+
+/** Reads a task definition file of any kind this action takes. */
+function readSourceFile(file, text) {
+    // Size and depth are checked on the text, before any parser walks it.
+    (0,input_limits/* checkTaskDefinitionText */.Ut)(file, text);
+    let document = JsonDocument.parse(file, text);
+    const value = document.value;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new core_errors/* TaskDefinitionError */.zF('a task definition must be a JSON object', { file, line: 1, column: 1 });
+    }
+    let kind = 'task-definition';
+    const wrapped = value.taskDefinition;
+    if (typeof wrapped === 'object' && wrapped !== null && !Array.isArray(wrapped)) {
+        // describe-task-definition output: keep the definition alone, in the file's own indentation.
+        kind = 'describe-output';
+        const inner = { ...wrapped };
+        for (const field of READ_ONLY_FIELDS)
+            delete inner[field];
+        const { unit, eol } = detectLayout(text);
+        const unwrapped = JSON.stringify(inner, null, unit).split('\n').join(eol) + eol;
+        // Positions still point into the file as the user wrote it, under "taskDefinition".
+        document = JsonDocument.parse(file, unwrapped, { document, prefix: ['taskDefinition'] });
+    }
+    return { kind, document, original: document.text, tasks: [{ id: '', view: document, definition: readTaskDefinition(file, document) }] };
 }
 
 // EXTERNAL MODULE: external "node:path"
@@ -39084,10 +39184,19 @@ async function readTasks(host, files, ctx) {
             await files.checkOutputPath(target, 'output');
     const jobs = [];
     for (const [index, path] of paths.entries()) {
-        const file = parseTaskDefinition(path, await files.readTaskDefinition(path));
-        const secrets = tokenValues(file.definition, ctx);
+        const source = readSourceFile(path, await files.readTaskDefinition(path));
+        const secrets = source.tasks.flatMap(task => tokenValues(task.definition, ctx));
         secrets.forEach(secret => host.setSecret(secret));
-        jobs.push({ path, target: targets[index], file, architecture: taskArchitecture(file.definition), planned: [], secrets });
+        const tasks = source.tasks.map(task => ({
+            label: task.id ? `${path}#${task.id}` : path,
+            id: task.id,
+            view: task.view,
+            definition: task.definition,
+            architecture: taskArchitecture(task.definition),
+            planned: [],
+            skipped: []
+        }));
+        jobs.push({ path, target: targets[index], source, tasks, secrets });
     }
     return jobs;
 }
@@ -39124,9 +39233,9 @@ function row(review, secrets) {
         : `${text(review.imageBefore)} → ${text(review.imageAfter)}`;
     const cells = [
         text(review.container),
-        review.user === '' ? 'root (default)' : text(review.user),
-        text((0,core_pattern/* patternName */.y)(review.pattern)) + (review.alreadyInstrumented ? ' (already instrumented)' : ''),
-        text(review.reason),
+        review.skipped ? '—' : review.user === '' ? 'root (default)' : text(review.user),
+        review.pattern ? text((0,core_pattern/* patternName */.y)(review.pattern)) + (review.alreadyInstrumented ? ' (already instrumented)' : '') : 'not instrumented',
+        text(review.skipped ?? review.reason),
         image,
         text(review.agentImage ?? ''),
         review.warnings.length === 0 ? '—' : review.warnings.map(text).join('<br>')
@@ -39210,7 +39319,7 @@ function renderReviews(key, inputs, limit = COMMENT_LIMIT) {
     const wrapper = (summary) => [`<details><summary>${summary}</summary>\n\n`, '\n</details>\n\n'];
     const summaries = inputs.map(input => {
         const secrets = input.secrets ?? [];
-        const patterns = [...new Set(input.containers.map(container => (0,core_pattern/* patternName */.y)(container.pattern)))].join(', ');
+        const patterns = [...new Set(input.containers.flatMap(container => (container.pattern ? [(0,core_pattern/* patternName */.y)(container.pattern)] : [])))].join(', ');
         return escapeMarkdown((0,core_secrets/* maskSecrets */.Q)(`${input.taskDefinitionPath}: ${input.changed ? patterns : 'no change'}`, secrets));
     });
     const overhead = head.length + summaries.reduce((sum, summary) => sum + wrapper(summary).join('').length, 0);
@@ -40039,37 +40148,39 @@ function removeByKey(doc, path, key, value) {
 ;// CONCATENATED MODULE: ./src/app/rewrite-tasks.ts
 
 
-/** Applies each task's plans (with the images built for them) to its document, and makes its diff and review. */
+/** Applies each task's plans (with the images built for them) to its file, and makes the file's diff and review. */
 function rewriteTasks(host, ctx, jobs, built, agent) {
     return jobs.map(job => {
-        const { document, original } = job.file;
-        const changes = job.planned.map(({ key, index, plan, image }) => ({ index, plan, image: built.get(key) ?? image }));
-        rewriteTaskDefinition(document, changes, {
-            agentImage: agent.image,
-            agentContainerName: ctx.agentContainerName,
-            serverUrl: ctx.serverUrl,
-            token: ctx.token
-        });
-        const changed = document.text !== original;
-        const diff = renderDiff(job.path, original, document.text, job.secrets);
-        host.info(changed ? `${job.path} changes:\n${diff}` : `${job.path} needs no change.`);
-        const review = {
-            taskDefinitionPath: job.path,
-            changed,
-            diff,
-            secrets: job.secrets,
-            containers: job.planned.map(({ plan, image, facts }, i) => ({
-                container: plan.container,
+        const { document, original } = job.source;
+        const changes = [];
+        const containers = [];
+        for (const task of job.tasks) {
+            const taskChanges = task.planned.map(({ key, index, plan, image }) => ({ index, plan, image: built.get(key) ?? image, task }));
+            rewriteTaskDefinition(task.view, taskChanges, {
+                agentImage: agent.image,
+                agentContainerName: ctx.agentContainerName,
+                serverUrl: ctx.serverUrl,
+                token: ctx.token
+            });
+            changes.push(...taskChanges);
+            // In a file of several tasks, a container is named with its task's resource.
+            const named = (container) => (task.id && job.tasks.length > 1 ? `${task.id}/${container}` : container);
+            containers.push(...task.planned.map(({ plan, image, facts }, i) => ({
+                container: named(plan.container),
                 user: plan.effective.user,
                 pattern: plan.pattern,
                 reason: plan.reason,
                 imageBefore: facts.digest ?? image,
-                imageAfter: changes[i].image,
+                imageAfter: taskChanges[i].image,
                 agentImage: plan.attachSidecar || plan.build?.copyAgent ? agent.image : undefined,
                 alreadyInstrumented: plan.alreadyInstrumented,
                 warnings: plan.warnings.map(warning => warning.message)
-            }))
-        };
+            })), ...task.skipped.map(({ container, image, why }) => ({ container: named(container), user: '', reason: '', imageBefore: image, imageAfter: image, alreadyInstrumented: false, warnings: [], skipped: why })));
+        }
+        const changed = document.text !== original;
+        const diff = renderDiff(job.path, original, document.text, job.secrets);
+        host.info(changed ? `${job.path} changes:\n${diff}` : `${job.path} needs no change.`);
+        const review = { taskDefinitionPath: job.path, changed, diff, secrets: job.secrets, containers };
         return { job, text: document.text, changed, changes, review };
     });
 }
@@ -40094,16 +40205,17 @@ async function instrument(host, services, ctx) {
     for (const warning of ctx.warnings)
         host.warning(warning);
     const registry = services.registry({ insecureRegistries: ctx.insecureRegistries });
-    const jobs = await readTasks(host, services.files, ctx);
+    const files = await readTasks(host, services.files, ctx);
+    const tasks = files.flatMap(file => file.tasks);
     const saved = ctx.imageInspectFile ? await services.files.readSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : [];
     const lookup = new ImageFactsLookup(ctx.inspect, services.docker, registry, saved);
-    await lookUpImages(jobs, ctx, lookup);
-    await planTasks(host, ctx, jobs, lookup);
-    const planned = jobs.flatMap(job => job.planned);
+    await lookUpImages(tasks, ctx, lookup);
+    await planTasks(host, ctx, tasks, lookup);
+    const planned = tasks.flatMap(task => task.planned);
     await checkDropPrivilegesTools(host, services.docker, planned);
-    const agent = await resolveAgentImage(host, ctx, registry, jobs);
+    const agent = await resolveAgentImage(host, ctx, registry, tasks);
     const built = await buildImages(host, { docker: services.docker, registry }, planBuilds(planned, ctx, agent), ctx, agent.image);
-    const results = rewriteTasks(host, ctx, jobs, built, agent);
+    const results = rewriteTasks(host, ctx, files, built, agent);
     const verification = ctx.verify ? await verify(host, services, ctx, results) : undefined;
     await writeResults(host, services.files, results);
     setActionOutputs(host, results);
@@ -40112,7 +40224,7 @@ async function instrument(host, services, ctx) {
 /** Verified before anything is written: a task that would not start leaves no file; its report still reaches the review. */
 async function verify(host, services, ctx, results) {
     try {
-        return await verifyRewrites(host, services.verifier, ctx, results.map(({ job }) => ({ path: job.path, definition: job.file.document.value, planned: job.planned })));
+        return await verifyRewrites(host, services.verifier, ctx, results.flatMap(({ job }) => job.tasks.map(task => ({ path: task.label, definition: task.view.value, planned: task.planned }))));
     }
     catch (error) {
         if (error instanceof VerificationError) {

@@ -6,7 +6,7 @@ import { EmptyCommandError, planContainer, type ContainerPlan, type ImageBuild }
 import type { NonRootStrategy, Placement as Mode } from '../../src/core/pattern.js'
 import type { ImageFacts } from '../../src/core/image-facts.js'
 import { rewriteTaskDefinition, type AgentSettings, type ContainerChange } from '../../src/core/rewrite.js'
-import { parseTaskDefinition } from '../../src/core/task-definition.js'
+import { readSourceFile } from '../../src/core/task-source.js'
 import { formatErrors, validateRegisterTaskDefinition } from '../support/ecs-model.js'
 import { shuffleKeys, writeJson, type JsonStyle } from '../support/json-layout.js'
 
@@ -210,6 +210,11 @@ const scenario: fc.Arbitrary<Scenario> = fc
 // ------------------------------------------------------------------------------------ the action, in small
 
 /** What the image a build makes looks like to the next run (renderDockerfile's USER / ENTRYPOINT / CMD). */
+/** The one task of a task definition file, with the file's document and original text. */
+function oneTask(source: ReturnType<typeof readSourceFile>): { document: ReturnType<typeof readSourceFile>['document']; original: string; definition: ReturnType<typeof readSourceFile>['tasks'][number]['definition'] } {
+  return { document: source.document, original: source.original, definition: source.tasks[0].definition }
+}
+
 function builtFacts(reference: string, build: ImageBuild): ImageFacts {
   // A sudo RUN step is framed by USER root … USER <image user or root>; no other step touches the user.
   const user = build.sudoUser !== undefined ? build.imageUser.trim() || 'root' : build.imageUser
@@ -234,7 +239,7 @@ function selectContainers(definition: TaskDef, s: Scenario): number[] {
 
 /** Plans and rewrites `text` as the action does; undefined when a container runs nothing (the action's error). */
 function runAction(text: string, s: Scenario, facts: Record<string, ImageFacts>): Run | undefined {
-  const file = parseTaskDefinition('task.json', text)
+  const file = oneTask(readSourceFile('task.json', text))
   const definition = file.definition as unknown as TaskDef
   const selected = selectContainers(definition, s)
   const plans: ContainerPlan[] = []

@@ -67,7 +67,7 @@ function agentPlatforms(jobs: TaskJob[]): AgentPlatform[] {
   const found = new Map<Architecture, AgentPlatform>()
   for (const job of jobs) {
     if (!job.planned.some(({ plan }) => plan.attachSidecar || plan.build?.copyAgent)) continue
-    if (!found.has(job.architecture)) found.set(job.architecture, { architecture: job.architecture, location: job.file.document.locate(['runtimePlatform', 'cpuArchitecture']) })
+    if (!found.has(job.architecture)) found.set(job.architecture, { architecture: job.architecture, location: job.view.locate(['runtimePlatform', 'cpuArchitecture']) })
   }
   return [...found.values()]
 }

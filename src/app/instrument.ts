@@ -10,7 +10,7 @@ import { ImageFactsLookup } from './image-facts-lookup.js'
 import { lookUpImages, planTasks } from './plan-task.js'
 import { readTasks } from './read-tasks.js'
 import { publishReview } from './review-publisher.js'
-import { rewriteTasks, type RewrittenTask } from './rewrite-tasks.js'
+import { rewriteTasks, type RewrittenFile } from './rewrite-tasks.js'
 import type { Services } from './services.js'
 
 /**
@@ -21,16 +21,17 @@ import type { Services } from './services.js'
 export async function instrument(host: Host, services: Services, ctx: Context): Promise<void> {
   for (const warning of ctx.warnings) host.warning(warning)
   const registry = services.registry({ insecureRegistries: ctx.insecureRegistries })
-  const jobs = await readTasks(host, services.files, ctx)
+  const files = await readTasks(host, services.files, ctx)
+  const tasks = files.flatMap(file => file.tasks)
   const saved = ctx.imageInspectFile ? await services.files.readSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : []
   const lookup = new ImageFactsLookup(ctx.inspect, services.docker, registry, saved)
-  await lookUpImages(jobs, ctx, lookup)
-  await planTasks(host, ctx, jobs, lookup)
-  const planned = jobs.flatMap(job => job.planned)
+  await lookUpImages(tasks, ctx, lookup)
+  await planTasks(host, ctx, tasks, lookup)
+  const planned = tasks.flatMap(task => task.planned)
   await checkDropPrivilegesTools(host, services.docker, planned)
-  const agent = await resolveAgentImage(host, ctx, registry, jobs)
+  const agent = await resolveAgentImage(host, ctx, registry, tasks)
   const built = await buildImages(host, { docker: services.docker, registry }, planBuilds(planned, ctx, agent), ctx, agent.image)
-  const results = rewriteTasks(host, ctx, jobs, built, agent)
+  const results = rewriteTasks(host, ctx, files, built, agent)
   const verification = ctx.verify ? await verify(host, services, ctx, results) : undefined
   await writeResults(host, services.files, results)
   setActionOutputs(host, results)
@@ -38,13 +39,13 @@ export async function instrument(host: Host, services: Services, ctx: Context): 
 }
 
 /** Verified before anything is written: a task that would not start leaves no file; its report still reaches the review. */
-async function verify(host: Host, services: Services, ctx: Context, results: RewrittenTask[]): Promise<string> {
+async function verify(host: Host, services: Services, ctx: Context, results: RewrittenFile[]): Promise<string> {
   try {
     return await verifyRewrites(
       host,
       services.verifier,
       ctx,
-      results.map(({ job }) => ({ path: job.path, definition: job.file.document.value as TaskDefinition, planned: job.planned }))
+      results.flatMap(({ job }) => job.tasks.map(task => ({ path: task.label, definition: task.view.value as TaskDefinition, planned: task.planned })))
     )
   } catch (error) {
     if (error instanceof VerificationError) {

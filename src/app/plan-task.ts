@@ -4,8 +4,9 @@ import { EmptyCommandError, UnsafeUserError, planContainer, type ContainerPlan }
 import { ImageError, InputError, TaskDefinitionError } from '../core/errors.js'
 import type { ImageFacts } from '../core/image-facts.js'
 import { LIMITS, imageReferenceProblem } from '../core/input-limits.js'
-import type { JsonDocument } from '../core/json-document.js'
+import type { EditableDocument } from '../core/document.js'
 import { patternName } from '../core/pattern.js'
+import { plumbingReason } from '../core/plumbing.js'
 import type { Architecture } from '../core/platform.js'
 import type { TaskDefinition } from '../core/task-definition.js'
 import type { Context } from './context.js'
@@ -32,7 +33,7 @@ export interface PlannedContainer {
 export async function lookUpImages(jobs: TaskJob[], ctx: Context, lookup: ImageFactsLookup): Promise<void> {
   const images = new Map<string, { reference: string; architecture: Architecture }>()
   for (const job of jobs) {
-    for (const reference of selectedImages(job.file.definition, job.file.document, ctx)) images.set(`${job.architecture} ${reference}`, { reference, architecture: job.architecture })
+    for (const reference of selectedImages(job.definition, job.view, ctx)) images.set(`${job.architecture} ${reference}`, { reference, architecture: job.architecture })
   }
   await mapWithConcurrency([...images.values()], ctx.concurrency, ({ reference, architecture }) => lookup.facts(reference, architecture))
 }
@@ -47,8 +48,15 @@ export async function planTasks(host: Host, ctx: Context, jobs: TaskJob[], looku
  * image is built, and reports warnings at the lines of the file as the user wrote it.
  */
 export async function planTask(host: Host, ctx: Context, job: TaskJob, lookup: ImageFactsLookup): Promise<PlannedContainer[]> {
-  const { definition, document } = job.file
-  const targets = selectContainers(definition, document, ctx)
+  const { definition, view: document } = job
+  const { targets, skipped } = selectContainers(definition, document, ctx)
+  job.skipped = skipped.map(({ index, why }) => ({ container: definition.containerDefinitions[index].name, image: definition.containerDefinitions[index].image ?? '', why }))
+  for (const { container, why } of job.skipped) host.info(`${container}: not instrumented: ${why}`)
+  if (targets.length === 0) {
+    // A batch over a whole repository must not stop at a task that is all plumbing: it is written as it is.
+    host.warning(`${job.label}: nothing to instrument: every essential container is another vendor's agent, a log router or a proxy (${job.skipped.map(item => item.container).join(', ')}); name one with container-name to instrument it anyway`, document.locate(['containerDefinitions']))
+    return []
+  }
   if (ctx.image && targets.length !== 1) {
     throw new InputError('image', `sets the image of one container, but ${targets.length} are selected; name one with container-name`)
   }
@@ -76,7 +84,7 @@ export async function planTask(host: Host, ctx: Context, job: TaskJob, lookup: I
       for (const { message, field } of plan.warnings) {
         host.warning(`container ${plan.container}: ${message}`, document.locate(['containerDefinitions', index, ...(field ? [field] : [])]))
       }
-      planned.push({ key: `${document.file}#${container.name}`, index, image, architecture, facts, plan })
+      planned.push({ key: `${job.label}#${container.name}`, index, image, architecture, facts, plan })
     })
   }
   checkTokenPresent(planned, definition, ctx, document)
@@ -88,8 +96,8 @@ export async function planTask(host: Host, ctx: Context, job: TaskJob, lookup: I
  * The images of the containers a run will instrument, checked against Docker's reference grammar before any
  * is looked up (they reach docker and registries), to look them up ahead, several at once.
  */
-export function selectedImages(definition: TaskDefinition, document: JsonDocument, ctx: Context): string[] {
-  return selectContainers(definition, document, ctx).flatMap(index => {
+export function selectedImages(definition: TaskDefinition, document: EditableDocument, ctx: Context): string[] {
+  return selectContainers(definition, document, ctx).targets.flatMap(index => {
     const image = ctx.image ?? definition.containerDefinitions[index].image
     if (!image || ctx.image) return image ? [image] : []
     const problem = imageReferenceProblem(image)
@@ -98,18 +106,25 @@ export function selectedImages(definition: TaskDefinition, document: JsonDocumen
   })
 }
 
-/** The containers to instrument: those named, or every essential one but the agent sidecar. */
-function selectContainers(definition: TaskDefinition, document: JsonDocument, ctx: Context): number[] {
+/**
+ * The containers to instrument: those named; or every essential one but the agent sidecar and the plumbing (another
+ * vendor's agent, a log router, a mesh or telemetry proxy: plumbing.ts), which are listed with why they are skipped.
+ */
+function selectContainers(definition: TaskDefinition, document: EditableDocument, ctx: Context): { targets: number[]; skipped: { index: number; why: string }[] } {
   const containers = definition.containerDefinitions
   if (ctx.containerNames.length === 0) {
-    const indexes = containers
-      .map((container, index) => ({ container, index }))
-      .filter(({ container }) => container.essential !== false && container.name !== ctx.agentContainerName)
-      .map(({ index }) => index)
-    if (indexes.length === 0) throw new TaskDefinitionError('no essential container to instrument', document.locate(['containerDefinitions']))
-    return indexes
+    const essential = containers.map((container, index) => ({ container, index })).filter(({ container }) => container.essential !== false && container.name !== ctx.agentContainerName)
+    if (essential.length === 0) throw new TaskDefinitionError('no essential container to instrument', document.locate(['containerDefinitions']))
+    const targets: number[] = []
+    const skipped: { index: number; why: string }[] = []
+    for (const { container, index } of essential) {
+      const why = plumbingReason(container)
+      if (why) skipped.push({ index, why })
+      else targets.push(index)
+    }
+    return { targets, skipped }
   }
-  return ctx.containerNames.map(name => {
+  const targets = ctx.containerNames.map(name => {
     const index = containers.findIndex(container => container.name === name)
     if (index < 0) {
       const names = containers.map(container => container.name).join(', ')
@@ -118,10 +133,11 @@ function selectContainers(definition: TaskDefinition, document: JsonDocument, ct
     if (name === ctx.agentContainerName) throw new InputError('container-name', `${name} is the agent sidecar itself`)
     return index
   })
+  return { targets, skipped: [] }
 }
 
 /** The sidecar the rewrite adds counts against ECS's limit of containers too. */
-function checkSidecarFits(planned: PlannedContainer[], definition: TaskDefinition, ctx: Context, document: JsonDocument): void {
+function checkSidecarFits(planned: PlannedContainer[], definition: TaskDefinition, ctx: Context, document: EditableDocument): void {
   const containers = definition.containerDefinitions
   const adds = planned.some(({ plan }) => plan.attachSidecar) && !containers.some(container => container.name === ctx.agentContainerName)
   if (adds && containers.length + 1 > LIMITS.containers) {
@@ -133,7 +149,7 @@ function checkSidecarFits(planned: PlannedContainer[], definition: TaskDefinitio
 }
 
 /** Without a token input, every container must already get the token from the task definition. */
-function checkTokenPresent(planned: PlannedContainer[], definition: TaskDefinition, ctx: Context, document: JsonDocument): void {
+function checkTokenPresent(planned: PlannedContainer[], definition: TaskDefinition, ctx: Context, document: EditableDocument): void {
   if (ctx.token) return
   for (const { index, plan } of planned) {
     const container = definition.containerDefinitions[index]

@@ -1,7 +1,9 @@
 import * as jsonc from 'jsonc-parser'
 import { TaskDefinitionError } from './errors.js'
 
-export type JsonPath = (string | number)[]
+import { deepEqual, type DocumentLocation, type DocumentPath, type EditableDocument } from './document.js'
+
+export type JsonPath = DocumentPath
 
 /** How the file lays out its JSON, so inserted parts look like the rest. */
 export interface JsonLayout {
@@ -15,7 +17,7 @@ export interface JsonLayout {
  * order, inline arrays and the final newline of the user's file survive and a diff shows only real changes.
  * (jsonc-parser's own `modify` re-formats the enclosing array and mangles the removal of a last element.)
  */
-export class JsonDocument {
+export class JsonDocument implements EditableDocument {
   /** The parse of `current`, kept until the next edit: a large file is parsed once per edit, not per read. */
   private tree?: jsonc.Node
 
@@ -69,8 +71,8 @@ export class JsonDocument {
     }
     const parentPath = path.slice(0, -1)
     const parent = this.find(parentPath)
-    if (!parent) {
-      // Create the nearest missing ancestor with the rest of the path inside it.
+    if (!parent || (parent.type !== 'object' && parent.type !== 'array')) {
+      // Create the nearest missing ancestor with the rest of the path inside it; a null one is replaced the same way.
       const key = path[path.length - 1]
       this.set(parentPath, typeof key === 'number' ? [value] : { [key]: value })
       return
@@ -104,7 +106,7 @@ export class JsonDocument {
    * Edits each node at `paths` as a document of its own, then puts them back: later nodes first, so one parse
    * of this document serves all of them (a task with hundreds of containers stays linear).
    */
-  editEach(paths: JsonPath[], edit: (part: JsonDocument, index: number) => void): void {
+  editEach(paths: JsonPath[], edit: (part: EditableDocument, index: number) => void): void {
     const parts = paths
       .map((path, index) => ({ node: this.find(path), index }))
       .filter((part): part is { node: jsonc.Node; index: number } => part.node !== undefined)
@@ -121,7 +123,7 @@ export class JsonDocument {
   }
 
   /** Where `path` starts in the text (1-based), for annotations; the nearest existing ancestor if it is missing. */
-  locate(path: JsonPath): { file: string; line: number; column: number } {
+  locate(path: JsonPath): DocumentLocation {
     if (this.origin) return this.origin.document.locate([...this.origin.prefix, ...path])
     for (let length = path.length; length >= 0; length--) {
       const node = this.find(path.slice(0, length))
@@ -229,15 +231,4 @@ export function positionOf(text: string, offset: number): { line: number; column
 function describeParseError(code: jsonc.ParseErrorCode): string {
   const name = jsonc.printParseErrorCode(code)
   return name.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()
-}
-
-/** Structural equality that ignores key order, as JSON readers do. */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
-  if (Array.isArray(a) !== Array.isArray(b)) return false
-  const keysA = Object.keys(a)
-  const keysB = Object.keys(b)
-  if (keysA.length !== keysB.length) return false
-  return keysA.every(key => deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]))
 }

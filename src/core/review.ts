@@ -8,7 +8,8 @@ export interface ContainerReview {
   container: string
   /** Effective user; '' means root by default. */
   user: string
-  pattern: Pattern
+  /** Undefined for a container left alone (`skipped` says why). */
+  pattern?: Pattern
   /** Why that pattern, e.g. 'image user 101 → non-root; strategy sudo'. */
   reason: string
   imageBefore: string
@@ -17,6 +18,8 @@ export interface ContainerReview {
   agentImage?: string
   alreadyInstrumented: boolean
   warnings: string[]
+  /** Why the container is not instrumented: another vendor's agent, a log router, a proxy. */
+  skipped?: string
 }
 
 export interface ReviewInput {
@@ -54,9 +57,9 @@ function row(review: ContainerReview, secrets: readonly string[]): string {
       : `${text(review.imageBefore)} → ${text(review.imageAfter)}`
   const cells = [
     text(review.container),
-    review.user === '' ? 'root (default)' : text(review.user),
-    text(patternName(review.pattern)) + (review.alreadyInstrumented ? ' (already instrumented)' : ''),
-    text(review.reason),
+    review.skipped ? '—' : review.user === '' ? 'root (default)' : text(review.user),
+    review.pattern ? text(patternName(review.pattern)) + (review.alreadyInstrumented ? ' (already instrumented)' : '') : 'not instrumented',
+    text(review.skipped ?? review.reason),
     image,
     text(review.agentImage ?? ''),
     review.warnings.length === 0 ? '—' : review.warnings.map(text).join('<br>')
@@ -144,7 +147,7 @@ export function renderReviews(key: string, inputs: ReviewInput[], limit = COMMEN
   const wrapper = (summary: string): [string, string] => [`<details><summary>${summary}</summary>\n\n`, '\n</details>\n\n']
   const summaries = inputs.map(input => {
     const secrets = input.secrets ?? []
-    const patterns = [...new Set(input.containers.map(container => patternName(container.pattern)))].join(', ')
+    const patterns = [...new Set(input.containers.flatMap(container => (container.pattern ? [patternName(container.pattern)] : [])))].join(', ')
     return escapeMarkdown(maskSecrets(`${input.taskDefinitionPath}: ${input.changed ? patterns : 'no change'}`, secrets))
   })
   const overhead = head.length + summaries.reduce((sum, summary) => sum + wrapper(summary).join('').length, 0)

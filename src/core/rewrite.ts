@@ -1,6 +1,6 @@
 import { SERVER_URL_VARIABLE, TOKEN_VARIABLE } from './agent.js'
 import type { ContainerPlan } from './container-plan.js'
-import { deepEqual, type JsonDocument, type JsonPath } from './json-document.js'
+import { deepEqual, type DocumentPath, type EditableDocument } from './document.js'
 import type { ContainerDefinition } from './task-definition.js'
 
 /** How the agent gets its access token: a value in `environment`, or an SSM / Secrets Manager ARN in `secrets`. */
@@ -23,7 +23,7 @@ export interface ContainerChange {
 const PTRACE = 'SYS_PTRACE'
 
 /** Applies the plans to the document. Idempotent: a second application finds nothing to change. */
-export function rewriteTaskDefinition(doc: JsonDocument, changes: ContainerChange[], settings: AgentSettings): void {
+export function rewriteTaskDefinition(doc: EditableDocument, changes: ContainerChange[], settings: AgentSettings): void {
   doc.editEach(
     changes.map(change => ['containerDefinitions', change.index]),
     (container, i) => rewriteContainer(container, changes[i], settings)
@@ -32,7 +32,7 @@ export function rewriteTaskDefinition(doc: JsonDocument, changes: ContainerChang
 }
 
 /** One container definition, edited as a document of its own. */
-function rewriteContainer(doc: JsonDocument, { plan, image }: ContainerChange, settings: AgentSettings): void {
+function rewriteContainer(doc: EditableDocument, { plan, image }: ContainerChange, settings: AgentSettings): void {
   const container = doc.value as ContainerDefinition
   doc.set(['image'], image)
   if (plan.runAsRoot) doc.set(['user'], 'root')
@@ -60,7 +60,7 @@ function rewriteContainer(doc: JsonDocument, { plan, image }: ContainerChange, s
 }
 
 /** The agent sidecar: non-essential (a SUCCESS dependency cannot point at an essential container). */
-function ensureAgentSidecar(doc: JsonDocument, settings: AgentSettings): void {
+function ensureAgentSidecar(doc: EditableDocument, settings: AgentSettings): void {
   const containers = doc.get(['containerDefinitions']) as ContainerDefinition[]
   const index = containers.findIndex(container => container.name === settings.agentContainerName)
   if (index < 0) {
@@ -72,14 +72,14 @@ function ensureAgentSidecar(doc: JsonDocument, settings: AgentSettings): void {
 }
 
 /** Replaces the entry whose `key` matches, or appends it: environment, secrets, volumesFrom, dependsOn. */
-function upsertByKey(doc: JsonDocument, path: JsonPath, key: string, entry: Record<string, unknown>): void {
+function upsertByKey(doc: EditableDocument, path: DocumentPath, key: string, entry: Record<string, unknown>): void {
   const list = (doc.get(path) as Record<string, unknown>[] | undefined) ?? []
   const index = list.findIndex(item => item?.[key] === entry[key])
   if (index < 0) doc.append(path, entry)
   else if (!deepEqual(list[index], entry)) doc.set([...path, index], entry)
 }
 
-function removeByKey(doc: JsonDocument, path: JsonPath, key: string, value: string): void {
+function removeByKey(doc: EditableDocument, path: DocumentPath, key: string, value: string): void {
   const list = (doc.get(path) as Record<string, unknown>[] | undefined) ?? []
   const index = list.findIndex(item => item?.[key] === value)
   if (index >= 0) doc.remove([...path, index])

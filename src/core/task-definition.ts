@@ -1,6 +1,7 @@
 import { TaskDefinitionError } from './errors.js'
-import { checkContainerCount, checkTaskDefinitionText } from './input-limits.js'
-import { JsonDocument, detectLayout } from './json-document.js'
+import { checkContainerCount } from './input-limits.js'
+import type { EditableDocument } from './document.js'
+import { withoutEmptyValues } from './empty-values.js'
 
 export interface KeyValue {
   name: string
@@ -45,55 +46,43 @@ export const READ_ONLY_FIELDS = [
   'deregisteredAt'
 ]
 
-/** A task definition file, ready to be edited in place. */
-export interface TaskDefinitionFile {
-  document: JsonDocument
-  /** The text the rewrite is compared against: the file itself, or its unwrapped definition. */
-  original: string
-  definition: TaskDefinition
-}
-
-export function parseTaskDefinition(file: string, text: string): TaskDefinitionFile {
-  // Size and depth are checked on the text, before any parser walks it.
-  checkTaskDefinitionText(file, text)
-  let document = JsonDocument.parse(file, text)
-  const value = document.value
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TaskDefinitionError('a task definition must be a JSON object', { file, line: 1, column: 1 })
+/**
+ * The task definition `view` holds, read as amazon-ecs-deploy-task-definition reads it — null, "" and lists or
+ * objects of nothing else mean "not set" (empty-values.ts) — and checked: what would be misread, or what ECS or this
+ * action cannot take, is a TaskDefinitionError at its line. Container positions are kept: they address the document.
+ */
+export function readTaskDefinition(file: string, view: EditableDocument): TaskDefinition {
+  const raw = view.value as { containerDefinitions?: unknown }
+  if (!Array.isArray(raw.containerDefinitions) || raw.containerDefinitions.length === 0) {
+    throw new TaskDefinitionError('containerDefinitions must be a non-empty array', view.locate(['containerDefinitions']))
   }
-  const wrapped = (value as { taskDefinition?: unknown }).taskDefinition
-  if (typeof wrapped === 'object' && wrapped !== null && !Array.isArray(wrapped)) {
-    // describe-task-definition output: keep the definition alone, in the file's own indentation.
-    const inner = { ...(wrapped as Record<string, unknown>) }
-    for (const field of READ_ONLY_FIELDS) delete inner[field]
-    const { unit, eol } = detectLayout(text)
-    const unwrapped = JSON.stringify(inner, null, unit).split('\n').join(eol) + eol
-    // Positions still point into the file as the user wrote it, under "taskDefinition".
-    document = JsonDocument.parse(file, unwrapped, { document, prefix: ['taskDefinition'] })
-  }
-  const definition = document.value as TaskDefinition
-  const containers = definition.containerDefinitions
-  if (!Array.isArray(containers) || containers.length === 0) {
-    throw new TaskDefinitionError('containerDefinitions must be a non-empty array', document.locate(['containerDefinitions']))
-  }
-  checkContainerCount(file, containers.length, document.locate(['containerDefinitions']))
+  const rawContainers = raw.containerDefinitions as unknown[]
+  checkContainerCount(file, rawContainers.length, view.locate(['containerDefinitions']))
+  const definition = { ...withoutEmptyValues(raw), containerDefinitions: rawContainers.map(container => withoutEmptyValues(container)) } as TaskDefinition
   const cpu = (definition.runtimePlatform as { cpuArchitecture?: unknown } | undefined)?.cpuArchitecture
   if (cpu !== undefined && cpu !== 'X86_64' && cpu !== 'ARM64') {
     // The platform decides which image variant is planned and built: a typo must not fall back to X86_64 silently.
-    throw new TaskDefinitionError(`runtimePlatform.cpuArchitecture must be X86_64 or ARM64, not ${JSON.stringify(cpu)}`, document.locate(['runtimePlatform', 'cpuArchitecture']))
+    throw new TaskDefinitionError(`runtimePlatform.cpuArchitecture must be X86_64 or ARM64, not ${JSON.stringify(cpu)}`, view.locate(['runtimePlatform', 'cpuArchitecture']))
+  }
+  const family = (definition.runtimePlatform as { operatingSystemFamily?: unknown } | undefined)?.operatingSystemFamily
+  if (typeof family === 'string' && family.startsWith('WINDOWS')) {
+    throw new TaskDefinitionError(
+      `runtimePlatform.operatingSystemFamily is ${family}: the Lacework agent runs on Linux only, so a Windows task cannot be instrumented`,
+      view.locate(['runtimePlatform', 'operatingSystemFamily'])
+    )
   }
   const seen = new Set<string>()
-  containers.forEach((container, index) => {
+  definition.containerDefinitions.forEach((container, index) => {
     if (typeof container !== 'object' || container === null || Array.isArray(container) || typeof container.name !== 'string') {
-      throw new TaskDefinitionError('every container definition needs a name', document.locate(['containerDefinitions', index]))
+      throw new TaskDefinitionError('every container definition needs a name', view.locate(['containerDefinitions', index]))
     }
     if (seen.has(container.name)) {
-      throw new TaskDefinitionError(`container name "${container.name}" appears twice; ECS requires unique names`, document.locate(['containerDefinitions', index, 'name']))
+      throw new TaskDefinitionError(`container name "${container.name}" appears twice; ECS requires unique names`, view.locate(['containerDefinitions', index, 'name']))
     }
     seen.add(container.name)
-    checkContainerShape(container as unknown as Record<string, unknown>, index, document)
+    checkContainerShape(container as unknown as Record<string, unknown>, index, view)
   })
-  return { document, original: document.text, definition }
+  return definition
 }
 
 type Shape = 'string' | 'boolean' | 'strings' | 'object' | 'entries'
@@ -114,7 +103,7 @@ const CONTAINER_FIELDS: Record<string, Shape> = {
 }
 
 /** A field of the wrong type would be misread (a string entryPoint split into characters) or crash the rewrite. */
-function checkContainerShape(container: Record<string, unknown>, index: number, document: JsonDocument): void {
+function checkContainerShape(container: Record<string, unknown>, index: number, document: EditableDocument): void {
   for (const [field, shape] of Object.entries(CONTAINER_FIELDS)) {
     const value = container[field]
     if (value === undefined) continue

@@ -44,3 +44,15 @@ describe('JsonDocument edits only what changes', () => {
     expect(doc.locate(['containerDefinitions'])).toEqual({ file: 'f.json', line: 2, column: 3 })
   })
 })
+
+describe('JsonDocument and null, as consoles write unset fields', () => {
+  it('replaces a null value in place, and a null ancestor of a missing path', () => {
+    expect(edit('{\n  "user": null,\n  "x": 1\n}', doc => doc.set(['user'], 'root'))).toBe('{\n  "user": "root",\n  "x": 1\n}')
+    expect(edit('{\n  "linuxParameters": null\n}', doc => doc.append(['linuxParameters', 'capabilities', 'add'], 'SYS_PTRACE'))).toBe(
+      '{\n  "linuxParameters": {\n    "capabilities": {\n      "add": [\n        "SYS_PTRACE"\n      ]\n    }\n  }\n}'
+    )
+    expect(edit('{\n  "environment": null\n}', doc => doc.append(['environment'], { name: 'A', value: '1' }))).toBe(
+      '{\n  "environment": [\n    {\n      "name": "A",\n      "value": "1"\n    }\n  ]\n}'
+    )
+  })
+})

@@ -1,7 +1,7 @@
 import { planContainer } from '../../../src/core/container-plan.js'
 import type { ImageFacts } from '../../../src/core/image-facts.js'
 import { rewriteTaskDefinition, type AgentSettings } from '../../../src/core/rewrite.js'
-import { parseTaskDefinition } from '../../../src/core/task-definition.js'
+import { readSourceFile } from '../../../src/core/task-source.js'
 import { TaskDefinitionError } from '../../../src/core/errors.js'
 
 const unprivileged: ImageFacts = {
@@ -17,8 +17,13 @@ const settings: AgentSettings = {
   token: { kind: 'secret', valueFrom: 'arn:aws:ssm:eu-central-1:123456789012:parameter/lacework/token' }
 }
 
+/** The one task of a task definition file, with the file's document and original text. */
+function oneTask(source: ReturnType<typeof readSourceFile>): { document: ReturnType<typeof readSourceFile>['document']; original: string; definition: ReturnType<typeof readSourceFile>['tasks'][number]['definition'] } {
+  return { document: source.document, original: source.original, definition: source.tasks[0].definition }
+}
+
 function rewrite(text: string, facts = unprivileged, mode: 'sidecar' | 'embedded' = 'sidecar'): string {
-  const file = parseTaskDefinition('task.json', text)
+  const file = oneTask(readSourceFile('task.json', text))
   const container = file.definition.containerDefinitions[0]
   const plan = planContainer(container, facts, { mode, nonRootStrategy: 'sudo' })
   rewriteTaskDefinition(file.document, [{ index: 0, plan, image: 'repo/web@sha256:1' }], settings)
@@ -86,12 +91,12 @@ describe('rewriteTaskDefinition', () => {
   })
 })
 
-describe('parseTaskDefinition', () => {
+describe('readSourceFile', () => {
   it('reports malformed JSON with its line and column', () => {
     const broken = '{\n  "containerDefinitions": [\n    { "name": "web" "image": "x" }\n  ]\n}'
     let error: unknown
     try {
-      parseTaskDefinition('deploy/task.json', broken)
+      readSourceFile('deploy/task.json', broken)
     } catch (caught) {
       error = caught
     }
@@ -106,7 +111,7 @@ describe('parseTaskDefinition', () => {
       null,
       4
     )
-    const file = parseTaskDefinition('described.json', described)
+    const file = readSourceFile('described.json', described)
     expect(JSON.parse(file.original)).toEqual({ family: 'web', containerDefinitions: [{ name: 'web' }] })
     expect(file.original.split('\n')[1]).toBe('    "family": "web",')
   })
