@@ -1,26 +1,18 @@
 #!/usr/bin/env node
-import { CliHost, parseFlags } from './adapters/hosts/cli-host.js'
-import { INPUT_NAMES } from './app/context.js'
+import { CliHost, helpText, parseCommandLine, UsageError, type CommandLine } from './adapters/hosts/cli-host.js'
+import { VERSION } from './cli/help.generated.js'
 import { realServices } from './adapters/services.js'
 import { run } from './main.js'
 
-const USAGE = `usage: lacework-fargate --task-definition FILE [--image REF] [--mode sidecar|embedded]
-       [--non-root-strategy sudo|run-as-root] [--target-image REPO] [--output FILE] [--dry-run] …
-flags: ${INPUT_NAMES.map(name => `--${name}`).join(' ')}
-The rewritten task definition goes to --output, or to standard output.`
-
-const args = process.argv.slice(2)
-if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write(`${USAGE}\n`)
-} else {
-  let flags: Map<string, string> | undefined
-  try {
-    flags = parseFlags(args)
-    const unknown = [...flags.keys()].filter(name => !(INPUT_NAMES as readonly string[]).includes(name))
-    if (unknown.length > 0) throw new Error(`unknown flag --${unknown[0]}`)
-  } catch (error) {
-    process.stderr.write(`error: ${(error as Error).message}\n${USAGE}\n`)
-    process.exitCode = 1
-  }
-  if (flags && process.exitCode !== 1) await run(new CliHost(flags), realServices(process.stderr))
+// Exit status: 0 success, 1 a failed run (CliHost.fail), 2 a usage error (the command line itself).
+let command: CommandLine | undefined
+try {
+  command = parseCommandLine(process.argv.slice(2))
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error
+  process.stderr.write(`error: ${error.message}\nRun lacework-fargate --help for the flags.\n`)
+  process.exitCode = 2
 }
+if (command?.kind === 'help') process.stdout.write(helpText())
+else if (command?.kind === 'version') process.stdout.write(`${VERSION}\n`)
+else if (command?.kind === 'run') await run(new CliHost(command.flags), realServices(process.stderr))

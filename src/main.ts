@@ -1,3 +1,4 @@
+import { audit } from './app/audit.js'
 import { readContext } from './app/context.js'
 import type { Host } from './app/host.js'
 import { instrument } from './app/instrument.js'
@@ -13,7 +14,8 @@ export async function run(host: Host, services: Services): Promise<void> {
   host.setSecret(host.getInput('lacework-access-token'))
   host.setSecret(host.getInput('github-token'))
   try {
-    await instrument(host, services, readContext(name => host.getInput(name)))
+    const ctx = readContext(name => host.getInput(name))
+    await (ctx.audit ? audit(host, services, ctx) : instrument(host, services, ctx))
   } catch (error) {
     if (error instanceof DockerError && error.details) host.info(error.details)
     if (error instanceof ActionError) host.error(error.message, error.location)

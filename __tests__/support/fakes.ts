@@ -14,6 +14,7 @@ import type {
   StickyCommentResult,
   Verifier
 } from '../../src/app/services.js'
+import type { EcsTaskDefinitions } from '../../src/app/ecs.js'
 import { digestOf } from '../../src/core/digest.js'
 import { DockerError, PlatformMissingError, RegistryError, type SourceLocation } from '../../src/core/errors.js'
 import type { InspectEntry } from '../../src/core/image-facts.js'
@@ -29,6 +30,7 @@ export class MemoryHost implements Host {
   readonly infos: string[] = []
   readonly warnings: { message: string; location?: SourceLocation }[] = []
   readonly errors: { message: string; location?: SourceLocation }[] = []
+  readonly notices: { message: string; location?: SourceLocation }[] = []
   readonly outputs: Record<string, string> = {}
   readonly secrets: string[] = []
   readonly summaries: string[] = []
@@ -52,6 +54,9 @@ export class MemoryHost implements Host {
   }
   warning(message: string, location?: SourceLocation): void {
     this.warnings.push({ message, location })
+  }
+  notice(message: string, location?: SourceLocation): void {
+    this.notices.push({ message, location })
   }
   error(message: string, location?: SourceLocation): void {
     this.errors.push({ message, location })
@@ -264,7 +269,7 @@ export class MemoryComments implements PullRequestComments {
 export const fixedClock: Clock = { now: () => 1_800_000_000_000, sleep: async () => {} }
 
 /** Services made of the fakes above (each overridable). */
-export function fakeServices(parts: Partial<{ files: Files; docker: DockerEngine; registry: Registry; verifier: Verifier; comments: PullRequestComments }> = {}): Services {
+export function fakeServices(parts: Partial<{ files: Files; docker: DockerEngine; registry: Registry; verifier: Verifier; comments: PullRequestComments; ecs: EcsTaskDefinitions }> = {}): Services {
   const registry = parts.registry ?? new MemoryRegistry()
   const comments = parts.comments ?? new MemoryComments()
   return {
@@ -273,6 +278,7 @@ export function fakeServices(parts: Partial<{ files: Files; docker: DockerEngine
     registry: () => registry,
     verifier: parts.verifier ?? (async () => ({ ok: true, checks: [] })),
     pullRequests: async () => comments,
+    ecs: async () => parts.ecs ?? { describe: async target => { throw new Error(`no ECS in this test (asked for ${target})`) } },
     clock: fixedClock
   }
 }

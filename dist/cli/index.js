@@ -30265,12 +30265,19 @@ module.exports = {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   F: () => (/* binding */ CliHost),
-/* harmony export */   b: () => (/* binding */ parseFlags)
+/* harmony export */   BK: () => (/* binding */ helpText),
+/* harmony export */   Du: () => (/* binding */ parseCommandLine),
+/* harmony export */   FV: () => (/* binding */ CliHost),
+/* harmony export */   eb: () => (/* binding */ UsageError)
 /* harmony export */ });
-/* harmony import */ var _core_secrets_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8198);
+/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7975);
+/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_util__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _core_secrets_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8198);
+/* harmony import */ var _cli_help_generated_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(696);
 
-/** A terminal: inputs from --flags, messages and outputs on stderr, the task definition on stdout or --output. */
+
+
+/** A terminal: inputs from --flags (parseCommandLine), messages and outputs on stderr, the task definition on stdout or --output. */
 class CliHost {
     flags;
     log = process.stderr;
@@ -30290,6 +30297,9 @@ class CliHost {
     }
     warning(message, location) {
         this.print(`${where(location)}warning: ${message}`);
+    }
+    notice(message, location) {
+        this.print(`${where(location)}notice: ${message}`);
     }
     error(message, location) {
         this.print(`${where(location)}error: ${message}`);
@@ -30315,7 +30325,7 @@ class CliHost {
         process.exitCode = 1;
     }
     print(message) {
-        const masked = (0,_core_secrets_js__WEBPACK_IMPORTED_MODULE_0__/* .maskSecrets */ .Q)(message, this.secrets);
+        const masked = (0,_core_secrets_js__WEBPACK_IMPORTED_MODULE_2__/* .maskSecrets */ .Q)(message, this.secrets);
         process.stderr.write(`${masked}\n`);
     }
 }
@@ -30325,31 +30335,133 @@ function where(location) {
         return '';
     return `${[location.file, location.line, location.column].filter(part => part !== undefined).join(':')}: `;
 }
-/** `--name value`, `--name=value`, and bare `--flag` (meaning true). */
-function parseFlags(argv) {
-    const flags = new Map();
+/** A command line the flags cannot mean: exit 2, not a failed run. */
+class UsageError extends Error {
+}
+/**
+ * `node:util`'s parseArgs over the flags action.yml declares: `--flag value` and `--flag=value`; a boolean input
+ * (default 'true' or 'false') also alone (true) or as `--flag false`. Unknown, repeated and positional arguments are
+ * usage errors. Inputs not given take action.yml's default, as the Actions runner does for the action.
+ */
+function parseCommandLine(argv, flags = _cli_help_generated_js__WEBPACK_IMPORTED_MODULE_1__/* .FLAGS */ .Wg) {
+    if (argv.length === 0)
+        throw new UsageError('no flags: give --task-definition FILE, or --help for the flags');
+    const booleans = new Set(flags.filter(flag => flag.boolean).map(flag => `--${flag.name}`));
+    // parseArgs' own booleans refuse `--flag=false`: booleans are string options, and a bare one is given its `true`.
+    const args = [];
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
-        if (!arg.startsWith('--'))
-            throw new Error(`unexpected argument ${arg}`);
-        const eq = arg.indexOf('=');
-        if (eq > 0) {
-            flags.set(arg.slice(2, eq), arg.slice(eq + 1));
+        if (arg === '--') {
+            args.push(...argv.slice(i));
+            break;
         }
-        else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) {
-            flags.set(arg.slice(2), argv[++i]);
+        if (!booleans.has(arg))
+            args.push(arg);
+        else if (/^(true|false)$/i.test(argv[i + 1] ?? ''))
+            args.push(`${arg}=${argv[++i]}`);
+        else
+            args.push(`${arg}=true`);
+    }
+    const options = {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+        ...Object.fromEntries(flags.map(flag => [flag.name, { type: 'string' }]))
+    };
+    const parsed = strictParse(args, options);
+    if (parsed.positionals.length > 0)
+        throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}: every input is a --flag`);
+    if (parsed.values.help)
+        return { kind: 'help' };
+    if (parsed.values.version)
+        return { kind: 'version' };
+    const given = new Map();
+    for (const token of parsed.tokens) {
+        if (token.kind !== 'option' || token.name === 'help' || token.name === 'version')
+            continue;
+        if (given.has(token.name))
+            throw new UsageError(`--${token.name} is given more than once`);
+        given.set(token.name, token.value ?? '');
+    }
+    const values = new Map();
+    for (const flag of flags) {
+        const value = given.get(flag.name);
+        if (value !== undefined && flag.boolean && !/^(true|false)$/i.test(value)) {
+            throw new UsageError(`--${flag.name} is true or false, not ${JSON.stringify(value)}`);
+        }
+        const chosen = value ?? flag.default;
+        if (chosen !== undefined)
+            values.set(flag.name, flag.boolean ? chosen.toLowerCase() : chosen);
+    }
+    return { kind: 'run', flags: values };
+}
+/** parseArgs' errors are the command line's: usage errors, in one line. */
+function strictParse(args, options) {
+    try {
+        return (0,node_util__WEBPACK_IMPORTED_MODULE_0__.parseArgs)({ args, options, strict: true, allowPositionals: true, tokens: true });
+    }
+    catch (error) {
+        throw new UsageError(usageMessage(error));
+    }
+}
+/** parseArgs' message in this CLI's words: its own explain `--`, which no input needs. */
+function usageMessage(error) {
+    const option = /'(?:-\w, )?(--?[^' ]+)/.exec(error.message)?.[1];
+    if (option && error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+        return `unknown flag ${option}`;
+    if (option && /argument missing/.test(error.message))
+        return `${option} needs a value`;
+    if (option && /ambiguous/.test(error.message))
+        return `${option} needs a value (one that starts with - goes as ${option}=VALUE)`;
+    if (option && /does not take an argument/.test(error.message))
+        return `${option} takes no value`;
+    return error.message.split('\n')[0].replace(/\.$/, '');
+}
+/** The usage, then every flag with its description and default from action.yml, wrapped to `width` columns. */
+function helpText(flags = _cli_help_generated_js__WEBPACK_IMPORTED_MODULE_1__/* .FLAGS */ .Wg, width = 80) {
+    const indent = '      ';
+    const lines = [
+        'usage: lacework-fargate --task-definition FILE [--flag value ...]',
+        '       lacework-fargate --task-definition-family NAME [--flag value ...]',
+        '       lacework-fargate --help | --version',
+        '',
+        ...wrap(_cli_help_generated_js__WEBPACK_IMPORTED_MODULE_1__/* .DESCRIPTION */ .tC, width, ''),
+        '',
+        ...wrap('The flags are the action\'s inputs (action.yml), under the same names and with the same defaults. The rewritten task ' +
+            'definition goes to --output, or to standard output; messages and outputs go to standard error. A boolean flag ' +
+            'alone means true; --flag=false or --flag false turns it off.', width, ''),
+        '',
+        'Flags:'
+    ];
+    for (const flag of flags) {
+        lines.push(`  --${flag.name}${flag.boolean ? '[=true|false]' : ' <value>'}`, ...wrap(flag.description, width, indent));
+        if (flag.default !== undefined)
+            lines.push(`${indent}default: ${flag.default}`);
+    }
+    lines.push('', 'Other:', '  -h, --help', `${indent}Print this help and exit.`, '  -v, --version', `${indent}Print the version (${_cli_help_generated_js__WEBPACK_IMPORTED_MODULE_1__/* .VERSION */ .xv}) and exit.`, '', 'Exit status: 0 success, 1 failure (the run failed), 2 usage error.');
+    return `${lines.join('\n')}\n`;
+}
+/** Greedy word wrap; a word longer than the line stands alone. */
+function wrap(text, width, indent) {
+    const lines = [];
+    let line = '';
+    for (const word of text.split(/\s+/).filter(Boolean)) {
+        if (line && indent.length + line.length + 1 + word.length > width) {
+            lines.push(indent + line);
+            line = word;
         }
         else {
-            flags.set(arg.slice(2), 'true');
+            line = line ? `${line} ${word}` : word;
         }
     }
-    return flags;
+    if (line)
+        lines.push(indent + line);
+    return lines;
 }
 
 
 /***/ }),
 
-/***/ 4104:
+/***/ 5139:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30373,8 +30485,6 @@ var core_user = __nccwpck_require__(8024);
 ;// CONCATENATED MODULE: ./src/verify/diagnose.ts
 
 
-/** The paths the agent script writes (docs/facts.md §2). */
-const AGENT_WRITABLE_PATHS = ['/var/lib/lacework', '/var/log/lacework', '/tmp'];
 /** The last few meaningful log lines, on one line. */
 function logTail(logs, lines = 3) {
     const kept = logs
@@ -30383,11 +30493,6 @@ function logTail(logs, lines = 3) {
         .filter(Boolean)
         .slice(-lines);
     return kept.length ? kept.join(' ⏎ ') : 'no output';
-}
-/** Whether writable mount points cover every path the agent writes. */
-function agentPathsWritable(container) {
-    const writable = (container.mountPoints ?? []).filter(mount => !mount.readOnly && mount.containerPath).map(mount => mount.containerPath.replace(/\/+$/, ''));
-    return AGENT_WRITABLE_PATHS.every(path => writable.some(mount => path === mount || path.startsWith(`${mount}/`)));
 }
 /** Whether the argv needs a shell: a `sh -c` wrapper, or the agent script (a #!/bin/sh script). */
 function needsShell(argv) {
@@ -30419,8 +30524,8 @@ function explainExit(facts) {
     if (code === 100 || /LaceworkAccessToken is missing or invalid/.test(text)) {
         return `the agent script exited ${code ?? 100} in ${name}: LaceworkAccessToken is missing or malformed (it must match ^[A-Za-z0-9][-_A-Za-z0-9]{10,55}[A-Za-z0-9]$); set the token input or secret`;
     }
-    if (facts.container.readonlyRootFilesystem && !agentPathsWritable(facts.container) && (/read-only file system/i.test(text) || /cannot (create|copy|write)/i.test(text))) {
-        return `${name}: readonlyRootFilesystem: the agent could not write /var/lib/lacework; mount writable volumes at ${AGENT_WRITABLE_PATHS.slice(0, -1).join(', ')} and ${AGENT_WRITABLE_PATHS.at(-1)} (${logTail(text, 1)})`;
+    if (facts.container.readonlyRootFilesystem && !(0,agent/* agentPathsWritable */.Ug)(facts.container) && (/read-only file system/i.test(text) || /cannot (create|copy|write)/i.test(text))) {
+        return `${name}: readonlyRootFilesystem: the agent could not write /var/lib/lacework; mount writable volumes at ${agent/* AGENT_WRITABLE_PATHS */.Wm.slice(0, -1).join(', ')} and ${agent/* AGENT_WRITABLE_PATHS */.Wm.at(-1)} (${logTail(text, 1)})`;
     }
     const bind = /bind\(\) to (\S+?):(\d+) failed \((?:13: )?Permission denied\)/.exec(text) ?? /(?:bind|listen)\D{0,40}?(\d+)\b.*(?:Permission denied|EACCES)/i.exec(text);
     if (bind) {
@@ -31362,12 +31467,12 @@ function guardAgainstCancellation(task, docker) {
     };
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./src/core/errors.ts
@@ -31418,7 +31523,7 @@ class Docker {
                 const tail = timedOut ? `docker ${args[0]} timed out after ${timeoutMs} ms` : (spawnError ?? '');
                 resolve({ code, stdout: bytes.toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') + tail, bytes, timedOut, ...(spawnError ? { spawnError } : {}) });
             };
-            const child = (0,external_node_child_process_namespaceObject.spawn)(this.command, args, { env: { ...this.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+            const child = (0,external_node_child_process_.spawn)(this.command, args, { env: { ...this.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
             this.running.add(child);
             const timer = setTimeout(() => {
                 timedOut = true;
@@ -31445,7 +31550,7 @@ class Docker {
     }
     /** The same, blocking: for cleanup inside a signal or exit handler, where nothing asynchronous runs any more. */
     runSync(args, timeoutMs = 30_000) {
-        const result = (0,external_node_child_process_namespaceObject.spawnSync)(this.command, args, { env: this.env, timeout: timeoutMs, maxBuffer: 64 << 20 });
+        const result = (0,external_node_child_process_.spawnSync)(this.command, args, { env: this.env, timeout: timeoutMs, maxBuffer: 64 << 20 });
         const bytes = result.stdout ?? Buffer.alloc(0);
         return {
             code: result.status ?? -1,
@@ -31505,9 +31610,9 @@ class Docker {
     }
     /** Builds `dockerfile` (which needs no build context) for `platform` (`linux/arm64`) and tags it. */
     async build(dockerfile, tag, platform) {
-        const context = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'lacework-fargate-build-'));
+        const context = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'lacework-fargate-build-'));
         try {
-            await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(context, 'Dockerfile'), dockerfile);
+            await (0,promises_.writeFile)((0,external_node_path_.join)(context, 'Dockerfile'), dockerfile);
             const result = await this.must(['build', '--platform', platform, '--tag', tag, context], 'docker build');
             if (result.code !== 0) {
                 // The legacy builder colours the RUN step's stderr; the colour codes would hide the marker.
@@ -31521,7 +31626,7 @@ class Docker {
             }
         }
         finally {
-            await (0,promises_namespaceObject.rm)(context, { recursive: true, force: true });
+            await (0,promises_.rm)(context, { recursive: true, force: true });
         }
     }
     /** Pushes `tag` and returns the digest the registry stored it under. */
@@ -31550,6 +31655,108 @@ function tail(text, lines) {
     return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/adapters/ecs/ecs-client.ts
+
+/** An ECS call failed: one line naming what to do, never a credential. */
+class EcsError extends errors/* ActionError */.lZ {
+    failure;
+    constructor(failure, message) {
+        super(`ECS: ${message}`);
+        this.failure = failure;
+    }
+}
+// Error codes AWS answers for credentials it does not accept (the request was signed, the key or token is wrong).
+const REJECTED = new Set([
+    'UnrecognizedClientException',
+    'InvalidClientTokenId',
+    'ExpiredTokenException',
+    'ExpiredToken',
+    'InvalidSignatureException',
+    'SignatureDoesNotMatch',
+    'IncompleteSignatureException',
+    'MissingAuthenticationTokenException'
+]);
+const THROTTLED = new Set(['ThrottlingException', 'Throttling', 'ThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded']);
+// The message ECS answers (with ClientException) for a family, revision or ARN it does not have.
+const NOT_FOUND = 'Unable to describe task definition.';
+const SECRET_VARIABLES = ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ACCESS_KEY_ID'];
+/** `text` with every credential value the client could have used replaced by ***. */
+async function redact(text, client) {
+    const secrets = SECRET_VARIABLES.map(name => process.env[name]);
+    try {
+        const identity = await client.config.credentials();
+        secrets.push(identity.accessKeyId, identity.secretAccessKey, identity.sessionToken);
+    }
+    catch {
+        // No credentials resolved: nothing of theirs can be in the text.
+    }
+    let result = text;
+    // Short values are not credentials, and masking them would mangle ordinary words.
+    for (const secret of secrets)
+        if (secret && secret.length >= 8)
+            result = result.split(secret).join('***');
+    return result;
+}
+/** What went wrong in a failed DescribeTaskDefinition of `target`, in one line. */
+function describeFailure(caught, target, region) {
+    const error = (typeof caught === 'object' && caught !== null ? caught : { message: String(caught) });
+    const name = error.name ?? 'Error';
+    const message = (error.message ?? '').split('\n')[0];
+    // The SDK wraps what is not an Error of its realm (a socket error under jest's VM, say) as "AWS SDK error wrapper for <String(error)>".
+    const wrapped = /^AWS SDK error wrapper for (.+)$/.exec(message);
+    const detail = wrapped ? wrapped[1] : message ? `${name}: ${message}` : name;
+    const attempts = error.$metadata?.attempts ?? 1;
+    const where = region ? ` in ${region}` : '';
+    const fail = (failure, message) => ({ failure, message });
+    if (name === 'CredentialsProviderError' || name === 'ProviderError' || /could not load credentials/i.test(message)) {
+        return fail('no-credentials', `no AWS credentials: configure them, e.g. with aws-actions/configure-aws-credentials (${detail})`);
+    }
+    if (/region is missing/i.test(message)) {
+        return fail('no-region', 'no AWS region: set one, e.g. aws-region of aws-actions/configure-aws-credentials, or AWS_REGION');
+    }
+    if (REJECTED.has(name)) {
+        return fail('credentials-rejected', `AWS rejected the credentials (${detail}): configure valid ones, e.g. with aws-actions/configure-aws-credentials`);
+    }
+    if (name === 'AccessDeniedException' || name === 'AccessDenied') {
+        return fail('access-denied', `access denied reading task definition ${target}${where}: the role needs ecs:DescribeTaskDefinition (${detail})`);
+    }
+    if (name === 'ClientException' && message === NOT_FOUND)
+        return fail('not-found', `no task definition ${target}${where}`);
+    if (THROTTLED.has(name) || error.$metadata?.httpStatusCode === 429) {
+        return fail('throttled', `reading task definition ${target}${where} was throttled on all ${attempts} attempts (${detail}): try again later`);
+    }
+    return fail('other', `reading task definition ${target}${where} failed${attempts > 1 ? ` after ${attempts} attempts` : ''}: ${detail}`);
+}
+/**
+ * Task definitions read through @aws-sdk/client-ecs with the SDK's own configuration: the default credential chain
+ * (environment, files, web identity, container and instance metadata: what aws-actions/configure-aws-credentials
+ * sets up, OIDC included), the region from AWS_REGION or the config file, the endpoint from AWS_ENDPOINT_URL_ECS
+ * when set, and the default retry mode, `standard` (3 attempts unless AWS_RETRY_MODE / AWS_MAX_ATTEMPTS say otherwise).
+ */
+async function createEcsTaskDefinitions() {
+    // Loaded here, not at start-up: the SDK is large and most runs never call ECS.
+    const { ECSClient, DescribeTaskDefinitionCommand } = await __nccwpck_require__.e(/* import() */ 212).then(__nccwpck_require__.t.bind(__nccwpck_require__, 212, 19));
+    const client = new ECSClient({ customUserAgent: 'lacework-fargate' });
+    return {
+        async describe(taskDefinition) {
+            let region;
+            try {
+                region = await client.config.region();
+                const answer = await client.send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] }));
+                if (!answer.taskDefinition)
+                    throw new EcsError('other', `DescribeTaskDefinition ${taskDefinition} in ${region} answered no taskDefinition`);
+                return { taskDefinition: answer.taskDefinition, tags: (answer.tags ?? []) };
+            }
+            catch (caught) {
+                if (caught instanceof EcsError)
+                    throw caught;
+                const { failure, message } = describeFailure(caught, taskDefinition, region);
+                throw new EcsError(failure, await redact(message, client));
+            }
+        }
+    };
+}
+
 // EXTERNAL MODULE: ./src/core/image-facts.ts
 var image_facts = __nccwpck_require__(6976);
 // EXTERNAL MODULE: ./src/core/input-limits.ts
@@ -31562,13 +31769,13 @@ var input_limits = __nccwpck_require__(9620);
 /** Reads a task definition: a regular file (not a FIFO or device that never ends), within the size limit. */
 async function readTaskDefinitionFile(path) {
     try {
-        const facts = await (0,promises_namespaceObject.stat)(path);
+        const facts = await (0,promises_.stat)(path);
         if (!facts.isFile())
             throw new errors/* TaskDefinitionError */.zF(`not a regular file (${facts.isDirectory() ? 'a folder' : 'a device, pipe or socket'})`, { file: path });
         if (facts.size > input_limits/* LIMITS */.b1.taskDefinitionBytes) {
             throw new errors/* TaskDefinitionError */.zF(`the file is ${facts.size} bytes; task definitions are read up to ${input_limits/* LIMITS */.b1.taskDefinitionBytes} bytes (1 MiB), and ECS itself accepts at most 64 KiB`, { file: path });
         }
-        return await (0,promises_namespaceObject.readFile)(path, 'utf8');
+        return await (0,promises_.readFile)(path, 'utf8');
     }
     catch (error) {
         if (error instanceof errors/* TaskDefinitionError */.zF)
@@ -31579,11 +31786,11 @@ async function readTaskDefinitionFile(path) {
 }
 /** Fails before any work when `path` cannot become a file: it is a folder, or a file stands where a folder must. */
 async function checkOutputPath(path, input) {
-    const existing = await (0,promises_namespaceObject.stat)(path).catch(() => undefined);
+    const existing = await (0,promises_.stat)(path).catch(() => undefined);
     if (existing?.isDirectory())
         throw new errors/* InputError */.dz(input, `${path} is a folder; give the path of a file`);
     for (let folder = (0,external_node_path_.dirname)(path);; folder = (0,external_node_path_.dirname)(folder)) {
-        const facts = await (0,promises_namespaceObject.stat)(folder).catch(() => undefined);
+        const facts = await (0,promises_.stat)(folder).catch(() => undefined);
         if (facts) {
             if (!facts.isDirectory())
                 throw new errors/* InputError */.dz(input, `${path} cannot be written: ${folder} is a file, not a folder`);
@@ -31595,14 +31802,14 @@ async function checkOutputPath(path, input) {
 }
 /** Writes through a temporary file in the same folder and renames it: readers see nothing or the whole file. */
 async function writeFileAtomically(path, text) {
-    await (0,promises_namespaceObject.mkdir)((0,external_node_path_.dirname)(path), { recursive: true });
+    await (0,promises_.mkdir)((0,external_node_path_.dirname)(path), { recursive: true });
     const temporary = (0,external_node_path_.join)((0,external_node_path_.dirname)(path), `.${(0,external_node_path_.basename)(path)}.${process.pid}.tmp`);
     try {
-        await (0,promises_namespaceObject.writeFile)(temporary, text);
-        await (0,promises_namespaceObject.rename)(temporary, path);
+        await (0,promises_.writeFile)(temporary, text);
+        await (0,promises_.rename)(temporary, path);
     }
     catch (error) {
-        await (0,promises_namespaceObject.rm)(temporary, { force: true });
+        await (0,promises_.rm)(temporary, { force: true });
         throw error;
     }
 }
@@ -38298,7 +38505,7 @@ const localFiles = {
     async readSavedInspect(path, input) {
         let text;
         try {
-            text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+            text = await (0,promises_.readFile)(path, 'utf8');
         }
         catch (error) {
             throw new errors/* InputError */.dz(input, `cannot read ${path} (${error.code ?? 'error'})`);
@@ -38495,7 +38702,7 @@ class RegistryAuth {
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 const DOCKER_HUB_NAMES = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
 function dockerConfigFile(dockerConfigDir) {
-    return (0,external_node_path_.join)(dockerConfigDir ?? process.env.DOCKER_CONFIG ?? (0,external_node_path_.join)((0,external_node_os_namespaceObject.homedir)(), '.docker'), 'config.json');
+    return (0,external_node_path_.join)(dockerConfigDir ?? process.env.DOCKER_CONFIG ?? (0,external_node_path_.join)((0,external_node_os_.homedir)(), '.docker'), 'config.json');
 }
 /** `https://host/v1/` → `host`, as docker's ConvertToHostname compares `auths` keys. */
 function keyHostname(key) {
@@ -38536,7 +38743,7 @@ async function dockerCredentials(registry, options = {}) {
 async function readDockerConfig(file, registry) {
     let text;
     try {
-        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+        text = await (0,promises_.readFile)(file, 'utf8');
     }
     catch (error) {
         if (error.code === 'ENOENT')
@@ -38572,7 +38779,7 @@ async function helperCredentials(helper, registry, timeoutMs) {
         throw new errors/* RegistryError */.gl(registry, undefined, `invalid credential helper name "${helper}" in the Docker config`);
     const program = `docker-credential-${helper}`;
     const output = await new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.execFile)(program, ['get'], { timeout: timeoutMs, maxBuffer: 1 << 20, encoding: 'utf8', env: process.env }, (error, stdout, stderr) => {
+        const child = (0,external_node_child_process_.execFile)(program, ['get'], { timeout: timeoutMs, maxBuffer: 1 << 20, encoding: 'utf8', env: process.env }, (error, stdout, stderr) => {
             if (!error)
                 return resolve(stdout);
             // Helpers report a missing entry on stdout with a non-zero exit: that is "no credentials", not a failure.
@@ -38712,8 +38919,8 @@ async function retrying(policy, attempt, giveUp, hooks = {}) {
 
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __nccwpck_require__(4708);
 ;// CONCATENATED MODULE: ./src/adapters/registry/transport.ts
 
 
@@ -38773,7 +38980,7 @@ class Transport {
     options;
     stats = { requests: 0, bytesSent: 0, bytesReceived: 0, retries: 0 };
     httpAgent = new external_node_http_.Agent({ keepAlive: true });
-    httpsAgent = new external_node_https_namespaceObject.Agent({ keepAlive: true });
+    httpsAgent = new external_node_https_.Agent({ keepAlive: true });
     constructor(options) {
         this.options = options;
     }
@@ -38851,7 +39058,7 @@ class Transport {
             headers = { ...headers, 'Content-Length': String(body?.length ?? 0) };
         return new Promise((resolve, reject) => {
             let settled = false;
-            const request = (secure ? external_node_https_namespaceObject : external_node_http_).request(url, { method, headers, agent: secure ? this.httpsAgent : this.httpAgent });
+            const request = (secure ? external_node_https_ : external_node_http_).request(url, { method, headers, agent: secure ? this.httpsAgent : this.httpAgent });
             const settle = (failure, exchange) => {
                 if (settled)
                     return;
@@ -39239,6 +39446,7 @@ function count(value, name) {
 
 
 
+
 const systemClock = {
     now: () => Date.now(),
     sleep: ms => new Promise(resolve => setTimeout(resolve, ms))
@@ -39252,6 +39460,7 @@ function realServices(log) {
         // One run reads the same image configs for facts, pinning and the daemonless build: the client keeps them.
         registry: options => new RegistryClient({ insecureRegistries: options.insecureRegistries, cacheImageConfigs: true }),
         verifier: (definition, options) => verifyTask(docker, definition, { ...options, clock: systemClock }),
+        ecs: createEcsTaskDefinitions,
         // Loaded on demand: @actions/github reads the event payload as it loads, and most runs comment on nothing.
         pullRequests: async (token, apiUrl) => (await Promise.all(/* import() */[__nccwpck_require__.e(413), __nccwpck_require__.e(735)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3735))).createPullRequestComments(token, apiUrl),
         clock: systemClock
@@ -39261,188 +39470,271 @@ function realServices(log) {
 
 /***/ }),
 
-/***/ 3964:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Q: () => (/* binding */ INPUT_NAMES),
-/* harmony export */   y: () => (/* binding */ readContext)
-/* harmony export */ });
-/* harmony import */ var _core_agent_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9682);
-/* harmony import */ var _core_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4296);
-/* harmony import */ var _core_input_limits_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9620);
-/* harmony import */ var _core_image_reference_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8630);
-
-
-
-
-/** The names of every input, as action.yml declares them and the CLI takes them as flags. */
-const INPUT_NAMES = [
-    'task-definition',
-    'container-name',
-    'image',
-    'mode',
-    'non-root-strategy',
-    'agent-image',
-    'agent-container-name',
-    'lacework-server-url',
-    'lacework-access-token-secret',
-    'lacework-access-token',
-    'target-image',
-    'push',
-    'output',
-    'dry-run',
-    'image-inspect-file',
-    'inspect',
-    'builder',
-    'pin-agent-image',
-    'insecure-registries',
-    'concurrency',
-    'verify',
-    'verify-timeout',
-    'comment',
-    'github-token'
-];
-function readContext(getInput) {
-    const get = (name) => getInput(name).trim() || undefined;
-    const warnings = [];
-    const taskDefinition = get('task-definition');
-    if (!taskDefinition)
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('task-definition', 'is required');
-    // Image references reach docker as arguments: anything outside Docker's reference grammar is refused first.
-    for (const input of ['image', 'agent-image', 'target-image']) {
-        const value = get(input);
-        if (value)
-            (0,_core_input_limits_js__WEBPACK_IMPORTED_MODULE_2__/* .checkImageReference */ .rd)(input, value);
-    }
-    const target = get('target-image');
-    if (target && (0,_core_image_reference_js__WEBPACK_IMPORTED_MODULE_3__/* .repositoryOf */ ._M)(target) !== target) {
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('target-image', `is the repository to push to (${(0,_core_image_reference_js__WEBPACK_IMPORTED_MODULE_3__/* .repositoryOf */ ._M)(target)}): the action names the tag itself`);
-    }
-    const context = {
-        taskDefinition,
-        containerNames: list(get('container-name')),
-        image: get('image'),
-        mode: oneOf('mode', get('mode') ?? 'sidecar', ['sidecar', 'embedded']),
-        nonRootStrategy: oneOf('non-root-strategy', get('non-root-strategy') ?? 'sudo', ['sudo', 'run-as-root', 'drop-privileges']),
-        agentImage: get('agent-image') ?? _core_agent_js__WEBPACK_IMPORTED_MODULE_0__/* .DEFAULT_AGENT_IMAGE */ .qr,
-        agentContainerName: get('agent-container-name') ?? _core_agent_js__WEBPACK_IMPORTED_MODULE_0__/* .DEFAULT_AGENT_CONTAINER */ .Et,
-        serverUrl: serverUrl(get('lacework-server-url')),
-        token: tokenSource(get('lacework-access-token-secret'), get('lacework-access-token'), warnings),
-        targetImage: get('target-image'),
-        push: flag('push', get('push'), true),
-        output: get('output'),
-        dryRun: flag('dry-run', get('dry-run'), false),
-        imageInspectFile: get('image-inspect-file'),
-        inspect: oneOf('inspect', get('inspect') ?? 'auto', ['auto', 'docker', 'registry']),
-        builder: oneOf('builder', get('builder') ?? 'auto', ['auto', 'docker', 'registry']),
-        pinAgentImage: flag('pin-agent-image', get('pin-agent-image'), true),
-        insecureRegistries: list(get('insecure-registries')),
-        concurrency: count('concurrency', get('concurrency'), 8),
-        verify: flag('verify', get('verify'), false),
-        verifyTimeout: count('verify-timeout', get('verify-timeout'), 60),
-        comment: flag('comment', get('comment'), true),
-        githubToken: get('github-token'),
-        warnings
-    };
-    // Contradictions are found before any image is looked up.
-    if (context.verify && context.dryRun)
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('verify', 'starts the built images, so it cannot run with dry-run');
-    if (context.builder === 'registry' && !context.push)
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('builder', 'registry pushes what it builds; push: false needs builder docker');
-    return context;
-}
-/** Comma or newline separated. */
-function list(value) {
-    return (value ?? '')
-        .split(/[,\n]/)
-        .map(item => item.trim())
-        .filter(Boolean);
-}
-function oneOf(input, value, allowed) {
-    if (!allowed.includes(value)) {
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, `must be one of ${allowed.join(', ')}, not "${value}"`);
-    }
-    return value;
-}
-function count(input, value, fallback) {
-    if (value === undefined)
-        return fallback;
-    if (!/^[1-9]\d{0,2}$/.test(value))
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, `must be a whole number from 1 to 999, not "${value}"`);
-    return Number(value);
-}
-function flag(input, value, fallback) {
-    if (value === undefined)
-        return fallback;
-    return oneOf(input, value.toLowerCase(), ['true', 'false']) === 'true';
-}
-function serverUrl(value) {
-    if (value && !/^https:\/\/[^\s/]+(\/\S*)?$/.test(value)) {
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('lacework-server-url', `must be an https URL such as https://api.fra.lacework.net`);
-    }
-    return value;
-}
-function tokenSource(secret, plaintext, warnings) {
-    if (secret && plaintext) {
-        throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('lacework-access-token', 'give lacework-access-token-secret or lacework-access-token, not both');
-    }
-    if (secret) {
-        if (/\s/.test(secret))
-            throw new _core_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('lacework-access-token-secret', 'must be an SSM parameter or Secrets Manager ARN');
-        return { kind: 'secret', valueFrom: secret };
-    }
-    if (plaintext) {
-        warnings.push('lacework-access-token puts the token in plain text into the task definition; prefer lacework-access-token-secret (an SSM parameter or Secrets Manager ARN)');
-        if (!_core_agent_js__WEBPACK_IMPORTED_MODULE_0__/* .TOKEN_PATTERN */ .LG.test(plaintext)) {
-            warnings.push('lacework-access-token does not have the form the agent accepts (12 to 57 letters, digits, - or _): the agent will exit with status 100');
-        }
-        return { kind: 'plaintext', value: plaintext };
-    }
-    return undefined;
-}
-
-
-/***/ }),
-
 /***/ 5581:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _adapters_hosts_cli_host_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6429);
-/* harmony import */ var _app_context_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3964);
-/* harmony import */ var _adapters_services_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4104);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3266);
+/* harmony import */ var _adapters_hosts_cli_host_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6429);
+/* harmony import */ var _cli_help_generated_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(696);
+/* harmony import */ var _adapters_services_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5139);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8277);
 
 
 
 
-const USAGE = `usage: lacework-fargate --task-definition FILE [--image REF] [--mode sidecar|embedded]
-       [--non-root-strategy sudo|run-as-root] [--target-image REPO] [--output FILE] [--dry-run] …
-flags: ${_app_context_js__WEBPACK_IMPORTED_MODULE_0__/* .INPUT_NAMES */ .Q.map(name => `--${name}`).join(' ')}
-The rewritten task definition goes to --output, or to standard output.`;
-const args = process.argv.slice(2);
-if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`${USAGE}\n`);
+// Exit status: 0 success, 1 a failed run (CliHost.fail), 2 a usage error (the command line itself).
+let command;
+try {
+    command = (0,_adapters_hosts_cli_host_js__WEBPACK_IMPORTED_MODULE_0__/* .parseCommandLine */ .Du)(process.argv.slice(2));
 }
-else {
-    let flags;
-    try {
-        flags = (0,_adapters_hosts_cli_host_js__WEBPACK_IMPORTED_MODULE_3__/* .parseFlags */ .b)(args);
-        const unknown = [...flags.keys()].filter(name => !_app_context_js__WEBPACK_IMPORTED_MODULE_0__/* .INPUT_NAMES */ .Q.includes(name));
-        if (unknown.length > 0)
-            throw new Error(`unknown flag --${unknown[0]}`);
-    }
-    catch (error) {
-        process.stderr.write(`error: ${error.message}\n${USAGE}\n`);
-        process.exitCode = 1;
-    }
-    if (flags && process.exitCode !== 1)
-        await (0,_main_js__WEBPACK_IMPORTED_MODULE_2__/* .run */ .e)(new _adapters_hosts_cli_host_js__WEBPACK_IMPORTED_MODULE_3__/* .CliHost */ .F(flags), (0,_adapters_services_js__WEBPACK_IMPORTED_MODULE_1__/* .realServices */ .n)(process.stderr));
+catch (error) {
+    if (!(error instanceof _adapters_hosts_cli_host_js__WEBPACK_IMPORTED_MODULE_0__/* .UsageError */ .eb))
+        throw error;
+    process.stderr.write(`error: ${error.message}\nRun lacework-fargate --help for the flags.\n`);
+    process.exitCode = 2;
 }
+if (command?.kind === 'help')
+    process.stdout.write((0,_adapters_hosts_cli_host_js__WEBPACK_IMPORTED_MODULE_0__/* .helpText */ .BK)());
+else if (command?.kind === 'version')
+    process.stdout.write(`${_cli_help_generated_js__WEBPACK_IMPORTED_MODULE_1__/* .VERSION */ .xv}\n`);
+else if (command?.kind === 'run')
+    await (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .run */ .e)(new _adapters_hosts_cli_host_js__WEBPACK_IMPORTED_MODULE_0__/* .CliHost */ .FV(command.flags), (0,_adapters_services_js__WEBPACK_IMPORTED_MODULE_2__/* .realServices */ .n)(process.stderr));
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 696:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Wg: () => (/* binding */ FLAGS),
+/* harmony export */   tC: () => (/* binding */ DESCRIPTION),
+/* harmony export */   xv: () => (/* binding */ VERSION)
+/* harmony export */ });
+// Generated by scripts/generate-cli-help.mjs from action.yml and package.json: do not edit, `npm run package` rewrites it.
+const VERSION = '0.1.0';
+const DESCRIPTION = 'Put the Lacework agent into AWS ECS Fargate task definitions: pick the pattern, build the image, ' +
+    'rewrite the task definition.';
+const FLAGS = [
+    {
+        name: 'task-definition',
+        description: 'Path of the task definition file: ECS task definition JSON or YAML (also `aws ecs ' +
+            'describe-task-definition` output), a Terraform container-definitions JSON array, or a ' +
+            'CloudFormation / SAM / CDK template (JSON or YAML); or several, one per line, or globs such as ' +
+            'deploy/**/task-def.json. With several, the outputs are JSON maps keyed by path. Not needed with ' +
+            'task-definition-family or task-definition-arn.',
+        boolean: false
+    },
+    {
+        name: 'task-definition-family',
+        description: 'Fetch the task definition from ECS instead of a file, by family (its latest ACTIVE revision, or ' +
+            'task-definition-revision), as aws-actions/amazon-ecs-render-task-definition does. Needs AWS ' +
+            'credentials (ecs:DescribeTaskDefinition).',
+        boolean: false
+    },
+    {
+        name: 'task-definition-arn',
+        description: 'Fetch the task definition from ECS by its ARN (one revision).',
+        boolean: false
+    },
+    {
+        name: 'task-definition-revision',
+        description: 'With task-definition-family, the revision to fetch.',
+        boolean: false
+    },
+    {
+        name: 'resource',
+        description: 'In a CloudFormation template, the logical ids of the AWS::ECS::TaskDefinition resources to ' +
+            'instrument (comma or newline separated). Default every one.',
+        boolean: false
+    },
+    {
+        name: 'template-parameters',
+        description: 'Values that resolve a template\'s `Image` given by an intrinsic function, for its look-up: ' +
+            '`Name=value`, one per line; template parameters and pseudo parameters ' +
+            '(`AWS::AccountId=123456789012`, `AWS::Region=eu-central-1`).',
+        boolean: false
+    },
+    {
+        name: 'cpu-architecture',
+        description: '`X86_64` or `ARM64`: the CPU of tasks whose file cannot say (a Terraform container-definitions ' +
+            'array).',
+        default: 'X86_64',
+        boolean: false
+    },
+    {
+        name: 'container-name',
+        description: 'Container(s) to instrument, comma or newline separated. Default every essential container except ' +
+            'the agent sidecar.',
+        boolean: false
+    },
+    {
+        name: 'image',
+        description: 'New image for the one selected container. Default the container\'s current image.',
+        boolean: false
+    },
+    {
+        name: 'mode',
+        description: '`sidecar` (the agent comes from a sidecar container\'s volume) or `embedded` (the agent is built ' +
+            'into the image).',
+        default: 'sidecar',
+        boolean: false
+    },
+    {
+        name: 'non-root-strategy',
+        description: 'For images that run as non-root: `sudo` (a sudo-enabled image that may start only the agent ' +
+            'script), `run-as-root` (the task runs the container as root), or `drop-privileges` (the ' +
+            'container starts as root for the agent, then the app is exec\'d as the image user with setpriv, ' +
+            'su-exec or gosu).',
+        default: 'sudo',
+        boolean: false
+    },
+    {
+        name: 'agent-image',
+        description: 'The Lacework sidecar agent image.',
+        default: 'lacework/datacollector:latest-sidecar',
+        boolean: false
+    },
+    {
+        name: 'agent-container-name',
+        description: 'Name of the agent sidecar container.',
+        default: 'datacollector-sidecar',
+        boolean: false
+    },
+    {
+        name: 'lacework-server-url',
+        description: 'Sets LaceworkServerUrl, e.g. https://api.fra.lacework.net for the EU.',
+        boolean: false
+    },
+    {
+        name: 'lacework-access-token-secret',
+        description: 'SSM parameter or Secrets Manager ARN holding the agent access token; goes into `secrets` ' +
+            '(recommended).',
+        boolean: false
+    },
+    {
+        name: 'lacework-access-token',
+        description: 'The agent access token in plain text; goes into `environment` (masked; prefer the secret input).',
+        boolean: false
+    },
+    {
+        name: 'target-image',
+        description: 'Repository to push a built image to; required only when the pattern needs a build.',
+        boolean: false
+    },
+    {
+        name: 'push',
+        description: 'Push the built image (`false` builds into the local engine only).',
+        default: 'true',
+        boolean: true
+    },
+    {
+        name: 'output',
+        description: 'Where to write the rewritten task definition. Default $RUNNER_TEMP/lacework-fargate/<input file ' +
+            'name>.',
+        boolean: false
+    },
+    {
+        name: 'dry-run',
+        description: 'Plan and rewrite, build nothing.',
+        default: 'false',
+        boolean: true
+    },
+    {
+        name: 'image-inspect-file',
+        description: 'Saved `docker image inspect` output to take image facts from (no engine or pull needed for the ' +
+            'images it describes).',
+        boolean: false
+    },
+    {
+        name: 'inspect',
+        description: 'Where image facts come from: `auto` (the local engine when it has the image, else the registry; ' +
+            'never a pull), `docker` (inspect, pulling what is missing) or `registry` (the config blob alone, ' +
+            'a few KB).',
+        default: 'auto',
+        boolean: false
+    },
+    {
+        name: 'builder',
+        description: 'Who builds images: `auto` (through the registry, with no Docker daemon, when the pattern needs ' +
+            'no RUN step; else docker), `docker` or `registry`.',
+        default: 'auto',
+        boolean: false
+    },
+    {
+        name: 'pin-agent-image',
+        description: 'Write the agent image as `repo:tag@sha256:…` (the digest its tag points at now), so every deploy ' +
+            'runs the agent that was reviewed.',
+        default: 'true',
+        boolean: true
+    },
+    {
+        name: 'insecure-registries',
+        description: 'Registries (host or host:port) to reach over plain HTTP; loopback registries always are.',
+        boolean: false
+    },
+    {
+        name: 'verify',
+        description: 'Start the rewritten task on the runner\'s Docker engine the way Fargate would (dependsOn order, ' +
+            'one network namespace, user, capabilities, volumes) and fail when it would not run: the agent ' +
+            'must run as root, the app as its user, ports must answer and the app must stop on SIGTERM. Needs ' +
+            'a Docker engine; no AWS, no data leaves.',
+        default: 'false',
+        boolean: true
+    },
+    {
+        name: 'verify-timeout',
+        description: 'Seconds the verification may take per task definition.',
+        default: '60',
+        boolean: false
+    },
+    {
+        name: 'concurrency',
+        description: 'How many registry look-ups may be under way at once.',
+        default: '8',
+        boolean: false
+    },
+    {
+        name: 'comment',
+        description: 'Comment the review (decision table and task-definition diff) on the pull request; one comment ' +
+            'per task definition, updated in place.',
+        default: 'true',
+        boolean: true
+    },
+    {
+        name: 'github-token',
+        description: 'Token for the pull-request comment (needs `pull-requests: write`).',
+        boolean: false
+    },
+    {
+        name: 'audit',
+        description: 'Audit instead of instrument: report, per container, whether the Lacework agent runs and runs ' +
+            'safely (rules LWF001 to LWF010) as annotations, the job summary, the review comment and a SARIF ' +
+            'file (input sarif); build and write nothing else.',
+        default: 'false',
+        boolean: true
+    },
+    {
+        name: 'fail-on',
+        description: 'With audit: the level from which findings fail the step: `error`, `warning`, or `never`.',
+        default: 'error',
+        boolean: false
+    },
+    {
+        name: 'audit-ignore',
+        description: 'With audit, rule ids to leave out (comma or newline separated); each is reported as suppressed. ' +
+            'A container can do the same with the docker label lacework-fargate.ignore.',
+        boolean: false
+    },
+    {
+        name: 'sarif',
+        description: 'With audit, where to write the SARIF 2.1.0 file for github/codeql-action/upload-sarif.',
+        boolean: false
+    }
+];
+
 
 /***/ }),
 
@@ -39457,6 +39749,8 @@ __webpack_async_result__();
 /* harmony export */   Il: () => (/* binding */ AGENT_SCRIPT),
 /* harmony export */   JL: () => (/* binding */ runsAgentScript),
 /* harmony export */   LG: () => (/* binding */ TOKEN_PATTERN),
+/* harmony export */   Ug: () => (/* binding */ agentPathsWritable),
+/* harmony export */   Wm: () => (/* binding */ AGENT_WRITABLE_PATHS),
 /* harmony export */   bG: () => (/* binding */ TOKEN_VARIABLE),
 /* harmony export */   gF: () => (/* binding */ FAILURE_MARKER),
 /* harmony export */   qr: () => (/* binding */ DEFAULT_AGENT_IMAGE),
@@ -39473,6 +39767,13 @@ const SERVER_URL_VARIABLE = 'LaceworkServerUrl';
 const TOKEN_PATTERN = /^[A-Za-z0-9][-_A-Za-z0-9]{10,55}[A-Za-z0-9]$/;
 /** The non-root wrapper: sudo starts the agent (no arguments allowed), then the app replaces the shell. */
 const SUDO_WRAPPER = ['/bin/sh', '-c', `sudo -n ${AGENT_SCRIPT} && exec "$0" "$@"`];
+/** The paths the agent script writes (docs/facts.md §2). */
+const AGENT_WRITABLE_PATHS = ['/var/lib/lacework', '/var/log/lacework', '/tmp'];
+/** Whether a container's writable mount points cover every path the agent writes (its root file system may be read-only). */
+function agentPathsWritable(container) {
+    const writable = (container.mountPoints ?? []).filter(mount => !mount.readOnly && mount.containerPath).map(mount => mount.containerPath.replace(/\/+$/, ''));
+    return AGENT_WRITABLE_PATHS.every(path => writable.some(mount => path === mount || path.startsWith(`${mount}/`)));
+}
 /** A container is already instrumented when the agent script is anywhere in its argv, even inside `sh -c`. */
 function runsAgentScript(argv) {
     return argv.some(arg => arg.includes(AGENT_SCRIPT));
@@ -40412,7 +40713,7 @@ function describeUser(user, options = {}) {
 
 /***/ }),
 
-/***/ 3266:
+/***/ 8277:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40421,121 +40722,14 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-// EXTERNAL MODULE: ./src/app/context.ts
-var context = __nccwpck_require__(3964);
-// EXTERNAL MODULE: ./src/core/errors.ts
-var core_errors = __nccwpck_require__(4296);
+// EXTERNAL MODULE: ./src/cli/help.generated.ts
+var help_generated = __nccwpck_require__(696);
+// EXTERNAL MODULE: ./src/core/agent.ts
+var core_agent = __nccwpck_require__(9682);
 // EXTERNAL MODULE: ./src/core/pattern.ts
 var core_pattern = __nccwpck_require__(2269);
-;// CONCATENATED MODULE: ./src/core/markdown.ts
-/** Text that renders as itself in GitHub Markdown, inside a table cell or a heading: one line, nothing interpreted. */
-function escapeMarkdown(text) {
-    return text.replace(/[\\`*_[\]<>|~&]/g, '\\$&');
-}
-/** A table cell: escaped, line breaks as `<br>` (the only break a cell can hold), `—` when empty. */
-function markdownCell(text) {
-    if (text === '')
-        return '—';
-    return text.split(/\r?\n/).map(escapeMarkdown).join('<br>');
-}
-
-;// CONCATENATED MODULE: ./src/verify/report.ts
-
-const MAX_EVIDENCE = 300;
-/** A markdown table cell: one line, bounded, nothing in it read as markup. */
-function cell(text) {
-    const line = text.replace(/\r?\n/g, ' ⏎ ').replace(/\s+/g, ' ').trim();
-    const bounded = line.length > MAX_EVIDENCE ? `${line.slice(0, MAX_EVIDENCE - 1)}…` : line;
-    return escapeMarkdown(bounded) || ' ';
-}
-/** The report for the log, the job summary and the pull request: a status line, then container | check | result | evidence. */
-function renderVerifyReport(report) {
-    const lines = [report.ok ? '**verify: the task starts as Fargate would run it** ✅' : `**verify failed** ❌: ${cell(report.failure ?? 'a check failed')}`, ''];
-    if (report.checks.length) {
-        lines.push('| container | check | result | evidence |', '|---|---|---|---|');
-        for (const check of report.checks)
-            lines.push(`| ${cell(check.container)} | ${cell(check.check)} | ${check.ok ? '✅ pass' : '❌ fail'} | ${cell(check.evidence)} |`);
-    }
-    return `${lines.join('\n')}\n`;
-}
-
-;// CONCATENATED MODULE: ./src/verify/verify-run.ts
-
-
-
-/** The rewritten task failed to start the way Fargate would start it; `report` is the Markdown report so far. */
-class VerificationError extends core_errors/* ActionError */.lZ {
-    report;
-    constructor(message, report) {
-        super(message);
-        this.report = report;
-    }
-}
-/** The user the app's own process must end up as: the image's in the sudo and drop patterns, else root. */
-function appUser({ plan }) {
-    return (0,core_pattern/* keepsAppUser */.p)(plan.pattern) ? plan.effective.user.split(':')[0] : '0';
-}
-/**
- * Starts each rewritten task definition with ECS semantics and checks that it runs; returns the report as Markdown
- * for the review. A failing check fails the run (VerificationError, carrying the report so far).
- */
-async function verifyRewrites(host, verify, ctx, tasks) {
-    const reports = [];
-    for (const task of tasks) {
-        const report = await host.group(`verify ${task.path}`, () => verify(task.definition, {
-            timeoutSeconds: ctx.verifyTimeout,
-            expectations: task.planned.map(planned => ({ container: planned.plan.container, pattern: planned.plan.pattern, appUser: appUser(planned) }))
-        }));
-        const table = renderVerifyReport(report);
-        host.info(table);
-        reports.push(`#### Verification of ${task.path}: ${report.ok ? 'it starts' : 'it would not start'}\n\n${table}`);
-        if (!report.ok)
-            throw new VerificationError(`${task.path}: ${report.failure ?? 'verification failed'}`, reports.join('\n\n'));
-    }
-    return reports.join('\n\n');
-}
-
-;// CONCATENATED MODULE: ./src/app/action-outputs.ts
-
-/** Writes each result where it goes (through a temporary file and a rename), or to standard output. */
-async function writeResults(host, files, results) {
-    for (const result of results) {
-        if (result.job.target)
-            await files.writeAtomically(result.job.target, result.text);
-        else
-            host.writeResult(result.text);
-    }
-}
-/**
- * The action's outputs: `task-definition`, `image`, `pattern` and `changed`. A single file's are plain values;
- * several files' become JSON maps keyed by input path.
- */
-function setActionOutputs(host, results) {
-    const perFile = (name, value) => {
-        if (results.length === 1) {
-            const single = value(results[0]);
-            if (single)
-                host.setOutput(name, single);
-        }
-        else {
-            host.setOutput(name, JSON.stringify(Object.fromEntries(results.map(result => [result.job.path, value(result)]))));
-        }
-    };
-    // A container is named by itself, or `Resource/name` in a template of several task definitions.
-    const name = (result, change) => change.task.id && result.job.tasks.length > 1 ? `${change.task.id}/${change.plan.container}` : change.plan.container;
-    const byContainer = (result, field) => result.changes.length === 1 ? field(result.changes[0]) : result.changes.map(change => `${name(result, change)}=${field(change)}`).join(',');
-    perFile('task-definition', result => result.job.target ?? '');
-    perFile('image', result => byContainer(result, change => change.image));
-    perFile('pattern', result => result.changes.map(change => `${name(result, change)}=${(0,core_pattern/* patternName */.y)(change.plan.pattern)}`).join(','));
-    host.setOutput('changed', String(results.some(result => result.changed)));
-}
-
-// EXTERNAL MODULE: ./src/core/agent.ts
-var agent = __nccwpck_require__(9682);
-// EXTERNAL MODULE: ./src/core/image-reference.ts
-var image_reference = __nccwpck_require__(8630);
-// EXTERNAL MODULE: ./src/core/oci.ts
-var core_oci = __nccwpck_require__(754);
+// EXTERNAL MODULE: ./src/core/user.ts
+var core_user = __nccwpck_require__(8024);
 ;// CONCATENATED MODULE: ./src/core/platform.ts
 /**
  * The architecture ECS runs a task on: `runtimePlatform.cpuArchitecture` `ARM64` → arm64; `X86_64`, or none, → amd64
@@ -40553,146 +40747,190 @@ function cpuArchitectureName(architecture) {
     return architecture === 'arm64' ? 'ARM64' : 'X86_64';
 }
 
-;// CONCATENATED MODULE: ./src/app/agent-image.ts
+;// CONCATENATED MODULE: ./src/core/container-plan.ts
 
 
 
 
+/** ECS drops empty values, so an empty list means "not set" there too. */
+function setList(list) {
+    return list && list.length > 0 ? list : undefined;
+}
+function effectiveCommand(container, facts) {
+    const taskEntryPoint = setList(container.entryPoint);
+    const taskCommand = setList(container.command);
+    const entrypoint = taskEntryPoint ?? facts.entrypoint;
+    // Setting an entrypoint clears the image's Cmd (Docker run reference).
+    const command = taskCommand ?? (taskEntryPoint ? [] : facts.cmd);
+    const userFromTaskDefinition = Boolean(container.user && container.user.trim());
+    const user = userFromTaskDefinition ? container.user : facts.user;
+    return { entrypoint, command, argv: [...entrypoint, ...command], user, userFromTaskDefinition };
+}
+/** The pattern by the effective user (docs/facts.md §1) and the strategy asked for, and why, in words for the review. */
+function choosePattern(effective, facts, options) {
+    const shown = (user) => (user.trim() ? user : '(none)');
+    const placement = options.mode;
+    if ((0,core_user/* isRootUser */.ar)(effective.user)) {
+        if ((0,core_user/* isRootUser */.ar)(facts.user))
+            return [{ appUser: 'root', placement }, `image user ${shown(facts.user)} → root`];
+        return [{ appUser: 'non-root', strategy: 'run-as-root', placement }, `task definition user ${effective.user} over image user ${facts.user}`];
+    }
+    const source = effective.userFromTaskDefinition ? 'task definition user' : 'image user';
+    const strategy = options.nonRootStrategy;
+    return [{ appUser: 'non-root', strategy, placement }, `${source} ${effective.user} → non-root; strategy ${strategy}`];
+}
+/** Thrown when a container runs nothing at all: there is no argv for the agent script to wrap. */
+class EmptyCommandError extends Error {
+}
+/** Thrown when a user name would reach a shell script (sudoers, setpriv) but is not a plain name or id. */
+class UnsafeUserError extends Error {
+}
+/** `name`, `uid`, or either with `:group`: what sudoers, id and setpriv take, and nothing a shell would read. */
+const SAFE_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9._-]{0,31})?$/;
+/** Decides a container's pattern and the changes it needs. Pure: the image facts are given. */
+function planContainer(container, facts, options) {
+    const effective = effectiveCommand(container, facts);
+    const [pattern, reason] = choosePattern(effective, facts, options);
+    // The strategy that applies: none for a root app.
+    const strategy = pattern.appUser === 'non-root' ? pattern.strategy : undefined;
+    const warnings = [];
+    if (container.readonlyRootFilesystem) {
+        warnings.push({
+            message: 'readonlyRootFilesystem is true: the agent writes /var/lib/lacework, /var/log/lacework and /tmp; mount volumes there',
+            field: 'readonlyRootFilesystem'
+        });
+    }
+    const architecture = options.architecture ?? 'amd64';
+    if (facts.architecture && facts.architecture !== architecture) {
+        warnings.push({
+            message: `image ${facts.reference} is a linux/${facts.architecture} image, but the task runs on ${cpuArchitectureName(architecture)}: it has no ${platformName(architecture)} variant to run`,
+            field: 'image'
+        });
+    }
+    const otherCapabilities = (container.linuxParameters?.capabilities?.add ?? []).filter(capability => capability !== 'SYS_PTRACE');
+    if (otherCapabilities.length > 0) {
+        warnings.push({
+            message: `Fargate allows adding only SYS_PTRACE; it rejects ${otherCapabilities.join(', ')}`,
+            field: 'linuxParameters'
+        });
+    }
+    const plan = {
+        container: container.name,
+        pattern,
+        reason,
+        effective,
+        alreadyInstrumented: false,
+        // drop-privileges starts as root too: only long enough to start the agent, then the app is exec'd as its user.
+        runAsRoot: (strategy === 'run-as-root' || strategy === 'drop-privileges') && !(0,core_user/* isRootUser */.ar)(effective.user),
+        // The root agent reads the processes of an app that keeps its own user (docs/facts.md §3).
+        addPtrace: (0,core_pattern/* keepsAppUser */.p)(pattern),
+        attachSidecar: options.mode === 'sidecar',
+        warnings
+    };
+    if ((0,core_agent/* runsAgentScript */.JL)(effective.argv)) {
+        // Wrapping again would start a second agent; only the settings around it are brought up to date.
+        const agentInImage = (0,core_agent/* runsAgentScript */.JL)([...facts.entrypoint, ...facts.cmd]);
+        const viaSudo = effective.argv.some(arg => arg.includes('sudo'));
+        if (!(0,core_user/* isRootUser */.ar)(effective.user) && !viaSudo) {
+            warnings.push({ message: `the agent script runs as user ${effective.user} without sudo: it will exit with status 244` });
+        }
+        return { ...plan, alreadyInstrumented: true, runAsRoot: false, attachSidecar: plan.attachSidecar && !agentInImage };
+    }
+    if (effective.argv.length === 0) {
+        throw new EmptyCommandError(`container ${container.name}: neither the task definition nor image ${facts.reference} sets an entrypoint or command`);
+    }
+    // The sudo and drop-privileges patterns write the user into shell scripts: only plain names get there.
+    if ((0,core_pattern/* keepsAppUser */.p)(pattern) && !SAFE_USER.test(effective.user)) {
+        throw new UnsafeUserError(`container ${container.name}: user ${JSON.stringify(effective.user)} is not a plain user name or id (letters, digits, . _ -, optionally :group)`);
+    }
+    const taskEntryPoint = setList(container.entryPoint);
+    switch (strategy) {
+        case undefined:
+        case 'run-as-root':
+            if (options.mode === 'sidecar') {
+                return {
+                    ...plan,
+                    entryPoint: [core_agent/* AGENT_SCRIPT */.Il, ...effective.entrypoint],
+                    // The new entryPoint clears the image's Cmd, so it is written out; ECS drops an empty one anyway.
+                    command: effective.command.length > 0 ? effective.command : null
+                };
+            }
+            return {
+                ...plan,
+                build: {
+                    base: facts.reference,
+                    copyAgent: true,
+                    imageUser: facts.user,
+                    entrypoint: [core_agent/* AGENT_SCRIPT */.Il, ...facts.entrypoint],
+                    cmd: facts.cmd
+                },
+                // A task-definition entryPoint bypasses the image's new ENTRYPOINT, so it is wrapped too.
+                entryPoint: taskEntryPoint ? [core_agent/* AGENT_SCRIPT */.Il, ...taskEntryPoint] : undefined
+            };
+        case 'drop-privileges': {
+            const wrapper = (0,core_agent/* dropPrivilegesWrapper */.H_)(effective.user);
+            if (options.mode === 'sidecar') {
+                return { ...plan, entryPoint: [...wrapper, ...effective.argv], command: null };
+            }
+            return {
+                ...plan,
+                build: { base: facts.reference, copyAgent: true, imageUser: facts.user, entrypoint: [...wrapper, ...facts.entrypoint], cmd: facts.cmd },
+                entryPoint: taskEntryPoint ? [...wrapper, ...taskEntryPoint] : undefined
+            };
+        }
+        case 'sudo':
+            if (options.mode === 'sidecar') {
+                return {
+                    ...plan,
+                    build: { base: facts.reference, copyAgent: false, sudoUser: effective.user, imageUser: facts.user },
+                    entryPoint: [...core_agent/* SUDO_WRAPPER */.An, ...effective.argv],
+                    command: null
+                };
+            }
+            return {
+                ...plan,
+                build: {
+                    base: facts.reference,
+                    copyAgent: true,
+                    sudoUser: effective.user,
+                    imageUser: facts.user,
+                    entrypoint: [...core_agent/* SUDO_WRAPPER */.An, ...facts.entrypoint],
+                    cmd: facts.cmd
+                },
+                entryPoint: taskEntryPoint ? [...core_agent/* SUDO_WRAPPER */.An, ...taskEntryPoint] : undefined
+            };
+    }
+}
+
+// EXTERNAL MODULE: ./src/core/image-reference.ts
+var image_reference = __nccwpck_require__(8630);
+;// CONCATENATED MODULE: ./src/core/plumbing.ts
 
 /**
- * The agent image, pinned to the digest its tag points at now so every deploy runs the agent that was reviewed,
- * and checked for every platform the tasks run on: it must have a variant for each (an ARM64 task with an
- * AMD64-only agent deploys with an agent that never starts), and a sidecar's image must declare the volume that
- * carries the agent. Nothing is fetched when no task uses the agent, or it is neither pinned, copied, nor on ARM64.
+ * Containers that are another vendor's agent, a log router or a mesh/telemetry proxy: left alone unless
+ * `container-name` names them. Matched by image repository (registry host ignored, so mirrors in ECR or public.ecr.aws
+ * match too); the list is short on purpose and documented in the README.
  */
-async function resolveAgentImage(host, ctx, client, jobs) {
-    const planned = jobs.flatMap(job => job.planned);
-    const use = { sidecar: planned.some(({ plan }) => plan.attachSidecar), copied: planned.some(({ plan }) => plan.build?.copyAgent === true) };
-    if (!use.sidecar && !use.copied)
-        return { image: ctx.agentImage };
-    const platforms = agentPlatforms(jobs);
-    const arm = platforms.filter(platform => platform.architecture !== 'amd64');
-    if (!ctx.pinAgentImage && !(use.copied && !ctx.dryRun) && arm.length === 0)
-        return { image: ctx.agentImage };
-    if (!use.sidecar && arm.length === 0) {
-        // Only copied into X86_64 images: its digest names the build, and the build itself checks the architecture.
-        const manifest = await client.getManifest(ctx.agentImage);
-        const child = 'manifests' in manifest.json ? (0,core_oci/* selectPlatform */.md)(manifest.json, { os: 'linux', architecture: 'amd64' })?.digest : undefined;
-        return { ...pin(host, ctx, manifest.digest), ...(child ? { platformDigests: { amd64: child } } : {}) };
-    }
-    let digest;
-    const platformDigests = {};
-    for (const { architecture, location } of platforms) {
-        let found;
-        try {
-            found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture });
-        }
-        catch (error) {
-            if (error instanceof core_errors/* PlatformMissingError */.OK)
-                throw missingPlatform(ctx.agentImage, architecture, error.present, location);
-            throw error;
-        }
-        // A single-platform image says its architecture in its config only.
-        const has = found.config.architecture ?? 'amd64';
-        if (has !== architecture)
-            throw missingPlatform(ctx.agentImage, architecture, [`linux/${has}`], location);
-        if (use.sidecar)
-            checkAgentVolume(ctx.agentImage, found.config.config?.Volumes);
-        digest ??= found.indexDigest ?? found.manifestDigest;
-        if (found.indexDigest)
-            platformDigests[architecture] = found.manifestDigest;
-    }
-    return { ...pin(host, ctx, digest), ...(Object.keys(platformDigests).length ? { platformDigests } : {}) };
-}
-/** Each CPU architecture whose tasks run the agent, with the first task definition line that asks for it. */
-function agentPlatforms(jobs) {
-    const found = new Map();
-    for (const job of jobs) {
-        if (!job.planned.some(({ plan }) => plan.attachSidecar || plan.build?.copyAgent))
-            continue;
-        if (!found.has(job.architecture))
-            found.set(job.architecture, { architecture: job.architecture, location: job.view.locate(['runtimePlatform', 'cpuArchitecture']) });
-    }
-    return [...found.values()];
-}
-function missingPlatform(agentImage, architecture, present, location) {
-    const task = cpuArchitectureName(architecture);
-    return new core_errors/* ImageError */.C8(agentImage, `has no ${platformName(architecture)} variant (it has ${present.join(', ') || 'none'}), but the task runs on ${task} (runtimePlatform.cpuArchitecture): ` +
-        `the agent would never start; give agent-image an image with a ${platformName(architecture)} variant, or run the task on ${task === 'ARM64' ? 'X86_64' : 'ARM64'}`, location);
-}
-/** `volumesFrom` shares only what the source image declares as a VOLUME: it must cover the agent directory. */
-function checkAgentVolume(agentImage, declared) {
-    const volumes = Object.keys(declared ?? {}).map(volume => volume.replace(/\/+$/, ''));
-    if (!volumes.some(volume => agent/* AGENT_DIR */.sI === volume || agent/* AGENT_DIR */.sI.startsWith(`${volume}/`))) {
-        throw new core_errors/* ImageError */.C8(agentImage, `declares no VOLUME covering ${agent/* AGENT_DIR */.sI} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`);
-    }
-}
-/** `repo:tag@digest` when pinning (and the input names no digest yet), else the input as it is. */
-function pin(host, ctx, digest) {
-    const reference = (0,image_reference/* parseImageReference */.o_)(ctx.agentImage);
-    if (!ctx.pinAgentImage || reference.digest)
-        return { image: ctx.agentImage, digest };
-    const image = `${(0,image_reference/* repositoryOf */._M)(ctx.agentImage)}${reference.tag ? `:${reference.tag}` : ''}@${digest}`;
-    host.info(`agent image ${ctx.agentImage} pinned to ${image}`);
-    return { image, digest };
+const PLUMBING = [
+    { repository: /(^|\/)datadog\/agent$|(^|\/)datadoghq\/agent$/, what: 'the Datadog agent' },
+    { repository: /(^|\/)aws-xray-daemon$/, what: 'the AWS X-Ray daemon' },
+    { repository: /(^|\/)opentelemetry-collector(-contrib)?$|(^|\/)aws-otel-collector$/, what: 'an OpenTelemetry collector' },
+    { repository: /(^|\/)aws-appmesh-envoy$|(^|\/)envoyproxy\/envoy(-[a-z]+)?$/, what: 'an Envoy / App Mesh proxy' },
+    { repository: /(^|\/)aws-for-fluent-bit$|(^|\/)fluent-bit$|(^|\/)fluentd$/, what: 'a log router' },
+    { repository: /(^|\/)newrelic\/(nri-ecs|infrastructure(-bundle)?)$/, what: 'the New Relic agent' },
+    { repository: /(^|\/)lacework\/datacollector$/, what: 'the Lacework agent itself' }
+];
+/** Why a container is plumbing, not the app (`undefined`: it is the app, or at least not known plumbing). */
+function plumbingReason(container) {
+    if (container.firelensConfiguration !== undefined)
+        return 'a FireLens log router (firelensConfiguration)';
+    if (typeof container.image !== 'string')
+        return undefined;
+    const repository = (0,image_reference/* parseImageReference */.o_)(container.image).repository;
+    const found = PLUMBING.find(entry => entry.repository.test(repository));
+    return found ? `${found.what} (image ${container.image})` : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/app/drop-privileges-check.ts
-
-
-const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu'];
-/**
- * drop-privileges needs a tool in the image to exec the app as its user: checked before anything is built
- * (through a local engine, which this strategy's images are run in to look); without an engine, a warning.
- */
-async function checkDropPrivilegesTools(host, docker, planned) {
-    const checked = new Map();
-    let version;
-    for (const { plan, facts, architecture } of planned) {
-        if (plan.pattern.appUser !== 'non-root' || plan.pattern.strategy !== 'drop-privileges' || plan.alreadyInstrumented)
-            continue;
-        version ??= await docker.serverVersion();
-        if (!version.ok) {
-            host.warning(`container ${plan.container}: could not check ${facts.reference} for ${DROP_TOOLS.join(', ')} without a Docker engine; without one of them the container will not start`);
-            continue;
-        }
-        const key = `${architecture} ${facts.reference}`;
-        const found = checked.get(key) ?? (await docker.findCommand(facts.reference, DROP_TOOLS, platformName(architecture)));
-        checked.set(key, found);
-        if (found === 'cannot-run') {
-            host.warning(`container ${plan.container}: could not check the ${platformName(architecture)} variant of ${facts.reference} for ${DROP_TOOLS.join(', ')}: this machine cannot run it`);
-            continue;
-        }
-        if (found === 'no-shell')
-            throw new core_errors/* ImageError */.C8(facts.reference, 'has no /bin/sh: the agent script cannot run; use an image with a shell');
-        if (found === 'none') {
-            throw new core_errors/* ImageError */.C8(facts.reference, `has none of ${DROP_TOOLS.join(', ')}: drop-privileges cannot run the app as ${plan.effective.user}; add one (util-linux's setpriv, su-exec or gosu) or use the sudo strategy`);
-        }
-        host.info(`${plan.container}: drops privileges with ${found}`);
-    }
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/core/built-image.ts
-
-
-/**
- * The tag of a built image, derived from everything that decides its content (the Dockerfile with the pattern's
- * steps, the base image's digest and the agent image's digest), so the same inputs always name the same image
- * and a moved tag of either image names a new one.
- */
-function builtImageTag(dockerfile, baseDigest, agentDigest, architecture = 'amd64') {
-    const hash = (0,external_node_crypto_.createHash)('sha256').update(dockerfile).update('\0').update(baseDigest ?? '').update('\0').update(agentDigest ?? '');
-    // A multi-platform base has one digest for all its variants: the platform tells their builds apart. X86_64 adds
-    // nothing, so the images built before platforms were told apart keep their tags (and re-runs find them).
-    if (architecture !== 'amd64')
-        hash.update('\0').update(platformName(architecture));
-    return `lacework-${hash.digest('hex').slice(0, 16)}`;
-}
-
-// EXTERNAL MODULE: ./src/core/user.ts
-var core_user = __nccwpck_require__(8024);
 ;// CONCATENATED MODULE: ./src/core/dockerfile.ts
 
 
@@ -40705,11 +40943,11 @@ const SECURE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
  */
 function sudoersRules(user) {
     return [
-        `Defaults!${agent/* AGENT_SCRIPT */.Il} env_keep += "${agent/* TOKEN_VARIABLE */.bG} ${agent/* SERVER_URL_VARIABLE */.Dx}"`,
-        `Defaults!${agent/* AGENT_SCRIPT */.Il} !requiretty`,
+        `Defaults!${core_agent/* AGENT_SCRIPT */.Il} env_keep += "${core_agent/* TOKEN_VARIABLE */.bG} ${core_agent/* SERVER_URL_VARIABLE */.Dx}"`,
+        `Defaults!${core_agent/* AGENT_SCRIPT */.Il} !requiretty`,
         // sudo keeps the caller's PATH unless secure_path is set, and the script runs whoami, awk, … by name as root.
-        `Defaults!${agent/* AGENT_SCRIPT */.Il} secure_path="${SECURE_PATH}"`,
-        `${(0,core_user/* sudoersUserSpec */.Yx)(user)} ALL=(root) NOPASSWD: ${agent/* AGENT_SCRIPT */.Il} ""`
+        `Defaults!${core_agent/* AGENT_SCRIPT */.Il} secure_path="${SECURE_PATH}"`,
+        `${(0,core_user/* sudoersUserSpec */.Yx)(user)} ALL=(root) NOPASSWD: ${core_agent/* AGENT_SCRIPT */.Il} ""`
     ];
 }
 /** A shell step that installs sudo with the image's own package manager and adds the narrow rule. */
@@ -40726,13 +40964,13 @@ function installSudoScript(user) {
         'elif command -v microdnf >/dev/null 2>&1; then microdnf install -y sudo && microdnf clean all',
         'elif command -v dnf >/dev/null 2>&1; then dnf install -y sudo && dnf clean all',
         'elif command -v yum >/dev/null 2>&1; then yum install -y sudo && yum clean all',
-        `else echo "${agent/* FAILURE_MARKER */.gF} the image has no package manager (apt-get, apk, microdnf, dnf, yum) to install sudo" >&2; exit 1; fi`,
-        `id -u ${name} >/dev/null 2>&1 || { echo "${agent/* FAILURE_MARKER */.gF} user ${name} is not in the image's /etc/passwd: sudo cannot run for it" >&2; exit 1; }`,
+        `else echo "${core_agent/* FAILURE_MARKER */.gF} the image has no package manager (apt-get, apk, microdnf, dnf, yum) to install sudo" >&2; exit 1; fi`,
+        `id -u ${name} >/dev/null 2>&1 || { echo "${core_agent/* FAILURE_MARKER */.gF} user ${name} is not in the image's /etc/passwd: sudo cannot run for it" >&2; exit 1; }`,
         `printf '%s\\n' ${rules} > ${SUDOERS_FILE}`,
         `chmod 0440 ${SUDOERS_FILE}`,
         // Images whose sudoers does not read sudoers.d get the include line.
         "grep -Eq '^[@#]includedir /etc/sudoers.d' /etc/sudoers || echo '@includedir /etc/sudoers.d' >> /etc/sudoers",
-        `visudo -c >/dev/null || { echo "${agent/* FAILURE_MARKER */.gF} visudo rejected the sudoers rule" >&2; exit 1; }`
+        `visudo -c >/dev/null || { echo "${core_agent/* FAILURE_MARKER */.gF} visudo rejected the sudoers rule" >&2; exit 1; }`
     ].join('; \\\n    ');
 }
 /** The Dockerfile that derives the instrumented image; `agentImage` is only used when the agent is copied. */
@@ -40742,7 +40980,7 @@ function renderDockerfile(build, agentImage) {
         lines.push(`FROM ${agentImage} AS lacework-agent`);
     lines.push(`FROM ${build.base}`);
     if (build.copyAgent)
-        lines.push(`COPY --from=lacework-agent ${agent/* AGENT_DIR */.sI} ${agent/* AGENT_DIR */.sI}`);
+        lines.push(`COPY --from=lacework-agent ${core_agent/* AGENT_DIR */.sI} ${core_agent/* AGENT_DIR */.sI}`);
     if (build.sudoUser !== undefined) {
         lines.push('USER root', `RUN ${installSudoScript(build.sudoUser)}`, `USER ${build.imageUser.trim() || 'root'}`);
     }
@@ -40755,8 +40993,1420 @@ function renderDockerfile(build, agentImage) {
     return `${lines.join('\n')}\n`;
 }
 
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/core/audit/rules.ts
+
+
+/** The logical key of a finding about `field` of `container` in `file` (or of the task itself without a container). */
+function findingKey(file, container, field) {
+    return `${file}#${container ?? ''}/${field}`;
+}
+const AGENT_PATHS = '`/var/lib/lacework`, `/var/log/lacework` and `/tmp`';
+const AUDIT_RULES = [
+    {
+        id: 'LWF001',
+        name: 'AgentNotRunning',
+        shortDescription: 'An essential container runs without the Lacework agent.',
+        fullDescription: `Neither the container's entryPoint/command nor its image's Entrypoint starts ${core_agent/* AGENT_SCRIPT */.Il}, so no agent watches ` +
+            'the processes, files and connections of this container: an attack on it goes unseen.',
+        help: {
+            text: 'Run lacework-fargate on the task definition: it picks the pattern from the image (root or non-root user) and puts ' +
+                'the agent script in front of the original command, in a sidecar volume (mode: sidecar, the default) or copied into ' +
+                'the image (mode: embedded). For a non-root image choose non-root-strategy: sudo, drop-privileges or run-as-root.',
+            markdown: 'Run `lacework-fargate` on the task definition: it picks the pattern from the image (root or non-root user) and ' +
+                'puts the agent script in front of the original command, in a sidecar volume (`mode: sidecar`, the default) or ' +
+                'copied into the image (`mode: embedded`). For a non-root image choose `non-root-strategy: sudo`, ' +
+                '`drop-privileges` or `run-as-root`.'
+        },
+        level: 'error',
+        securitySeverity: '7.0',
+        tags: ['security', 'lacework', 'ecs', 'coverage']
+    },
+    {
+        id: 'LWF002',
+        name: 'AgentSidecarMiswired',
+        shortDescription: 'The agent sidecar is wired wrong: the agent script may be missing or the task may stop.',
+        fullDescription: 'The agent reaches the app container through the sidecar image\'s volume: the app needs volumesFrom the sidecar and ' +
+            'dependsOn it with condition SUCCESS, or the script is not there when the app starts. The sidecar must be ' +
+            'non-essential, since it exits once the volume is ready (an essential container that exits stops the task), and the ' +
+            `volume it shares must be the agent's own (/var/lib/lacework-backup).`,
+        help: {
+            text: `Run lacework-fargate on the task definition: it adds or repairs the non-essential ${core_agent/* DEFAULT_AGENT_CONTAINER */.Et} ` +
+                'container (agent-container-name), volumesFrom it (read-only) and dependsOn it with condition SUCCESS on every ' +
+                'instrumented container, matching entries by name so nothing is duplicated.',
+            markdown: `Run \`lacework-fargate\` on the task definition: it adds or repairs the non-essential \`${core_agent/* DEFAULT_AGENT_CONTAINER */.Et}\` ` +
+                'container (`agent-container-name`), `volumesFrom` it (read-only) and `dependsOn` it with condition `SUCCESS` on ' +
+                'every instrumented container, matching entries by name so nothing is duplicated.'
+        },
+        level: 'error',
+        securitySeverity: '6.5',
+        tags: ['security', 'lacework', 'ecs', 'reliability']
+    },
+    {
+        id: 'LWF003',
+        name: 'AppNotExecAfterAgent',
+        shortDescription: 'The app is not exec\'d after the agent starts: it never receives SIGTERM.',
+        fullDescription: 'With sh -c "… && app" the shell stays PID 1 and the app is its child. ECS sends SIGTERM to PID 1 only, the shell ' +
+            'does not pass it on, so the app never shuts down cleanly and every stop or deploy waits for the stop timeout ' +
+            'before SIGKILL.',
+        help: {
+            text: 'Give lacework-fargate the original command instead of a hand-written wrapper: it writes ' +
+                '["/bin/sh","-c","sudo -n <agent script> && exec \\"$0\\" \\"$@\\"", <original argv…>] (non-root-strategy: sudo), ' +
+                'the drop-privileges wrapper, or the agent script itself as the entrypoint (root images), all of which exec the app.',
+            markdown: 'Give `lacework-fargate` the original command instead of a hand-written wrapper: it writes ' +
+                '`["/bin/sh","-c","sudo -n <agent script> && exec \\"$0\\" \\"$@\\"", <original argv…>]` (`non-root-strategy: sudo`), ' +
+                'the `drop-privileges` wrapper, or the agent script itself as the entrypoint (root images), all of which `exec` the app.'
+        },
+        level: 'warning',
+        securitySeverity: '2.0',
+        tags: ['security', 'lacework', 'ecs', 'reliability']
+    },
+    {
+        id: 'LWF004',
+        name: 'AccessTokenInPlainText',
+        shortDescription: `The Lacework access token is plain text in environment (${core_agent/* TOKEN_VARIABLE */.bG}).`,
+        fullDescription: 'A value in environment is stored in the task definition: it is in the repository, in every revision ECS keeps, and ' +
+            'readable by anyone allowed ecs:DescribeTaskDefinition. Whoever has the token can send data as your agents.',
+        help: {
+            text: 'Store the token in SSM Parameter Store or Secrets Manager and give its ARN as lacework-access-token-secret: the ' +
+                'action writes it to secrets (valueFrom), so ECS injects it at start. The execution role needs ssm:GetParameters ' +
+                'or secretsmanager:GetSecretValue. Rotate the token that was in plain text.',
+            markdown: 'Store the token in SSM Parameter Store or Secrets Manager and give its ARN as `lacework-access-token-secret`: the ' +
+                'action writes it to `secrets` (`valueFrom`), so ECS injects it at start. The execution role needs ' +
+                '`ssm:GetParameters` or `secretsmanager:GetSecretValue`. Rotate the token that was in plain text.'
+        },
+        level: 'error',
+        securitySeverity: '7.5',
+        tags: ['security', 'lacework', 'ecs', 'secrets', 'external/cwe/cwe-312']
+    },
+    {
+        id: 'LWF005',
+        name: 'AgentImageNotPinned',
+        shortDescription: 'The agent image is named by tag only, not pinned by digest.',
+        fullDescription: 'A tag can be moved to another image at any time: each task start may then run an agent nobody reviewed, with ' +
+            'root privileges inside the app container.',
+        help: {
+            text: 'Keep pin-agent-image: true (the default): the action resolves the tag and writes the agent image as ' +
+                'repo:tag@sha256:…, so a deploy runs the agent that was reviewed.',
+            markdown: 'Keep `pin-agent-image: true` (the default): the action resolves the tag and writes the agent image as ' +
+                '`repo:tag@sha256:…`, so a deploy runs the agent that was reviewed.'
+        },
+        level: 'warning',
+        securitySeverity: '5.0',
+        tags: ['security', 'lacework', 'supply-chain', 'external/cwe/cwe-494']
+    },
+    {
+        id: 'LWF006',
+        name: 'AgentDigestStale',
+        shortDescription: 'The pinned agent digest is no longer what its tag names.',
+        fullDescription: 'The tag has moved on since the digest was pinned: the task runs an older agent than the one the tag now names, ' +
+            'without the fixes released since.',
+        help: {
+            text: 'Run lacework-fargate again with pin-agent-image: true: it re-resolves the tag and writes the current digest, ' +
+                'which shows up in the review diff.',
+            markdown: 'Run `lacework-fargate` again with `pin-agent-image: true`: it re-resolves the tag and writes the current digest, ' +
+                'which shows up in the review diff.'
+        },
+        level: 'warning',
+        securitySeverity: '4.0',
+        tags: ['security', 'lacework', 'supply-chain']
+    },
+    {
+        id: 'LWF007',
+        name: 'AgentStartsAsNonRoot',
+        shortDescription: 'The agent would start as a non-root user and exit 244.',
+        fullDescription: 'The agent script checks whoami and exits with status 500 (seen as 244) unless it runs as root. The container runs ' +
+            'as a non-root user with no sudo wrapper, no run-as-root user and no drop-privileges wrapper, so the agent never ' +
+            'starts, and with "script && app" the app does not start either.',
+        help: {
+            text: 'Choose a non-root-strategy: sudo (a sudo-enabled image whose only rule runs the agent script with no arguments), ' +
+                'drop-privileges (start as root, run the agent, exec the app as its user with setpriv, su-exec or gosu) or ' +
+                'run-as-root (user: root for the whole container).',
+            markdown: 'Choose a `non-root-strategy`: `sudo` (a sudo-enabled image whose only rule runs the agent script with no ' +
+                'arguments), `drop-privileges` (start as root, run the agent, `exec` the app as its user with `setpriv`, ' +
+                '`su-exec` or `gosu`) or `run-as-root` (`"user": "root"` for the whole container).'
+        },
+        level: 'error',
+        securitySeverity: '7.0',
+        tags: ['security', 'lacework', 'ecs', 'coverage']
+    },
+    {
+        id: 'LWF008',
+        name: 'SudoBroaderThanAgent',
+        shortDescription: 'The image lets the app user become root: a sudo rule allows more than the agent script.',
+        fullDescription: 'Any code running as the app user (a compromised dependency, a shell from an injection) can use a rule such as ' +
+            '%sudo ALL=(ALL) NOPASSWD:ALL, the agent script with arguments (it execs them as root), a wildcard, a shell or ' +
+            'editor, or a rule that passes PATH or LD_PRELOAD (SETENV, env_keep, !env_reset: what sudo -E needs) to become root.',
+        help: {
+            text: `Remove the broad rule and let the action build the image (non-root-strategy: sudo): its only rule, in ${SUDOERS_FILE}, ` +
+                `is #<uid> ALL=(root) NOPASSWD: ${core_agent/* AGENT_SCRIPT */.Il} "" with env_keep for the agent's two variables instead of sudo -E. ` +
+                'Or use non-root-strategy: drop-privileges, which needs no sudo at all.',
+            markdown: `Remove the broad rule and let the action build the image (\`non-root-strategy: sudo\`): its only rule, in ` +
+                `\`${SUDOERS_FILE}\`, is \`#<uid> ALL=(root) NOPASSWD: ${core_agent/* AGENT_SCRIPT */.Il} ""\` with \`env_keep\` for the agent's two ` +
+                'variables instead of `sudo -E`. Or use `non-root-strategy: drop-privileges`, which needs no sudo at all.'
+        },
+        level: 'error',
+        securitySeverity: '7.8',
+        tags: ['security', 'lacework', 'sudo', 'privilege-escalation', 'external/cwe/cwe-269', 'external/cwe/cwe-250']
+    },
+    {
+        id: 'LWF009',
+        name: 'AgentArchitectureMismatch',
+        shortDescription: 'The agent cannot run on the task\'s CPU: an ARM64 task with an AMD64-only agent image.',
+        fullDescription: 'The Lacework sidecar images are published for AMD64 only. On an ARM64 task the sidecar container cannot start, ' +
+            'so a dependsOn SUCCESS on it never holds and the app never starts; an embedded copy fails the same way.',
+        help: {
+            text: 'Run the task on X86_64 (runtimePlatform.cpuArchitecture), or give agent-image an image with an arm64 variant; ' +
+                'with pin-agent-image the action checks the variant and warns when there is none.',
+            markdown: 'Run the task on `X86_64` (`runtimePlatform.cpuArchitecture`), or give `agent-image` an image with an arm64 ' +
+                'variant; with `pin-agent-image` the action checks the variant and warns when there is none.'
+        },
+        level: 'error',
+        securitySeverity: '7.0',
+        tags: ['security', 'lacework', 'ecs', 'coverage']
+    },
+    {
+        id: 'LWF010',
+        name: 'ReadonlyRootWithoutAgentPaths',
+        shortDescription: 'readonlyRootFilesystem is set, but the paths the agent writes are not writable.',
+        fullDescription: `The agent script copies the agent to /var/lib/lacework, writes its config there, logs to /var/log/lacework and ` +
+            'makes temporary files in /tmp. With a read-only root file system and no volume at those paths it fails, and the ' +
+            'app behind it does not start.',
+        help: {
+            text: 'Add task volumes and mountPoints at /var/lib/lacework, /var/log/lacework and /tmp in the container, or set ' +
+                'readonlyRootFilesystem to false. verify: true starts the task locally and shows whether the agent comes up.',
+            markdown: `Add task \`volumes\` and \`mountPoints\` at ${AGENT_PATHS} in the container, or set \`readonlyRootFilesystem\` ` +
+                'to `false`. `verify: true` starts the task locally and shows whether the agent comes up.'
+        },
+        level: 'error',
+        securitySeverity: '6.0',
+        tags: ['security', 'lacework', 'ecs', 'reliability']
+    }
+];
+const BY_ID = new Map(AUDIT_RULES.map(rule => [rule.id, rule]));
+/** The catalogue's rule; an unknown id is a programming error. */
+function auditRule(id) {
+    const rule = BY_ID.get(id);
+    if (!rule)
+        throw new Error(`unknown audit rule ${id}`);
+    return rule;
+}
+
+;// CONCATENATED MODULE: ./src/core/audit/evaluate.ts
+
+
+
+
+
+
+const SHELLS = /(^|\/)(sh|bash|dash|ash|zsh)$/;
+/** The label a container carries to switch rules off for itself: `lacework-fargate.ignore: "LWF005,LWF006"`. */
+const IGNORE_LABEL = 'lacework-fargate.ignore';
+/**
+ * The findings of one task definition, rule by rule (rules.ts): whether every essential container runs the agent,
+ * and runs it safely. Pure: everything looked up is given. Each finding sits at the line of the node it concerns.
+ */
+function auditTask(task, options) {
+    const findings = [];
+    const containers = task.definition.containerDefinitions;
+    const where = (index, ...path) => task.locate(['containerDefinitions', index, ...path]);
+    const add = (ruleId, message, location, container, field, fixedByInstrumenting) => {
+        const rule = auditRule(ruleId);
+        const label = container === undefined ? undefined : containers.find(item => item.name === container)?.dockerLabels?.[IGNORE_LABEL];
+        const byLabel = (label ?? '').split(/[,\s]+/).includes(ruleId);
+        const byInput = options.ignore.includes(ruleId);
+        findings.push({
+            ruleId,
+            level: rule.level,
+            message: `${task.id ? `${task.id}: ` : ''}${container ? `container ${container}: ` : ''}${message}`,
+            location: { file: location.file, line: location.line, column: location.column },
+            container,
+            logicalKey: findingKey(task.id ? `${task.file}#${task.id}` : task.file, container, field),
+            fixedByInstrumenting,
+            ...(byInput ? { suppressed: { by: 'input', justification: `audit-ignore names ${ruleId}` } } : byLabel ? { suppressed: { by: 'label', justification: `${IGNORE_LABEL} names ${ruleId}` } } : {})
+        });
+    };
+    const sidecars = new Set();
+    containers.forEach((container, index) => {
+        if (container.essential === false || container.name === task.agentContainerName || isAgentImage(container.image) || plumbingReason(container))
+            return;
+        const facts = task.facts.get(container.name);
+        const effective = facts ? effectiveCommand(container, facts) : undefined;
+        const argv = effective?.argv ?? [...(container.entryPoint ?? []), ...(container.command ?? [])];
+        const user = effective?.user ?? container.user ?? '';
+        if (!(0,core_agent/* runsAgentScript */.JL)(argv)) {
+            add('LWF001', `runs ${describeArgv(argv)} without the Lacework agent`, where(index), container.name, 'agent', true);
+            return;
+        }
+        // The agent comes from the image (embedded) or from a sidecar's volume.
+        const inImage = facts ? (0,core_agent/* runsAgentScript */.JL)([...facts.entrypoint, ...facts.cmd]) : false;
+        if (!inImage)
+            checkSidecarWiring(task, container, index, add, where, sidecars);
+        const script = shellScript(argv);
+        if (script !== undefined && script.includes(core_agent/* AGENT_SCRIPT */.Il) && !/(^|[;&|\s])exec\s/.test(script)) {
+            add('LWF003', `runs the agent and then the app from \`${argv[0]} -c\` without exec: the shell stays PID 1 and the app never gets SIGTERM`, where(index, container.entryPoint ? 'entryPoint' : 'command'), container.name, 'exec', false);
+        }
+        const viaSudo = argv.some(arg => /(^|[\s;&|])sudo\s/.test(arg) || arg === 'sudo');
+        if (!(0,core_user/* isRootUser */.ar)(user) && !viaSudo) {
+            add('LWF007', `the agent script starts as user ${user} (no sudo, not run as root): it exits with status 244 and the task runs unmonitored`, where(index, container.user ? 'user' : 'image'), container.name, 'agent-user', false);
+        }
+        const hits = task.sudoers.get(container.name) ?? [];
+        if (hits.length > 0) {
+            const first = hits[0];
+            const more = hits.length > 1 ? ` (and ${hits.length - 1} more)` : '';
+            add('LWF008', `its image lets user ${user || 'root'} become root beyond the agent script: ${first.file}:${first.line} \`${first.entry}\` (${first.detail})${more}`, where(index, 'image'), container.name, 'sudoers', false);
+        }
+        checkContainerSettings(container, index, add, where);
+    });
+    for (const name of sidecars)
+        checkAgentImage(task, name, add);
+    return findings;
+}
+/** LWF002: the app reaches the agent through a non-essential sidecar's volume, after that sidecar succeeded. */
+function checkSidecarWiring(task, container, index, add, where, sidecars) {
+    const containers = task.definition.containerDefinitions;
+    const fromVolumes = (container.volumesFrom ?? []).map(volume => volume.sourceContainer);
+    const sidecar = containers.find(item => fromVolumes.includes(item.name) && (item.name === task.agentContainerName || isAgentImage(item.image))) ??
+        containers.find(item => item.name === task.agentContainerName);
+    if (!sidecar) {
+        add('LWF002', `runs the agent script from a sidecar's volume, but the task has no agent sidecar (${task.agentContainerName})`, where(index), container.name, 'sidecar', true);
+        return;
+    }
+    sidecars.add(sidecar.name);
+    const sidecarIndex = containers.indexOf(sidecar);
+    if (!fromVolumes.includes(sidecar.name)) {
+        add('LWF002', `has no volumesFrom ${sidecar.name}: ${core_agent/* AGENT_SCRIPT */.Il} is not in the container`, where(index, 'volumesFrom'), container.name, 'volumesFrom', true);
+    }
+    const dependency = (container.dependsOn ?? []).find(item => item.containerName === sidecar.name);
+    if (dependency?.condition !== 'SUCCESS') {
+        const found = dependency ? `dependsOn ${sidecar.name} with ${dependency.condition}` : `no dependsOn ${sidecar.name}`;
+        add('LWF002', `${found}: it must wait for SUCCESS, or it may start before the agent's files are there`, where(index, 'dependsOn'), container.name, 'dependsOn', true);
+    }
+    if (sidecar.essential !== false) {
+        add('LWF002', `the agent sidecar ${sidecar.name} is essential: it exits once its volume is ready, and an essential container that exits stops the task`, where(sidecarIndex, 'essential'), sidecar.name, 'essential', true);
+    }
+}
+/** LWF005, LWF006, LWF009 and the sidecar's VOLUME (LWF002): what the agent image a sidecar names is. */
+function checkAgentImage(task, name, add) {
+    const containers = task.definition.containerDefinitions;
+    const index = containers.findIndex(item => item.name === name);
+    const image = containers[index].image;
+    if (typeof image !== 'string')
+        return;
+    const location = task.locate(['containerDefinitions', index, 'image']);
+    const reference = (0,image_reference/* parseImageReference */.o_)(image);
+    if (!reference.digest)
+        add('LWF005', `runs the agent image ${image} by tag: a deploy runs whatever the tag names then`, location, name, 'agent-pin', true);
+    const facts = task.agents.get(image);
+    if (!facts)
+        return;
+    if (reference.digest && facts.tagDigest && facts.tagDigest !== reference.digest) {
+        add('LWF006', `pins ${reference.digest}, but its tag ${reference.tag} names ${facts.tagDigest} now: the agent is stale`, location, name, 'agent-stale', true);
+    }
+    if (!facts.volumeCovers)
+        add('LWF002', `the agent image ${image} declares no VOLUME covering ${core_agent/* AGENT_DIR */.sI}: volumesFrom gives the app nothing`, location, name, 'volume', false);
+    if (!facts.architectures.includes(task.architecture)) {
+        add('LWF009', `the agent image ${image} has no linux/${task.architecture} variant (it has ${facts.architectures.map(arch => `linux/${arch}`).join(', ') || 'none'}), but the task runs on ${task.architecture === 'arm64' ? 'ARM64' : 'X86_64'}: the agent never starts`, task.locate(['runtimePlatform', 'cpuArchitecture']), name, 'agent-platform', false);
+    }
+}
+/** LWF004 and LWF010: how the container hands the agent its token, and where the agent may write. */
+function checkContainerSettings(container, index, add, where) {
+    const plain = (container.environment ?? []).findIndex(entry => entry.name === core_agent/* TOKEN_VARIABLE */.bG && entry.value);
+    if (plain >= 0)
+        add('LWF004', `${core_agent/* TOKEN_VARIABLE */.bG} is in plain text in environment: anyone who can read the task definition has it`, where(index, 'environment', plain), container.name, 'token', true);
+    if (container.readonlyRootFilesystem === true && !(0,core_agent/* agentPathsWritable */.Ug)(container)) {
+        add('LWF010', `readonlyRootFilesystem is true without writable volumes at ${core_agent/* AGENT_WRITABLE_PATHS */.Wm.join(', ')}: the agent cannot write and stops`, where(index, 'readonlyRootFilesystem'), container.name, 'read-only', false);
+    }
+}
+/** The script of a `sh -c '<script>' …` argv, else undefined. */
+function shellScript(argv) {
+    return SHELLS.test(argv[0] ?? '') && argv[1] === '-c' ? argv[2] : undefined;
+}
+/** Lacework's agent image, by repository: a sidecar carrying the agent whatever it is named. */
+function isAgentImage(image) {
+    return typeof image === 'string' && /(^|\/)lacework\/datacollector$/.test((0,image_reference/* parseImageReference */.o_)(image).repository);
+}
+function describeArgv(argv) {
+    if (argv.length === 0)
+        return 'nothing it says';
+    const shown = argv.slice(0, 3).join(' ');
+    return `\`${shown.length > 60 ? `${shown.slice(0, 59)}…` : shown}${argv.length > 3 ? ' …' : ''}\``;
+}
+
+;// CONCATENATED MODULE: ./src/core/audit/identity.ts
+/**
+ * Who a container's user is, as sudo matches it: the name and uid from the image's /etc/passwd, and every group it is
+ * in — its primary group and those /etc/group lists it in — by name and gid. `user` is the task's or image's user
+ * (`name`, `uid`, either with `:group`).
+ */
+function sudoIdentity(user, passwd = '', group = '') {
+    const [who, explicitGroup] = user.trim().split(':');
+    const users = rows(passwd);
+    const entry = users.find(fields => (/^\d+$/.test(who) ? fields[2] === who : fields[0] === who));
+    const name = entry?.[0] ?? (/^\d+$/.test(who) ? undefined : who);
+    const uid = entry ? Number(entry[2]) : /^\d+$/.test(who) ? Number(who) : undefined;
+    const primary = explicitGroup ?? entry?.[3];
+    const groups = new Set();
+    for (const fields of rows(group)) {
+        const [groupName, , gid, members = ''] = fields;
+        const member = name !== undefined && members.split(',').includes(name);
+        if (member || (primary !== undefined && (primary === gid || primary === groupName))) {
+            groups.add(groupName);
+            groups.add(gid);
+        }
+    }
+    if (primary !== undefined)
+        groups.add(primary);
+    return { user: { ...(name !== undefined ? { name } : {}), ...(uid !== undefined ? { uid } : {}) }, groups: [...groups].filter(Boolean) };
+}
+/** The colon-separated fields of each line that is not blank or a comment. */
+function rows(text) {
+    return text
+        .split('\n')
+        .map(line => line.trim())
+        .filter(line => line && !line.startsWith('#'))
+        .map(line => line.split(':'));
+}
+
+;// CONCATENATED MODULE: ./src/core/markdown.ts
+/** Text that renders as itself in GitHub Markdown, inside a table cell or a heading: one line, nothing interpreted. */
+function escapeMarkdown(text) {
+    return text.replace(/[\\`*_[\]<>|~&]/g, '\\$&');
+}
+/** A table cell: escaped, line breaks as `<br>` (the only break a cell can hold), `—` when empty. */
+function markdownCell(text) {
+    if (text === '')
+        return '—';
+    return text.split(/\r?\n/).map(escapeMarkdown).join('<br>');
+}
+
+;// CONCATENATED MODULE: ./src/core/audit/report.ts
+
+
+/** Findings per level (suppressed ones counted apart): the `findings` output, and what `fail-on` weighs. */
+function countFindings(findings) {
+    const counts = { error: 0, warning: 0, note: 0, suppressed: 0 };
+    for (const finding of findings) {
+        if (finding.suppressed)
+            counts.suppressed++;
+        else
+            counts[finding.level]++;
+    }
+    return counts;
+}
+const LEVELS = { error: 0, warning: 1, note: 2 };
+/**
+ * The audit as Markdown for the job summary and the pull request: a count line, then one row per finding, most
+ * severe first, with where it is, what it is, and whether running the action on the file fixes it; suppressed
+ * findings last. Rows beyond `limit` characters are left out with a note (the table's head always stays).
+ */
+function auditReport(paths, findings, limit = 60_000) {
+    const counts = countFindings(findings);
+    const head = [
+        `### Lacework agent audit: ${paths.length === 1 ? paths[0] : `${paths.length} files`}`,
+        '',
+        findings.length === 0
+            ? `No finding: every essential container runs the Lacework agent, and runs it safely.`
+            : `${counts.error} error(s), ${counts.warning} warning(s), ${counts.note} note(s)${counts.suppressed ? `, ${counts.suppressed} suppressed` : ''}.`,
+        ''
+    ];
+    if (findings.length === 0)
+        return `${head.join('\n')}\n`;
+    const ordered = [...findings].sort((a, b) => Number(Boolean(a.suppressed)) - Number(Boolean(b.suppressed)) || LEVELS[a.level] - LEVELS[b.level] || a.ruleId.localeCompare(b.ruleId));
+    const rows = ordered.map(finding => {
+        const where = [finding.location.file, finding.location.line].filter(part => part !== undefined).join(':');
+        const cells = [
+            `${finding.ruleId} ${auditRule(finding.ruleId).name}`,
+            finding.suppressed ? `suppressed (${finding.suppressed.justification})` : finding.level,
+            where,
+            finding.message,
+            finding.fixedByInstrumenting ? 'yes' : 'no'
+        ].map(markdownCell);
+        return `| ${cells.join(' | ')} |`;
+    });
+    const table = ['| rule | level | where | finding | fixed by running the action |', '| --- | --- | --- | --- | --- |'];
+    let text = [...head, ...table].join('\n');
+    let shown = 0;
+    for (const row of rows) {
+        if (text.length + row.length + 200 > limit)
+            break;
+        text += `\n${row}`;
+        shown++;
+    }
+    if (shown < rows.length)
+        text += `\n\n_${rows.length - shown} more finding(s) left out to fit GitHub's size limit: the SARIF file and the annotations have them all._`;
+    return `${text}\n`;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/core/audit/sarif.ts
+
+
+
+/**
+ * SARIF 2.1.0 for `github/codeql-action/upload-sarif`, to GitHub's "SARIF support for code scanning" page
+ * (docs.github.com/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning).
+ */
+const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
+const TOOL_NAME = 'lacework-fargate';
+/** The partialFingerprints key: versioned, so a change of the key's recipe never matches old alerts by accident. */
+const FINGERPRINT_KEY = 'laceworkFargate/v1';
+/** GitHub rejects a run with more results than this ("Results per run: 25,000"). */
+const MAX_RESULTS_PER_RUN = 25_000;
+// GitHub's documented limits on rule text ("Limited to 255 / 1024 characters") and on tags (20 per rule).
+const NAME_LIMIT = 255;
+const DESCRIPTION_LIMIT = 1024;
+const TAG_LIMIT = 20;
+// semver.org's own regular expression for a SemVer 2.0.0 version.
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+const LEVEL_RANK = { error: 3, warning: 2, note: 1 };
+/** The log for one audit: one run, every rule's metadata, a result per finding (the most severe, up to GitHub's limit). */
+function renderSarif(findings, options) {
+    const rules = options.rules ?? AUDIT_RULES;
+    const ruleIndex = new Map(rules.map((rule, index) => [rule.id, index]));
+    for (const finding of findings) {
+        if (!ruleIndex.has(finding.ruleId))
+            throw new Error(`finding of rule ${finding.ruleId}, which the SARIF rules do not describe`);
+    }
+    const limit = Math.min(options.maxResults ?? MAX_RESULTS_PER_RUN, MAX_RESULTS_PER_RUN);
+    const kept = mostSevere(findings, rules, limit);
+    const omitted = findings.length - kept.length;
+    const run = {
+        tool: {
+            driver: {
+                name: TOOL_NAME,
+                version: options.toolVersion,
+                // GitHub reads semanticVersion before version; it must be SemVer 2.0.0 when present.
+                ...(SEMVER.test(options.toolVersion) ? { semanticVersion: options.toolVersion } : {}),
+                informationUri: options.informationUri,
+                rules: rules.map(descriptor)
+            }
+        },
+        invocations: [
+            {
+                executionSuccessful: true,
+                ...(omitted > 0
+                    ? {
+                        toolExecutionNotifications: [
+                            {
+                                level: 'warning',
+                                message: {
+                                    text: `${omitted} of ${findings.length} findings were left out: code scanning takes at most ${limit} results ` +
+                                        'per run; the most severe are kept.'
+                                }
+                            }
+                        ]
+                    }
+                    : {})
+            }
+        ],
+        // Columns come from JavaScript strings, which count UTF-16 code units.
+        columnKind: 'utf16CodeUnits',
+        results: kept.map(finding => result(finding, ruleIndex.get(finding.ruleId))),
+        ...(omitted > 0 ? { properties: { resultsTotal: findings.length, resultsOmitted: omitted } } : {})
+    };
+    return { $schema: SARIF_SCHEMA, version: '2.1.0', runs: [run] };
+}
+/** The fingerprint of a logical finding: its rule and key, never its line, so an alert survives edits above it. */
+function fingerprint(ruleId, logicalKey) {
+    return (0,external_node_crypto_.createHash)('sha256').update(`${ruleId}\0${logicalKey}`).digest('hex').slice(0, 32);
+}
+/**
+ * A repository path as a relative URI reference: forward slashes, each segment percent-encoded except the characters
+ * RFC 3986 allows in a path segment (upload-sarif decodes it with decodeURIComponent).
+ */
+function artifactUri(file) {
+    const path = external_node_path_.posix.normalize(file.replace(/\\/g, '/'));
+    if (path.startsWith('/') || path === '..' || path.startsWith('../') || /^[A-Za-z]:(\/|$)/.test(path)) {
+        throw new Error(`SARIF locations must be relative to the repository root: ${file}`);
+    }
+    return path
+        .replace(/^\.\//, '')
+        .split('/')
+        .map((segment, index) => {
+        const encoded = encodeURIComponent(segment).replace(/%(24|26|2B|2C|3B|3D|40)/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+        // A ':' in the first segment would read as a scheme (RFC 3986 §4.2), so it stays encoded there.
+        return index === 0 ? encoded : encoded.replace(/%3A/g, ':');
+    })
+        .join('/');
+}
+function descriptor(rule) {
+    const tags = [...new Set(['security', ...rule.tags])].slice(0, TAG_LIMIT);
+    return {
+        id: rule.id,
+        name: clip(rule.name, NAME_LIMIT),
+        shortDescription: { text: clip(rule.shortDescription, DESCRIPTION_LIMIT) },
+        fullDescription: { text: clip(rule.fullDescription, DESCRIPTION_LIMIT) },
+        help: { text: rule.help.text, markdown: rule.help.markdown },
+        ...(rule.helpUri ? { helpUri: rule.helpUri } : {}),
+        defaultConfiguration: { level: rule.level },
+        properties: { 'security-severity': rule.securitySeverity, tags }
+    };
+}
+function result(finding, ruleIndex) {
+    const { file, line, column } = finding.location;
+    // SARIF lines and columns start at 1: an unknown line leaves the region out (the whole file), never line 0.
+    const region = isPosition(line)
+        ? { startLine: line, ...(isPosition(column) ? { startColumn: column } : {}) }
+        : undefined;
+    return {
+        ruleId: finding.ruleId,
+        ruleIndex,
+        level: finding.level,
+        message: { text: finding.message },
+        locations: [{ physicalLocation: { artifactLocation: { uri: artifactUri(file), uriBaseId: '%SRCROOT%' }, ...(region ? { region } : {}) } }],
+        partialFingerprints: { [FINGERPRINT_KEY]: fingerprint(finding.ruleId, finding.logicalKey) },
+        ...(finding.suppressed
+            ? {
+                suppressions: [
+                    { kind: 'external', status: 'accepted', justification: finding.suppressed.justification, properties: { by: finding.suppressed.by } }
+                ]
+            }
+            : {}),
+        properties: { ...(finding.container !== undefined ? { container: finding.container } : {}), fixedByInstrumenting: finding.fixedByInstrumenting }
+    };
+}
+/** Up to `limit` findings in their original order, dropping first the suppressed, then the lowest level, then the lowest severity. */
+function mostSevere(findings, rules, limit) {
+    if (findings.length <= limit)
+        return findings;
+    const severity = new Map(rules.map(rule => [rule.id, Number(rule.securitySeverity)]));
+    const rank = findings
+        .map((finding, index) => ({ finding, index }))
+        .sort((a, b) => Number(!!a.finding.suppressed) - Number(!!b.finding.suppressed) ||
+        LEVEL_RANK[b.finding.level] - LEVEL_RANK[a.finding.level] ||
+        (severity.get(b.finding.ruleId) ?? 0) - (severity.get(a.finding.ruleId) ?? 0) ||
+        a.index - b.index);
+    const keep = new Set(rank.slice(0, limit).map(entry => entry.index));
+    return findings.filter((_, index) => keep.has(index));
+}
+function isPosition(value) {
+    return value !== undefined && Number.isInteger(value) && value >= 1;
+}
+function clip(text, limit) {
+    return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+;// CONCATENATED MODULE: ./src/core/audit/sudoers.ts
+
+
+/** Files of an image by absolute path (`/etc/sudoers`, `/etc/sudoers.d/…`); `root` is where sudo starts reading. */
+function readSudoers(files, root = '/etc/sudoers') {
+    const entries = files instanceof Map ? [...files.entries()] : Object.entries(files);
+    const reader = new Reader(new Map(entries.map(([path, text]) => [external_node_path_.posix.normalize(path), text])));
+    reader.file(external_node_path_.posix.normalize(root), 0);
+    return new Sudoers(reader.specs, reader.defaults, reader.aliases, reader.problems);
+}
+// ---------------------------------------------------------------------------------------------------------------------
+// Reading files: comments, continuation lines, includes
+// sudoers(5) "Including other files from within sudoers": a hard limit of 128 nested include files.
+const MAX_INCLUDE_DEPTH = 128;
+class Reader {
+    files;
+    specs = [];
+    defaults = [];
+    aliases = { User: new Map(), Runas: new Map(), Host: new Map(), Cmnd: new Map() };
+    problems = [];
+    order = 0;
+    constructor(files) {
+        this.files = files;
+    }
+    file(path, depth) {
+        if (depth > MAX_INCLUDE_DEPTH) {
+            this.problems.push({ file: path, message: `more than ${MAX_INCLUDE_DEPTH} nested includes: sudo stops here` });
+            return;
+        }
+        const text = this.files.get(path);
+        if (text === undefined) {
+            this.problems.push({ file: path, message: 'not among the files given: nothing read from it' });
+            return;
+        }
+        for (const { line, text: entry } of logicalLines(text)) {
+            const include = /^[ \t]*[@#]include(dir)?[ \t]+(.*)$/.exec(entry);
+            if (include) {
+                this.include(path, line, include[2], include[1] !== undefined, depth);
+                continue;
+            }
+            const source = { file: path, line, entry: entry.trim(), order: this.order++ };
+            try {
+                this.entry(source);
+            }
+            catch (error) {
+                if (!(error instanceof SyntaxError))
+                    throw error;
+                // sudo's error_recovery (on by default) skips the entry in error and goes on.
+                this.problems.push({ file: path, line, message: `not a sudoers entry (${error.message}): skipped` });
+            }
+        }
+    }
+    include(from, line, argument, directory, depth) {
+        const target = includePath(argument);
+        if (target.includes('%h')) {
+            this.problems.push({ file: from, line, message: `${target} names the host (%h), which an image does not know: not read` });
+            return;
+        }
+        // sudoers(5): a path that is not fully qualified is in the directory of the file that includes it.
+        const path = external_node_path_.posix.normalize(target.startsWith('/') ? target : external_node_path_.posix.join(external_node_path_.posix.dirname(from), target));
+        if (!directory) {
+            this.file(path, depth + 1);
+            return;
+        }
+        // sudoers(5): each file in the directory, "skipping file names that end in '~' or contain a '.' character",
+        // "parsed in sorted lexical order".
+        const names = [...this.files.keys()]
+            .filter(file => external_node_path_.posix.dirname(file) === path)
+            .map(file => external_node_path_.posix.basename(file))
+            .filter(name => !name.includes('.') && !name.endsWith('~'))
+            .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        for (const name of names)
+            this.file(external_node_path_.posix.join(path, name), depth + 1);
+    }
+    entry(source) {
+        const scanner = new Scanner(source.entry);
+        const alias = scanner.match(/(User_Alias|Runas_Alias|Host_Alias|Cmnd_Alias|Cmd_Alias)(?=[ \t])/y);
+        if (alias) {
+            const kind = alias[1].split('_')[0];
+            this.alias(scanner, source, kind === 'Cmd' ? 'Cmnd' : kind);
+        }
+        else if (scanner.match(/Defaults(?=[@:!> \t]|$)/y)) {
+            this.defaults.push(parseDefaults(scanner, source));
+        }
+        else {
+            this.specs.push(parseUserSpec(scanner, source));
+        }
+    }
+    alias(scanner, source, kind) {
+        // sudoers(5) "Aliases": NAME = item, … (':' NAME = item, …)*; redefining one is a syntax error.
+        do {
+            const name = scanner.match(/[A-Z][A-Z0-9_]*/y)?.[0];
+            if (!name || !scanner.eat('='))
+                scanner.fail('expected NAME = …');
+            const members = kind === 'Cmnd' ? scanner.list(() => scanner.command()) : scanner.list(() => scanner.principal());
+            const table = this.aliases[kind];
+            if (table.has(name))
+                this.problems.push({ file: source.file, line: source.line, message: `${kind}_Alias ${name} defined again: ignored` });
+            else
+                table.set(name, members);
+        } while (scanner.eat(':'));
+        scanner.end();
+    }
+}
+/**
+ * The entries of a file, each with the line it starts on: comments dropped, lines ending in `\` joined to the next
+ * (sudoers(5) "Other special characters and reserved words").
+ */
+function logicalLines(text) {
+    const lines = [];
+    let pending;
+    text.split(/\r?\n/).forEach((raw, index) => {
+        const { code, comment } = stripComment(raw, pending === undefined);
+        const continued = !comment && /(^|[^\\])(\\\\)*\\[ \t]*$/.test(code);
+        const part = continued ? code.replace(/\\[ \t]*$/, ' ') : code;
+        pending = pending ? { line: pending.line, text: pending.text + part } : { line: index + 1, text: part };
+        if (continued)
+            return;
+        if (pending.text.trim() !== '')
+            lines.push(pending);
+        pending = undefined;
+    });
+    if (pending && pending.text.trim() !== '')
+        lines.push(pending);
+    return lines;
+}
+/**
+ * Cuts a line at its comment. `#` starts one unless it begins an `#include`/`#includedir` directive or is followed by
+ * digits (`#101` is a user-ID), or sits inside double quotes or after a backslash.
+ */
+function stripComment(raw, startsEntry) {
+    let quoted = false;
+    for (let i = 0; i < raw.length; i++) {
+        const c = raw[i];
+        if (c === '\\')
+            i++;
+        else if (c === '"')
+            quoted = !quoted;
+        else if (c === '#' && !quoted) {
+            if (startsEntry && raw.slice(0, i).trim() === '' && /^#include(dir)?[ \t]/.test(raw.slice(i)))
+                return { code: raw, comment: false };
+            if (/^#-?[0-9]/.test(raw.slice(i)))
+                continue;
+            return { code: raw.slice(0, i), comment: true };
+        }
+    }
+    return { code: raw, comment: false };
+}
+/** The path of an include directive: double-quoted, or with `\` escaping spaces (sudoers(5), since 1.9.1). */
+function includePath(argument) {
+    const text = argument.trim();
+    if (text.startsWith('"'))
+        return text.slice(1, text.indexOf('"', 1) > 0 ? text.indexOf('"', 1) : undefined);
+    let path = '';
+    for (let i = 0; i < text.length; i++) {
+        if (text[i] === '\\' && i + 1 < text.length)
+            path += text[++i];
+        else if (text[i] === ' ' || text[i] === '\t')
+            break;
+        else
+            path += text[i];
+    }
+    return path;
+}
+// ---------------------------------------------------------------------------------------------------------------------
+// Parsing one entry
+const NAME_STOPS = ' \t,:=()';
+class Scanner {
+    s;
+    i = 0;
+    constructor(s) {
+        this.s = s;
+    }
+    fail(message) {
+        throw new SyntaxError(`${message} at column ${this.i + 1}`);
+    }
+    ws() {
+        while (this.s[this.i] === ' ' || this.s[this.i] === '\t')
+            this.i++;
+    }
+    peek() {
+        this.ws();
+        return this.s[this.i] ?? '';
+    }
+    eat(text) {
+        this.ws();
+        if (!this.s.startsWith(text, this.i))
+            return false;
+        this.i += text.length;
+        return true;
+    }
+    /** `pattern` must be sticky (`y`). */
+    match(pattern) {
+        this.ws();
+        pattern.lastIndex = this.i;
+        const found = pattern.exec(this.s);
+        if (found)
+            this.i += found[0].length;
+        return found;
+    }
+    end() {
+        if (this.peek() !== '')
+            this.fail(`unexpected "${this.s.slice(this.i, this.i + 20)}"`);
+    }
+    /** A name or value: double-quoted, or up to a stop character, with `\x` and `\xHH` escapes resolved. */
+    word(stops = NAME_STOPS) {
+        this.ws();
+        let out = '';
+        if (this.s[this.i] === '"') {
+            const close = this.s.indexOf('"', this.i + 1);
+            if (close < 0)
+                this.fail('unterminated quote');
+            out = this.s.slice(this.i + 1, close).replace(/\\(.)/g, '$1');
+            this.i = close + 1;
+            return out;
+        }
+        while (this.i < this.s.length) {
+            const c = this.s[this.i];
+            if (c === '\\') {
+                const hex = /^\\x([0-9a-fA-F]{2})/.exec(this.s.slice(this.i));
+                out += hex ? String.fromCharCode(parseInt(hex[1], 16)) : (this.s[this.i + 1] ?? '');
+                this.i += hex ? 4 : 2;
+                continue;
+            }
+            if (stops.includes(c))
+                break;
+            out += c;
+            this.i++;
+        }
+        return out;
+    }
+    /** Like `word`, but keeps the escapes: what a command path needs to tell `\*` from a wildcard. */
+    rawWord(stops) {
+        this.ws();
+        const start = this.i;
+        while (this.i < this.s.length && !stops.includes(this.s[this.i]))
+            this.i += this.s[this.i] === '\\' ? 2 : 1;
+        return this.s.slice(start, this.i);
+    }
+    /** An odd number of `!` negates (sudoers(5) "Aliases"). */
+    negation() {
+        let count = 0;
+        while (this.eat('!'))
+            count++;
+        return count % 2 === 1;
+    }
+    list(item) {
+        const items = [item()];
+        while (this.eat(','))
+            items.push(item());
+        return items;
+    }
+    /** A User, Runas_Member or Host of a list. */
+    principal() {
+        const start = this.i;
+        const negated = this.negation();
+        const name = this.word();
+        if (name === '')
+            this.fail('expected a user, group, host or alias');
+        const text = this.s.slice(start, this.i).trim();
+        let item;
+        if (name === 'ALL')
+            item = { type: 'all' };
+        else if (name.startsWith('%:') || name.startsWith('+'))
+            item = { type: 'unknown' };
+        else if (/^%#\d+$/.test(name))
+            item = { type: 'gid', id: Number(name.slice(2)) };
+        else if (name.startsWith('%'))
+            item = { type: 'group', name: name.slice(1) };
+        else if (/^#\d+$/.test(name))
+            item = { type: 'id', id: Number(name.slice(1)) };
+        else if (/^[A-Z][A-Z0-9_]*$/.test(name))
+            item = { type: 'alias', name };
+        else
+            item = { type: 'name', name };
+        return { negated, item, text };
+    }
+    /** A Cmnd: Digest_List? '!'* (ALL | list | sudoedit args | path args | regex args | Cmnd_Alias). */
+    command() {
+        // A Digest_List pins the command's contents, not what it may do: read and dropped.
+        while (this.match(/sha(224|256|384|512)[ \t]*:/y)) {
+            this.word(' \t,:');
+            if (!this.match(/,(?=[ \t]*sha(224|256|384|512)[ \t]*:)/y))
+                break;
+        }
+        const start = this.i;
+        const negated = this.negation();
+        const text = () => this.s.slice(start, this.i).trim();
+        if (this.match(/ALL(?=$|[ \t,:])/y))
+            return { negated, item: { type: 'all' }, text: text() };
+        if (this.match(/list(?=$|[ \t,:])/y))
+            return { negated, item: { type: 'list' }, text: text() };
+        if (this.match(/sudoedit(?=$|[ \t,:])/y)) {
+            this.args();
+            return { negated, item: { type: 'sudoedit' }, text: text() };
+        }
+        const c = this.peek();
+        if (c === '/' || c === '^') {
+            const path = c === '^' ? this.regex() : this.rawWord(' \t,:=');
+            // sudoers(5): a leading path on sudoedit "will be silently converted to sudoedit".
+            if (external_node_path_.posix.basename(path) === 'sudoedit') {
+                this.args();
+                return { negated, item: { type: 'sudoedit' }, text: text() };
+            }
+            const args = this.args();
+            return { negated, item: { type: 'path', path, ...(args !== undefined ? { args } : {}) }, text: text() };
+        }
+        const alias = this.match(/[A-Z][A-Z0-9_]*(?=$|[ \t,:])/y);
+        if (alias)
+            return { negated, item: { type: 'alias', name: alias[0] }, text: text() };
+        return this.fail('expected a command: a full path, ALL or a Cmnd_Alias');
+    }
+    /**
+     * A command's arguments up to the next unescaped `,` or `:`: undefined when none are written (any are allowed),
+     * `""` when no arguments are allowed (sudoers(5) "Exceptions to wildcard rules").
+     */
+    args() {
+        this.ws();
+        if (this.s[this.i] === '^')
+            return this.regex();
+        let out = '';
+        while (this.i < this.s.length) {
+            const c = this.s[this.i];
+            if (c === ',' || c === ':')
+                break;
+            if (c === '\\' && this.i + 1 < this.s.length) {
+                out += this.s[this.i + 1];
+                this.i += 2;
+                continue;
+            }
+            out += c;
+            this.i++;
+        }
+        const args = out.trim().replace(/[ \t]+/g, ' ');
+        return args === '' ? undefined : args;
+    }
+    /** A regular expression `^…$` (sudoers(5) "Regular expressions": only `#` needs escaping inside). */
+    regex() {
+        const end = /\$(?=$|[ \t,:])/g;
+        end.lastIndex = this.i;
+        const found = end.exec(this.s);
+        if (!found)
+            this.fail('a regular expression must end with $');
+        const regex = this.s.slice(this.i, found.index + 1);
+        this.i = found.index + 1;
+        return regex;
+    }
+}
+/** User_Spec ::= User_List Host_List '=' Cmnd_Spec_List (':' Host_List '=' Cmnd_Spec_List)* (sudoers(5) "User specification"). */
+function parseUserSpec(scanner, source) {
+    const users = scanner.list(() => scanner.principal());
+    const privileges = [];
+    do {
+        const hosts = scanner.list(() => scanner.principal());
+        if (!scanner.eat('='))
+            scanner.fail("expected '=' after the host list");
+        privileges.push({ hosts, commands: parseCmndSpecs(scanner) });
+    } while (scanner.eat(':'));
+    scanner.end();
+    return { source, users, privileges };
+}
+/**
+ * Cmnd_Spec ::= Runas_Spec? Option_Spec* (Tag_Spec ':')* Cmnd. A Runas_Spec, an option and a tag carry over to the
+ * Cmnds after it in the list (sudoers(5) "Runas_Spec", "Tag_Spec").
+ */
+function parseCmndSpecs(scanner) {
+    const specs = [];
+    let runas;
+    let passwd;
+    let setenv;
+    do {
+        if (scanner.eat('('))
+            runas = parseRunas(scanner);
+        for (;;) {
+            if (scanner.match(/(ROLE|TYPE|TIMEOUT|CWD|CHROOT|NOTBEFORE|NOTAFTER|APPARMOR_PROFILE)[ \t]*=/y)) {
+                scanner.word(' \t,:');
+                continue;
+            }
+            const tag = scanner.match(/(NO)?(EXEC|FOLLOW|LOG_INPUT|LOG_OUTPUT|MAIL|INTERCEPT|PASSWD|SETENV)[ \t]*:/y);
+            if (!tag)
+                break;
+            if (tag[2] === 'PASSWD')
+                passwd = tag[1] === undefined;
+            if (tag[2] === 'SETENV')
+                setenv = tag[1] === undefined;
+        }
+        specs.push({ ...(runas ? { runas } : {}), passwd, setenv, command: scanner.command() });
+    } while (scanner.eat(','));
+    return specs;
+}
+/** Runas_Spec ::= '(' Runas_List? (':' Runas_List)? ')'; only the user list decides whether it is root. */
+function parseRunas(scanner) {
+    const next = scanner.peek();
+    const users = next === ':' || next === ')' ? [] : scanner.list(() => scanner.principal());
+    if (scanner.eat(':') && scanner.peek() !== ')')
+        scanner.list(() => scanner.principal());
+    if (!scanner.eat(')'))
+        scanner.fail("expected ')'");
+    return { users };
+}
+/** Default_Entry ::= Default_Type Parameter_List (sudoers(5) "Defaults"). */
+function parseDefaults(scanner, source) {
+    // The scope's sigil follows `Defaults` directly; a blank means the entry is global.
+    const sigil = /^Defaults([@:!>])/.exec(source.entry)?.[1];
+    let scope = { type: 'global' };
+    if (sigil) {
+        scanner.eat(sigil);
+        if (sigil === '!')
+            scope = { type: 'command', list: scanner.list(() => defaultsCommand(scanner)) };
+        else
+            scope = { type: sigil === '@' ? 'host' : sigil === ':' ? 'user' : 'runas', list: scanner.list(() => scanner.principal()) };
+    }
+    const params = [];
+    do {
+        const enabled = !scanner.negation();
+        const name = scanner.match(/[A-Za-z_][A-Za-z0-9_]*/y)?.[0];
+        if (!name)
+            scanner.fail('expected a Defaults parameter');
+        const op = scanner.match(/\+=|-=|=/y)?.[0];
+        if (op)
+            params.push({ name, op, enabled: true, value: scanner.word(' \t,') });
+        else
+            params.push({ name, op: 'flag', enabled });
+    } while (scanner.eat(','));
+    scanner.end();
+    return { source, scope, params };
+}
+/** A command of `Defaults!`: a path, ALL or an alias, never arguments (sudoers(5) "Defaults"). */
+function defaultsCommand(scanner) {
+    const negated = scanner.negation();
+    const word = scanner.rawWord(' \t,');
+    if (word === 'ALL')
+        return { negated, item: { type: 'all' }, text: word };
+    if (/^[A-Z][A-Z0-9_]*$/.test(word))
+        return { negated, item: { type: 'alias', name: word }, text: word };
+    if (word.startsWith('/') || word.startsWith('^'))
+        return { negated, item: { type: 'path', path: word }, text: word };
+    return scanner.fail('expected a command after Defaults!');
+}
+const ROOT = { name: 'root', uid: 0, groups: new Set(['root']), gids: new Set([0]) };
+/**
+ * sudo's compiled-in env_keep list (plugins/sudoers/env.c, initial_keepenv_table, 1.9): PATH is among them, so the
+ * caller's PATH reaches the command unless secure_path replaces it.
+ */
+const DEFAULT_ENV_KEEP = [
+    'COLORS',
+    'DISPLAY',
+    'HOSTNAME',
+    'KRB5CCNAME',
+    'LS_COLORS',
+    'PATH',
+    'PS1',
+    'PS2',
+    'XAUTHORITY',
+    'XAUTHORIZATION',
+    'XDG_CURRENT_DESKTOP'
+];
+/**
+ * Variables that change what a root shell script or a dynamically linked program runs or loads. The agent script is
+ * a /bin/sh script that runs whoami, uname, awk, curl… by name, so the caller's PATH alone is enough to get root.
+ * (glibc drops LD_* from set-user-ID sudo's own environment before sudo starts, sudoers(5) "Command environment";
+ * a rule that keeps them still asks for them, and not every loader does that.)
+ */
+const DANGEROUS_VARIABLES = [
+    'PATH',
+    'LD_PRELOAD',
+    'LD_LIBRARY_PATH',
+    'LD_AUDIT',
+    'BASH_ENV',
+    'ENV',
+    'SHELLOPTS',
+    'BASHOPTS',
+    'PS4',
+    'IFS',
+    'HOME',
+    'GCONV_PATH',
+    'NLSPATH'
+];
+const sudoers_SHELLS = /^(sh|bash|dash|ash|zsh|ksh|mksh|csh|tcsh|fish|busybox|su|sudo|env|script|python[0-9.]*|perl[0-9.]*|ruby[0-9.]*|node|lua[0-9.]*|php[0-9.]*)$/;
+const EDITORS = /^(vi|vim|vim\.basic|vim\.tiny|nvim|view|rvim|ex|ed|red|nano|rnano|pico|emacs|mg|joe|less|more|most|man|pg)$/;
+class Sudoers {
+    specs;
+    defaults;
+    aliases;
+    problems;
+    constructor(specs, defaults, aliases, 
+    /** Entries sudo would skip or could not be read; what was read is still answered for. */
+    problems) {
+        this.specs = specs;
+        this.defaults = defaults;
+        this.aliases = aliases;
+        this.problems = problems;
+    }
+    /**
+     * Every rule that lets `user` (with `groups`: names, or gids as digits) run as root anything beyond exactly the
+     * agent script with no arguments: in reading order, each with its file and line. Empty for the action's own rule
+     * in a sudoers that replaces the caller's PATH (secure_path), as Debian's does.
+     */
+    broaderThanAgent(user, groups = []) {
+        const identity = toIdentity(user, groups);
+        const hits = [];
+        const add = (source, kind, via, detail, passwordRequired) => hits.push({ hit: { file: source.file, line: source.line, kind, entry: source.entry, via, detail, passwordRequired }, order: source.order });
+        const base = this.settings(identity);
+        const agent = this.settings(identity, core_agent/* AGENT_SCRIPT */.Il);
+        const exempt = base.exemptGroup !== undefined && identity.groups.has(base.exemptGroup);
+        const runasDefault = this.runasDefault();
+        for (const spec of this.specs) {
+            const who = this.listMatch(spec.users, 'User', principal => matchesIdentity(principal, identity));
+            if (!who?.result)
+                continue;
+            for (const privilege of spec.privileges) {
+                if (!this.listMatch(privilege.hosts, 'Host', mayBeThisHost)?.result)
+                    continue;
+                for (const command of privilege.commands) {
+                    if (!this.runsAsRoot(command, runasDefault))
+                        continue;
+                    for (const { item } of this.expand(command.command).filter(entry => !entry.negated)) {
+                        const exact = item.type === 'path' && !item.path.startsWith('^') && !hasWildcard(item.path) ? sudoers_unescape(item.path) : undefined;
+                        const isAgent = exact === core_agent/* AGENT_SCRIPT */.Il;
+                        const settings = exact === undefined ? base : isAgent ? agent : this.settings(identity, exact);
+                        const passwordRequired = !exempt && (command.passwd ?? settings.authenticate);
+                        if (isAgent && item.type === 'path' && item.args === '""') {
+                            this.agentEnvironment(spec.source, who.item.text, command, settings, exempt, passwordRequired, add);
+                            continue;
+                        }
+                        const found = classify(item);
+                        if (found)
+                            add(spec.source, found.kind, who.item.text, found.detail, passwordRequired);
+                    }
+                }
+            }
+        }
+        const seen = new Set();
+        return hits
+            .sort((a, b) => a.order - b.order)
+            .map(({ hit }) => hit)
+            .filter(hit => {
+            const key = `${hit.file}:${hit.line}:${hit.kind}:${hit.detail}`;
+            if (seen.has(key))
+                return false;
+            seen.add(key);
+            return true;
+        });
+    }
+    /** What the narrow rule still lets through: a caller-set environment for a root shell script. */
+    agentEnvironment(grant, via, command, settings, exempt, passwordRequired, add) {
+        // sudoers(5) "SETENV and NOSETENV": with SETENV (or the setenv flag) the caller may use -E and VAR=value.
+        if (command.setenv ?? settings.setenv.value) {
+            const source = command.setenv ? grant : (settings.setenv.source ?? grant);
+            const detail = 'the caller may set any variable for the agent script (SETENV / setenv: sudo -E, VAR=value), PATH and LD_PRELOAD included';
+            add(source, 'setenv', via, detail, passwordRequired);
+        }
+        // sudoers(5) "Command environment": with env_reset off, all but env_delete's list passes.
+        if (!settings.envReset.value) {
+            const detail = "env_reset is off: the caller's environment, PATH included, reaches the agent script run as root";
+            add(settings.envReset.source ?? grant, 'environment', via, detail, passwordRequired);
+            return;
+        }
+        // sudoers(5) exempt_group: its members are exempt from secure_path.
+        const securePath = settings.securePath.value !== undefined && !exempt;
+        for (const keep of settings.envKeep) {
+            const name = keep.pattern.split('=')[0];
+            const passed = DANGEROUS_VARIABLES.filter(variable => envPatternMatches(name, variable) && !(variable === 'PATH' && securePath));
+            if (passed.length === 0)
+                continue;
+            if (keep.source) {
+                add(keep.source, 'environment', via, `env_keep passes ${passed.join(', ')} from the caller to the agent script run as root`, passwordRequired);
+            }
+            else {
+                add(grant, 'environment', via, "no secure_path: sudo keeps the caller's PATH (its built-in env_keep), and the agent script, run as root, runs whoami, awk, curl… from it", passwordRequired);
+            }
+        }
+    }
+    /** Defaults as sudo applies them: global, host, user and runas entries in order, then command entries for `command`. */
+    settings(identity, command) {
+        const settings = {
+            envReset: { value: true },
+            setenv: { value: false },
+            securePath: {},
+            envKeep: DEFAULT_ENV_KEEP.map(pattern => ({ pattern })),
+            authenticate: true
+        };
+        const applies = (scope) => {
+            switch (scope.type) {
+                case 'global':
+                    return true;
+                case 'host':
+                    return !!this.listMatch(scope.list, 'Host', mayBeThisHost)?.result;
+                case 'user':
+                    return !!this.listMatch(scope.list, 'User', principal => matchesIdentity(principal, identity))?.result;
+                case 'runas':
+                    return !!this.listMatch(scope.list, 'Runas', principal => matchesIdentity(principal, ROOT))?.result;
+                case 'command':
+                    return false;
+            }
+        };
+        const generic = this.defaults.filter(entry => applies(entry.scope));
+        const forCommand = command === undefined ? [] : this.defaults.filter(entry => entry.scope.type === 'command' && this.commandListMatches(entry.scope.list, command));
+        for (const entry of [...generic, ...forCommand]) {
+            for (const param of entry.params)
+                apply(settings, param, entry.source);
+        }
+        return settings;
+    }
+    /** runas_default, which sudo reads before all other Defaults (sudoers(5) "Defaults"). */
+    runasDefault() {
+        let target = 'root';
+        for (const entry of this.defaults) {
+            if (entry.scope.type !== 'global')
+                continue;
+            for (const param of entry.params)
+                if (param.name === 'runas_default' && param.op === '=' && param.value)
+                    target = param.value;
+        }
+        return target;
+    }
+    runsAsRoot(command, runasDefault) {
+        if (!command.runas)
+            return runasDefault === 'root' || runasDefault === '#0';
+        return !!this.listMatch(command.runas.users, 'Runas', principal => matchesIdentity(principal, ROOT))?.result;
+    }
+    /**
+     * sudo's list matching: from the last item back, the first that matches decides (allowed, or denied when negated);
+     * none: the list does not match. An alias answers with its own list's verdict.
+     */
+    listMatch(list, kind, matches, negated = false, seen = new Set()) {
+        for (let index = list.length - 1; index >= 0; index--) {
+            const member = list[index];
+            if (member.item.type === 'alias') {
+                const members = this.aliases[kind].get(member.item.name);
+                if (!members || seen.has(member.item.name))
+                    continue;
+                const inner = this.listMatch(members, kind, matches, negated !== member.negated, new Set([...seen, member.item.name]));
+                if (inner)
+                    return { result: member.negated ? !inner.result : inner.result, item: member };
+                continue;
+            }
+            if (matches(member.item, negated !== member.negated))
+                return { result: !member.negated, item: member };
+        }
+        return undefined;
+    }
+    /** Cmnd_Aliases replaced by their commands, negations carried through. */
+    expand(command, seen = new Set()) {
+        if (command.item.type !== 'alias')
+            return [command];
+        const members = this.aliases.Cmnd.get(command.item.name);
+        if (!members || seen.has(command.item.name))
+            return [];
+        const inner = new Set([...seen, command.item.name]);
+        return members.flatMap(member => this.expand(member, inner)).map(entry => ({ ...entry, negated: entry.negated !== command.negated }));
+    }
+    commandListMatches(list, path) {
+        const expanded = list.flatMap(entry => this.expand(entry));
+        for (let index = expanded.length - 1; index >= 0; index--) {
+            const { item, negated } = expanded[index];
+            if (item.type === 'all' || (item.type === 'path' && pathMatches(item.path, path)))
+                return !negated;
+        }
+        return false;
+    }
+}
+function toIdentity(user, groups) {
+    let identity = typeof user === 'string' ? {} : user;
+    if (typeof user === 'string') {
+        const name = user.trim().split(':')[0];
+        identity = /^\d+$/.test(name) ? { uid: Number(name) } : { name };
+    }
+    return {
+        ...identity,
+        groups: new Set(groups.filter(group => !/^\d+$/.test(group))),
+        gids: new Set(groups.filter(group => /^\d+$/.test(group)).map(Number))
+    };
+}
+/** An image cannot know the host name ECS gives the task: a named host may be it, a negated one is not counted on. */
+function mayBeThisHost(principal, negated) {
+    return principal.type === 'all' || !negated;
+}
+function matchesIdentity(principal, identity) {
+    switch (principal.type) {
+        case 'all':
+            return true;
+        case 'name':
+            return principal.name === identity.name;
+        case 'id':
+            return principal.id === identity.uid;
+        case 'group':
+            return identity.groups.has(principal.name);
+        case 'gid':
+            return identity.gids.has(principal.id);
+        default:
+            return false;
+    }
+}
+function apply(settings, param, source) {
+    const words = (param.value ?? '').split(/[ \t]+/).filter(Boolean);
+    switch (param.name) {
+        case 'env_reset':
+            if (param.op === 'flag')
+                settings.envReset = { value: param.enabled, source };
+            break;
+        case 'setenv':
+            if (param.op === 'flag')
+                settings.setenv = { value: param.enabled, source };
+            break;
+        case 'secure_path':
+            settings.securePath = param.op === '=' && param.value ? { value: param.value, source } : param.op === 'flag' && !param.enabled ? {} : settings.securePath;
+            break;
+        case 'env_keep':
+            // sudoers(5) env_keep: "replaced, added to, deleted from, or disabled by using the '=', '+=', '-=', and '!' operators".
+            if (param.op === '=')
+                settings.envKeep = words.map(pattern => ({ pattern, source }));
+            else if (param.op === '+=')
+                settings.envKeep = [...settings.envKeep, ...words.map(pattern => ({ pattern, source }))];
+            else if (param.op === '-=')
+                settings.envKeep = settings.envKeep.filter(entry => !words.includes(entry.pattern));
+            else if (!param.enabled)
+                settings.envKeep = [];
+            break;
+        case 'exempt_group':
+            settings.exemptGroup = param.op === '=' ? param.value?.replace(/^%/, '') : param.enabled ? settings.exemptGroup : undefined;
+            break;
+        case 'authenticate':
+            if (param.op === 'flag')
+                settings.authenticate = param.enabled;
+            break;
+    }
+}
+/** How a command other than the agent script with no arguments widens what the user may run as root. */
+function classify(item) {
+    switch (item.type) {
+        case 'all':
+            return { kind: 'all', detail: 'runs any command as root' };
+        case 'sudoedit':
+            return { kind: 'sudoedit', detail: 'edits files as root (sudoedit)' };
+        case 'list':
+        case 'alias':
+            return undefined;
+        case 'path': {
+            const path = sudoers_unescape(item.path);
+            if (path === core_agent/* AGENT_SCRIPT */.Il) {
+                const args = item.args === undefined ? 'any arguments' : `arguments ${item.args}`;
+                return { kind: 'agent-arguments', detail: `runs the agent script as root with ${args}, and it execs them` };
+            }
+            if (item.path.startsWith('^') || hasWildcard(item.path))
+                return { kind: 'wildcard', detail: `${item.path} matches more than the agent script` };
+            if (path.endsWith('/'))
+                return { kind: 'directory', detail: `runs any program in ${path} as root` };
+            const name = external_node_path_.posix.basename(path);
+            if (sudoers_SHELLS.test(name))
+                return { kind: 'shell', detail: `runs the shell or interpreter ${path} as root` };
+            if (EDITORS.test(name))
+                return { kind: 'editor', detail: `runs ${path} as root, which can open a shell` };
+            return { kind: 'command', detail: `runs ${path} as root` };
+        }
+    }
+}
+function hasWildcard(raw) {
+    return /(^|[^\\])(\\\\)*[*?[]/.test(raw);
+}
+function sudoers_unescape(raw) {
+    return raw.replace(/\\(.)/g, '$1');
+}
+/**
+ * Whether a sudoers command path matches `path`: a regular expression `^…$`, a glob (sudoers(5) "Wildcards": `/` is
+ * not matched by wildcards in the path), a directory ending in `/`, or the path itself.
+ */
+function pathMatches(raw, path) {
+    if (raw.startsWith('^')) {
+        try {
+            return new RegExp(raw).test(path);
+        }
+        catch {
+            return false;
+        }
+    }
+    if (hasWildcard(raw))
+        return globToRegExp(raw).test(path);
+    const plain = sudoers_unescape(raw);
+    return plain.endsWith('/') ? external_node_path_.posix.dirname(path) + '/' === plain : plain === path;
+}
+function globToRegExp(glob) {
+    let source = '';
+    for (let i = 0; i < glob.length; i++) {
+        const c = glob[i];
+        if (c === '\\' && i + 1 < glob.length)
+            source += escapeRegExp(glob[++i]);
+        else if (c === '*')
+            source += '[^/]*';
+        else if (c === '?')
+            source += '[^/]';
+        else if (c === '[') {
+            const close = glob.indexOf(']', i + 2);
+            if (close < 0)
+                source += '\\[';
+            else {
+                const body = glob.slice(i + 1, close);
+                source += `[${body.startsWith('!') ? `^${body.slice(1)}` : body}]`;
+                i = close;
+            }
+        }
+        else
+            source += escapeRegExp(c);
+    }
+    return new RegExp(`^${source}$`);
+}
+/** sudoers(5) "Command environment": env patterns know only `*`, which matches zero or more characters. */
+function envPatternMatches(pattern, variable) {
+    return new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`).test(variable);
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+// EXTERNAL MODULE: ./src/core/errors.ts
+var core_errors = __nccwpck_require__(4296);
+// EXTERNAL MODULE: ./src/core/oci.ts
+var core_oci = __nccwpck_require__(754);
 ;// CONCATENATED MODULE: ./src/core/layer-overlay.ts
 /**
  * The file system that a stack of image layers makes, restricted to the paths `wanted` selects, by the OCI
@@ -40803,290 +42453,30 @@ function join(parent, name) {
     return parent === '.' ? name : `${parent}/${name}`;
 }
 
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
 // EXTERNAL MODULE: ./src/core/tar.ts
 var core_tar = __nccwpck_require__(3092);
-;// CONCATENATED MODULE: ./src/core/agent-layer.ts
+;// CONCATENATED MODULE: ./src/core/layer-reader.ts
 
 
 
-/**
- * The agent's files as a layer of their own: what `COPY --from=<agent image> /var/lib/lacework-backup …` adds to an
- * image, worked out from the agent image's layers whatever their layout. Pure.
- */
-/** `var/lib/lacework-backup`: the agent directory as layer entries name it. */
-const AGENT_TREE = agent/* AGENT_DIR */.sI.replace(/^\/+/, '');
-/** The directories on the way to it: `var`, `var/lib`. */
-const AGENT_TREE_PARENTS = AGENT_TREE.split('/')
-    .slice(0, -1)
-    .map((_part, index, parts) => parts.slice(0, index + 1).join('/'));
-function inAgentTree(path) {
-    return path === AGENT_TREE || path.startsWith(`${AGENT_TREE}/`);
+/** gzip's magic bytes: a layer compressed otherwise (zstd, none) is not one this reader follows. */
+function isGzip(bytes) {
+    return bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
-/** What the agent layer carries: the tree and the directories above it. */
-function agentLayerPath(path) {
-    return inAgentTree(path) || AGENT_TREE_PARENTS.includes(path);
-}
-/** The agent image's layout cannot be turned into a layer without running a build (one line: why). */
-class AgentTreeError extends Error {
+/** A layer that cannot be read: not gzip, not a tar, cut short, or not the diff_id its config names. */
+class LayerReadError extends Error {
 }
 /**
- * Whether a layer holds nothing but the agent tree (and directories on the way to it), hard links included only
- * when they point inside: such a layer can be appended as it is, byte for byte.
+ * The entries of a gzip layer, streamed through gunzip and the tar reader: the regular files `keep` selects come with
+ * their data, every other entry without (never the whole layer in memory); checked against its `diffId` (the
+ * sha256 of the uncompressed tar) when one is given.
  */
-function holdsOnlyAgentTree(entries) {
-    return entries.every(entry => {
-        if (AGENT_TREE_PARENTS.includes(entry.path))
-            return entry.type === core_tar/* TarType */.Og.directory;
-        if (!inAgentTree(entry.path))
-            return false;
-        if (entry.path === AGENT_TREE && entry.type !== core_tar/* TarType */.Og.directory)
-            return false;
-        return entry.type !== core_tar/* TarType */.Og.hardLink || inAgentTree(entry.linkName ?? '');
-    });
-}
-/**
- * The merged agent tree of a stack of layers (bottom to top; whiteouts and opaque directories honoured), as the
- * entries of one new layer: the parent directories first (as the image has them, else root 0755), then the tree in
- * name order, hard links last so their targets exist when they are made. Regular files must carry their data.
- */
-function agentTreeEntries(layers) {
-    const tree = overlayLayers(layers, agentLayerPath);
-    const root = tree.get(AGENT_TREE);
-    if (!root)
-        throw new AgentTreeError(`no layer holds ${agent/* AGENT_DIR */.sI}`);
-    if (root.type !== core_tar/* TarType */.Og.directory)
-        throw new AgentTreeError(`${agent/* AGENT_DIR */.sI} is not a directory in the agent image`);
-    const parents = AGENT_TREE_PARENTS.map(path => {
-        const found = tree.get(path);
-        if (found && found.type !== core_tar/* TarType */.Og.directory)
-            throw new AgentTreeError(`/${path} is not a directory in the agent image`);
-        return found ?? { path, type: core_tar/* TarType */.Og.directory, size: 0, mode: 0o755, uid: 0, gid: 0, uname: '', gname: '', mtime: 0, devMajor: 0, devMinor: 0 };
-    });
-    const inside = [...tree.values()].filter(entry => inAgentTree(entry.path)).sort((a, b) => compare(a.path, b.path));
-    for (const entry of inside) {
-        if (entry.type === core_tar/* TarType */.Og.hardLink && !(entry.linkName && tree.has(entry.linkName) && inAgentTree(entry.linkName))) {
-            throw new AgentTreeError(`/${entry.path} is a hard link to /${entry.linkName}, outside ${agent/* AGENT_DIR */.sI}`);
-        }
-        if (entry.type === core_tar/* TarType */.Og.file && entry.data === undefined)
-            throw new AgentTreeError(`the data of /${entry.path} was not read`);
-    }
-    return [...parents, ...inside.filter(entry => entry.type !== core_tar/* TarType */.Og.hardLink), ...inside.filter(entry => entry.type === core_tar/* TarType */.Og.hardLink)];
-}
-/** Byte order, so the layer is the same whatever the locale. */
-function compare(a, b) {
-    return a < b ? -1 : a > b ? 1 : 0;
-}
-
-// EXTERNAL MODULE: ./src/core/digest.ts
-var digest = __nccwpck_require__(5543);
-;// CONCATENATED MODULE: ./src/core/image-mutation.ts
-
-
-/**
- * The base image plus layers and a new Entrypoint/Cmd, as `docker build` of a COPY + ENTRYPOINT + CMD would
- * make it (and as go-containerregistry's mutate does): every other field of the config is kept as it was.
- */
-function appendLayers(baseManifest, baseConfig, layers, change, created) {
-    const manifest = JSON.parse(baseManifest);
-    const config = JSON.parse(baseConfig);
-    const oci = manifest.mediaType !== core_oci/* MediaType */.zu.dockerManifest && manifest.config.mediaType !== core_oci/* MediaType */.zu.dockerConfig;
-    config.config = { ...(config.config ?? {}), Entrypoint: change.entrypoint, Cmd: change.cmd.length > 0 ? change.cmd : null };
-    config.rootfs.diff_ids = [...config.rootfs.diff_ids, ...layers.map(layer => layer.diffId)];
-    config.history = [
-        ...(config.history ?? []),
-        ...layers.map(layer => ({ created, created_by: layer.createdBy, comment: 'lacework-fargate' })),
-        { created, created_by: `ENTRYPOINT ${JSON.stringify(change.entrypoint)}`, comment: 'lacework-fargate', empty_layer: true }
-    ];
-    const configText = JSON.stringify(config);
-    const configDescriptor = { mediaType: manifest.config.mediaType, digest: (0,digest/* digestOf */.ol)(configText), size: Buffer.byteLength(configText) };
-    const layerType = oci ? core_oci/* MediaType */.zu.ociLayerGzip : core_oci/* MediaType */.zu.dockerLayerGzip;
-    manifest.config = configDescriptor;
-    manifest.layers = [...manifest.layers, ...layers.map(layer => ({ ...layer.descriptor, mediaType: layerType }))];
-    return {
-        manifest: JSON.stringify(manifest),
-        manifestMediaType: manifest.mediaType ?? (oci ? core_oci/* MediaType */.zu.ociManifest : core_oci/* MediaType */.zu.dockerManifest),
-        config: configText,
-        configDescriptor
-    };
-}
-
-;// CONCATENATED MODULE: ./src/core/concurrency.ts
-/** Runs `work` on every item with at most `limit` under way at once; results in the items' order. */
-async function mapWithConcurrency(items, limit, work) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await work(items[index]);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-    return results;
-}
-
-;// CONCATENATED MODULE: ./src/app/daemonless-build.ts
-
-
-
-
-
-
-
-
-
-
-
-/**
- * The root-embedded image without a Docker engine: the base image plus the agent's files, a new Entrypoint, pushed
- * blob by blob. The agent's layers are appended as they are when they hold nothing but /var/lib/lacework-backup;
- * otherwise its merged tree becomes one new, reproducible layer.
- */
-/** Blob copies under way at once; registries serve a handful of parallel requests per client well. */
-const BLOB_CONCURRENCY = 8;
-async function buildEmbeddedImage(client, request, created) {
-    const target = request.targetRepository;
-    const existing = await existingManifest(client, `${target}:${request.tag}`);
-    if (existing)
-        return { reference: `${target}@${existing}`, reused: true, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 };
-    const platform = { os: 'linux', architecture: request.architecture };
-    const [base, agent] = await Promise.all([client.getImageConfig(request.base, platform), client.getImageConfig(request.agentImage, platform)]);
-    for (const [image, found] of [
-        [request.base, base],
-        [request.agentImage, agent]
-    ]) {
-        const architecture = found.config.architecture;
-        if (architecture && architecture !== request.architecture)
-            throw new core_errors/* ImageError */.C8(image, `is a linux/${architecture} image; the task runs on ${request.architecture}`);
-    }
-    const baseRepository = (0,image_reference/* canonicalRepository */.JA)(request.base);
-    const agentRepository = (0,image_reference/* canonicalRepository */.JA)(request.agentImage);
-    const result = { reference: '', reused: false, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 };
-    const done = new Set();
-    // A mount answers 201 whether or not the target already has the blob: no HEAD first, one round trip per blob.
-    const mount = async (digest, source, bytes) => {
-        if (done.has(digest))
-            return;
-        done.add(digest);
-        if (await client.mountBlob(target, digest, source)) {
-            result.mountedBlobs++;
-        }
-        else {
-            const content = bytes ?? (await client.getBlob(source, digest));
-            await client.uploadBlob(target, digest, content);
-            result.uploadedBytes += content.length;
-        }
-    };
-    // A blob made here has no source to mount from: sent unless the target has it (a re-run under a new tag).
-    const upload = async (digest, bytes, ask) => {
-        if (done.has(digest))
-            return;
-        done.add(digest);
-        if (ask && (await client.blobExists(target, digest))) {
-            result.existingBlobs++;
-        }
-        else {
-            await client.uploadBlob(target, digest, bytes);
-            result.uploadedBytes += bytes.length;
-        }
-    };
-    // The base layers go over while the agent's layers are read, and on one registry the agent's own layers are
-    // mounted meanwhile too (most agent images keep their files in layers of their own; when they do not, those
-    // mounts stay unreferenced and cost no bytes): the round trips overlap instead of following each other.
-    const baseLayers = new Set(base.manifest.layers.map(layer => layer.digest));
-    const sameRegistry = (0,image_reference/* parseImageReference */.o_)(request.agentImage).registry === (0,image_reference/* parseImageReference */.o_)(target).registry;
-    const early = [
-        ...base.manifest.layers.map(layer => () => mount(layer.digest, baseRepository)),
-        ...(sameRegistry ? agent.manifest.layers.filter(layer => !baseLayers.has(layer.digest)).map(layer => () => mount(layer.digest, agentRepository)) : [])
-    ];
-    const earlyCopies = mapWithConcurrency(early, BLOB_CONCURRENCY, run => run());
-    earlyCopies.catch(() => undefined);
-    const layers = await agentLayers(client, request.agentImage, agentRepository, agent.manifest.layers, agent.config.rootfs?.diff_ids, baseLayers);
-    const image = appendLayers(JSON.stringify(base.manifest), base.configBytes.toString('utf8'), layers, { entrypoint: request.entrypoint, cmd: request.cmd }, created ?? newest(base.config.created, agent.config.created));
-    const copies = [
-        ...layers.map(layer => () => (layer.written ? upload(layer.descriptor.digest, layer.bytes, true) : mount(layer.descriptor.digest, agentRepository, layer.bytes))),
-        // The config is a few KB: sending it costs less than asking first.
-        () => upload(image.configDescriptor.digest, Buffer.from(image.config), false)
-    ];
-    await Promise.all([earlyCopies, mapWithConcurrency(copies, BLOB_CONCURRENCY, run => run())]);
-    const manifest = Buffer.from(image.manifest);
-    const digest = await client.putManifest(target, request.tag, image.manifestMediaType, manifest);
-    result.uploadedBytes += manifest.length;
-    result.reference = `${target}@${digest}`;
-    return result;
-}
-/** The digest `reference` names when the registry has it; undefined on 404 (no such tag or repository). */
-async function existingManifest(client, reference) {
-    try {
-        return (await client.getManifest(reference)).digest;
-    }
-    catch (error) {
-        if (error instanceof core_errors/* RegistryError */.gl && error.status === 404)
-            return undefined;
-        throw error;
-    }
-}
-/** What the daemonless builder cannot do (an agent layer it cannot read or split): the docker builder still can. */
-class AgentLayoutError extends core_errors/* ImageError */.C8 {
-    reason;
-    constructor(agentImage, reason) {
-        super(agentImage, `the daemonless builder cannot embed this agent image: ${reason}`);
-        this.reason = reason;
-    }
-}
-/** gzip level of the written agent layer: part of its digest, so it never changes between runs of one version. */
-const GZIP_LEVEL = 6;
-const GZIP_MAGIC = [0x1f, 0x8b];
-/**
- * The layers that carry the agent: its own layers as they are when every layer touching the agent directory holds
- * nothing else; else one new layer of the merged tree (deterministic: same files, same digest).
- */
-async function agentLayers(client, agentImage, agentRepository, layers, diffIds, baseLayers) {
-    if (!diffIds || diffIds.length !== layers.length) {
-        throw new core_errors/* ImageError */.C8(agentImage, `its config lists ${diffIds?.length ?? 0} diff_ids for ${layers.length} layers`);
-    }
-    // Layers the base image has are in the new image already; every other one may add to, or delete from, the tree.
-    const wanted = layers.map((descriptor, index) => ({ descriptor, index })).filter(({ descriptor }) => !baseLayers.has(descriptor.digest));
-    const read = await mapWithConcurrency(wanted, BLOB_CONCURRENCY, ({ descriptor, index }) => readLayer(client, agentImage, agentRepository, descriptor, diffIds[index], index, layers.length));
-    const touching = read.filter(layer => layer.entries.some(entry => touchesAgentTree(entry.path)));
-    if (touching.length === 0)
-        throw new AgentLayoutError(agentImage, `no layer outside the base image holds ${agent/* AGENT_DIR */.sI}`);
-    if (touching.every(layer => holdsOnlyAgentTree(layer.entries))) {
-        return touching.map(layer => ({
-            descriptor: { mediaType: layer.descriptor.mediaType, digest: layer.descriptor.digest, size: layer.descriptor.size },
-            diffId: layer.diffId,
-            createdBy: `COPY --from=${agentImage} ${agent/* AGENT_DIR */.sI} ${agent/* AGENT_DIR */.sI} # agent layer ${layer.index + 1} of ${layers.length}, as it is`,
-            bytes: layer.bytes
-        }));
-    }
-    let entries;
-    try {
-        entries = agentTreeEntries(read.map(layer => layer.entries));
-    }
-    catch (error) {
-        if (error instanceof AgentTreeError)
-            throw new AgentLayoutError(agentImage, error.message);
-        throw error;
-    }
-    const tar = (0,core_tar/* writeTar */.FJ)(entries);
-    const bytes = (0,external_node_zlib_.gzipSync)(tar, { level: GZIP_LEVEL });
-    return [
-        {
-            descriptor: { mediaType: core_oci/* MediaType */.zu.ociLayerGzip, digest: (0,digest/* digestOf */.ol)(bytes), size: bytes.length },
-            diffId: (0,digest/* digestOf */.ol)(tar),
-            createdBy: `COPY --from=${agentImage} ${agent/* AGENT_DIR */.sI} ${agent/* AGENT_DIR */.sI} # merged from agent layers ${touching.map(layer => layer.index + 1).join(', ')} of ${layers.length}`,
-            bytes,
-            written: true
-        }
-    ];
-}
-/** Downloads one layer and streams it through gunzip and the tar reader, keeping only the agent's files; checks its diff_id. */
-async function readLayer(client, agentImage, repository, descriptor, diffId, index, count) {
-    const label = `layer ${index + 1} of ${count} (${descriptor.digest})`;
-    const bytes = await client.getBlob(repository, descriptor.digest);
-    if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1])
-        throw new AgentLayoutError(agentImage, `${label} is not gzip-compressed (${descriptor.mediaType})`);
-    const reader = new core_tar/* TarReader */.RF(entry => entry.type === core_tar/* TarType */.Og.file && inAgentTree(entry.path));
+async function readLayerEntries(bytes, keep, diffId) {
+    if (!isGzip(bytes))
+        throw new LayerReadError('it is not gzip-compressed');
+    const reader = new core_tar/* TarReader */.RF(entry => entry.type === core_tar/* TarType */.Og.file && keep(entry.path));
     const entries = [];
     const hash = (0,external_node_crypto_.createHash)('sha256');
     try {
@@ -41110,133 +42500,76 @@ async function readLayer(client, agentImage, repository, descriptor, diffId, ind
     }
     catch (error) {
         if (error instanceof core_tar/* TarFormatError */.ZV)
-            throw new core_errors/* ImageError */.C8(agentImage, `${label}: ${error.message}`);
-        throw new core_errors/* ImageError */.C8(agentImage, `${label} does not gunzip: ${error.message}`);
+            throw new LayerReadError(error.message);
+        throw new LayerReadError(`it does not gunzip: ${error.message}`);
     }
     const unpacked = `sha256:${hash.digest('hex')}`;
-    if (unpacked !== diffId)
-        throw new core_errors/* ImageError */.C8(agentImage, `${label} unpacks to ${unpacked}, not the diff_id ${diffId} its config names`);
-    return { index, descriptor, diffId, bytes, entries };
-}
-/** An entry that adds to the agent tree, or a whiteout that deletes from it or from above it. */
-function touchesAgentTree(path) {
-    if (inAgentTree(path))
-        return true;
-    const slash = path.lastIndexOf('/');
-    const name = path.slice(slash + 1);
-    if (!name.startsWith('.wh.'))
-        return false;
-    const parent = slash < 0 ? '' : path.slice(0, slash);
-    if (name === '.wh..wh..opq')
-        return parent === '' || AGENT_TREE_PARENTS.includes(parent) || parent === AGENT_TREE;
-    const target = `${parent ? `${parent}/` : ''}${name.slice(4)}`;
-    return target === AGENT_TREE || AGENT_TREE_PARENTS.includes(target);
-}
-/** The later of two config `created` times, so the same inputs give the same image (and digest). */
-function newest(...times) {
-    const valid = times.filter((time) => typeof time === 'string' && !Number.isNaN(Date.parse(time)));
-    valid.sort((a, b) => Date.parse(a) - Date.parse(b));
-    return valid.pop() ?? '1970-01-01T00:00:00Z';
+    if (diffId !== undefined && unpacked !== diffId)
+        throw new LayerReadError(`it unpacks to ${unpacked}, not the diff_id ${diffId} its config names`);
+    return entries;
 }
 
-;// CONCATENATED MODULE: ./src/app/image-builds.ts
+;// CONCATENATED MODULE: ./src/app/image-files.ts
 
 
 
 
 
-
-
-/** Names every image the plans need and who builds it; fails on a missing target before any build starts. */
-function planBuilds(planned, ctx, agent) {
-    const builds = [];
-    for (const { key, plan, image, facts, architecture } of planned) {
-        if (!plan.build)
-            continue;
-        const target = ctx.targetImage ?? (ctx.dryRun ? `${(0,image_reference/* repositoryOf */._M)(image)}-lacework` : undefined);
-        if (!target)
-            throw new core_errors/* InputError */.dz('target-image', `is required: container ${plan.container} needs a built image (pattern ${(0,core_pattern/* patternName */.y)(plan.pattern)})`);
-        const needsRun = plan.build.sudoUser !== undefined;
-        if (ctx.builder === 'registry' && needsRun) {
-            throw new core_errors/* InputError */.dz('builder', `registry cannot build container ${plan.container}'s image: pattern ${(0,core_pattern/* patternName */.y)(plan.pattern)} installs sudo with a RUN step, which needs builder docker`);
-        }
-        // A multi-platform image is named by its platform's own manifest: docker's legacy builder takes a local image of
-        // the same tag whatever its platform, and a run with X86_64 and ARM64 tasks has both variants in play.
-        const base = facts.platformDigest ? `${(0,image_reference/* repositoryOf */._M)(facts.reference)}@${facts.platformDigest}` : plan.build.base;
-        const agentDigest = agent.platformDigests?.[architecture];
-        const build = { ...plan.build, base };
-        const dockerfile = renderDockerfile(build, agentDigest ? `${(0,image_reference/* repositoryOf */._M)(agent.image)}@${agentDigest}` : agent.image);
-        const reference = `${target}:${builtImageTag(dockerfile, facts.digest, plan.build.copyAgent ? agent.digest : undefined, architecture)}`;
-        builds.push({ key, container: plan.container, pattern: plan.pattern, architecture, build, dockerfile, reference, byRegistry: !needsRun && ctx.push && ctx.builder !== 'docker' });
-    }
-    return builds;
-}
 /**
- * Builds each planned image — through the registry when no RUN step is needed, else with plain `docker build`
- * (no buildx) and `docker push` — unless its tag already exists; returns what each container (by key) is to run.
+ * A few small files of images, read through the registry without a daemon: each layer is streamed through gunzip
+ * and the tar reader once per run — layers that images share, once for all of them — keeping only the entries
+ * `wanted` selects (and the whiteouts that may delete them), never the rest of the layer.
  */
-async function buildImages(host, builders, builds, ctx, agentImage) {
-    const images = new Map();
-    const done = new Map();
-    for (const planned of builds) {
-        await host.group(`build ${planned.reference}`, async () => {
-            host.info(`${planned.container}: ${planned.byRegistry ? 'image (built through the registry, as this Dockerfile would build it)' : 'Dockerfile'} of ${planned.reference}:\n${planned.dockerfile}`);
-            if (ctx.dryRun) {
-                host.info(`${planned.container}: dry run, not building ${planned.reference}`);
-                images.set(planned.key, planned.reference);
-                return;
-            }
-            // Two containers of the same image share one build.
-            const reference = done.get(planned.reference) ?? (await build(host, builders, planned, ctx, agentImage));
-            done.set(planned.reference, reference);
-            images.set(planned.key, reference);
-            host.info(`${planned.container}: runs ${reference}`);
-        });
+class ImageFiles {
+    registry;
+    wanted;
+    layers = new Map();
+    /** Layers streamed, and their compressed bytes: what the audit's cost is measured by. */
+    stats = { layers: 0, bytes: 0 };
+    constructor(registry, wanted) {
+        this.registry = registry;
+        this.wanted = wanted;
     }
-    return images;
-}
-async function build(host, builders, planned, ctx, agentImage) {
-    const repository = (0,image_reference/* repositoryOf */._M)(planned.reference);
-    const tag = planned.reference.slice(repository.length + 1);
-    if (planned.byRegistry) {
+    /** The wanted files of the image `reference` (its `architecture` variant) as the merged layers have them: path → text. */
+    async files(reference, architecture) {
+        const image = await this.registry.getImageConfig(reference, { os: 'linux', architecture });
+        const repository = (0,image_reference/* canonicalRepository */.JA)(reference);
+        const diffIds = image.config.rootfs?.diff_ids ?? [];
+        const layers = await Promise.all(image.manifest.layers.map((layer, index) => this.layer(reference, repository, layer.digest, diffIds[index])));
+        const tree = overlayLayers(layers, path => this.wanted(path));
+        const files = new Map();
+        for (const [path, entry] of tree)
+            if (entry.type === core_tar/* TarType */.Og.file && entry.data)
+                files.set(`/${path}`, entry.data.toString('utf8'));
+        return files;
+    }
+    layer(reference, repository, digest, diffId) {
+        let pending = this.layers.get(digest);
+        if (!pending) {
+            pending = this.read(reference, repository, digest, diffId);
+            this.layers.set(digest, pending);
+        }
+        return pending;
+    }
+    async read(reference, repository, digest, diffId) {
+        const bytes = await this.registry.getBlob(repository, digest);
+        this.stats.layers++;
+        this.stats.bytes += bytes.length;
         try {
-            const result = await buildEmbeddedImage(builders.registry, {
-                base: planned.build.base,
-                agentImage,
-                entrypoint: planned.build.entrypoint ?? [],
-                cmd: planned.build.cmd ?? [],
-                targetRepository: repository,
-                tag,
-                architecture: planned.architecture
-            });
-            host.info(result.reused
-                ? `${planned.reference} exists already: nothing built or uploaded`
-                : `built through the registry: ${result.uploadedBytes} bytes uploaded, ${result.mountedBlobs} blobs mounted, ${result.existingBlobs} already there`);
-            return result.reference;
+            // Whiteouts are kept too (they carry no data): a later layer may delete a wanted file.
+            const entries = await readLayerEntries(bytes, this.wanted, diffId);
+            return entries.filter(entry => this.wanted(entry.path) || (entry.path.split('/').pop() ?? '').startsWith('.wh.'));
         }
         catch (error) {
-            if (!(error instanceof AgentLayoutError))
-                throw error;
-            // builder auto never fails where a build is possible: what the daemonless builder cannot do, docker does.
-            if (ctx.builder === 'registry')
-                throw new core_errors/* ImageError */.C8(agentImage, `builder registry cannot embed it: ${error.reason}; builder auto or docker can`);
-            host.info(`${planned.container}: building with docker instead of through the registry: ${error.reason}`);
+            if (error instanceof LayerReadError)
+                throw new core_errors/* ImageError */.C8(reference, `layer ${digest} cannot be read: ${error.message}`);
+            throw error;
         }
     }
-    else if (ctx.push) {
-        const existing = await existingManifest(builders.registry, planned.reference);
-        if (existing) {
-            host.info(`${planned.reference} exists already: nothing built or pushed`);
-            return `${repository}@${existing}`;
-        }
-    }
-    const version = await builders.docker.serverVersion();
-    if (!version.ok) {
-        const why = planned.build.sudoUser !== undefined ? 'a RUN step installs sudo' : planned.byRegistry ? 'the daemonless builder cannot embed this agent image' : ctx.push ? 'builder: docker' : 'push: false builds into the local engine';
-        throw new core_errors/* DockerError */.Bi(`container ${planned.container}: pattern ${(0,core_pattern/* patternName */.y)(planned.pattern)} needs a Docker engine to build its image (${why}): ${version.reason}`);
-    }
-    await builders.docker.build(planned.dockerfile, planned.reference, platformName(planned.architecture));
-    return ctx.push ? `${repository}@${await builders.docker.push(planned.reference)}` : planned.reference;
+}
+/** The files an audit reads to tell who may become root: sudo's policy, and the users and groups it names. */
+function sudoFiles(path) {
+    return path === 'etc/sudoers' || path.startsWith('etc/sudoers.d/') || path === 'etc/passwd' || path === 'etc/group';
 }
 
 // EXTERNAL MODULE: ./src/core/image-facts.ts
@@ -41340,191 +42673,255 @@ async function registryImageFacts(registry, reference, architecture = 'amd64') {
     };
 }
 
-;// CONCATENATED MODULE: ./src/core/container-plan.ts
-
-
-
-
-/** ECS drops empty values, so an empty list means "not set" there too. */
-function setList(list) {
-    return list && list.length > 0 ? list : undefined;
-}
-function effectiveCommand(container, facts) {
-    const taskEntryPoint = setList(container.entryPoint);
-    const taskCommand = setList(container.command);
-    const entrypoint = taskEntryPoint ?? facts.entrypoint;
-    // Setting an entrypoint clears the image's Cmd (Docker run reference).
-    const command = taskCommand ?? (taskEntryPoint ? [] : facts.cmd);
-    const userFromTaskDefinition = Boolean(container.user && container.user.trim());
-    const user = userFromTaskDefinition ? container.user : facts.user;
-    return { entrypoint, command, argv: [...entrypoint, ...command], user, userFromTaskDefinition };
-}
-/** The pattern by the effective user (docs/facts.md §1) and the strategy asked for, and why, in words for the review. */
-function choosePattern(effective, facts, options) {
-    const shown = (user) => (user.trim() ? user : '(none)');
-    const placement = options.mode;
-    if ((0,core_user/* isRootUser */.ar)(effective.user)) {
-        if ((0,core_user/* isRootUser */.ar)(facts.user))
-            return [{ appUser: 'root', placement }, `image user ${shown(facts.user)} → root`];
-        return [{ appUser: 'non-root', strategy: 'run-as-root', placement }, `task definition user ${effective.user} over image user ${facts.user}`];
-    }
-    const source = effective.userFromTaskDefinition ? 'task definition user' : 'image user';
-    const strategy = options.nonRootStrategy;
-    return [{ appUser: 'non-root', strategy, placement }, `${source} ${effective.user} → non-root; strategy ${strategy}`];
-}
-/** Thrown when a container runs nothing at all: there is no argv for the agent script to wrap. */
-class EmptyCommandError extends Error {
-}
-/** Thrown when a user name would reach a shell script (sudoers, setpriv) but is not a plain name or id. */
-class UnsafeUserError extends Error {
-}
-/** `name`, `uid`, or either with `:group`: what sudoers, id and setpriv take, and nothing a shell would read. */
-const SAFE_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9._-]{0,31})?$/;
-/** Decides a container's pattern and the changes it needs. Pure: the image facts are given. */
-function planContainer(container, facts, options) {
-    const effective = effectiveCommand(container, facts);
-    const [pattern, reason] = choosePattern(effective, facts, options);
-    // The strategy that applies: none for a root app.
-    const strategy = pattern.appUser === 'non-root' ? pattern.strategy : undefined;
-    const warnings = [];
-    if (container.readonlyRootFilesystem) {
-        warnings.push({
-            message: 'readonlyRootFilesystem is true: the agent writes /var/lib/lacework, /var/log/lacework and /tmp; mount volumes there',
-            field: 'readonlyRootFilesystem'
-        });
-    }
-    const architecture = options.architecture ?? 'amd64';
-    if (facts.architecture && facts.architecture !== architecture) {
-        warnings.push({
-            message: `image ${facts.reference} is a linux/${facts.architecture} image, but the task runs on ${cpuArchitectureName(architecture)}: it has no ${platformName(architecture)} variant to run`,
-            field: 'image'
-        });
-    }
-    const otherCapabilities = (container.linuxParameters?.capabilities?.add ?? []).filter(capability => capability !== 'SYS_PTRACE');
-    if (otherCapabilities.length > 0) {
-        warnings.push({
-            message: `Fargate allows adding only SYS_PTRACE; it rejects ${otherCapabilities.join(', ')}`,
-            field: 'linuxParameters'
-        });
-    }
-    const plan = {
-        container: container.name,
-        pattern,
-        reason,
-        effective,
-        alreadyInstrumented: false,
-        // drop-privileges starts as root too: only long enough to start the agent, then the app is exec'd as its user.
-        runAsRoot: (strategy === 'run-as-root' || strategy === 'drop-privileges') && !(0,core_user/* isRootUser */.ar)(effective.user),
-        // The root agent reads the processes of an app that keeps its own user (docs/facts.md §3).
-        addPtrace: (0,core_pattern/* keepsAppUser */.p)(pattern),
-        attachSidecar: options.mode === 'sidecar',
-        warnings
+;// CONCATENATED MODULE: ./src/core/concurrency.ts
+/** Runs `work` on every item with at most `limit` under way at once; results in the items' order. */
+async function mapWithConcurrency(items, limit, work) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await work(items[index]);
+        }
     };
-    if ((0,agent/* runsAgentScript */.JL)(effective.argv)) {
-        // Wrapping again would start a second agent; only the settings around it are brought up to date.
-        const agentInImage = (0,agent/* runsAgentScript */.JL)([...facts.entrypoint, ...facts.cmd]);
-        const viaSudo = effective.argv.some(arg => arg.includes('sudo'));
-        if (!(0,core_user/* isRootUser */.ar)(effective.user) && !viaSudo) {
-            warnings.push({ message: `the agent script runs as user ${effective.user} without sudo: it will exit with status 244` });
-        }
-        return { ...plan, alreadyInstrumented: true, runAsRoot: false, attachSidecar: plan.attachSidecar && !agentInImage };
-    }
-    if (effective.argv.length === 0) {
-        throw new EmptyCommandError(`container ${container.name}: neither the task definition nor image ${facts.reference} sets an entrypoint or command`);
-    }
-    // The sudo and drop-privileges patterns write the user into shell scripts: only plain names get there.
-    if ((0,core_pattern/* keepsAppUser */.p)(pattern) && !SAFE_USER.test(effective.user)) {
-        throw new UnsafeUserError(`container ${container.name}: user ${JSON.stringify(effective.user)} is not a plain user name or id (letters, digits, . _ -, optionally :group)`);
-    }
-    const taskEntryPoint = setList(container.entryPoint);
-    switch (strategy) {
-        case undefined:
-        case 'run-as-root':
-            if (options.mode === 'sidecar') {
-                return {
-                    ...plan,
-                    entryPoint: [agent/* AGENT_SCRIPT */.Il, ...effective.entrypoint],
-                    // The new entryPoint clears the image's Cmd, so it is written out; ECS drops an empty one anyway.
-                    command: effective.command.length > 0 ? effective.command : null
-                };
-            }
-            return {
-                ...plan,
-                build: {
-                    base: facts.reference,
-                    copyAgent: true,
-                    imageUser: facts.user,
-                    entrypoint: [agent/* AGENT_SCRIPT */.Il, ...facts.entrypoint],
-                    cmd: facts.cmd
-                },
-                // A task-definition entryPoint bypasses the image's new ENTRYPOINT, so it is wrapped too.
-                entryPoint: taskEntryPoint ? [agent/* AGENT_SCRIPT */.Il, ...taskEntryPoint] : undefined
-            };
-        case 'drop-privileges': {
-            const wrapper = (0,agent/* dropPrivilegesWrapper */.H_)(effective.user);
-            if (options.mode === 'sidecar') {
-                return { ...plan, entryPoint: [...wrapper, ...effective.argv], command: null };
-            }
-            return {
-                ...plan,
-                build: { base: facts.reference, copyAgent: true, imageUser: facts.user, entrypoint: [...wrapper, ...facts.entrypoint], cmd: facts.cmd },
-                entryPoint: taskEntryPoint ? [...wrapper, ...taskEntryPoint] : undefined
-            };
-        }
-        case 'sudo':
-            if (options.mode === 'sidecar') {
-                return {
-                    ...plan,
-                    build: { base: facts.reference, copyAgent: false, sudoUser: effective.user, imageUser: facts.user },
-                    entryPoint: [...agent/* SUDO_WRAPPER */.An, ...effective.argv],
-                    command: null
-                };
-            }
-            return {
-                ...plan,
-                build: {
-                    base: facts.reference,
-                    copyAgent: true,
-                    sudoUser: effective.user,
-                    imageUser: facts.user,
-                    entrypoint: [...agent/* SUDO_WRAPPER */.An, ...facts.entrypoint],
-                    cmd: facts.cmd
-                },
-                entryPoint: taskEntryPoint ? [...agent/* SUDO_WRAPPER */.An, ...taskEntryPoint] : undefined
-            };
-    }
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+    return results;
 }
 
 // EXTERNAL MODULE: ./src/core/input-limits.ts
 var input_limits = __nccwpck_require__(9620);
-;// CONCATENATED MODULE: ./src/core/plumbing.ts
+;// CONCATENATED MODULE: ./src/core/cloudformation.ts
 
 /**
- * Containers that are another vendor's agent, a log router or a mesh/telemetry proxy: left alone unless
- * `container-name` names them. Matched by image repository (registry host ignored, so mirrors in ECR or public.ecr.aws
- * match too); the list is short on purpose and documented in the README.
+ * Pure helpers for CloudFormation, SAM and CDK templates: finding the task definitions in a template, and turning a
+ * container's `Image` into the literal reference the registry look-up needs, by AWS's intrinsic function reference
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference.html).
  */
-const PLUMBING = [
-    { repository: /(^|\/)datadog\/agent$|(^|\/)datadoghq\/agent$/, what: 'the Datadog agent' },
-    { repository: /(^|\/)aws-xray-daemon$/, what: 'the AWS X-Ray daemon' },
-    { repository: /(^|\/)opentelemetry-collector(-contrib)?$|(^|\/)aws-otel-collector$/, what: 'an OpenTelemetry collector' },
-    { repository: /(^|\/)aws-appmesh-envoy$|(^|\/)envoyproxy\/envoy(-[a-z]+)?$/, what: 'an Envoy / App Mesh proxy' },
-    { repository: /(^|\/)aws-for-fluent-bit$|(^|\/)fluent-bit$|(^|\/)fluentd$/, what: 'a log router' },
-    { repository: /(^|\/)newrelic\/(nri-ecs|infrastructure(-bundle)?)$/, what: 'the New Relic agent' },
-    { repository: /(^|\/)lacework\/datacollector$/, what: 'the Lacework agent itself' }
-];
-/** Why a container is plumbing, not the app (`undefined`: it is the app, or at least not known plumbing). */
-function plumbingReason(container) {
-    if (container.firelensConfiguration !== undefined)
-        return 'a FireLens log router (firelensConfiguration)';
-    if (typeof container.image !== 'string')
-        return undefined;
-    const repository = (0,image_reference/* parseImageReference */.o_)(container.image).repository;
-    const found = PLUMBING.find(entry => entry.repository.test(repository));
-    return found ? `${found.what} (image ${container.image})` : undefined;
+const TASK_DEFINITION_TYPE = 'AWS::ECS::TaskDefinition';
+const SAM_TRANSFORM = 'AWS::Serverless-2016-10-31';
+function isRecord(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/**
+ * An intrinsic function in its long form: an object with the one key `Ref`, `Condition` or `Fn::…` (YAML's short
+ * tags, `!Sub x`, read as these too). Its content is CloudFormation's, never a property of the resource.
+ */
+function isIntrinsicFunction(value) {
+    if (!isRecord(value))
+        return false;
+    const keys = Object.keys(value);
+    return keys.length === 1 && (keys[0] === 'Ref' || keys[0] === 'Condition' || keys[0].startsWith('Fn::'));
+}
+/** A CloudFormation (or SAM, or CDK-synthesized) template rather than an ECS task definition. */
+function isTemplate(value) {
+    if (!isRecord(value))
+        return false;
+    if ('Resources' in value || 'AWSTemplateFormatVersion' in value)
+        return true;
+    // Transform is a name or a list of names and `{ Name, Parameters }` macros.
+    const transforms = Array.isArray(value.Transform) ? value.Transform : [value.Transform];
+    return transforms.some(transform => transform === SAM_TRANSFORM || (isRecord(transform) && transform.Name === SAM_TRANSFORM));
+}
+/** Every `AWS::ECS::TaskDefinition` resource, in template order, with its Properties ({} when it has none). */
+function taskDefinitionResources(template) {
+    const resources = isRecord(template) ? template.Resources : undefined;
+    if (!isRecord(resources))
+        return [];
+    return Object.entries(resources)
+        .filter(([, resource]) => isRecord(resource) && resource.Type === TASK_DEFINITION_TYPE)
+        .map(([id, resource]) => {
+        const properties = resource.Properties;
+        return { id, properties: isRecord(properties) ? properties : {} };
+    });
+}
+/**
+ * The template's parameters with their Defaults, overridden by `given`. The Default of an
+ * `AWS::SSM::Parameter::Value<…>` parameter names an SSM parameter, not the value Ref returns, so it is left out.
+ */
+function templateParameters(template, given) {
+    const values = {};
+    const declared = isRecord(template) ? template.Parameters : undefined;
+    if (isRecord(declared)) {
+        for (const [name, parameter] of Object.entries(declared)) {
+            if (!isRecord(parameter) || parameter.Default === undefined)
+                continue;
+            if (typeof parameter.Type === 'string' && parameter.Type.startsWith('AWS::SSM::Parameter::Value<'))
+                continue;
+            // A list Default written as a YAML sequence means what its comma-joined form means.
+            if (scalar(parameter.Default))
+                values[name] = String(parameter.Default);
+            else if (Array.isArray(parameter.Default) && parameter.Default.every(scalar))
+                values[name] = parameter.Default.join(',');
+        }
+    }
+    return { ...values, ...given };
+}
+function scalar(item) {
+    return typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean';
+}
+/** CloudFormation's parameter names: alphanumeric (template anatomy, Parameters). */
+const PARAMETER_NAME = /^[A-Za-z0-9]+$/;
+/** The `template-parameters` input: `Name=value` lines, blank lines ignored; the value is everything after the first `=`. */
+function parseTemplateParameters(input) {
+    const values = {};
+    input.split(/\r?\n/).forEach((raw, index) => {
+        const line = raw.trim();
+        if (line === '')
+            return;
+        const where = `line ${index + 1} ${JSON.stringify(line)}`;
+        const equals = line.indexOf('=');
+        if (equals < 0)
+            throw new core_errors/* InputError */.dz('template-parameters', `${where} is not Name=value`);
+        const name = line.slice(0, equals).trim();
+        if (!PARAMETER_NAME.test(name))
+            throw new core_errors/* InputError */.dz('template-parameters', `${where}: a parameter name is letters and digits only`);
+        if (name in values)
+            throw new core_errors/* InputError */.dz('template-parameters', `${where}: ${name} is given twice`);
+        values[name] = line.slice(equals + 1).trim();
+    });
+    return values;
+}
+/** Why a value cannot be known before the stack exists: the name or function that stops it. */
+class Unresolved extends Error {
+}
+/**
+ * A container's `Image` as a literal reference: a string as it is; Fn::Sub, Ref, Fn::Join, Fn::Select and Fn::Split
+ * evaluated when everything they use is known. Otherwise `unresolved` names what is not: a resource's Ref or
+ * attribute, Fn::ImportValue, a parameter without a value, a dynamic reference.
+ */
+function resolveImage(value, context) {
+    try {
+        const image = evaluate(value, context);
+        if (typeof image !== 'string')
+            throw new Unresolved('a list where an image string belongs');
+        // A dynamic reference is replaced by CloudFormation at deploy time, from SSM or Secrets Manager.
+        const dynamic = /\{\{resolve:[^}]*\}\}/.exec(image);
+        if (dynamic)
+            throw new Unresolved(dynamic[0]);
+        return { image };
+    }
+    catch (error) {
+        if (error instanceof Unresolved)
+            return { unresolved: error.message };
+        throw error;
+    }
+}
+function evaluate(value, context) {
+    if (typeof value === 'string')
+        return value;
+    // YAML reads `tag: 1.10` or a bare number as a number; CloudFormation takes the text.
+    if (typeof value === 'number' || typeof value === 'boolean')
+        return String(value);
+    if (!isIntrinsicFunction(value)) {
+        throw new Unresolved(value === undefined || value === null ? 'a missing value' : `${JSON.stringify(value)}, not a string or intrinsic function`);
+    }
+    const [name, argument] = Object.entries(value)[0];
+    switch (name) {
+        case 'Ref':
+            if (typeof argument !== 'string')
+                throw new Unresolved('Ref');
+            return lookUp(argument, context);
+        case 'Fn::Sub':
+            return substitute(argument, context);
+        case 'Fn::Join': {
+            if (!Array.isArray(argument) || argument.length !== 2 || typeof argument[0] !== 'string')
+                throw new Unresolved('Fn::Join (malformed)');
+            return list(argument[1], context, 'Fn::Join').map(item => cloudformation_text(item, context, 'Fn::Join')).join(argument[0]);
+        }
+        case 'Fn::Select': {
+            if (!Array.isArray(argument) || argument.length !== 2)
+                throw new Unresolved('Fn::Select (malformed)');
+            const index = cloudformation_text(argument[0], context, 'Fn::Select').trim();
+            const items = list(argument[1], context, 'Fn::Select');
+            if (!/^\d+$/.test(index) || Number(index) >= items.length) {
+                throw new Unresolved(`Fn::Select index ${JSON.stringify(index)} outside a list of ${items.length}`);
+            }
+            // Only the chosen item has to be known: the others never reach the image.
+            return evaluate(items[Number(index)], context);
+        }
+        case 'Fn::Split': {
+            if (!Array.isArray(argument) || argument.length !== 2 || typeof argument[0] !== 'string' || argument[0] === '') {
+                throw new Unresolved('Fn::Split (malformed)');
+            }
+            return cloudformation_text(argument[1], context, 'Fn::Split').split(argument[0]);
+        }
+        case 'Fn::GetAtt': {
+            const target = Array.isArray(argument) ? argument.filter(part => typeof part === 'string').join('.') : typeof argument === 'string' ? argument : '';
+            throw new Unresolved(target ? `Fn::GetAtt ${target}` : 'Fn::GetAtt');
+        }
+        case 'Fn::ImportValue':
+            throw new Unresolved(typeof argument === 'string' ? `Fn::ImportValue ${argument}` : 'Fn::ImportValue');
+        default:
+            throw new Unresolved(name);
+    }
+}
+/** A value that must be a string (a Join item, a Split source, a Select index). */
+function cloudformation_text(value, context, within) {
+    const result = evaluate(value, context);
+    if (typeof result !== 'string')
+        throw new Unresolved(`${within} (a list where a string belongs)`);
+    return result;
+}
+/** A value that must be a list: a literal list (items evaluated when used), Fn::Split, or a Ref to a list parameter. */
+function list(value, context, within) {
+    if (Array.isArray(value))
+        return value;
+    const result = evaluate(value, context);
+    if (Array.isArray(result))
+        return result;
+    // A CommaDelimitedList or List<…> parameter's value is comma-separated, each member space-trimmed.
+    if (isIntrinsicFunction(value) && 'Ref' in value)
+        return result.split(',').map(item => item.trim());
+    throw new Unresolved(`${within} (a string where a list belongs)`);
+}
+/** Fn::Sub: `String` or `[String, { Var: value }]`; `${!Literal}` stands for `${Literal}`. */
+function substitute(argument, context) {
+    const [template, variables] = Array.isArray(argument) ? argument : [argument, {}];
+    if (typeof template !== 'string' || !isRecord(variables) || (Array.isArray(argument) && (argument.length < 1 || argument.length > 2))) {
+        throw new Unresolved('Fn::Sub (malformed)');
+    }
+    return template.replace(/\$\{([^}]*)\}/g, (_match, name) => {
+        if (name.startsWith('!'))
+            return `\${${name.slice(1)}}`;
+        if (Object.hasOwn(variables, name))
+            return cloudformation_text(variables[name], context, 'Fn::Sub');
+        // `${Resource.Attribute}` is Fn::GetAtt: known only once the stack exists.
+        if (name.includes('.'))
+            throw new Unresolved(name);
+        return lookUp(name, context);
+    });
+}
+/** What `Ref name` (or `${name}`) gives: a pseudo parameter or a template parameter; a resource's Ref is unknown. */
+function lookUp(name, context) {
+    const pseudo = pseudoParameter(name, context);
+    if (pseudo !== undefined)
+        return pseudo;
+    if (Object.hasOwn(context.parameters, name))
+        return context.parameters[name];
+    throw new Unresolved(name);
+}
+/** AWS's pseudo parameters that are known before deployment, when the context gives what they depend on. */
+function pseudoParameter(name, context) {
+    const region = context.region;
+    const china = region?.startsWith('cn-') ?? false;
+    switch (name) {
+        case 'AWS::AccountId':
+            return context.accountId;
+        case 'AWS::Region':
+            return region;
+        case 'AWS::URLSuffix':
+            return context.urlSuffix ?? (china ? 'amazonaws.com.cn' : 'amazonaws.com');
+        case 'AWS::Partition':
+            return china ? 'aws-cn' : region?.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+        case 'AWS::StackName':
+            return context.stackName;
+        default:
+            return undefined;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/app/plan-task.ts
+
 
 
 
@@ -41539,7 +42936,7 @@ function plumbingReason(container) {
 async function lookUpImages(jobs, ctx, lookup) {
     const images = new Map();
     for (const job of jobs) {
-        for (const reference of selectedImages(job.definition, job.view, ctx))
+        for (const reference of selectedImages(job, ctx))
             images.set(`${job.architecture} ${reference}`, { reference, architecture: job.architecture });
     }
     await mapWithConcurrency([...images.values()], ctx.concurrency, ({ reference, architecture }) => lookup.facts(reference, architecture));
@@ -41556,7 +42953,10 @@ async function planTasks(host, ctx, jobs, lookup) {
 async function planTask(host, ctx, job, lookup) {
     const { definition, view: document } = job;
     const { targets, skipped } = selectContainers(definition, document, ctx);
-    job.skipped = skipped.map(({ index, why }) => ({ container: definition.containerDefinitions[index].name, image: definition.containerDefinitions[index].image ?? '', why }));
+    job.skipped = skipped.map(({ index, why }) => {
+        const { name, image } = definition.containerDefinitions[index];
+        return { container: name, image: typeof image === 'string' ? image : JSON.stringify(image ?? ''), why };
+    });
     for (const { container, why } of job.skipped)
         host.info(`${container}: not instrumented: ${why}`);
     if (targets.length === 0) {
@@ -41572,7 +42972,7 @@ async function planTask(host, ctx, job, lookup) {
     for (const index of targets) {
         const container = definition.containerDefinitions[index];
         const at = document.locate(['containerDefinitions', index]);
-        const image = ctx.image ?? container.image;
+        const image = ctx.image ?? containerImage(job, index);
         if (!image)
             throw new core_errors/* TaskDefinitionError */.zF(`container ${container.name} has no image`, at);
         await host.group(`container ${container.name}: ${image}`, async () => {
@@ -41606,9 +43006,10 @@ async function planTask(host, ctx, job, lookup) {
  * The images of the containers a run will instrument, checked against Docker's reference grammar before any
  * is looked up (they reach docker and registries), to look them up ahead, several at once.
  */
-function selectedImages(definition, document, ctx) {
+function selectedImages(job, ctx) {
+    const { definition, view: document } = job;
     return selectContainers(definition, document, ctx).targets.flatMap(index => {
-        const image = ctx.image ?? definition.containerDefinitions[index].image;
+        const image = ctx.image ?? containerImage(job, index);
         if (!image || ctx.image)
             return image ? [image] : [];
         const problem = (0,input_limits/* imageReferenceProblem */.i$)(image);
@@ -41616,6 +43017,24 @@ function selectedImages(definition, document, ctx) {
             throw new core_errors/* TaskDefinitionError */.zF(`containerDefinitions[${index}].image: ${problem}`, document.locate(['containerDefinitions', index, 'image']));
         return [image];
     });
+}
+/** The containers the audit looks at: those named, or every essential one but the agent sidecar and the plumbing. */
+function auditedContainers(job, ctx) {
+    return selectContainers(job.definition, job.view, ctx).targets;
+}
+/**
+ * A container's image as a reference to look up: as written, or — in a template — its intrinsic function (`Fn::Sub`
+ * with the account, region and URL suffix, `Ref` to a parameter, …) worked out from the template parameters.
+ */
+function containerImage(job, index) {
+    const container = job.definition.containerDefinitions[index];
+    const written = container.image;
+    if (written === undefined || typeof written === 'string')
+        return written;
+    const resolved = resolveImage(written, job.resolve ?? { parameters: {} });
+    if ('image' in resolved)
+        return resolved.image;
+    throw new core_errors/* TaskDefinitionError */.zF(`${job.id ? `resource ${job.id}, ` : ''}container ${container.name}: its Image ${JSON.stringify(written)} cannot be worked out for the image look-up (${resolved.unresolved}); give the value in the template-parameters input (Name=value, one per line)`, job.view.locate(['containerDefinitions', index, 'image']));
 }
 /**
  * The containers to instrument: those named; or every essential one but the agent sidecar and the plumbing (another
@@ -41664,10 +43083,231 @@ function checkTokenPresent(planned, definition, ctx, document) {
         return;
     for (const { index, plan } of planned) {
         const container = definition.containerDefinitions[index];
-        const has = [...(container.environment ?? []), ...(container.secrets ?? [])].some(entry => entry.name === agent/* TOKEN_VARIABLE */.bG);
+        const has = [...(container.environment ?? []), ...(container.secrets ?? [])].some(entry => entry.name === core_agent/* TOKEN_VARIABLE */.bG);
         if (!has) {
-            throw new core_errors/* TaskDefinitionError */.zF(`container ${plan.container} has no ${agent/* TOKEN_VARIABLE */.bG}; give lacework-access-token-secret (or lacework-access-token)`, document.locate(['containerDefinitions', index]));
+            throw new core_errors/* TaskDefinitionError */.zF(`container ${plan.container} has no ${core_agent/* TOKEN_VARIABLE */.bG}; give lacework-access-token-secret (or lacework-access-token)`, document.locate(['containerDefinitions', index]));
         }
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/core/document-views.ts
+
+
+/**
+ * Views that let the rewrite, which speaks ECS's RegisterTaskDefinition shape (camelCase paths and values), edit task
+ * definitions kept elsewhere: inside a CloudFormation template (PrefixedView + PascalCaseView) or as Terraform's
+ * bare container array (ContainerArrayView). Every edit still lands as a minimal text edit in the underlying document.
+ */
+/** A document seen from one of its nodes: paths are relative to `prefix`; the text is the whole document's. */
+class PrefixedView {
+    document;
+    prefix;
+    constructor(document, prefix) {
+        this.document = document;
+        this.prefix = prefix;
+    }
+    get file() {
+        return this.document.file;
+    }
+    get text() {
+        return this.document.text;
+    }
+    get value() {
+        return this.document.get(this.prefix);
+    }
+    get(path) {
+        return this.document.get(this.full(path));
+    }
+    set(path, value) {
+        this.document.set(this.full(path), value);
+    }
+    append(path, value) {
+        this.document.append(this.full(path), value);
+    }
+    remove(path) {
+        this.document.remove(this.full(path));
+    }
+    editEach(paths, edit) {
+        this.document.editEach(paths.map(path => this.full(path)), (part, index) => edit(new PrefixedView(part, []), index));
+    }
+    locate(path) {
+        return this.document.locate(this.full(path));
+    }
+    full(path) {
+        return [...this.prefix, ...path];
+    }
+}
+/**
+ * Where CloudFormation's name is not the API's with its first letter upper-cased (AWS::ECS::TaskDefinition
+ * reference), by the camelCase name of the object holding it; no parent: anywhere.
+ */
+const RENAMES = [
+    { api: 'efsVolumeConfiguration', cloudFormation: 'EFSVolumeConfiguration' },
+    { api: 'fsxWindowsFileServerVolumeConfiguration', cloudFormation: 'FSxWindowsFileServerVolumeConfiguration' },
+    { parent: 'efsVolumeConfiguration', api: 'fileSystemId', cloudFormation: 'FilesystemId' },
+    { parent: 'authorizationConfig', api: 'iam', cloudFormation: 'IAM' },
+    { parent: 'proxyConfiguration', api: 'properties', cloudFormation: 'ProxyConfigurationProperties' }
+];
+/**
+ * The maps whose keys are the user's (the ECS model's shapes of type `map` under RegisterTaskDefinitionRequest:
+ * DockerLabelsMap, LogConfigurationOptionsMap, FirelensConfigurationOptionsMap, StringMap), by their camelCase name
+ * and that of the object holding them; no parent: anywhere.
+ */
+const FREE_FORM_MAPS = [
+    { key: 'dockerLabels' },
+    { parent: 'logConfiguration', key: 'options' },
+    { parent: 'firelensConfiguration', key: 'options' },
+    { parent: 'dockerVolumeConfiguration', key: 'driverOpts' },
+    { parent: 'dockerVolumeConfiguration', key: 'labels' }
+];
+function isFreeFormMap(trail) {
+    const key = trail[trail.length - 1];
+    const parent = trail[trail.length - 2];
+    return FREE_FORM_MAPS.some(map => map.key === key && (map.parent === undefined || map.parent === parent));
+}
+function toCloudFormationName(name, trail) {
+    const parent = trail[trail.length - 1];
+    const rename = RENAMES.find(entry => entry.api === name && (entry.parent === undefined || entry.parent === parent));
+    return rename ? rename.cloudFormation : name.charAt(0).toUpperCase() + name.slice(1);
+}
+function toApiName(name, trail) {
+    const parent = trail[trail.length - 1];
+    const rename = RENAMES.find(entry => entry.cloudFormation === name && (entry.parent === undefined || entry.parent === parent));
+    return rename ? rename.api : name.charAt(0).toLowerCase() + name.slice(1);
+}
+function document_views_isRecord(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/** `value`, found at `trail`, with its keys renamed deeply; intrinsic functions and the user's maps kept as they are. */
+function convert(value, trail, toApi) {
+    if (Array.isArray(value))
+        return value.map(item => convert(item, trail, toApi));
+    if (!document_views_isRecord(value) || isIntrinsicFunction(value) || isFreeFormMap(trail))
+        return value;
+    // fromEntries defines own keys, so even a `__proto__` key stays a key.
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => {
+        const api = toApi ? toApiName(key, trail) : key;
+        return [toApi ? api : toCloudFormationName(key, trail), convert(item, [...trail, api], toApi)];
+    }));
+}
+/**
+ * A task definition whose keys are CloudFormation's (`Resources.<Id>.Properties`) seen with ECS's: path segments are
+ * mapped camelCase → PascalCase, values read PascalCase → camelCase and values written back, deeply — except intrinsic
+ * functions (`{ Ref }`, `{ 'Fn::Sub' }`, …) and the user's maps (`DockerLabels`, log `Options`, …), kept as written.
+ */
+class PascalCaseView {
+    document;
+    trail;
+    constructor(document, 
+    /** The camelCase names from the task definition down to this view's root, when it is a part of one. */
+    trail = []) {
+        this.document = document;
+        this.trail = trail;
+    }
+    get file() {
+        return this.document.file;
+    }
+    get text() {
+        return this.document.text;
+    }
+    get value() {
+        return convert(this.document.value, this.trail, true);
+    }
+    get(path) {
+        return convert(this.document.get(this.map(path)), this.trailTo(path), true);
+    }
+    set(path, value) {
+        this.document.set(this.map(path), convert(value, this.trailTo(path), false));
+    }
+    append(path, value) {
+        // An element of the list at `path` has the list's trail: indexes are not part of it.
+        this.document.append(this.map(path), convert(value, this.trailTo(path), false));
+    }
+    remove(path) {
+        this.document.remove(this.map(path));
+    }
+    editEach(paths, edit) {
+        this.document.editEach(paths.map(path => this.map(path)), (part, index) => edit(new PascalCaseView(part, this.trailTo(paths[index])), index));
+    }
+    locate(path) {
+        return this.document.locate(this.map(path));
+    }
+    /** The path with CloudFormation's names; a key inside one of the user's maps stays as it is. */
+    map(path) {
+        const trail = [...this.trail];
+        return path.map(segment => {
+            if (typeof segment === 'number')
+                return segment;
+            const mapped = isFreeFormMap(trail) || isIntrinsicName(segment) ? segment : toCloudFormationName(segment, trail);
+            trail.push(segment);
+            return mapped;
+        });
+    }
+    trailTo(path) {
+        return [...this.trail, ...path.filter((segment) => typeof segment === 'string')];
+    }
+}
+/** A key that opens an intrinsic function: a path may go into one (`['image', 'Fn::Sub']`), never renaming it. */
+function isIntrinsicName(segment) {
+    return segment === 'Ref' || segment === 'Condition' || segment.startsWith('Fn::');
+}
+const CONTAINERS = 'containerDefinitions';
+/**
+ * A Terraform `container_definitions` file — a bare JSON array of container definitions — seen as a task definition:
+ * `['containerDefinitions', …rest]` is `[…rest]` of the file. The file holds nothing else, so any other top-level path
+ * reads as missing and refuses edits.
+ */
+class ContainerArrayView {
+    document;
+    constructor(document) {
+        this.document = document;
+    }
+    get file() {
+        return this.document.file;
+    }
+    get text() {
+        return this.document.text;
+    }
+    get value() {
+        return { [CONTAINERS]: this.document.value };
+    }
+    get(path) {
+        if (path.length === 0)
+            return this.value;
+        return path[0] === CONTAINERS ? this.document.get(path.slice(1)) : undefined;
+    }
+    set(path, value) {
+        this.document.set(this.inner(path, 'set'), value);
+    }
+    append(path, value) {
+        this.document.append(this.inner(path, 'append to'), value);
+    }
+    remove(path) {
+        this.document.remove(this.inner(path, 'remove'));
+    }
+    /**
+     * A part at the container list is seen through a ContainerArrayView again; a part inside a container (the
+     * rewrite's `['containerDefinitions', i]`) is that container as the file has it, which is already ECS's shape.
+     * A path outside the list names nothing here and is skipped, as a missing node is.
+     */
+    editEach(paths, edit) {
+        const parts = paths
+            .map((path, index) => ({ path, index }))
+            .filter(({ path }) => path.length === 0 || path[0] === CONTAINERS);
+        this.document.editEach(parts.map(({ path }) => path.slice(1)), (part, i) => edit(parts[i].path.length <= 1 ? new ContainerArrayView(part) : part, parts[i].index));
+    }
+    locate(path) {
+        return this.document.locate(path[0] === CONTAINERS ? path.slice(1) : []);
+    }
+    inner(path, operation) {
+        if (path[0] === CONTAINERS)
+            return path.slice(1);
+        const dotted = path.map(part => (typeof part === 'number' ? `[${part}]` : `.${part}`)).join('').replace(/^\./, '');
+        const shown = path.length === 0 ? 'the whole task definition' : dotted;
+        throw new core_errors/* TaskDefinitionError */.zF(`cannot ${operation} ${shown}: a Terraform container_definitions file holds only the container definitions; ` +
+            'set it on the aws_ecs_task_definition resource', this.document.locate([]));
     }
 }
 
@@ -41941,6 +43581,7 @@ function withoutEmptyValues(value) {
 
 
 
+
 /** Fields `aws ecs describe-task-definition` returns that RegisterTaskDefinition does not take. */
 const READ_ONLY_FIELDS = [
     'taskDefinitionArn',
@@ -41957,7 +43598,7 @@ const READ_ONLY_FIELDS = [
  * objects of nothing else mean "not set" (empty-values.ts) — and checked: what would be misread, or what ECS or this
  * action cannot take, is a TaskDefinitionError at its line. Container positions are kept: they address the document.
  */
-function readTaskDefinition(file, view) {
+function readTaskDefinition(file, view, options = {}) {
     const raw = view.value;
     if (!Array.isArray(raw.containerDefinitions) || raw.containerDefinitions.length === 0) {
         throw new core_errors/* TaskDefinitionError */.zF('containerDefinitions must be a non-empty array', view.locate(['containerDefinitions']));
@@ -41983,7 +43624,7 @@ function readTaskDefinition(file, view) {
             throw new core_errors/* TaskDefinitionError */.zF(`container name "${container.name}" appears twice; ECS requires unique names`, view.locate(['containerDefinitions', index, 'name']));
         }
         seen.add(container.name);
-        checkContainerShape(container, index, view);
+        checkContainerShape(container, index, view, options.intrinsics === true);
     });
     return definition;
 }
@@ -42002,10 +43643,11 @@ const CONTAINER_FIELDS = {
     dependsOn: 'entries'
 };
 /** A field of the wrong type would be misread (a string entryPoint split into characters) or crash the rewrite. */
-function checkContainerShape(container, index, document) {
+function checkContainerShape(container, index, document, intrinsics) {
     for (const [field, shape] of Object.entries(CONTAINER_FIELDS)) {
         const value = container[field];
-        if (value === undefined)
+        // In a template a value may be an intrinsic function (`Fn::Sub`, `Ref`, …): CloudFormation works it out.
+        if (value === undefined || (intrinsics && isIntrinsicFunction(value)))
             continue;
         const ok = shape === 'string' ? typeof value === 'string'
             : shape === 'boolean' ? typeof value === 'boolean'
@@ -42019,38 +43661,1116 @@ function checkContainerShape(container, index, document) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/core/yaml-document.ts
+
+
+
+
+/** CloudFormation's short-form intrinsic functions, by tag, and the long-form key each reads as. */
+const INTRINSICS = {
+    '!Ref': 'Ref',
+    '!Condition': 'Condition',
+    ...Object.fromEntries(['Base64', 'Cidr', 'FindInMap', 'GetAtt', 'GetAZs', 'ImportValue', 'Join', 'Select', 'Split', 'Sub', 'Transform', 'GetStackOutput', 'And', 'Equals', 'If', 'Not', 'Or'].map(name => [`!${name}`, `Fn::${name}`]))
+};
+/** Aliases may share nodes: reading stops past this many nodes rather than expand a "billion laughs" file. */
+const MAX_NODES_READ = 1_000_000;
+/**
+ * A YAML text edited in place: every change is a minimal text splice at the node concerned, so comments, quoting,
+ * flow collections, indentation and the final newline of the user's file survive and a diff shows only real changes.
+ * (The yaml library's own `toString()` rewrites the whole document: it moves comments and re-spaces flow collections.)
+ * CloudFormation's short-form tags (`!Ref x`) read as their long forms (`{ Ref: x }`) and are kept as written.
+ */
+class YamlDocument {
+    file;
+    current;
+    layout;
+    lineOffset;
+    /** The parse of `current`, kept until the next edit. */
+    parsed;
+    constructor(file, current, layout, 
+    /** Lines above this text in the file it was cut from (a part of editEach), so positions point into that file. */
+    lineOffset = 0) {
+        this.file = file;
+        this.current = current;
+        this.layout = layout;
+        this.lineOffset = lineOffset;
+    }
+    /** Parses `text`; malformed YAML, a duplicate key or a second document is a TaskDefinitionError at its line and column. */
+    static parse(file, text) {
+        const doc = parseYaml(file, text);
+        const document = new YamlDocument(file, text, yaml_document_detectLayout(text, doc));
+        document.parsed = document.index(doc);
+        return document;
+    }
+    get text() {
+        return this.current;
+    }
+    get value() {
+        return this.get([]);
+    }
+    get(path) {
+        const { slots, stop, depth } = this.resolve(path);
+        const slot = slots[depth];
+        if (stop === 'found')
+            return this.data(slot.node);
+        if (stop === 'missing')
+            return undefined;
+        // Through an alias, a merge or a tag: the rest of the path is read in the data.
+        let value = this.data(slot.node);
+        for (const segment of path.slice(depth)) {
+            if (typeof value !== 'object' || value === null)
+                return undefined;
+            value = Array.isArray(value) ? (typeof segment === 'number' ? value[segment] : undefined) : Object.hasOwn(value, segment) ? value[segment] : undefined;
+        }
+        return value;
+    }
+    /** Sets `path` to `value` unless it already holds an equal value (so a re-run edits nothing); creates missing ancestors. */
+    set(path, value) {
+        if (deepEqual(this.get(path), value))
+            return;
+        const resolution = this.resolve(path);
+        this.guard(path, resolution);
+        const { slots, stop, depth } = resolution;
+        const slot = slots[depth];
+        if (stop === 'found')
+            return this.replace(slot, path, value);
+        const rest = path.slice(depth);
+        if (stop === 'opaque')
+            return this.replaceWhole(slot, setIn(this.data(slot.node), rest, value));
+        // missing: slot holds a plain collection without path[depth].
+        const inner = build(rest.slice(1), value);
+        if ((0,dist/* isSeq */.oP)(slot.node)) {
+            if (typeof rest[0] !== 'number')
+                throw new Error(`cannot set key ${JSON.stringify(rest[0])} of the list at ${formatPath(path.slice(0, depth))}`);
+            return this.insertItem(slot, slot.node.items.length, inner);
+        }
+        this.insertPair(slot, String(rest[0]), inner);
+    }
+    /** Appends `value` to the list at `path`, creating the list when it is missing (or null). */
+    append(path, value) {
+        const resolution = this.resolve(path);
+        const slot = resolution.slots[resolution.depth];
+        if (resolution.stop === 'found' && isPlainCollection(slot.node) && (0,dist/* isSeq */.oP)(slot.node)) {
+            this.guard(path, resolution);
+            return this.insertItem(slot, slot.node.items.length, value);
+        }
+        // Appending to an alias's list would edit the anchored list.
+        if (resolution.stop === 'found' && (0,dist/* isAlias */.Vj)(slot.node))
+            this.guard(path, { ...resolution, stop: 'alias', depth: path.length });
+        const old = this.get(path);
+        this.set(path, [...(Array.isArray(old) ? old : []), value]);
+    }
+    /** Removes a pair or a list item: all its lines in block style, the element and its comma in flow style. */
+    remove(path) {
+        if (path.length === 0 || this.get(path) === undefined)
+            return;
+        const resolution = this.resolve(path);
+        this.guard(path, resolution);
+        const { slots, stop, depth } = resolution;
+        if (stop === 'found')
+            return this.removeEntry(slots[depth - 1], slots[depth].entry);
+        if (stop === 'opaque')
+            this.replaceWhole(slots[depth], deleteIn(this.data(slots[depth].node), path.slice(depth)));
+    }
+    /**
+     * Edits each node at `paths` as a document of its own, then puts them back: later nodes first, so one parse of this
+     * document serves all of them. A part is the node's text, with what precedes it on its first line (`  - `) blanked.
+     */
+    editEach(paths, edit) {
+        const { referenced } = this.tree();
+        // An alias in a part would dangle, and an anchor there could be aliased outside it: edit through views then.
+        const views = referenced.size > 0 || /^%/m.test(this.current);
+        const parts = paths
+            .map((path, index) => ({ path, index, resolution: this.resolve(path) }))
+            .filter(part => part.resolution.stop === 'found')
+            .map(part => ({ ...part, slot: part.resolution.slots[part.resolution.depth] }))
+            .sort((a, b) => b.slot.valueStart - a.slot.valueStart);
+        for (const { path, index, slot } of parts) {
+            const plain = isPlainCollection(slot.node) && slot.valueStart === slot.node.range[0];
+            if (views || !plain) {
+                edit(new YamlView(this, path), index);
+                continue;
+            }
+            const lineStart = this.lineStart(slot.valueStart);
+            const width = slot.valueStart - lineStart;
+            // A block node owns the rest of its last line (its trailing comment); a flow node ends at its bracket.
+            const end = slot.kind === 'flow' ? slot.valueEnd : this.lineEnd(slot.valueEnd);
+            const from = slot.kind === 'flow' ? slot.valueStart : lineStart;
+            const head = this.current.slice(from, slot.valueStart);
+            const body = ' '.repeat(width) + this.current.slice(slot.valueStart, end);
+            let part;
+            try {
+                part = new YamlDocument(this.file, body, this.layout, this.lineOffset + this.current.slice(0, lineStart).split('\n').length - 1);
+                part.parsed = part.index(parseYaml(this.file, body));
+            }
+            catch {
+                edit(new YamlView(this, path), index);
+                continue;
+            }
+            edit(part, index);
+            const edited = part.text.startsWith(' '.repeat(width)) ? part.text.slice(width) : part.text.trimStart();
+            this.current = this.current.slice(0, from) + head + edited + this.current.slice(end);
+            this.parsed = undefined;
+        }
+    }
+    /** Where `path` starts (1-based): a map value's key, a list item's value; the nearest existing ancestor if it is missing. */
+    locate(path) {
+        const { slots } = this.resolve(path);
+        const slot = slots[slots.length - 1];
+        if (!slot.node && slot.kind === 'root')
+            return { file: this.file, line: 1 + this.lineOffset, column: 1 };
+        // A map's value is where its key is, as editors point at a property.
+        const start = slot.entry?.key !== undefined ? slot.entry.start : slot.valueStart;
+        const { line, column } = positionOf(this.current, start);
+        return { file: this.file, line: line + this.lineOffset, column };
+    }
+    // ------------------------------------------------------------------------------------------- reading
+    tree() {
+        this.parsed ??= this.index(parseYaml(this.file, this.current));
+        return this.parsed;
+    }
+    index(doc) {
+        const referenced = new Set();
+        (0,dist/* visit */.YR)(doc, {
+            Alias: (_key, alias) => {
+                if (!alias.resolve(doc)) {
+                    throw new core_errors/* TaskDefinitionError */.zF(`alias *${alias.source} refers to no anchor before it`, this.position(alias.range?.[0] ?? 0));
+                }
+                referenced.add(alias.source);
+            }
+        });
+        // Where every comment starts, so an edit that drops lines can keep the comment lines among them.
+        const comments = [];
+        const collect = (token) => {
+            if (Array.isArray(token))
+                return token.forEach(collect);
+            if (typeof token !== 'object' || token === null)
+                return;
+            const { type, offset } = token;
+            if (type === 'comment' && typeof offset === 'number')
+                comments.push(offset);
+            for (const field of ['start', 'key', 'sep', 'value', 'items', 'end', 'props'])
+                collect(token[field]);
+        };
+        collect(doc.contents?.srcToken);
+        comments.sort((a, b) => a - b);
+        return { doc, referenced, entries: new WeakMap(), comments };
+    }
+    /** The node as plain data: CloudFormation's short forms as long forms, aliases and merge keys resolved. */
+    data(node) {
+        const { doc } = this.tree();
+        let budget = MAX_NODES_READ;
+        const active = new Set();
+        const read = (item) => {
+            if (!item)
+                return null;
+            if (--budget < 0)
+                throw new core_errors/* TaskDefinitionError */.zF(`aliases expand to more than ${MAX_NODES_READ} nodes`, { file: this.file });
+            if ((0,dist/* isAlias */.Vj)(item)) {
+                const target = item.resolve(doc);
+                if (active.has(target))
+                    throw new core_errors/* TaskDefinitionError */.zF(`alias *${item.source} refers to a node that contains it`, this.position(item.range[0]));
+                active.add(target);
+                const value = read(target);
+                active.delete(target);
+                return value;
+            }
+            if ((0,dist/* isPair */.tO)(item))
+                return yaml_document_assign({}, keyOf(read(item.key)), read(item.value));
+            const intrinsic = typeof item.tag === 'string' ? INTRINSICS[item.tag] : undefined;
+            if (intrinsic) {
+                const inner = (0,dist/* isScalar */.jn)(item) ? item.value : untagged(item);
+                // !GetAtt Resource.Attribute: the resource's name ends at the first dot (the attribute may have more).
+                const argument = intrinsic === 'Fn::GetAtt' && typeof inner === 'string' && inner.includes('.') ? [inner.slice(0, inner.indexOf('.')), inner.slice(inner.indexOf('.') + 1)] : inner;
+                return { [intrinsic]: argument };
+            }
+            return untagged(item);
+        };
+        const untagged = (item) => {
+            if ((0,dist/* isScalar */.jn)(item)) {
+                // Another tag the schema does not know: the value the scalar has without it.
+                if (item.tag && !item.tag.startsWith('tag:yaml.org,2002:') && item.type === 'PLAIN' && typeof item.value === 'string')
+                    return resolvePlain(item.value);
+                return item.value;
+            }
+            if ((0,dist/* isSeq */.oP)(item))
+                return item.items.map(read);
+            if ((0,dist/* isMap */.jh)(item)) {
+                const pairs = item.items;
+                const explicit = new Set(pairs.filter(pair => !isMergeKey(pair.key)).map(pair => keyOf(read(pair.key))));
+                const out = {};
+                for (const pair of pairs) {
+                    if (!isMergeKey(pair.key)) {
+                        yaml_document_assign(out, keyOf(read(pair.key)), read(pair.value));
+                        continue;
+                    }
+                    // Merged maps add the keys the map does not set itself; of two merged maps, the first wins.
+                    const sources = (0,dist/* isSeq */.oP)(pair.value) ? pair.value.items : [pair.value];
+                    for (const source of sources) {
+                        const merged = read(source);
+                        if (typeof merged !== 'object' || merged === null || Array.isArray(merged))
+                            continue;
+                        for (const [key, value] of Object.entries(merged))
+                            if (!explicit.has(key) && !Object.hasOwn(out, key))
+                                yaml_document_assign(out, key, value);
+                    }
+                }
+                return out;
+            }
+            return null;
+        };
+        return read(node);
+    }
+    /** Follows `path` through the tree as far as it goes. */
+    resolve(path) {
+        const { doc } = this.tree();
+        const root = doc.contents;
+        const empty = !root || ((0,dist/* isScalar */.jn)(root) && root.range[0] === root.range[1] && root.value === null);
+        const rootStart = empty ? this.current.length : root.range[0];
+        const slots = [{ kind: 'root', node: empty ? null : root, valueStart: rootStart, valueEnd: empty ? rootStart : this.contentEnd(root) }];
+        for (let depth = 0; depth < path.length; depth++) {
+            const slot = slots[depth];
+            const node = slot.node;
+            if ((0,dist/* isAlias */.Vj)(node))
+                return { slots, stop: 'alias', depth };
+            if (!isPlainCollection(node))
+                return { slots, stop: 'opaque', depth };
+            const segment = path[depth];
+            const entries = this.entriesOf(node);
+            const entry = (0,dist/* isSeq */.oP)(node)
+                ? typeof segment === 'number' && segment >= 0 ? entries[segment] : undefined
+                : entries.find(item => !item.merge && item.key === String(segment));
+            if (!entry) {
+                const mergedHere = (0,dist/* isMap */.jh)(node) && entries.some(item => item.merge) && Object.hasOwn(this.data(node), String(segment));
+                return { slots, stop: mergedHere ? 'alias' : 'missing', depth };
+            }
+            slots.push({
+                kind: node.flow ? 'flow' : (0,dist/* isSeq */.oP)(node) ? 'seq' : 'map',
+                node: entry.node,
+                parent: node,
+                entry,
+                valueStart: entry.valueStart,
+                valueEnd: entry.valueEnd
+            });
+        }
+        return { slots, stop: 'found', depth: path.length };
+    }
+    /** Refuses an edit that would change an anchored node that aliases elsewhere read. */
+    guard(path, { slots, stop, depth }) {
+        const { referenced } = this.tree();
+        if (stop === 'alias') {
+            const alias = slots[depth].node;
+            const name = (0,dist/* isAlias */.Vj)(alias) ? `alias *${alias.source}` : 'a merge key (<<)';
+            throw new core_errors/* TaskDefinitionError */.zF(`cannot edit ${formatPath(path)}: the path goes through ${name}, and an edit there would change the anchored node and every alias of it; write the value out in full`, this.position(slots[depth].valueStart));
+        }
+        for (const slot of slots.slice(0, depth + 1)) {
+            const node = slot.node;
+            if (node && !(0,dist/* isPair */.tO)(node) && node.anchor && referenced.has(node.anchor)) {
+                throw new core_errors/* TaskDefinitionError */.zF(`cannot edit ${formatPath(path)}: it is inside &${node.anchor}, which aliases elsewhere read too`, this.position(slot.valueStart));
+            }
+        }
+    }
+    /** The entries of a collection, with the offsets of their keys, indicators and values (from the parser's tokens). */
+    entriesOf(collection) {
+        const { entries } = this.tree();
+        const known = entries.get(collection);
+        if (known)
+            return known;
+        const source = collection.srcToken;
+        if (!source)
+            throw new Error('yaml-document: a collection without source tokens');
+        const block = source.type !== 'flow-collection';
+        // The parser also keeps comment-only items (after the last entry) and a trailing comma's item: skip them.
+        const items = source.items.filter(item => source.type === 'block-seq' ? item.start.some(token => token.type === 'seq-item-ind') : Boolean(item.key || item.sep?.length || item.value));
+        if (items.length !== collection.items.length) {
+            throw new core_errors/* TaskDefinitionError */.zF('a collection the YAML reader cannot edit in place', this.position(collection.range[0]));
+        }
+        const list = collection.items.map((item, i) => this.entryOf(item, items[i], (0,dist/* isMap */.jh)(collection), block && (0,dist/* isSeq */.oP)(collection)));
+        entries.set(collection, list);
+        return list;
+    }
+    entryOf(item, token, inMap, blockSeq) {
+        const pair = inMap ? item : undefined;
+        const node = pair ? pair.value : item;
+        const significant = (t) => !['space', 'newline', 'comment', 'comma'].includes(t.type);
+        let indicator = -1;
+        let props;
+        if (blockSeq) {
+            const dash = token.start.findIndex(t => t.type === 'seq-item-ind');
+            indicator = token.start[dash].offset;
+            props = token.start.slice(dash + 1);
+        }
+        else if (pair) {
+            const sep = token.sep ?? [];
+            const colon = sep.findIndex(t => t.type === 'map-value-ind');
+            if (colon >= 0)
+                indicator = sep[colon].offset;
+            props = colon >= 0 ? sep.slice(colon + 1) : [];
+        }
+        else {
+            props = token.start;
+        }
+        props = props.filter(t => t.type === 'tag' || t.type === 'anchor');
+        const value = token.value;
+        if (value?.type === 'block-scalar')
+            props.push(...value.props.filter(t => t.type === 'tag' || t.type === 'anchor'));
+        props.sort((a, b) => a.offset - b.offset);
+        const keyNode = pair?.key ?? null;
+        const keyEnd = keyNode ? this.contentEnd(keyNode) : indicator >= 0 ? indicator : 0;
+        const empty = !node || ((0,dist/* isScalar */.jn)(node) && node.range[0] === node.range[1]);
+        const lastProp = props[props.length - 1];
+        const valueStart = props.length > 0 ? props[0].offset : empty ? (indicator >= 0 ? indicator + 1 : keyEnd) : itemStart(node);
+        const valueEnd = empty ? (lastProp ? lastProp.offset + lastProp.source.length : valueStart) : this.contentEnd(node);
+        const firstToken = token.start.find(significant);
+        const start = blockSeq
+            ? indicator
+            : pair
+                ? Math.min(firstToken?.offset ?? Infinity, keyNode ? keyNode.range[0] : indicator)
+                : Math.min(firstToken?.offset ?? Infinity, valueStart);
+        return {
+            key: pair ? keyOf(this.data(keyNode)) : undefined,
+            keyNode,
+            node,
+            start,
+            indicator,
+            valueStart,
+            valueEnd,
+            merge: pair ? isMergeKey(keyNode) : false
+        };
+    }
+    /** The end of a node's own text: no trailing spaces, line breaks or comments. */
+    contentEnd(node) {
+        let end;
+        if ((0,dist/* isPair */.tO)(node))
+            return node.value ? this.contentEnd(node.value) : this.contentEnd(node.key);
+        if (((0,dist/* isMap */.jh)(node) || (0,dist/* isSeq */.oP)(node)) && !node.flow && node.items.length > 0) {
+            const entries = this.entriesOf(node);
+            const last = entries[entries.length - 1];
+            end = Math.max(last.valueEnd, last.start + 1);
+        }
+        else {
+            end = node.range[1];
+        }
+        while (end > 0 && ' \t\r\n'.includes(this.current[end - 1]))
+            end--;
+        return end;
+    }
+    // ------------------------------------------------------------------------------------------- editing
+    /** Sets an existing node: key by key into a plain map, item by item into a plain list, else the whole node. */
+    replace(slot, path, value) {
+        const node = slot.node;
+        if (isPlainCollection(node) && node.items.length > 0) {
+            const entries = this.entriesOf(node);
+            if ((0,dist/* isMap */.jh)(node) && yaml_document_isRecord(value) && Object.keys(value).length > 0 && !entries.some(entry => entry.merge)) {
+                for (const entry of entries)
+                    if (!Object.hasOwn(value, entry.key))
+                        this.remove([...path, entry.key]);
+                for (const [key, item] of Object.entries(value))
+                    this.set([...path, key], item);
+                return;
+            }
+            if ((0,dist/* isSeq */.oP)(node) && Array.isArray(value) && value.length > 0)
+                return this.replaceItems(path, this.data(node), value);
+        }
+        this.replaceWhole(slot, value);
+    }
+    /** A list set to another: the common head and tail stay, the middle is set item by item, the rest removed or inserted. */
+    replaceItems(path, old, value) {
+        let head = 0;
+        while (head < old.length && head < value.length && deepEqual(old[head], value[head]))
+            head++;
+        let tail = 0;
+        while (tail < old.length - head && tail < value.length - head && deepEqual(old[old.length - 1 - tail], value[value.length - 1 - tail]))
+            tail++;
+        const oldMiddle = old.length - head - tail;
+        const newMiddle = value.length - head - tail;
+        const paired = Math.min(oldMiddle, newMiddle);
+        for (let i = head; i < head + paired; i++)
+            this.set([...path, i], value[i]);
+        for (let i = head + oldMiddle - 1; i >= head + paired; i--)
+            this.remove([...path, i]);
+        for (let i = head + paired; i < head + newMiddle; i++) {
+            const resolution = this.resolve(path);
+            this.insertItem(resolution.slots[resolution.depth], i, value[i]);
+        }
+    }
+    /** Replaces the node's text with `value`, rendered to fit where it stands. */
+    replaceWhole(slot, value) {
+        this.guardSubtree(slot.node);
+        const node = slot.node;
+        const { eol } = this.layout;
+        const filling = isCollectionValue(value) && !yaml_document_isEmptyValue(value);
+        // A non-empty flow collection stays flow; an empty one in block context is filled in block style.
+        const wasFlow = ((0,dist/* isMap */.jh)(node) || (0,dist/* isSeq */.oP)(node)) && node.flow && node.items.length > 0;
+        const inline = slot.kind === 'flow' || !filling || wasFlow;
+        const { valueStart, valueEnd } = slot;
+        if (slot.kind === 'root') {
+            if (!node) {
+                const text = inline ? this.renderInline(value, false) : this.renderBlock(value, 0);
+                const before = this.current.length > 0 && !this.current.endsWith('\n') ? eol : '';
+                return this.splice(this.current.length, 0, before + text + eol);
+            }
+            const column = this.column(valueStart);
+            return this.spliceKeepingComments(valueStart, valueEnd, inline ? (this.requote(node, value) ?? this.renderInline(value, false)) : this.renderBlock(value, column), valueStart);
+        }
+        const entry = slot.entry;
+        const touching = valueStart === entry.indicator + 1;
+        if (inline) {
+            const text = this.requote(node, value) ?? this.renderInline(value, slot.kind === 'flow');
+            if (slot.kind === 'flow' || this.lineStart(valueStart) === this.lineStart(entry.indicator)) {
+                return this.spliceKeepingComments(valueStart, valueEnd, (touching ? ' ' : '') + text, entry.start);
+            }
+            // The old value started on a later line: the new one goes after the indicator; comment lines in between stay.
+            const indicatorLineEnd = this.lineEnd(entry.indicator);
+            const rest = this.current.slice(entry.indicator + 1, indicatorLineEnd);
+            const between = this.current.slice(indicatorLineEnd, this.lineStart(valueStart)).replace(/\r?\n$/, '');
+            const inner = this.commentLines(valueStart, valueEnd).map(line => eol + line).join('');
+            return this.splice(entry.indicator + 1, this.lineEnd(valueEnd) - entry.indicator - 1, ' ' + text + (rest.trim() ? rest : '') + between + inner);
+        }
+        if (slot.kind === 'seq') {
+            const seq = slot.parent;
+            const dash = this.column(entry.indicator);
+            const column = touching ? dash + this.gapFor(seq) : this.column(valueStart);
+            const pad = touching ? ' '.repeat(column - dash - 1) : '';
+            return this.spliceKeepingComments(valueStart, valueEnd, pad + this.renderBlock(value, column), entry.indicator);
+        }
+        // A map's value: a block collection starts on the line after its key.
+        const map = slot.parent;
+        const column = this.column(entry.start) + (Array.isArray(value) ? this.seqIndentFor(map) : this.unitFor(map));
+        const block = ' '.repeat(column) + this.renderBlock(value, column);
+        const inner = this.commentLines(valueStart, valueEnd).map(line => line + eol).join('');
+        if (!touching && this.lineStart(valueStart) !== this.lineStart(entry.indicator)) {
+            return this.splice(this.lineStart(valueStart), this.lineEnd(valueEnd) - this.lineStart(valueStart), inner + block);
+        }
+        const comment = this.current.slice(valueEnd, this.lineEnd(valueEnd));
+        this.splice(entry.indicator + 1, this.lineEnd(valueEnd) - entry.indicator - 1, (comment.trim() ? comment : '') + eol + inner + block);
+    }
+    /** Adds `key: value` to a map: a line after its last pair (block), or `, key: value` before its `}` (flow). */
+    insertPair(slot, key, value) {
+        const map = slot.node;
+        const entries = this.entriesOf(map);
+        if (map.flow) {
+            const text = `${this.renderScalar(key, true, true)}: ${this.renderInline(value, true)}`;
+            if (entries.length === 0) {
+                if (slot.kind !== 'flow')
+                    return this.replaceWhole(slot, { [key]: value });
+                return this.fillFlow(slot, text, this.layout.padMap);
+            }
+            return this.insertFlowAfter(entries[entries.length - 1], text);
+        }
+        const column = this.column(entries[0].start);
+        const last = entries[entries.length - 1];
+        this.splice(this.lineEnd(Math.max(last.valueEnd, last.start)), 0, this.layout.eol + ' '.repeat(column) + this.renderPair(key, value, column, map));
+    }
+    /** Inserts `value` as item `index` of a list (after the last when `index` is its length). */
+    insertItem(slot, index, value) {
+        const seq = slot.node;
+        const entries = this.entriesOf(seq);
+        if (seq.flow) {
+            const text = this.renderInline(value, true);
+            if (entries.length === 0) {
+                if (slot.kind !== 'flow')
+                    return this.replaceWhole(slot, [value]);
+                return this.fillFlow(slot, text, this.layout.padSeq);
+            }
+            if (index >= entries.length)
+                return this.insertFlowAfter(entries[entries.length - 1], text);
+            const target = entries[index];
+            const ownLine = this.onOwnLine(target.start);
+            return this.splice(target.start, 0, ownLine ? `${text},${this.layout.eol}${' '.repeat(this.column(target.start))}` : `${text}, `);
+        }
+        const dash = this.column(entries[0].indicator);
+        const gap = this.gapFor(seq);
+        const item = '-' + ' '.repeat(gap - 1) + this.renderItem(value, dash + gap);
+        if (index >= entries.length) {
+            const last = entries[entries.length - 1];
+            return this.splice(this.lineEnd(last.valueEnd), 0, this.layout.eol + ' '.repeat(dash) + item);
+        }
+        const target = entries[index];
+        // Before the comment lines just above the item: they are about it.
+        if (this.onOwnLine(target.indicator))
+            return this.splice(this.commentBlockStart(this.lineStart(target.indicator)), 0, ' '.repeat(dash) + item + this.layout.eol);
+        this.splice(target.indicator, 0, item + this.layout.eol + ' '.repeat(dash));
+    }
+    /** Deletes one entry of the collection at `parent`: its lines (block), or it and its comma (flow). */
+    removeEntry(parent, entry) {
+        const collection = parent.node;
+        const entries = this.entriesOf(collection);
+        this.guardSubtree(entry.node);
+        if (entries.length === 1)
+            return this.replaceWhole(parent, (0,dist/* isMap */.jh)(collection) ? {} : []);
+        const index = entries.indexOf(entry);
+        const previous = entries[index - 1];
+        const next = entries[index + 1];
+        const end = Math.max(entry.valueEnd, entry.start + 1);
+        const { eol } = this.layout;
+        // Comment lines among the deleted ones stay where they were.
+        if (collection.flow && previous) {
+            return this.splice(previous.valueEnd, end - previous.valueEnd, this.commentLines(previous.valueEnd, end).map(line => eol + line).join(''));
+        }
+        if (collection.flow || !this.onOwnLine(entry.start)) {
+            // A flow collection's first element, or the first entry of a compact one (`- name: x`): the next one moves up.
+            const comments = this.commentLines(entry.start, next.start).map(line => line.trimStart() + eol + ' '.repeat(this.column(next.start)));
+            return this.splice(entry.start, next.start - entry.start, comments.join(''));
+        }
+        const from = this.lineStart(entry.start);
+        const lineEnd = this.lineEnd(end);
+        const comments = this.commentLines(from, lineEnd);
+        if (lineEnd < this.current.length)
+            return this.splice(from, this.nextLineStart(lineEnd) - from, comments.map(line => line + eol).join(''));
+        // The last line of a file without a final newline: the line break before it goes, so none is added.
+        const before = this.current.slice(0, from).match(/\r?\n$/)?.[0].length ?? 0;
+        this.splice(from - before, this.current.length - from + before, comments.map(line => eol + line).join(''));
+    }
+    insertFlowAfter(last, text) {
+        const end = Math.max(last.valueEnd, last.start + 1);
+        const insertion = this.onOwnLine(last.start) ? `,${this.layout.eol}${' '.repeat(this.column(last.start))}${text}` : `, ${text}`;
+        this.splice(end, 0, insertion);
+    }
+    /** Writes the first entry into an empty flow collection (`{}` → `{ k: v }`). */
+    fillFlow(slot, text, pad) {
+        const open = slot.valueStart + (this.current.slice(slot.valueStart, slot.valueEnd).search(/[[{]/));
+        const close = slot.valueEnd - 1;
+        this.splice(open + 1, close - open - 1, pad ? ` ${text} ` : text);
+    }
+    /** Refuses to replace or delete a node that holds an anchor aliases read. */
+    guardSubtree(node) {
+        if (!node)
+            return;
+        const { referenced } = this.tree();
+        if (referenced.size === 0)
+            return;
+        (0,dist/* visit */.YR)(node, {
+            Node: (_key, inner) => {
+                const anchor = inner.anchor;
+                if (anchor && referenced.has(anchor)) {
+                    throw new core_errors/* TaskDefinitionError */.zF(`cannot replace or remove &${anchor}: aliases elsewhere read it`, this.position(inner.range[0]));
+                }
+            }
+        });
+    }
+    /** The start of the comment lines right above the line at `lineStart` (itself when there are none). */
+    commentBlockStart(lineStart) {
+        const { comments } = this.tree();
+        let at = lineStart;
+        while (at > 0) {
+            const previous = this.lineStart(at - 1);
+            const line = this.current.slice(previous, this.lineEnd(previous));
+            if (!comments.includes(previous + line.length - line.trimStart().length))
+                break;
+            at = previous;
+        }
+        return at;
+    }
+    /** The comment lines (a comment alone on its line, with its indentation) that start in [from, to). */
+    commentLines(from, to) {
+        if (from >= 0)
+            return [];
+        return this.tree()
+            .comments.filter(offset => offset >= from && offset < to && this.onOwnLine(offset))
+            .map(offset => this.current.slice(this.lineStart(offset), this.lineEnd(offset)));
+    }
+    /** Replaces [from, to) with `text`; comment lines that were inside go on their own lines before the line of `lineOf`. */
+    spliceKeepingComments(from, to, text, lineOf) {
+        const comments = this.commentLines(from, to);
+        this.splice(from, to - from, text);
+        if (comments.length > 0)
+            this.splice(this.lineStart(lineOf), 0, comments.map(line => line + this.layout.eol).join(''));
+    }
+    splice(offset, length, text) {
+        this.current = this.current.slice(0, offset) + text + this.current.slice(offset + length);
+        this.parsed = undefined;
+    }
+    // ------------------------------------------------------------------------------------------- rendering
+    /** `key: value`, or `key:` and the value's block on the lines below (the first line not indented). */
+    renderPair(key, value, column, map) {
+        const name = this.renderScalar(key, false, true);
+        if (!isCollectionValue(value) || yaml_document_isEmptyValue(value))
+            return `${name}: ${this.renderInline(value, false)}`;
+        const indent = Array.isArray(value) ? (map ? this.seqIndentFor(map) : this.layout.seqIndent) : map ? this.unitFor(map) : this.layout.unit;
+        return `${name}:${this.layout.eol}${' '.repeat(column + indent)}${this.renderBlock(value, column + indent)}`;
+    }
+    /** A list item's content after its `- `: inline, or a compact block (`name: x` / `  value: y`). */
+    renderItem(value, column) {
+        return !isCollectionValue(value) || yaml_document_isEmptyValue(value) ? this.renderInline(value, false) : this.renderBlock(value, column);
+    }
+    /** A block collection at `column`; its first line is not indented (the caller places it). */
+    renderBlock(value, column) {
+        const { eol, gap } = this.layout;
+        const indent = ' '.repeat(column);
+        if (Array.isArray(value)) {
+            return value.map((item, i) => (i > 0 ? indent : '') + '-' + ' '.repeat(gap - 1) + this.renderItem(item, column + gap)).join(eol);
+        }
+        if (yaml_document_isRecord(value))
+            return Object.entries(value).map(([key, item], i) => (i > 0 ? indent : '') + this.renderPair(key, item, column)).join(eol);
+        return this.renderInline(value, false);
+    }
+    /** A value on one line: a scalar, or a flow collection spaced like the file's. */
+    renderInline(value, flow) {
+        if (Array.isArray(value)) {
+            if (value.length === 0)
+                return '[]';
+            const items = value.map(item => this.renderInline(item, true)).join(', ');
+            return this.layout.padSeq ? `[ ${items} ]` : `[${items}]`;
+        }
+        if (yaml_document_isRecord(value)) {
+            const entries = Object.entries(value).map(([key, item]) => `${this.renderScalar(key, true, true)}: ${this.renderInline(item, true)}`);
+            if (entries.length === 0)
+                return '{}';
+            return this.layout.padMap ? `{ ${entries.join(', ')} }` : `{${entries.join(', ')}}`;
+        }
+        return this.renderScalar(value, flow, false);
+    }
+    /** A scalar: plain when YAML reads it back as the same value, else quoted the way the file mostly quotes. */
+    renderScalar(value, flow, key) {
+        if (value === null || value === undefined)
+            return 'null';
+        if (typeof value === 'boolean')
+            return String(value);
+        if (typeof value === 'number')
+            return Number.isNaN(value) ? '.nan' : value === Infinity ? '.inf' : value === -Infinity ? '-.inf' : String(value);
+        if (typeof value === 'bigint')
+            return String(value);
+        const text = String(value);
+        if (plainAllowed(text, flow, key))
+            return text;
+        if (this.layout.quote === "'" && SINGLE_QUOTABLE.test(text))
+            return `'${text.replace(/'/g, "''")}'`;
+        return doubleQuote(text);
+    }
+    /** A string that replaces a quoted scalar keeps its quotes (`'web:1'` becomes `'web:2'`, not `web:2`). */
+    requote(node, value) {
+        if (typeof value !== 'string' || !(0,dist/* isScalar */.jn)(node) || node.tag)
+            return undefined;
+        if (node.type === 'QUOTE_DOUBLE' || (node.type === 'QUOTE_SINGLE' && !SINGLE_QUOTABLE.test(value)))
+            return doubleQuote(value);
+        if (node.type === 'QUOTE_SINGLE')
+            return `'${value.replace(/'/g, "''")}'`;
+        return undefined;
+    }
+    // ------------------------------------------------------------------------------------------- layout
+    /** The indentation of the maps under this map's keys, or the file's. */
+    unitFor(map) {
+        for (const entry of this.entriesOf(map)) {
+            const node = entry.node;
+            if ((0,dist/* isMap */.jh)(node) && !node.flow && node.items.length > 0 && !this.onSameLine(entry.start, entry.valueStart))
+                return this.column(node.range[0]) - this.column(entry.start);
+        }
+        return this.layout.unit;
+    }
+    /** Where this map's block lists put their `-`: flush with the key or indented, as its other lists do. */
+    seqIndentFor(map) {
+        for (const entry of this.entriesOf(map)) {
+            const node = entry.node;
+            if ((0,dist/* isSeq */.oP)(node) && !node.flow && node.items.length > 0)
+                return this.column(node.range[0]) - this.column(entry.start);
+        }
+        return this.layout.seqIndent;
+    }
+    /** The columns from `-` to the item in this list, or in the file. */
+    gapFor(seq) {
+        for (const entry of this.entriesOf(seq)) {
+            if (entry.valueStart > entry.indicator + 1 && this.onSameLine(entry.indicator, entry.valueStart))
+                return entry.valueStart - entry.indicator;
+        }
+        return this.layout.gap;
+    }
+    // ------------------------------------------------------------------------------------------- text positions
+    lineStart(offset) {
+        return this.current.lastIndexOf('\n', offset - 1) + 1;
+    }
+    /** The end of the line `offset` is on, before its line break. */
+    lineEnd(offset) {
+        const newline = this.current.indexOf('\n', offset);
+        if (newline < 0)
+            return this.current.length;
+        return this.current[newline - 1] === '\r' && newline - 1 >= offset ? newline - 1 : newline;
+    }
+    nextLineStart(offset) {
+        const newline = this.current.indexOf('\n', offset);
+        return newline < 0 ? this.current.length : newline + 1;
+    }
+    column(offset) {
+        return offset - this.lineStart(offset);
+    }
+    onOwnLine(offset) {
+        return this.current.slice(this.lineStart(offset), offset).trim() === '';
+    }
+    onSameLine(a, b) {
+        return this.lineStart(a) === this.lineStart(b);
+    }
+    position(offset) {
+        const { line, column } = positionOf(this.current, offset);
+        return { file: this.file, line: line + this.lineOffset, column };
+    }
+}
+/** A node of a document edited through its paths (editEach's part where the node cannot be cut out of the text). */
+class YamlView {
+    document;
+    prefix;
+    constructor(document, prefix) {
+        this.document = document;
+        this.prefix = prefix;
+    }
+    get file() {
+        return this.document.file;
+    }
+    get text() {
+        return this.document.text;
+    }
+    get value() {
+        return this.document.get(this.prefix);
+    }
+    get(path) {
+        return this.document.get([...this.prefix, ...path]);
+    }
+    set(path, value) {
+        this.document.set([...this.prefix, ...path], value);
+    }
+    append(path, value) {
+        this.document.append([...this.prefix, ...path], value);
+    }
+    remove(path) {
+        this.document.remove([...this.prefix, ...path]);
+    }
+    editEach(paths, edit) {
+        this.document.editEach(paths.map(path => [...this.prefix, ...path]), edit);
+    }
+    locate(path) {
+        return this.document.locate([...this.prefix, ...path]);
+    }
+}
+// --------------------------------------------------------------------------------------------- helpers
+/** Parses one YAML document; its problems as TaskDefinitionErrors at their position. */
+function parseYaml(file, text) {
+    const doc = (0,dist/* parseDocument */.Tp)(text, { keepSourceTokens: true, uniqueKeys: true, prettyErrors: false });
+    const error = doc.errors[0];
+    if (error) {
+        const at = { file, ...positionOf(text, error.pos[0]) };
+        if (error.code === 'MULTIPLE_DOCS')
+            throw new core_errors/* TaskDefinitionError */.zF('a second YAML document starts here; a task definition file holds one', at);
+        if (error.code === 'DUPLICATE_KEY') {
+            let key = text.slice(error.pos[0], error.pos[1]);
+            (0,dist/* visit */.YR)(doc, {
+                Pair: (_key, pair) => {
+                    const node = pair.key;
+                    if ((0,dist/* isScalar */.jn)(node) && node.range[0] === error.pos[0])
+                        key = String(node.value);
+                }
+            });
+            throw new core_errors/* TaskDefinitionError */.zF(`duplicate key ${JSON.stringify(key)} in one mapping`, at);
+        }
+        const reason = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+        throw new core_errors/* TaskDefinitionError */.zF(`malformed YAML: ${reason}`, at);
+    }
+    return doc;
+}
+/** The file's own style: line break, indentation of nested maps and lists, quotes, spacing in flow collections. */
+function yaml_document_detectLayout(text, doc) {
+    const eol = text.includes('\r\n') ? '\r\n' : '\n';
+    const votes = { unit: new Map(), seq: new Map(), gap: new Map(), quote: new Map(), padMap: new Map(), padSeq: new Map() };
+    const vote = (tally, key) => {
+        tally.set(key, (tally.get(key) ?? 0) + 1);
+    };
+    const column = (offset) => offset - text.lastIndexOf('\n', offset - 1) - 1;
+    const walk = (token) => {
+        if (!token)
+            return;
+        switch (token.type) {
+            case 'block-map':
+                for (const item of token.items) {
+                    const key = item.key;
+                    const keyColumn = column(key?.offset ?? token.offset);
+                    const value = item.value;
+                    if (value?.type === 'block-map' && column(value.offset) > keyColumn)
+                        vote(votes.unit, column(value.offset) - keyColumn);
+                    if (value?.type === 'block-seq')
+                        vote(votes.seq, column(value.offset) - keyColumn);
+                    walk(key);
+                    walk(value);
+                }
+                break;
+            case 'block-seq':
+                for (const item of token.items) {
+                    const dash = item.start.find(t => t.type === 'seq-item-ind');
+                    const value = item.value;
+                    if (dash && value && text.lastIndexOf('\n', value.offset) < dash.offset)
+                        vote(votes.gap, value.offset - dash.offset);
+                    walk(value);
+                }
+                break;
+            case 'flow-collection': {
+                const after = text[token.start.offset + 1];
+                if (token.items.length > 0)
+                    vote(token.start.type === 'flow-map-start' ? votes.padMap : votes.padSeq, after === ' ');
+                for (const item of token.items) {
+                    walk(item.key);
+                    walk(item.value);
+                }
+                break;
+            }
+            case 'single-quoted-scalar':
+                vote(votes.quote, "'");
+                break;
+            case 'double-quoted-scalar':
+                vote(votes.quote, '"');
+                break;
+        }
+    };
+    walk(doc?.contents?.srcToken);
+    const top = (tally, fallback) => {
+        let best = fallback;
+        let count = 0;
+        for (const [key, n] of tally)
+            if (n > count)
+                [best, count] = [key, n];
+        return best;
+    };
+    const unit = top(votes.unit, 2);
+    return {
+        eol,
+        unit,
+        seqIndent: top(votes.seq, unit),
+        gap: Math.max(2, top(votes.gap, 2)),
+        quote: top(votes.quote, '"'),
+        padMap: top(votes.padMap, true),
+        padSeq: top(votes.padSeq, false)
+    };
+}
+function isPlainCollection(node) {
+    return ((0,dist/* isMap */.jh)(node) || (0,dist/* isSeq */.oP)(node)) && (!node.tag || node.tag.startsWith('tag:yaml.org,2002:'));
+}
+function isMergeKey(node) {
+    return (0,dist/* isScalar */.jn)(node) && node.type === 'PLAIN' && node.value === '<<' && !node.tag;
+}
+/** Where an item's text starts: a pair (in a flow list) at its key. */
+function itemStart(item) {
+    if ((0,dist/* isPair */.tO)(item))
+        return item.key?.range[0] ?? item.value.range[0];
+    return item.range[0];
+}
+function yaml_document_isRecord(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+function isCollectionValue(value) {
+    return typeof value === 'object' && value !== null;
+}
+function yaml_document_isEmptyValue(value) {
+    return Array.isArray(value) ? value.length === 0 : yaml_document_isRecord(value) && Object.keys(value).length === 0;
+}
+/** A key as JSON has it: a string. */
+function keyOf(value) {
+    return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+}
+/** Sets a property as JSON.parse does: `__proto__` is an own key, not the prototype. */
+function yaml_document_assign(target, key, value) {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+    return target;
+}
+/** `value` wrapped in the objects and lists `rest` leads through. */
+function build(rest, value) {
+    return rest.reduceRight((inner, segment) => (typeof segment === 'number' ? [inner] : { [segment]: inner }), value);
+}
+/** A copy of `data` with `value` at `rest`; what is not an object or list on the way becomes one. */
+function setIn(data, rest, value) {
+    if (rest.length === 0)
+        return value;
+    const [segment, ...more] = rest;
+    if (Array.isArray(data) && typeof segment === 'number') {
+        const copy = [...data];
+        copy[Math.min(segment, copy.length)] = setIn(copy[segment], more, value);
+        return copy;
+    }
+    if (yaml_document_isRecord(data) && typeof segment === 'string')
+        return yaml_document_assign({ ...data }, segment, setIn(data[segment], more, value));
+    return build(rest, value);
+}
+function deleteIn(data, rest) {
+    const [segment, ...more] = rest;
+    if (Array.isArray(data) && typeof segment === 'number') {
+        return more.length === 0 ? data.filter((_, i) => i !== segment) : data.map((item, i) => (i === segment ? deleteIn(item, more) : item));
+    }
+    if (yaml_document_isRecord(data)) {
+        const copy = { ...data };
+        if (more.length === 0)
+            delete copy[String(segment)];
+        else
+            copy[String(segment)] = deleteIn(copy[String(segment)], more);
+        return copy;
+    }
+    return data;
+}
+function formatPath(path) {
+    return path.map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : i === 0 ? segment : `.${segment}`)).join('') || '(the document)';
+}
+const plainCache = new Map();
+/**
+ * Whether `text` can be written without quotes: YAML must read it back as the same string as a list item, inside a
+ * flow list and as a key (the parser decides, not a list of indicator rules).
+ */
+function plainAllowed(text, flow, key) {
+    if (text === '' || text !== text.trim() || /[\r\n\t\p{Cc}\p{Cs}\ufeff]/u.test(text))
+        return false;
+    const cacheKey = `${flow ? 'f' : 'b'}${key ? 'k' : 'v'}${text}`;
+    const known = plainCache.get(cacheKey);
+    if (known !== undefined)
+        return known;
+    const reads = (source, expected) => {
+        const doc = (0,dist/* parseDocument */.Tp)(source, { prettyErrors: false });
+        if (doc.errors.length > 0 || doc.warnings.length > 0)
+            return false;
+        try {
+            return deepEqual(doc.toJS(), expected);
+        }
+        catch {
+            // An alias (`*x`) with no anchor.
+            return false;
+        }
+    };
+    // `<<` is a merge key when plain.
+    const ok = key && text === '<<' ? false : key
+        ? reads(`${text}: 0`, { [text]: 0 }) && (!flow || reads(`{${text}: 0}`, { [text]: 0 }))
+        : reads(`- ${text}`, [text]) && reads(`k: ${text}`, { k: text }) && (!flow || reads(`[${text}]`, [text]));
+    if (plainCache.size > 10_000)
+        plainCache.clear();
+    plainCache.set(cacheKey, ok);
+    return ok;
+}
+/** Printable in YAML without escapes, and no line break (a single-quoted scalar would fold it). */
+const SINGLE_QUOTABLE = /^[^\p{Cc}\p{Cs}\u0085\ufeff\ufffe\uffff]*$/u;
+/** A double-quoted YAML scalar: JSON's escapes, which YAML shares, plus YAML's non-printable characters. */
+function doubleQuote(text) {
+    return JSON.stringify(text).replace(/[\u007f-\u009f\ufeff\ufffe\uffff]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+/** A plain scalar's value as YAML's core schema reads it (for a scalar whose tag the schema does not know). */
+function resolvePlain(text) {
+    const doc = (0,dist/* parseDocument */.Tp)(text, { prettyErrors: false });
+    const node = doc.contents;
+    return doc.errors.length === 0 && (0,dist/* isScalar */.jn)(node) && node.type === 'PLAIN' ? node.value : text;
+}
+
 ;// CONCATENATED MODULE: ./src/core/task-source.ts
 
 
 
 
-/** Reads a task definition file of any kind this action takes. */
-function readSourceFile(file, text) {
+
+
+
+
+const DEFAULTS = { resources: [], cpuArchitecture: 'X86_64' };
+/** Reads a task definition file of any kind this action takes; errors name the file, line and column. */
+function readSourceFile(file, text, options = DEFAULTS) {
     // Size and depth are checked on the text, before any parser walks it.
     (0,input_limits/* checkTaskDefinitionText */.Ut)(file, text);
-    let document = JsonDocument.parse(file, text);
+    const format = formatOf(file, text);
+    const document = format === 'yaml' ? YamlDocument.parse(file, text) : JsonDocument.parse(file, text);
     const value = document.value;
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new core_errors/* TaskDefinitionError */.zF('a task definition must be a JSON object', { file, line: 1, column: 1 });
+    const single = (kind, view, definition = readTaskDefinition(file, view)) => ({
+        kind,
+        format,
+        document: view === document ? document : documentOf(view),
+        original: documentOf(view).text,
+        tasks: [{ id: '', view, definition }]
+    });
+    if (Array.isArray(value)) {
+        // Terraform's container_definitions: the task's other settings live in HCL, so its CPU comes from an input.
+        const view = new ContainerArrayView(document);
+        const definition = { ...readTaskDefinition(file, view), runtimePlatform: { cpuArchitecture: options.cpuArchitecture } };
+        return single('container-definitions', view, definition);
     }
-    let kind = 'task-definition';
+    if (typeof value !== 'object' || value === null) {
+        throw new core_errors/* TaskDefinitionError */.zF(`a task definition must be a ${format === 'yaml' ? 'YAML mapping' : 'JSON object'}`, { file, line: 1, column: 1 });
+    }
+    if (isTemplate(value))
+        return readTemplate(file, format, document, options);
     const wrapped = value.taskDefinition;
-    if (typeof wrapped === 'object' && wrapped !== null && !Array.isArray(wrapped)) {
-        // describe-task-definition output: keep the definition alone, in the file's own indentation.
-        kind = 'describe-output';
-        const inner = { ...wrapped };
-        for (const field of READ_ONLY_FIELDS)
-            delete inner[field];
-        const { unit, eol } = detectLayout(text);
-        const unwrapped = JSON.stringify(inner, null, unit).split('\n').join(eol) + eol;
-        // Positions still point into the file as the user wrote it, under "taskDefinition".
-        document = JsonDocument.parse(file, unwrapped, { document, prefix: ['taskDefinition'] });
+    if (typeof wrapped === 'object' && wrapped !== null && !Array.isArray(wrapped))
+        return single('describe-output', unwrapDescribeOutput(file, format, text, document, wrapped));
+    return single('task-definition', document);
+}
+/** `.yml`/`.yaml` is YAML, `.json` JSON; any other name is JSON when it starts like JSON (or is empty), else YAML. */
+function formatOf(file, text) {
+    if (/\.ya?ml$/i.test(file))
+        return 'yaml';
+    if (/\.json$/i.test(file))
+        return 'json';
+    const first = text.trimStart()[0];
+    return first === undefined || first === '{' || first === '[' ? 'json' : 'yaml';
+}
+/** Every AWS::ECS::TaskDefinition of a template (or those `resources` names), each seen as an ECS task definition. */
+function readTemplate(file, format, document, options) {
+    const found = taskDefinitionResources(document.value);
+    if (found.length === 0)
+        throw new core_errors/* TaskDefinitionError */.zF('the template has no AWS::ECS::TaskDefinition resource', document.locate(['Resources']));
+    const unknown = options.resources.filter(id => !found.some(resource => resource.id === id));
+    if (unknown.length > 0) {
+        throw new core_errors/* InputError */.dz('resource', `${file} has no AWS::ECS::TaskDefinition ${unknown.join(', ')} (it has ${found.map(resource => resource.id).join(', ')})`);
     }
-    return { kind, document, original: document.text, tasks: [{ id: '', view: document, definition: readTaskDefinition(file, document) }] };
+    const chosen = options.resources.length ? found.filter(resource => options.resources.includes(resource.id)) : found;
+    const tasks = chosen.map(({ id }) => {
+        const view = new PascalCaseView(new PrefixedView(document, ['Resources', id, 'Properties']));
+        return { id, view, definition: readTaskDefinition(file, view, { intrinsics: true }) };
+    });
+    return { kind: 'template', format, document, original: document.text, tasks };
+}
+/**
+ * describe-task-definition output: the definition alone, without its read-only fields, in the file's own layout — what
+ * the deploy action registers. Positions still point into the file as the user wrote it, under `taskDefinition`.
+ */
+function unwrapDescribeOutput(file, format, text, document, wrapped) {
+    const inner = { ...wrapped };
+    for (const field of READ_ONLY_FIELDS)
+        delete inner[field];
+    const { unit, eol } = detectLayout(text);
+    const unwrapped = format === 'yaml'
+        ? YamlDocument.parse(file, (0,dist/* stringify */.As)(inner, { indent: unit === '\t' ? 2 : unit.length }).split('\n').join(eol))
+        : JsonDocument.parse(file, `${JSON.stringify(inner, null, unit).split('\n').join(eol)}${eol}`);
+    return new LocatedAt(unwrapped, document, ['taskDefinition']);
+}
+/** The document a view edits (itself when it is one). */
+function documentOf(view) {
+    return view instanceof LocatedAt || view instanceof ContainerArrayView ? view.document : view;
+}
+/** A document whose positions are reported in another one, under `prefix`: the unwrapped text of a file. */
+class LocatedAt {
+    document;
+    origin;
+    prefix;
+    constructor(document, origin, prefix) {
+        this.document = document;
+        this.origin = origin;
+        this.prefix = prefix;
+    }
+    get file() {
+        return this.document.file;
+    }
+    get text() {
+        return this.document.text;
+    }
+    get value() {
+        return this.document.value;
+    }
+    get(path) {
+        return this.document.get(path);
+    }
+    set(path, value) {
+        this.document.set(path, value);
+    }
+    append(path, value) {
+        this.document.append(path, value);
+    }
+    remove(path) {
+        this.document.remove(path);
+    }
+    editEach(paths, edit) {
+        this.document.editEach(paths, edit);
+    }
+    locate(path) {
+        return this.origin.locate([...this.prefix, ...path]);
+    }
 }
 
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/app/output-paths.ts
 
 
@@ -42087,7 +44807,75 @@ function relativeOutput(path) {
     return (0,external_node_path_.join)(...Array(ups).fill('_up'), ...parts.slice(ups));
 }
 
+;// CONCATENATED MODULE: ./src/app/ecs.ts
+
+
+/**
+ * The described definition in the shape RegisterTaskDefinition takes, as amazon-ecs-deploy-task-definition registers
+ * it: the fields only describe output has (READ_ONLY_FIELDS) dropped, the tags kept as `tags` (no member when there
+ * are none), everything else as ECS returned it, in its key order.
+ */
+function registrableTaskDefinition(described, tags) {
+    const result = {};
+    for (const [key, value] of Object.entries(described)) {
+        // `tags` is not a TaskDefinition member: the tags come from the describe answer beside it.
+        if (READ_ONLY_FIELDS.includes(key) || key === 'tags' || value === undefined)
+            continue;
+        result[key] = structuredClone(value);
+    }
+    if (tags.length > 0) {
+        result.tags = tags.map(tag => ({ ...(tag.key === undefined ? {} : { key: tag.key }), ...(tag.value === undefined ? {} : { value: tag.value }) }));
+    }
+    return result;
+}
+// RegisterTaskDefinition `family`: "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed."
+const FAMILY = /^[A-Za-z0-9_-]{1,255}$/;
+// A task definition revision's ARN (API_TaskDefinition, taskDefinitionArn), in any partition (aws, aws-cn, aws-us-gov, …).
+const TASK_DEFINITION_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/([A-Za-z0-9_-]{1,255}):([1-9]\d*)$/;
+const REVISION = /^[1-9]\d*$/;
+/**
+ * DescribeTaskDefinition's `taskDefinition` for the inputs `task-definition-family`, `task-definition-arn` and
+ * `task-definition-revision` (blank = not given), with aws-actions/amazon-ecs-render-task-definition's meaning: an
+ * ARN names one revision; a family alone its latest ACTIVE revision; family and revision `family:revision`; a
+ * revision alone is refused. Where that action silently ignores an input (a family or revision beside an ARN, a
+ * revision that is not a number) this refuses it unless it agrees: a pinned revision must never quietly become another.
+ */
+function describeTarget(family, arn, revision) {
+    const givenFamily = family?.trim() || undefined;
+    const givenArn = arn?.trim() || undefined;
+    const givenRevision = revision?.trim() || undefined;
+    if (givenRevision !== undefined && !REVISION.test(givenRevision)) {
+        throw new core_errors/* InputError */.dz('task-definition-revision', `${JSON.stringify(givenRevision)} is not a revision number (a whole number from 1)`);
+    }
+    if (givenFamily !== undefined && !FAMILY.test(givenFamily)) {
+        throw new core_errors/* InputError */.dz('task-definition-family', `${JSON.stringify(givenFamily)} is not a task definition family (1 to 255 letters, digits, underscores and hyphens); ` +
+            'give a revision in task-definition-revision');
+    }
+    if (givenArn !== undefined) {
+        const match = TASK_DEFINITION_ARN.exec(givenArn);
+        if (!match) {
+            throw new core_errors/* InputError */.dz('task-definition-arn', `${JSON.stringify(givenArn)} is not a task definition ARN (arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>)`);
+        }
+        const [, arnFamily, arnRevision] = match;
+        if (givenFamily !== undefined && givenFamily !== arnFamily) {
+            throw new core_errors/* InputError */.dz('task-definition-family', `${givenFamily} contradicts task-definition-arn, which names family ${arnFamily}: give one of them`);
+        }
+        if (givenRevision !== undefined && givenRevision !== arnRevision) {
+            throw new core_errors/* InputError */.dz('task-definition-revision', `${givenRevision} contradicts task-definition-arn, which names revision ${arnRevision}: give one of them`);
+        }
+        return givenArn;
+    }
+    if (givenFamily !== undefined)
+        return givenRevision === undefined ? givenFamily : `${givenFamily}:${givenRevision}`;
+    if (givenRevision !== undefined) {
+        throw new core_errors/* InputError */.dz('task-definition-revision', 'a revision alone names no task definition: give task-definition-family with it, or task-definition-arn');
+    }
+    throw new core_errors/* InputError */.dz('task-definition-family', 'no task definition to read from ECS: give task-definition-family (and task-definition-revision for a fixed revision) or task-definition-arn');
+}
+
 ;// CONCATENATED MODULE: ./src/app/read-tasks.ts
+
+
 
 
 
@@ -42097,21 +44885,26 @@ function relativeOutput(path) {
  * Every task definition the input names, read and parsed before anything else happens, with the place its result
  * goes checked: a bad file or output path stops the run before any look-up or build.
  */
-async function readTasks(host, files, ctx) {
-    const paths = await files.resolveTaskDefinitions(ctx.taskDefinition);
+async function readTasks(host, services, ctx, options = { writes: true }) {
+    const { files } = services;
+    const fetched = ctx.ecsTaskDefinition ? await fetchFromEcs(host, services, ctx.ecsTaskDefinition) : undefined;
+    const paths = fetched ? [fetched.path] : await files.resolveTaskDefinitions(ctx.taskDefinition);
     if (ctx.image && paths.length > 1)
         throw new core_errors/* InputError */.dz('image', `sets the image of one container, but ${paths.length} task definitions are given`);
-    const targets = outputPaths(host, ctx, paths);
+    // The audit writes no task definition: no output paths to work out or check.
+    const targets = options.writes ? outputPaths(host, ctx, paths) : paths.map(() => undefined);
     for (const target of targets)
         if (target)
             await files.checkOutputPath(target, 'output');
     const jobs = [];
     for (const [index, path] of paths.entries()) {
-        const source = readSourceFile(path, await files.readTaskDefinition(path));
+        const source = readSourceFile(path, fetched ? fetched.text : await files.readTaskDefinition(path), ctx);
         const secrets = source.tasks.flatMap(task => tokenValues(task.definition, ctx));
         secrets.forEach(secret => host.setSecret(secret));
+        const resolve = source.kind === 'template' ? resolveContext(source.document.value, ctx) : undefined;
         const tasks = source.tasks.map(task => ({
             label: task.id ? `${path}#${task.id}` : path,
+            resolve,
             id: task.id,
             view: task.view,
             definition: task.definition,
@@ -42123,9 +44916,32 @@ async function readTasks(host, files, ctx) {
     }
     return jobs;
 }
+/**
+ * The task definition ECS has (DescribeTaskDefinition, tags included), as the JSON file the deploy action registers as
+ * it is: read-only fields dropped, two-space indentation. Named `<family>.json`, which is also its default output.
+ */
+async function fetchFromEcs(host, services, target) {
+    const ecs = await services.ecs();
+    const { taskDefinition, tags } = await ecs.describe(target);
+    const definition = registrableTaskDefinition(taskDefinition, tags);
+    const family = typeof definition.family === 'string' && definition.family ? definition.family : 'task-definition';
+    host.info(`fetched ${target} from ECS${typeof taskDefinition.revision === 'number' ? ` (revision ${taskDefinition.revision})` : ''}`);
+    return { path: `${family}.json`, text: `${JSON.stringify(definition, null, 2)}\n` };
+}
+/** The template's parameters (their defaults, over them the input's values) and the pseudo parameters the input gives. */
+function resolveContext(template, ctx) {
+    const parameters = templateParameters(template, ctx.templateParameters);
+    return {
+        parameters,
+        accountId: ctx.templateParameters['AWS::AccountId'],
+        region: ctx.templateParameters['AWS::Region'],
+        urlSuffix: ctx.templateParameters['AWS::URLSuffix'],
+        stackName: ctx.templateParameters['AWS::StackName']
+    };
+}
 /** Every token value a run may print: the input, and any plaintext token the file already holds. */
 function tokenValues(definition, ctx) {
-    const inFile = definition.containerDefinitions.flatMap(container => (container.environment ?? []).filter(entry => entry.name === agent/* TOKEN_VARIABLE */.bG && entry.value).map(entry => entry.value));
+    const inFile = definition.containerDefinitions.flatMap(container => (container.environment ?? []).filter(entry => entry.name === core_agent/* TOKEN_VARIABLE */.bG && entry.value).map(entry => entry.value));
     return [...(ctx.token?.kind === 'plaintext' ? [ctx.token.value] : []), ...inFile];
 }
 
@@ -42146,11 +44962,11 @@ function reviewMarker(taskDefinitionPath) {
     return `<!-- lacework-fargate: ${safe} -->`;
 }
 /** Masked before escaping: escaping could split a secret (lw_… → lw\\_…) so that masking no longer finds it. */
-function review_cell(text, secrets) {
+function cell(text, secrets) {
     return markdownCell((0,core_secrets/* maskSecrets */.Q)(text, secrets));
 }
 function row(review, secrets) {
-    const text = (value) => review_cell(value, secrets);
+    const text = (value) => cell(value, secrets);
     const image = review.imageBefore === review.imageAfter
         ? `${text(review.imageBefore)} (unchanged)`
         : `${text(review.imageBefore)} → ${text(review.imageAfter)}`;
@@ -42266,30 +45082,44 @@ const SUMMARY_LIMIT = 1024 * 1024 - 1024;
  * Dependabot pull request), an unreadable event payload, GitHub being down — each is one warning.
  */
 async function publishReview(host, services, ctx, key, reviews, verification = '') {
+    const runUrl = host.gitHubRun()?.runUrl;
+    const withRun = reviews.map(review => ({ ...review, runUrl }));
+    // The summary holds up to 1 MiB, the comment 65,536 characters: the comment's shortened diff links to the summary.
+    // The verification report (a table of a few rows) goes below the review, whose limit shrinks to make room.
+    const appended = verification ? `\n${verification}\n` : '';
+    await publish(host, services, ctx, {
+        marker: reviewMarker(key),
+        summary: () => renderReviews(key, withRun, SUMMARY_LIMIT - appended.length) + appended,
+        comment: () => renderReviews(key, withRun, COMMENT_LIMIT - appended.length) + appended
+    });
+}
+/** Markdown made elsewhere (the audit's report), shown the same way: summary, and one sticky comment under `key`. */
+async function publishMarkdown(host, services, ctx, key, markdown) {
+    const marker = reviewMarker(key);
+    const body = `${marker}\n${markdown}`;
+    await publish(host, services, ctx, { marker, summary: () => markdown, comment: () => body });
+}
+async function publish(host, services, ctx, publication) {
     try {
-        await publish(host, services, ctx, key, reviews, verification);
+        await post(host, services, ctx, publication);
     }
     catch (error) {
         host.warning(`the review could not be published: ${error.message.split('\n')[0]}; the task definition is written`);
     }
 }
-async function publish(host, services, ctx, key, reviews, verification) {
+async function post(host, services, ctx, publication) {
     const run = host.gitHubRun();
-    const withRun = reviews.map(review => ({ ...review, runUrl: run?.runUrl }));
-    // The summary holds up to 1 MiB, the comment 65,536 characters: the comment's shortened diff links to the summary.
-    // The verification report (a table of a few rows) goes below the review, whose limit shrinks to make room.
-    const appended = verification ? `\n${verification}\n` : '';
-    await host.writeSummary(renderReviews(key, withRun, SUMMARY_LIMIT - appended.length) + appended);
+    await host.writeSummary(publication.summary());
     if (!run || !ctx.comment || !ctx.githubToken)
         return;
     const pullRequest = run.pullRequest();
     if (!pullRequest)
         return;
-    const body = renderReviews(key, withRun, COMMENT_LIMIT - appended.length) + appended;
+    const body = publication.comment();
     let result;
     try {
         const comments = await services.pullRequests(ctx.githubToken, run.apiUrl);
-        result = await comments.upsertStickyComment(pullRequest, reviewMarker(key), body);
+        result = await comments.upsertStickyComment(pullRequest, publication.marker, body);
     }
     catch (error) {
         host.warning(`could not comment on pull request #${pullRequest.issueNumber}: ${error.message.split('\n')[0]}; the review is in the job summary`);
@@ -42302,6 +45132,954 @@ async function publish(host, services, ctx, key, reviews, verification) {
     }
     host.info(`${result.status} the review comment: ${result.url}`);
     host.setOutput('comment-url', result.url);
+}
+
+;// CONCATENATED MODULE: ./src/app/audit.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The audit failed the gate (`fail-on`): its findings are reported; the exit status says so. */
+class AuditGateError extends core_errors/* ActionError */.lZ {
+}
+/**
+ * The audit (input `audit`): reads every task definition the inputs name, looks up what it needs — image facts, the
+ * agent images, the sudoers files of images that run as non-root, through the registry — and reports one finding per
+ * problem at the file's line: annotations, the job summary, the review comment and, with `sarif`, a SARIF 2.1.0 file.
+ * It builds nothing and writes nothing else. `fail-on` decides the exit status.
+ */
+async function audit(host, services, ctx) {
+    for (const warning of ctx.warnings)
+        host.warning(warning);
+    const registry = services.registry({ insecureRegistries: ctx.insecureRegistries });
+    const files = await readTasks(host, services, ctx, { writes: false });
+    const tasks = files.flatMap(file => file.tasks);
+    const saved = ctx.imageInspectFile ? await services.files.readSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : [];
+    const lookup = new ImageFactsLookup(ctx.inspect, services.docker, registry, saved);
+    const images = new ImageFiles(registry, sudoFiles);
+    const agents = new Map();
+    const findings = [];
+    for (const task of tasks) {
+        const facts = new Map();
+        const sudoers = new Map();
+        for (const index of auditedContainers(task, ctx)) {
+            const container = task.definition.containerDefinitions[index];
+            const image = lookupImage(host, task, index);
+            if (!image)
+                continue;
+            const found = await lookup.facts(image, task.architecture).catch((error) => {
+                host.warning(`${task.label}: container ${container.name}: image ${image} was not looked up (${error.message}); its findings assume the task definition alone`);
+                return undefined;
+            });
+            if (!found)
+                continue;
+            facts.set(container.name, found);
+            const user = effectiveCommand(container, found).user;
+            if (!(0,core_user/* isRootUser */.ar)(user))
+                sudoers.set(container.name, await sudoersHits(host, images, task, container.name, image, user));
+        }
+        const agentFacts = new Map();
+        for (const container of task.definition.containerDefinitions) {
+            const image = container.image;
+            if (typeof image !== 'string' || !(container.name === ctx.agentContainerName || /(^|\/)lacework\/datacollector$/.test((0,image_reference/* parseImageReference */.o_)(image).repository)))
+                continue;
+            if (!agents.has(image))
+                agents.set(image, agentImageFacts(host, registry, image));
+            const found = await agents.get(image);
+            if (found)
+                agentFacts.set(image, found);
+        }
+        findings.push(...auditTask({
+            file: task.label.split('#')[0],
+            id: task.id,
+            definition: task.definition,
+            architecture: task.architecture,
+            locate: path => task.view.locate(path),
+            agentContainerName: ctx.agentContainerName,
+            facts,
+            sudoers,
+            agents: agentFacts
+        }, { ignore: ctx.auditIgnore }));
+    }
+    if (images.stats.layers)
+        host.info(`sudoers read from ${images.stats.layers} layers (${images.stats.bytes} compressed bytes streamed, only the sudo, passwd and group files kept)`);
+    await report(host, services, ctx, files.map(file => file.path), findings);
+}
+/** Annotations, the summary and the comment, the SARIF file, the `findings` output; then the gate. */
+async function report(host, services, ctx, paths, findings) {
+    for (const finding of findings) {
+        const text = `${finding.ruleId} ${finding.message}${finding.suppressed ? ` (suppressed: ${finding.suppressed.justification})` : ''}`;
+        const location = { file: finding.location.file, line: finding.location.line, column: finding.location.column };
+        if (finding.suppressed)
+            host.info(text);
+        else if (finding.level === 'error')
+            host.error(text, location);
+        else if (finding.level === 'warning')
+            host.warning(text, location);
+        else
+            host.notice(text, location);
+    }
+    const counts = countFindings(findings);
+    if (ctx.sarif) {
+        await services.files.writeAtomically(ctx.sarif, `${JSON.stringify(renderSarif(findings, { toolVersion: help_generated/* VERSION */.xv, informationUri: 'https://github.com/org/lacework-fargate' }), null, 2)}\n`);
+        host.setOutput('sarif', ctx.sarif);
+    }
+    host.setOutput('findings', JSON.stringify(counts));
+    const markdown = auditReport(paths, findings);
+    await publishMarkdown(host, services, ctx, `audit ${ctx.taskDefinition || paths.join('\n')}`, markdown);
+    const failing = ctx.failOn === 'never' ? 0 : ctx.failOn === 'warning' ? counts.error + counts.warning : counts.error;
+    if (failing > 0)
+        throw new AuditGateError(`audit: ${counts.error} error(s), ${counts.warning} warning(s), ${counts.note} note(s) (fail-on: ${ctx.failOn})`);
+    host.info(`audit: ${counts.error} error(s), ${counts.warning} warning(s), ${counts.note} note(s), ${counts.suppressed} suppressed`);
+}
+/** The image to look up for an audited container; an intrinsic that cannot be resolved is said once and skipped. */
+function lookupImage(host, task, index) {
+    try {
+        return containerImage(task, index);
+    }
+    catch (error) {
+        if (!(error instanceof core_errors/* ActionError */.lZ))
+            throw error;
+        host.warning(error.message, error.location);
+        return undefined;
+    }
+}
+/** The rules of the image's sudoers broader than the agent script, for the container's user; a layer that cannot be read is said, not fatal. */
+async function sudoersHits(host, images, task, container, image, user) {
+    let files;
+    try {
+        files = await images.files(image, task.architecture);
+    }
+    catch (error) {
+        if (!(error instanceof core_errors/* ActionError */.lZ))
+            throw error;
+        host.warning(`${task.label}: container ${container}: the sudoers of ${image} were not read (${error.message})`);
+        return [];
+    }
+    if (!files.has('/etc/sudoers'))
+        return [];
+    const identity = sudoIdentity(user, files.get('/etc/passwd'), files.get('/etc/group'));
+    return readSudoers(files).broaderThanAgent(identity.user, identity.groups);
+}
+/** What the audit needs of an agent image: its volume, its platforms, and the digest its tag names now. */
+async function agentImageFacts(host, registry, image) {
+    try {
+        const manifest = await registry.getManifest(image.split('@')[0]);
+        const architectures = 'manifests' in manifest.json
+            ? (0,core_oci/* imageEntries */.Io)(manifest.json).map(entry => (entry.platform ?? { os: 'linux', architecture: 'amd64' })).filter(platform => platform.os === 'linux').map(platform => platform.architecture)
+            : [];
+        const config = await registry.getImageConfig(image, { os: 'linux', architecture: architectures[0] ?? 'amd64' }).catch((error) => {
+            if (error instanceof core_errors/* PlatformMissingError */.OK)
+                return undefined;
+            throw error;
+        });
+        if (!('manifests' in manifest.json) && config)
+            architectures.push((config.config.architecture ?? 'amd64'));
+        const volumes = Object.keys(config?.config.config?.Volumes ?? {}).map(volume => volume.replace(/\/+$/, ''));
+        return {
+            volumeCovers: volumes.some(volume => core_agent/* AGENT_DIR */.sI === volume || core_agent/* AGENT_DIR */.sI.startsWith(`${volume}/`)),
+            architectures: [...new Set(architectures)],
+            tagDigest: (0,image_reference/* parseImageReference */.o_)(image).digest ? manifest.digest : undefined
+        };
+    }
+    catch (error) {
+        if (!(error instanceof core_errors/* ActionError */.lZ))
+            throw error;
+        host.warning(`agent image ${image} was not looked up (${error.message}); LWF002, LWF006 and LWF009 are not checked for it`);
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/app/context.ts
+
+
+
+
+
+
+
+/** The names of every input, as action.yml declares them and the CLI takes them as flags. */
+const INPUT_NAMES = (/* unused pure expression or super */ null && ([
+    'task-definition',
+    'task-definition-family',
+    'task-definition-arn',
+    'task-definition-revision',
+    'resource',
+    'template-parameters',
+    'cpu-architecture',
+    'container-name',
+    'image',
+    'mode',
+    'non-root-strategy',
+    'agent-image',
+    'agent-container-name',
+    'lacework-server-url',
+    'lacework-access-token-secret',
+    'lacework-access-token',
+    'target-image',
+    'push',
+    'output',
+    'dry-run',
+    'image-inspect-file',
+    'inspect',
+    'builder',
+    'pin-agent-image',
+    'insecure-registries',
+    'concurrency',
+    'verify',
+    'verify-timeout',
+    'comment',
+    'github-token',
+    'audit',
+    'fail-on',
+    'audit-ignore',
+    'sarif'
+]));
+function readContext(getInput) {
+    const get = (name) => getInput(name).trim() || undefined;
+    const warnings = [];
+    const taskDefinition = get('task-definition');
+    const fromEcs = get('task-definition-family') ?? get('task-definition-arn') ?? get('task-definition-revision');
+    if (taskDefinition && fromEcs) {
+        throw new core_errors/* InputError */.dz('task-definition', 'names files; task-definition-family, -arn and -revision fetch one from ECS: give one or the other');
+    }
+    if (!taskDefinition && !fromEcs)
+        throw new core_errors/* InputError */.dz('task-definition', 'is required (or task-definition-family / task-definition-arn to fetch it from ECS)');
+    const ecsTaskDefinition = fromEcs ? describeTarget(get('task-definition-family'), get('task-definition-arn'), get('task-definition-revision')) : undefined;
+    // Image references reach docker as arguments: anything outside Docker's reference grammar is refused first.
+    for (const input of ['image', 'agent-image', 'target-image']) {
+        const value = get(input);
+        if (value)
+            (0,input_limits/* checkImageReference */.rd)(input, value);
+    }
+    const target = get('target-image');
+    if (target && (0,image_reference/* repositoryOf */._M)(target) !== target) {
+        throw new core_errors/* InputError */.dz('target-image', `is the repository to push to (${(0,image_reference/* repositoryOf */._M)(target)}): the action names the tag itself`);
+    }
+    const context = {
+        taskDefinition: taskDefinition ?? '',
+        ecsTaskDefinition,
+        resources: context_list(get('resource')),
+        templateParameters: parseTemplateParameters(getInput('template-parameters')),
+        cpuArchitecture: oneOf('cpu-architecture', get('cpu-architecture') ?? 'X86_64', ['X86_64', 'ARM64']),
+        containerNames: context_list(get('container-name')),
+        image: get('image'),
+        mode: oneOf('mode', get('mode') ?? 'sidecar', ['sidecar', 'embedded']),
+        nonRootStrategy: oneOf('non-root-strategy', get('non-root-strategy') ?? 'sudo', ['sudo', 'run-as-root', 'drop-privileges']),
+        agentImage: get('agent-image') ?? core_agent/* DEFAULT_AGENT_IMAGE */.qr,
+        agentContainerName: get('agent-container-name') ?? core_agent/* DEFAULT_AGENT_CONTAINER */.Et,
+        serverUrl: serverUrl(get('lacework-server-url')),
+        token: tokenSource(get('lacework-access-token-secret'), get('lacework-access-token'), warnings),
+        targetImage: get('target-image'),
+        push: flag('push', get('push'), true),
+        output: get('output'),
+        dryRun: flag('dry-run', get('dry-run'), false),
+        imageInspectFile: get('image-inspect-file'),
+        inspect: oneOf('inspect', get('inspect') ?? 'auto', ['auto', 'docker', 'registry']),
+        builder: oneOf('builder', get('builder') ?? 'auto', ['auto', 'docker', 'registry']),
+        pinAgentImage: flag('pin-agent-image', get('pin-agent-image'), true),
+        insecureRegistries: context_list(get('insecure-registries')),
+        concurrency: count('concurrency', get('concurrency'), 8),
+        verify: flag('verify', get('verify'), false),
+        verifyTimeout: count('verify-timeout', get('verify-timeout'), 60),
+        comment: flag('comment', get('comment'), true),
+        githubToken: get('github-token'),
+        audit: flag('audit', get('audit'), false),
+        failOn: oneOf('fail-on', get('fail-on') ?? 'error', ['error', 'warning', 'never']),
+        auditIgnore: context_list(get('audit-ignore')).map(id => oneOf('audit-ignore', id.toUpperCase(), AUDIT_RULES.map(rule => rule.id))),
+        sarif: get('sarif'),
+        warnings
+    };
+    // Contradictions are found before any image is looked up.
+    if (context.verify && context.dryRun)
+        throw new core_errors/* InputError */.dz('verify', 'starts the built images, so it cannot run with dry-run');
+    if (context.builder === 'registry' && !context.push)
+        throw new core_errors/* InputError */.dz('builder', 'registry pushes what it builds; push: false needs builder docker');
+    return context;
+}
+/** Comma or newline separated. */
+function context_list(value) {
+    return (value ?? '')
+        .split(/[,\n]/)
+        .map(item => item.trim())
+        .filter(Boolean);
+}
+function oneOf(input, value, allowed) {
+    if (!allowed.includes(value)) {
+        throw new core_errors/* InputError */.dz(input, `must be one of ${allowed.join(', ')}, not "${value}"`);
+    }
+    return value;
+}
+function count(input, value, fallback) {
+    if (value === undefined)
+        return fallback;
+    if (!/^[1-9]\d{0,2}$/.test(value))
+        throw new core_errors/* InputError */.dz(input, `must be a whole number from 1 to 999, not "${value}"`);
+    return Number(value);
+}
+function flag(input, value, fallback) {
+    if (value === undefined)
+        return fallback;
+    return oneOf(input, value.toLowerCase(), ['true', 'false']) === 'true';
+}
+function serverUrl(value) {
+    if (value && !/^https:\/\/[^\s/]+(\/\S*)?$/.test(value)) {
+        throw new core_errors/* InputError */.dz('lacework-server-url', `must be an https URL such as https://api.fra.lacework.net`);
+    }
+    return value;
+}
+function tokenSource(secret, plaintext, warnings) {
+    if (secret && plaintext) {
+        throw new core_errors/* InputError */.dz('lacework-access-token', 'give lacework-access-token-secret or lacework-access-token, not both');
+    }
+    if (secret) {
+        if (/\s/.test(secret))
+            throw new core_errors/* InputError */.dz('lacework-access-token-secret', 'must be an SSM parameter or Secrets Manager ARN');
+        return { kind: 'secret', valueFrom: secret };
+    }
+    if (plaintext) {
+        warnings.push('lacework-access-token puts the token in plain text into the task definition; prefer lacework-access-token-secret (an SSM parameter or Secrets Manager ARN)');
+        if (!core_agent/* TOKEN_PATTERN */.LG.test(plaintext)) {
+            warnings.push('lacework-access-token does not have the form the agent accepts (12 to 57 letters, digits, - or _): the agent will exit with status 100');
+        }
+        return { kind: 'plaintext', value: plaintext };
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/verify/report.ts
+
+const MAX_EVIDENCE = 300;
+/** A markdown table cell: one line, bounded, nothing in it read as markup. */
+function report_cell(text) {
+    const line = text.replace(/\r?\n/g, ' ⏎ ').replace(/\s+/g, ' ').trim();
+    const bounded = line.length > MAX_EVIDENCE ? `${line.slice(0, MAX_EVIDENCE - 1)}…` : line;
+    return escapeMarkdown(bounded) || ' ';
+}
+/** The report for the log, the job summary and the pull request: a status line, then container | check | result | evidence. */
+function renderVerifyReport(report) {
+    const lines = [report.ok ? '**verify: the task starts as Fargate would run it** ✅' : `**verify failed** ❌: ${report_cell(report.failure ?? 'a check failed')}`, ''];
+    if (report.checks.length) {
+        lines.push('| container | check | result | evidence |', '|---|---|---|---|');
+        for (const check of report.checks)
+            lines.push(`| ${report_cell(check.container)} | ${report_cell(check.check)} | ${check.ok ? '✅ pass' : '❌ fail'} | ${report_cell(check.evidence)} |`);
+    }
+    return `${lines.join('\n')}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/verify/verify-run.ts
+
+
+
+/** The rewritten task failed to start the way Fargate would start it; `report` is the Markdown report so far. */
+class VerificationError extends core_errors/* ActionError */.lZ {
+    report;
+    constructor(message, report) {
+        super(message);
+        this.report = report;
+    }
+}
+/** The user the app's own process must end up as: the image's in the sudo and drop patterns, else root. */
+function appUser({ plan }) {
+    return (0,core_pattern/* keepsAppUser */.p)(plan.pattern) ? plan.effective.user.split(':')[0] : '0';
+}
+/**
+ * Starts each rewritten task definition with ECS semantics and checks that it runs; returns the report as Markdown
+ * for the review. A failing check fails the run (VerificationError, carrying the report so far).
+ */
+async function verifyRewrites(host, verify, ctx, tasks) {
+    const reports = [];
+    for (const task of tasks) {
+        const report = await host.group(`verify ${task.path}`, () => verify(task.definition, {
+            timeoutSeconds: ctx.verifyTimeout,
+            expectations: task.planned.map(planned => ({ container: planned.plan.container, pattern: planned.plan.pattern, appUser: appUser(planned) }))
+        }));
+        const table = renderVerifyReport(report);
+        host.info(table);
+        reports.push(`#### Verification of ${task.path}: ${report.ok ? 'it starts' : 'it would not start'}\n\n${table}`);
+        if (!report.ok)
+            throw new VerificationError(`${task.path}: ${report.failure ?? 'verification failed'}`, reports.join('\n\n'));
+    }
+    return reports.join('\n\n');
+}
+
+;// CONCATENATED MODULE: ./src/app/action-outputs.ts
+
+/** Writes each result where it goes (through a temporary file and a rename), or to standard output. */
+async function writeResults(host, files, results) {
+    for (const result of results) {
+        if (result.job.target)
+            await files.writeAtomically(result.job.target, result.text);
+        else
+            host.writeResult(result.text);
+    }
+}
+/**
+ * The action's outputs: `task-definition`, `image`, `pattern` and `changed`. A single file's are plain values;
+ * several files' become JSON maps keyed by input path.
+ */
+function setActionOutputs(host, results) {
+    const perFile = (name, value) => {
+        if (results.length === 1) {
+            const single = value(results[0]);
+            if (single)
+                host.setOutput(name, single);
+        }
+        else {
+            host.setOutput(name, JSON.stringify(Object.fromEntries(results.map(result => [result.job.path, value(result)]))));
+        }
+    };
+    // A container is named by itself, or `Resource/name` in a template of several task definitions.
+    const name = (result, change) => change.task.id && result.job.tasks.length > 1 ? `${change.task.id}/${change.plan.container}` : change.plan.container;
+    const byContainer = (result, field) => result.changes.length === 1 ? field(result.changes[0]) : result.changes.map(change => `${name(result, change)}=${field(change)}`).join(',');
+    perFile('task-definition', result => result.job.target ?? '');
+    perFile('image', result => byContainer(result, change => change.runs));
+    perFile('pattern', result => result.changes.map(change => `${name(result, change)}=${(0,core_pattern/* patternName */.y)(change.plan.pattern)}`).join(','));
+    host.setOutput('changed', String(results.some(result => result.changed)));
+}
+
+;// CONCATENATED MODULE: ./src/app/agent-image.ts
+
+
+
+
+
+/**
+ * The agent image, pinned to the digest its tag points at now so every deploy runs the agent that was reviewed,
+ * and checked for every platform the tasks run on: it must have a variant for each (an ARM64 task with an
+ * AMD64-only agent deploys with an agent that never starts), and a sidecar's image must declare the volume that
+ * carries the agent. Nothing is fetched when no task uses the agent, or it is neither pinned, copied, nor on ARM64.
+ */
+async function resolveAgentImage(host, ctx, client, jobs) {
+    const planned = jobs.flatMap(job => job.planned);
+    const use = { sidecar: planned.some(({ plan }) => plan.attachSidecar), copied: planned.some(({ plan }) => plan.build?.copyAgent === true) };
+    if (!use.sidecar && !use.copied)
+        return { image: ctx.agentImage };
+    const platforms = agentPlatforms(jobs);
+    const arm = platforms.filter(platform => platform.architecture !== 'amd64');
+    if (!ctx.pinAgentImage && !(use.copied && !ctx.dryRun) && arm.length === 0)
+        return { image: ctx.agentImage };
+    if (!use.sidecar && arm.length === 0) {
+        // Only copied into X86_64 images: its digest names the build, and the build itself checks the architecture.
+        const manifest = await client.getManifest(ctx.agentImage);
+        const child = 'manifests' in manifest.json ? (0,core_oci/* selectPlatform */.md)(manifest.json, { os: 'linux', architecture: 'amd64' })?.digest : undefined;
+        return { ...pin(host, ctx, manifest.digest), ...(child ? { platformDigests: { amd64: child } } : {}) };
+    }
+    let digest;
+    const platformDigests = {};
+    for (const { architecture, location } of platforms) {
+        let found;
+        try {
+            found = await client.getImageConfig(ctx.agentImage, { os: 'linux', architecture });
+        }
+        catch (error) {
+            if (error instanceof core_errors/* PlatformMissingError */.OK)
+                throw missingPlatform(ctx.agentImage, architecture, error.present, location);
+            throw error;
+        }
+        // A single-platform image says its architecture in its config only.
+        const has = found.config.architecture ?? 'amd64';
+        if (has !== architecture)
+            throw missingPlatform(ctx.agentImage, architecture, [`linux/${has}`], location);
+        if (use.sidecar)
+            checkAgentVolume(ctx.agentImage, found.config.config?.Volumes);
+        digest ??= found.indexDigest ?? found.manifestDigest;
+        if (found.indexDigest)
+            platformDigests[architecture] = found.manifestDigest;
+    }
+    return { ...pin(host, ctx, digest), ...(Object.keys(platformDigests).length ? { platformDigests } : {}) };
+}
+/** Each CPU architecture whose tasks run the agent, with the first task definition line that asks for it. */
+function agentPlatforms(jobs) {
+    const found = new Map();
+    for (const job of jobs) {
+        if (!job.planned.some(({ plan }) => plan.attachSidecar || plan.build?.copyAgent))
+            continue;
+        if (!found.has(job.architecture))
+            found.set(job.architecture, { architecture: job.architecture, location: job.view.locate(['runtimePlatform', 'cpuArchitecture']) });
+    }
+    return [...found.values()];
+}
+function missingPlatform(agentImage, architecture, present, location) {
+    const task = cpuArchitectureName(architecture);
+    return new core_errors/* ImageError */.C8(agentImage, `has no ${platformName(architecture)} variant (it has ${present.join(', ') || 'none'}), but the task runs on ${task} (runtimePlatform.cpuArchitecture): ` +
+        `the agent would never start; give agent-image an image with a ${platformName(architecture)} variant, or run the task on ${task === 'ARM64' ? 'X86_64' : 'ARM64'}`, location);
+}
+/** `volumesFrom` shares only what the source image declares as a VOLUME: it must cover the agent directory. */
+function checkAgentVolume(agentImage, declared) {
+    const volumes = Object.keys(declared ?? {}).map(volume => volume.replace(/\/+$/, ''));
+    if (!volumes.some(volume => core_agent/* AGENT_DIR */.sI === volume || core_agent/* AGENT_DIR */.sI.startsWith(`${volume}/`))) {
+        throw new core_errors/* ImageError */.C8(agentImage, `declares no VOLUME covering ${core_agent/* AGENT_DIR */.sI} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`);
+    }
+}
+/** `repo:tag@digest` when pinning (and the input names no digest yet), else the input as it is. */
+function pin(host, ctx, digest) {
+    const reference = (0,image_reference/* parseImageReference */.o_)(ctx.agentImage);
+    if (!ctx.pinAgentImage || reference.digest)
+        return { image: ctx.agentImage, digest };
+    const image = `${(0,image_reference/* repositoryOf */._M)(ctx.agentImage)}${reference.tag ? `:${reference.tag}` : ''}@${digest}`;
+    host.info(`agent image ${ctx.agentImage} pinned to ${image}`);
+    return { image, digest };
+}
+
+;// CONCATENATED MODULE: ./src/app/drop-privileges-check.ts
+
+
+const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu'];
+/**
+ * drop-privileges needs a tool in the image to exec the app as its user: checked before anything is built
+ * (through a local engine, which this strategy's images are run in to look); without an engine, a warning.
+ */
+async function checkDropPrivilegesTools(host, docker, planned) {
+    const checked = new Map();
+    let version;
+    for (const { plan, facts, architecture } of planned) {
+        if (plan.pattern.appUser !== 'non-root' || plan.pattern.strategy !== 'drop-privileges' || plan.alreadyInstrumented)
+            continue;
+        version ??= await docker.serverVersion();
+        if (!version.ok) {
+            host.warning(`container ${plan.container}: could not check ${facts.reference} for ${DROP_TOOLS.join(', ')} without a Docker engine; without one of them the container will not start`);
+            continue;
+        }
+        const key = `${architecture} ${facts.reference}`;
+        const found = checked.get(key) ?? (await docker.findCommand(facts.reference, DROP_TOOLS, platformName(architecture)));
+        checked.set(key, found);
+        if (found === 'cannot-run') {
+            host.warning(`container ${plan.container}: could not check the ${platformName(architecture)} variant of ${facts.reference} for ${DROP_TOOLS.join(', ')}: this machine cannot run it`);
+            continue;
+        }
+        if (found === 'no-shell')
+            throw new core_errors/* ImageError */.C8(facts.reference, 'has no /bin/sh: the agent script cannot run; use an image with a shell');
+        if (found === 'none') {
+            throw new core_errors/* ImageError */.C8(facts.reference, `has none of ${DROP_TOOLS.join(', ')}: drop-privileges cannot run the app as ${plan.effective.user}; add one (util-linux's setpriv, su-exec or gosu) or use the sudo strategy`);
+        }
+        host.info(`${plan.container}: drops privileges with ${found}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/core/built-image.ts
+
+
+/**
+ * The tag of a built image, derived from everything that decides its content (the Dockerfile with the pattern's
+ * steps, the base image's digest and the agent image's digest), so the same inputs always name the same image
+ * and a moved tag of either image names a new one.
+ */
+function builtImageTag(dockerfile, baseDigest, agentDigest, architecture = 'amd64') {
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(dockerfile).update('\0').update(baseDigest ?? '').update('\0').update(agentDigest ?? '');
+    // A multi-platform base has one digest for all its variants: the platform tells their builds apart. X86_64 adds
+    // nothing, so the images built before platforms were told apart keep their tags (and re-runs find them).
+    if (architecture !== 'amd64')
+        hash.update('\0').update(platformName(architecture));
+    return `lacework-${hash.digest('hex').slice(0, 16)}`;
+}
+
+;// CONCATENATED MODULE: ./src/core/agent-layer.ts
+
+
+
+/**
+ * The agent's files as a layer of their own: what `COPY --from=<agent image> /var/lib/lacework-backup …` adds to an
+ * image, worked out from the agent image's layers whatever their layout. Pure.
+ */
+/** `var/lib/lacework-backup`: the agent directory as layer entries name it. */
+const AGENT_TREE = core_agent/* AGENT_DIR */.sI.replace(/^\/+/, '');
+/** The directories on the way to it: `var`, `var/lib`. */
+const AGENT_TREE_PARENTS = AGENT_TREE.split('/')
+    .slice(0, -1)
+    .map((_part, index, parts) => parts.slice(0, index + 1).join('/'));
+function inAgentTree(path) {
+    return path === AGENT_TREE || path.startsWith(`${AGENT_TREE}/`);
+}
+/** What the agent layer carries: the tree and the directories above it. */
+function agentLayerPath(path) {
+    return inAgentTree(path) || AGENT_TREE_PARENTS.includes(path);
+}
+/** The agent image's layout cannot be turned into a layer without running a build (one line: why). */
+class AgentTreeError extends Error {
+}
+/**
+ * Whether a layer holds nothing but the agent tree (and directories on the way to it), hard links included only
+ * when they point inside: such a layer can be appended as it is, byte for byte.
+ */
+function holdsOnlyAgentTree(entries) {
+    return entries.every(entry => {
+        if (AGENT_TREE_PARENTS.includes(entry.path))
+            return entry.type === core_tar/* TarType */.Og.directory;
+        if (!inAgentTree(entry.path))
+            return false;
+        if (entry.path === AGENT_TREE && entry.type !== core_tar/* TarType */.Og.directory)
+            return false;
+        return entry.type !== core_tar/* TarType */.Og.hardLink || inAgentTree(entry.linkName ?? '');
+    });
+}
+/**
+ * The merged agent tree of a stack of layers (bottom to top; whiteouts and opaque directories honoured), as the
+ * entries of one new layer: the parent directories first (as the image has them, else root 0755), then the tree in
+ * name order, hard links last so their targets exist when they are made. Regular files must carry their data.
+ */
+function agentTreeEntries(layers) {
+    const tree = overlayLayers(layers, agentLayerPath);
+    const root = tree.get(AGENT_TREE);
+    if (!root)
+        throw new AgentTreeError(`no layer holds ${core_agent/* AGENT_DIR */.sI}`);
+    if (root.type !== core_tar/* TarType */.Og.directory)
+        throw new AgentTreeError(`${core_agent/* AGENT_DIR */.sI} is not a directory in the agent image`);
+    const parents = AGENT_TREE_PARENTS.map(path => {
+        const found = tree.get(path);
+        if (found && found.type !== core_tar/* TarType */.Og.directory)
+            throw new AgentTreeError(`/${path} is not a directory in the agent image`);
+        return found ?? { path, type: core_tar/* TarType */.Og.directory, size: 0, mode: 0o755, uid: 0, gid: 0, uname: '', gname: '', mtime: 0, devMajor: 0, devMinor: 0 };
+    });
+    const inside = [...tree.values()].filter(entry => inAgentTree(entry.path)).sort((a, b) => compare(a.path, b.path));
+    for (const entry of inside) {
+        if (entry.type === core_tar/* TarType */.Og.hardLink && !(entry.linkName && tree.has(entry.linkName) && inAgentTree(entry.linkName))) {
+            throw new AgentTreeError(`/${entry.path} is a hard link to /${entry.linkName}, outside ${core_agent/* AGENT_DIR */.sI}`);
+        }
+        if (entry.type === core_tar/* TarType */.Og.file && entry.data === undefined)
+            throw new AgentTreeError(`the data of /${entry.path} was not read`);
+    }
+    return [...parents, ...inside.filter(entry => entry.type !== core_tar/* TarType */.Og.hardLink), ...inside.filter(entry => entry.type === core_tar/* TarType */.Og.hardLink)];
+}
+/** Byte order, so the layer is the same whatever the locale. */
+function compare(a, b) {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// EXTERNAL MODULE: ./src/core/digest.ts
+var digest = __nccwpck_require__(5543);
+;// CONCATENATED MODULE: ./src/core/image-mutation.ts
+
+
+/**
+ * The base image plus layers and a new Entrypoint/Cmd, as `docker build` of a COPY + ENTRYPOINT + CMD would
+ * make it (and as go-containerregistry's mutate does): every other field of the config is kept as it was.
+ */
+function appendLayers(baseManifest, baseConfig, layers, change, created) {
+    const manifest = JSON.parse(baseManifest);
+    const config = JSON.parse(baseConfig);
+    const oci = manifest.mediaType !== core_oci/* MediaType */.zu.dockerManifest && manifest.config.mediaType !== core_oci/* MediaType */.zu.dockerConfig;
+    config.config = { ...(config.config ?? {}), Entrypoint: change.entrypoint, Cmd: change.cmd.length > 0 ? change.cmd : null };
+    config.rootfs.diff_ids = [...config.rootfs.diff_ids, ...layers.map(layer => layer.diffId)];
+    config.history = [
+        ...(config.history ?? []),
+        ...layers.map(layer => ({ created, created_by: layer.createdBy, comment: 'lacework-fargate' })),
+        { created, created_by: `ENTRYPOINT ${JSON.stringify(change.entrypoint)}`, comment: 'lacework-fargate', empty_layer: true }
+    ];
+    const configText = JSON.stringify(config);
+    const configDescriptor = { mediaType: manifest.config.mediaType, digest: (0,digest/* digestOf */.ol)(configText), size: Buffer.byteLength(configText) };
+    const layerType = oci ? core_oci/* MediaType */.zu.ociLayerGzip : core_oci/* MediaType */.zu.dockerLayerGzip;
+    manifest.config = configDescriptor;
+    manifest.layers = [...manifest.layers, ...layers.map(layer => ({ ...layer.descriptor, mediaType: layerType }))];
+    return {
+        manifest: JSON.stringify(manifest),
+        manifestMediaType: manifest.mediaType ?? (oci ? core_oci/* MediaType */.zu.ociManifest : core_oci/* MediaType */.zu.dockerManifest),
+        config: configText,
+        configDescriptor
+    };
+}
+
+;// CONCATENATED MODULE: ./src/app/daemonless-build.ts
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * The root-embedded image without a Docker engine: the base image plus the agent's files, a new Entrypoint, pushed
+ * blob by blob. The agent's layers are appended as they are when they hold nothing but /var/lib/lacework-backup;
+ * otherwise its merged tree becomes one new, reproducible layer.
+ */
+/** Blob copies under way at once; registries serve a handful of parallel requests per client well. */
+const BLOB_CONCURRENCY = 8;
+async function buildEmbeddedImage(client, request, created) {
+    const target = request.targetRepository;
+    const existing = await existingManifest(client, `${target}:${request.tag}`);
+    if (existing)
+        return { reference: `${target}@${existing}`, reused: true, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 };
+    const platform = { os: 'linux', architecture: request.architecture };
+    const [base, agent] = await Promise.all([client.getImageConfig(request.base, platform), client.getImageConfig(request.agentImage, platform)]);
+    for (const [image, found] of [
+        [request.base, base],
+        [request.agentImage, agent]
+    ]) {
+        const architecture = found.config.architecture;
+        if (architecture && architecture !== request.architecture)
+            throw new core_errors/* ImageError */.C8(image, `is a linux/${architecture} image; the task runs on ${request.architecture}`);
+    }
+    const baseRepository = (0,image_reference/* canonicalRepository */.JA)(request.base);
+    const agentRepository = (0,image_reference/* canonicalRepository */.JA)(request.agentImage);
+    const result = { reference: '', reused: false, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 };
+    const done = new Set();
+    // A mount answers 201 whether or not the target already has the blob: no HEAD first, one round trip per blob.
+    const mount = async (digest, source, bytes) => {
+        if (done.has(digest))
+            return;
+        done.add(digest);
+        if (await client.mountBlob(target, digest, source)) {
+            result.mountedBlobs++;
+        }
+        else {
+            const content = bytes ?? (await client.getBlob(source, digest));
+            await client.uploadBlob(target, digest, content);
+            result.uploadedBytes += content.length;
+        }
+    };
+    // A blob made here has no source to mount from: sent unless the target has it (a re-run under a new tag).
+    const upload = async (digest, bytes, ask) => {
+        if (done.has(digest))
+            return;
+        done.add(digest);
+        if (ask && (await client.blobExists(target, digest))) {
+            result.existingBlobs++;
+        }
+        else {
+            await client.uploadBlob(target, digest, bytes);
+            result.uploadedBytes += bytes.length;
+        }
+    };
+    // The base layers go over while the agent's layers are read, and on one registry the agent's own layers are
+    // mounted meanwhile too (most agent images keep their files in layers of their own; when they do not, those
+    // mounts stay unreferenced and cost no bytes): the round trips overlap instead of following each other.
+    const baseLayers = new Set(base.manifest.layers.map(layer => layer.digest));
+    const sameRegistry = (0,image_reference/* parseImageReference */.o_)(request.agentImage).registry === (0,image_reference/* parseImageReference */.o_)(target).registry;
+    const early = [
+        ...base.manifest.layers.map(layer => () => mount(layer.digest, baseRepository)),
+        ...(sameRegistry ? agent.manifest.layers.filter(layer => !baseLayers.has(layer.digest)).map(layer => () => mount(layer.digest, agentRepository)) : [])
+    ];
+    const earlyCopies = mapWithConcurrency(early, BLOB_CONCURRENCY, run => run());
+    earlyCopies.catch(() => undefined);
+    const layers = await agentLayers(client, request.agentImage, agentRepository, agent.manifest.layers, agent.config.rootfs?.diff_ids, baseLayers);
+    const image = appendLayers(JSON.stringify(base.manifest), base.configBytes.toString('utf8'), layers, { entrypoint: request.entrypoint, cmd: request.cmd }, created ?? newest(base.config.created, agent.config.created));
+    const copies = [
+        ...layers.map(layer => () => (layer.written ? upload(layer.descriptor.digest, layer.bytes, true) : mount(layer.descriptor.digest, agentRepository, layer.bytes))),
+        // The config is a few KB: sending it costs less than asking first.
+        () => upload(image.configDescriptor.digest, Buffer.from(image.config), false)
+    ];
+    await Promise.all([earlyCopies, mapWithConcurrency(copies, BLOB_CONCURRENCY, run => run())]);
+    const manifest = Buffer.from(image.manifest);
+    const digest = await client.putManifest(target, request.tag, image.manifestMediaType, manifest);
+    result.uploadedBytes += manifest.length;
+    result.reference = `${target}@${digest}`;
+    return result;
+}
+/** The digest `reference` names when the registry has it; undefined on 404 (no such tag or repository). */
+async function existingManifest(client, reference) {
+    try {
+        return (await client.getManifest(reference)).digest;
+    }
+    catch (error) {
+        if (error instanceof core_errors/* RegistryError */.gl && error.status === 404)
+            return undefined;
+        throw error;
+    }
+}
+/** What the daemonless builder cannot do (an agent layer it cannot read or split): the docker builder still can. */
+class AgentLayoutError extends core_errors/* ImageError */.C8 {
+    reason;
+    constructor(agentImage, reason) {
+        super(agentImage, `the daemonless builder cannot embed this agent image: ${reason}`);
+        this.reason = reason;
+    }
+}
+/** gzip level of the written agent layer: part of its digest, so it never changes between runs of one version. */
+const GZIP_LEVEL = 6;
+/**
+ * The layers that carry the agent: its own layers as they are when every layer touching the agent directory holds
+ * nothing else; else one new layer of the merged tree (deterministic: same files, same digest).
+ */
+async function agentLayers(client, agentImage, agentRepository, layers, diffIds, baseLayers) {
+    if (!diffIds || diffIds.length !== layers.length) {
+        throw new core_errors/* ImageError */.C8(agentImage, `its config lists ${diffIds?.length ?? 0} diff_ids for ${layers.length} layers`);
+    }
+    // Layers the base image has are in the new image already; every other one may add to, or delete from, the tree.
+    const wanted = layers.map((descriptor, index) => ({ descriptor, index })).filter(({ descriptor }) => !baseLayers.has(descriptor.digest));
+    const read = await mapWithConcurrency(wanted, BLOB_CONCURRENCY, ({ descriptor, index }) => readLayer(client, agentImage, agentRepository, descriptor, diffIds[index], index, layers.length));
+    const touching = read.filter(layer => layer.entries.some(entry => touchesAgentTree(entry.path)));
+    if (touching.length === 0)
+        throw new AgentLayoutError(agentImage, `no layer outside the base image holds ${core_agent/* AGENT_DIR */.sI}`);
+    if (touching.every(layer => holdsOnlyAgentTree(layer.entries))) {
+        return touching.map(layer => ({
+            descriptor: { mediaType: layer.descriptor.mediaType, digest: layer.descriptor.digest, size: layer.descriptor.size },
+            diffId: layer.diffId,
+            createdBy: `COPY --from=${agentImage} ${core_agent/* AGENT_DIR */.sI} ${core_agent/* AGENT_DIR */.sI} # agent layer ${layer.index + 1} of ${layers.length}, as it is`,
+            bytes: layer.bytes
+        }));
+    }
+    let entries;
+    try {
+        entries = agentTreeEntries(read.map(layer => layer.entries));
+    }
+    catch (error) {
+        if (error instanceof AgentTreeError)
+            throw new AgentLayoutError(agentImage, error.message);
+        throw error;
+    }
+    const tar = (0,core_tar/* writeTar */.FJ)(entries);
+    const bytes = (0,external_node_zlib_.gzipSync)(tar, { level: GZIP_LEVEL });
+    return [
+        {
+            descriptor: { mediaType: core_oci/* MediaType */.zu.ociLayerGzip, digest: (0,digest/* digestOf */.ol)(bytes), size: bytes.length },
+            diffId: (0,digest/* digestOf */.ol)(tar),
+            createdBy: `COPY --from=${agentImage} ${core_agent/* AGENT_DIR */.sI} ${core_agent/* AGENT_DIR */.sI} # merged from agent layers ${touching.map(layer => layer.index + 1).join(', ')} of ${layers.length}`,
+            bytes,
+            written: true
+        }
+    ];
+}
+/** Downloads one layer and streams it through gunzip and the tar reader, keeping only the agent's files; checks its diff_id. */
+async function readLayer(client, agentImage, repository, descriptor, diffId, index, count) {
+    const label = `layer ${index + 1} of ${count} (${descriptor.digest})`;
+    const bytes = await client.getBlob(repository, descriptor.digest);
+    if (!isGzip(bytes))
+        throw new AgentLayoutError(agentImage, `${label} is not gzip-compressed (${descriptor.mediaType})`);
+    try {
+        return { index, descriptor, diffId, bytes, entries: await readLayerEntries(bytes, inAgentTree, diffId) };
+    }
+    catch (error) {
+        if (error instanceof LayerReadError)
+            throw new core_errors/* ImageError */.C8(agentImage, `${label}: ${error.message}`);
+        throw error;
+    }
+}
+/** An entry that adds to the agent tree, or a whiteout that deletes from it or from above it. */
+function touchesAgentTree(path) {
+    if (inAgentTree(path))
+        return true;
+    const slash = path.lastIndexOf('/');
+    const name = path.slice(slash + 1);
+    if (!name.startsWith('.wh.'))
+        return false;
+    const parent = slash < 0 ? '' : path.slice(0, slash);
+    if (name === '.wh..wh..opq')
+        return parent === '' || AGENT_TREE_PARENTS.includes(parent) || parent === AGENT_TREE;
+    const target = `${parent ? `${parent}/` : ''}${name.slice(4)}`;
+    return target === AGENT_TREE || AGENT_TREE_PARENTS.includes(target);
+}
+/** The later of two config `created` times, so the same inputs give the same image (and digest). */
+function newest(...times) {
+    const valid = times.filter((time) => typeof time === 'string' && !Number.isNaN(Date.parse(time)));
+    valid.sort((a, b) => Date.parse(a) - Date.parse(b));
+    return valid.pop() ?? '1970-01-01T00:00:00Z';
+}
+
+;// CONCATENATED MODULE: ./src/app/image-builds.ts
+
+
+
+
+
+
+
+/** Names every image the plans need and who builds it; fails on a missing target before any build starts. */
+function planBuilds(planned, ctx, agent) {
+    const builds = [];
+    for (const { key, plan, image, facts, architecture } of planned) {
+        if (!plan.build)
+            continue;
+        const target = ctx.targetImage ?? (ctx.dryRun ? `${(0,image_reference/* repositoryOf */._M)(image)}-lacework` : undefined);
+        if (!target)
+            throw new core_errors/* InputError */.dz('target-image', `is required: container ${plan.container} needs a built image (pattern ${(0,core_pattern/* patternName */.y)(plan.pattern)})`);
+        const needsRun = plan.build.sudoUser !== undefined;
+        if (ctx.builder === 'registry' && needsRun) {
+            throw new core_errors/* InputError */.dz('builder', `registry cannot build container ${plan.container}'s image: pattern ${(0,core_pattern/* patternName */.y)(plan.pattern)} installs sudo with a RUN step, which needs builder docker`);
+        }
+        // A multi-platform image is named by its platform's own manifest: docker's legacy builder takes a local image of
+        // the same tag whatever its platform, and a run with X86_64 and ARM64 tasks has both variants in play.
+        const base = facts.platformDigest ? `${(0,image_reference/* repositoryOf */._M)(facts.reference)}@${facts.platformDigest}` : plan.build.base;
+        const agentDigest = agent.platformDigests?.[architecture];
+        const build = { ...plan.build, base };
+        const dockerfile = renderDockerfile(build, agentDigest ? `${(0,image_reference/* repositoryOf */._M)(agent.image)}@${agentDigest}` : agent.image);
+        const reference = `${target}:${builtImageTag(dockerfile, facts.digest, plan.build.copyAgent ? agent.digest : undefined, architecture)}`;
+        builds.push({ key, container: plan.container, pattern: plan.pattern, architecture, build, dockerfile, reference, byRegistry: !needsRun && ctx.push && ctx.builder !== 'docker' });
+    }
+    return builds;
+}
+/**
+ * Builds each planned image — through the registry when no RUN step is needed, else with plain `docker build`
+ * (no buildx) and `docker push` — unless its tag already exists; returns what each container (by key) is to run.
+ */
+async function buildImages(host, builders, builds, ctx, agentImage) {
+    const images = new Map();
+    const done = new Map();
+    for (const planned of builds) {
+        await host.group(`build ${planned.reference}`, async () => {
+            host.info(`${planned.container}: ${planned.byRegistry ? 'image (built through the registry, as this Dockerfile would build it)' : 'Dockerfile'} of ${planned.reference}:\n${planned.dockerfile}`);
+            if (ctx.dryRun) {
+                host.info(`${planned.container}: dry run, not building ${planned.reference}`);
+                images.set(planned.key, planned.reference);
+                return;
+            }
+            // Two containers of the same image share one build.
+            const reference = done.get(planned.reference) ?? (await image_builds_build(host, builders, planned, ctx, agentImage));
+            done.set(planned.reference, reference);
+            images.set(planned.key, reference);
+            host.info(`${planned.container}: runs ${reference}`);
+        });
+    }
+    return images;
+}
+async function image_builds_build(host, builders, planned, ctx, agentImage) {
+    const repository = (0,image_reference/* repositoryOf */._M)(planned.reference);
+    const tag = planned.reference.slice(repository.length + 1);
+    if (planned.byRegistry) {
+        try {
+            const result = await buildEmbeddedImage(builders.registry, {
+                base: planned.build.base,
+                agentImage,
+                entrypoint: planned.build.entrypoint ?? [],
+                cmd: planned.build.cmd ?? [],
+                targetRepository: repository,
+                tag,
+                architecture: planned.architecture
+            });
+            host.info(result.reused
+                ? `${planned.reference} exists already: nothing built or uploaded`
+                : `built through the registry: ${result.uploadedBytes} bytes uploaded, ${result.mountedBlobs} blobs mounted, ${result.existingBlobs} already there`);
+            return result.reference;
+        }
+        catch (error) {
+            if (!(error instanceof AgentLayoutError))
+                throw error;
+            // builder auto never fails where a build is possible: what the daemonless builder cannot do, docker does.
+            if (ctx.builder === 'registry')
+                throw new core_errors/* ImageError */.C8(agentImage, `builder registry cannot embed it: ${error.reason}; builder auto or docker can`);
+            host.info(`${planned.container}: building with docker instead of through the registry: ${error.reason}`);
+        }
+    }
+    else if (ctx.push) {
+        const existing = await existingManifest(builders.registry, planned.reference);
+        if (existing) {
+            host.info(`${planned.reference} exists already: nothing built or pushed`);
+            return `${repository}@${existing}`;
+        }
+    }
+    const version = await builders.docker.serverVersion();
+    if (!version.ok) {
+        const why = planned.build.sudoUser !== undefined ? 'a RUN step installs sudo' : planned.byRegistry ? 'the daemonless builder cannot embed this agent image' : ctx.push ? 'builder: docker' : 'push: false builds into the local engine';
+        throw new core_errors/* DockerError */.Bi(`container ${planned.container}: pattern ${(0,core_pattern/* patternName */.y)(planned.pattern)} needs a Docker engine to build its image (${why}): ${version.reason}`);
+    }
+    await builders.docker.build(planned.dockerfile, planned.reference, platformName(planned.architecture));
+    return ctx.push ? `${repository}@${await builders.docker.push(planned.reference)}` : planned.reference;
 }
 
 ;// CONCATENATED MODULE: ./node_modules/diff/libesm/diff/base.js
@@ -43002,6 +46780,7 @@ function renderDiff(path, before, after, secrets = []) {
 ;// CONCATENATED MODULE: ./src/core/rewrite.ts
 
 
+
 const PTRACE = 'SYS_PTRACE';
 /** Applies the plans to the document. Idempotent: a second application finds nothing to change. */
 function rewriteTaskDefinition(doc, changes, settings) {
@@ -43011,8 +46790,9 @@ function rewriteTaskDefinition(doc, changes, settings) {
 }
 /** One container definition, edited as a document of its own. */
 function rewriteContainer(doc, { plan, image }, settings) {
-    const container = doc.value;
-    doc.set(['image'], image);
+    // Left as written unless it changes: a template's `Fn::Sub` image stays an `Fn::Sub`.
+    if (image !== undefined)
+        doc.set(['image'], image);
     if (plan.runAsRoot)
         doc.set(['user'], 'root');
     if (plan.entryPoint)
@@ -43022,16 +46802,16 @@ function rewriteContainer(doc, { plan, image }, settings) {
     else if (plan.command)
         doc.set(['command'], plan.command);
     if (settings.token?.kind === 'plaintext') {
-        upsertByKey(doc, ['environment'], 'name', { name: agent/* TOKEN_VARIABLE */.bG, value: settings.token.value });
-        removeByKey(doc, ['secrets'], 'name', agent/* TOKEN_VARIABLE */.bG);
+        upsertByKey(doc, ['environment'], 'name', { name: core_agent/* TOKEN_VARIABLE */.bG, value: settings.token.value });
+        removeByKey(doc, ['secrets'], 'name', core_agent/* TOKEN_VARIABLE */.bG);
     }
     else if (settings.token?.kind === 'secret') {
-        upsertByKey(doc, ['secrets'], 'name', { name: agent/* TOKEN_VARIABLE */.bG, valueFrom: settings.token.valueFrom });
-        removeByKey(doc, ['environment'], 'name', agent/* TOKEN_VARIABLE */.bG);
+        upsertByKey(doc, ['secrets'], 'name', { name: core_agent/* TOKEN_VARIABLE */.bG, valueFrom: settings.token.valueFrom });
+        removeByKey(doc, ['environment'], 'name', core_agent/* TOKEN_VARIABLE */.bG);
     }
     if (settings.serverUrl)
-        upsertByKey(doc, ['environment'], 'name', { name: agent/* SERVER_URL_VARIABLE */.Dx, value: settings.serverUrl });
-    if (plan.addPtrace && !(container.linuxParameters?.capabilities?.add ?? []).includes(PTRACE)) {
+        upsertByKey(doc, ['environment'], 'name', { name: core_agent/* SERVER_URL_VARIABLE */.Dx, value: settings.serverUrl });
+    if (plan.addPtrace && !listAt(doc, ['linuxParameters', 'capabilities', 'add']).includes(PTRACE)) {
         doc.append(['linuxParameters', 'capabilities', 'add'], PTRACE);
     }
     if (plan.attachSidecar) {
@@ -43054,7 +46834,7 @@ function ensureAgentSidecar(doc, settings) {
 }
 /** Replaces the entry whose `key` matches, or appends it: environment, secrets, volumesFrom, dependsOn. */
 function upsertByKey(doc, path, key, entry) {
-    const list = doc.get(path) ?? [];
+    const list = listAt(doc, path);
     const index = list.findIndex(item => item?.[key] === entry[key]);
     if (index < 0)
         doc.append(path, entry);
@@ -43062,10 +46842,22 @@ function upsertByKey(doc, path, key, entry) {
         doc.set([...path, index], entry);
 }
 function removeByKey(doc, path, key, value) {
-    const list = doc.get(path) ?? [];
+    const list = listAt(doc, path);
     const index = list.findIndex(item => item?.[key] === value);
     if (index >= 0)
         doc.remove([...path, index]);
+}
+/**
+ * The list at `path` (none, or null: empty). Anything else — a template's `Fn::If` choosing between lists, say — cannot
+ * be edited entry by entry: refused at its line rather than overwritten.
+ */
+function listAt(doc, path) {
+    const value = doc.get(path);
+    if (value === undefined || value === null)
+        return [];
+    if (!Array.isArray(value))
+        throw new core_errors/* TaskDefinitionError */.zF(`${path.join('.')} is not a list (${JSON.stringify(value).slice(0, 80)}): it cannot be edited entry by entry; write it as a list`, doc.locate(path));
+    return value;
 }
 
 ;// CONCATENATED MODULE: ./src/app/rewrite-tasks.ts
@@ -43078,7 +46870,11 @@ function rewriteTasks(host, ctx, jobs, built, agent) {
         const changes = [];
         const containers = [];
         for (const task of job.tasks) {
-            const taskChanges = task.planned.map(({ key, index, plan, image }) => ({ index, plan, image: built.get(key) ?? image, task }));
+            // The image changes when one was built, or the `image` input names another; otherwise it stays as written.
+            const taskChanges = task.planned.map(({ key, index, plan, image }) => {
+                const replaced = built.get(key) ?? (ctx.image ? image : undefined);
+                return { index, plan, image: replaced, task, runs: replaced ?? image };
+            });
             rewriteTaskDefinition(task.view, taskChanges, {
                 agentImage: agent.image,
                 agentContainerName: ctx.agentContainerName,
@@ -43094,7 +46890,7 @@ function rewriteTasks(host, ctx, jobs, built, agent) {
                 pattern: plan.pattern,
                 reason: plan.reason,
                 imageBefore: facts.digest ?? image,
-                imageAfter: taskChanges[i].image,
+                imageAfter: taskChanges[i].runs,
                 agentImage: plan.attachSidecar || plan.build?.copyAgent ? agent.image : undefined,
                 alreadyInstrumented: plan.alreadyInstrumented,
                 warnings: plan.warnings.map(warning => warning.message)
@@ -43128,7 +46924,7 @@ async function instrument(host, services, ctx) {
     for (const warning of ctx.warnings)
         host.warning(warning);
     const registry = services.registry({ insecureRegistries: ctx.insecureRegistries });
-    const files = await readTasks(host, services.files, ctx);
+    const files = await readTasks(host, services, ctx);
     const tasks = files.flatMap(file => file.tasks);
     const saved = ctx.imageInspectFile ? await services.files.readSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : [];
     const lookup = new ImageFactsLookup(ctx.inspect, services.docker, registry, saved);
@@ -43161,6 +46957,7 @@ async function verify(host, services, ctx, results) {
 
 
 
+
 /**
  * Runs the action (or the CLI) on `host` with the engines and clients in `services`: every failure ends as one
  * error line, with an annotation at the file's line where there is one, and a failed exit.
@@ -43170,7 +46967,8 @@ async function run(host, services) {
     host.setSecret(host.getInput('lacework-access-token'));
     host.setSecret(host.getInput('github-token'));
     try {
-        await instrument(host, services, (0,context/* readContext */.y)(name => host.getInput(name)));
+        const ctx = readContext(name => host.getInput(name));
+        await (ctx.audit ? audit(host, services, ctx) : instrument(host, services, ctx));
     }
     catch (error) {
         if (error instanceof core_errors/* DockerError */.Bi && error.details)
@@ -43190,6 +46988,13 @@ async function run(host, services) {
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
+
+/***/ }),
+
+/***/ 181:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
 
 /***/ }),
 
@@ -43249,6 +47054,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer"
 
 /***/ }),
 
+/***/ 1421:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+
+/***/ }),
+
 /***/ 7540:
 /***/ ((module) => {
 
@@ -43284,6 +47096,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 1455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -43298,10 +47124,24 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 
 /***/ }),
 
+/***/ 4708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+
+/***/ }),
+
 /***/ 7030:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 
 /***/ }),
 
@@ -43316,6 +47156,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:process");
 
 /***/ }),
 
@@ -43382,6 +47229,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 
 /***/ }),
 
+/***/ 932:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
+
+/***/ }),
+
 /***/ 3193:
 /***/ ((module) => {
 
@@ -43400,6 +47254,8573 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ }),
+
+/***/ 7349:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var Scalar = __nccwpck_require__(3301);
+var YAMLMap = __nccwpck_require__(4454);
+var YAMLSeq = __nccwpck_require__(2223);
+var resolveBlockMap = __nccwpck_require__(7103);
+var resolveBlockSeq = __nccwpck_require__(334);
+var resolveFlowCollection = __nccwpck_require__(3142);
+
+function resolveCollection(CN, ctx, token, onError, tagName, tag) {
+    const coll = token.type === 'block-map'
+        ? resolveBlockMap.resolveBlockMap(CN, ctx, token, onError, tag)
+        : token.type === 'block-seq'
+            ? resolveBlockSeq.resolveBlockSeq(CN, ctx, token, onError, tag)
+            : resolveFlowCollection.resolveFlowCollection(CN, ctx, token, onError, tag);
+    const Coll = coll.constructor;
+    // If we got a tagName matching the class, or the tag name is '!',
+    // then use the tagName from the node class used to create it.
+    if (tagName === '!' || tagName === Coll.tagName) {
+        coll.tag = Coll.tagName;
+        return coll;
+    }
+    if (tagName)
+        coll.tag = tagName;
+    return coll;
+}
+function composeCollection(CN, ctx, token, props, onError) {
+    const tagToken = props.tag;
+    const tagName = !tagToken
+        ? null
+        : ctx.directives.tagName(tagToken.source, msg => onError(tagToken, 'TAG_RESOLVE_FAILED', msg));
+    if (token.type === 'block-seq') {
+        const { anchor, newlineAfterProp: nl } = props;
+        const lastProp = anchor && tagToken
+            ? anchor.offset > tagToken.offset
+                ? anchor
+                : tagToken
+            : (anchor ?? tagToken);
+        if (lastProp && (!nl || nl.offset < lastProp.offset)) {
+            const message = 'Missing newline after block sequence props';
+            onError(lastProp, 'MISSING_CHAR', message);
+        }
+    }
+    const expType = token.type === 'block-map'
+        ? 'map'
+        : token.type === 'block-seq'
+            ? 'seq'
+            : token.start.source === '{'
+                ? 'map'
+                : 'seq';
+    // shortcut: check if it's a generic YAMLMap or YAMLSeq
+    // before jumping into the custom tag logic.
+    if (!tagToken ||
+        !tagName ||
+        tagName === '!' ||
+        (tagName === YAMLMap.YAMLMap.tagName && expType === 'map') ||
+        (tagName === YAMLSeq.YAMLSeq.tagName && expType === 'seq')) {
+        return resolveCollection(CN, ctx, token, onError, tagName);
+    }
+    let tag = ctx.schema.tags.find(t => t.tag === tagName && t.collection === expType);
+    if (!tag) {
+        const kt = ctx.schema.knownTags[tagName];
+        if (kt?.collection === expType) {
+            ctx.schema.tags.push(Object.assign({}, kt, { default: false }));
+            tag = kt;
+        }
+        else {
+            if (kt) {
+                onError(tagToken, 'BAD_COLLECTION_TYPE', `${kt.tag} used for ${expType} collection, but expects ${kt.collection ?? 'scalar'}`, true);
+            }
+            else {
+                onError(tagToken, 'TAG_RESOLVE_FAILED', `Unresolved tag: ${tagName}`, true);
+            }
+            return resolveCollection(CN, ctx, token, onError, tagName);
+        }
+    }
+    const coll = resolveCollection(CN, ctx, token, onError, tagName, tag);
+    const res = tag.resolve?.(coll, msg => onError(tagToken, 'TAG_RESOLVE_FAILED', msg), ctx.options) ?? coll;
+    const node = identity.isNode(res)
+        ? res
+        : new Scalar.Scalar(res);
+    node.range = coll.range;
+    node.tag = tagName;
+    if (tag?.format)
+        node.format = tag.format;
+    return node;
+}
+
+exports.composeCollection = composeCollection;
+
+
+/***/ }),
+
+/***/ 3683:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Document = __nccwpck_require__(3021);
+var composeNode = __nccwpck_require__(5937);
+var resolveEnd = __nccwpck_require__(7788);
+var resolveProps = __nccwpck_require__(4631);
+
+function composeDoc(options, directives, { offset, start, value, end }, onError) {
+    const opts = Object.assign({ _directives: directives }, options);
+    const doc = new Document.Document(undefined, opts);
+    const ctx = {
+        atKey: false,
+        atRoot: true,
+        directives: doc.directives,
+        options: doc.options,
+        schema: doc.schema
+    };
+    const props = resolveProps.resolveProps(start, {
+        indicator: 'doc-start',
+        next: value ?? end?.[0],
+        offset,
+        onError,
+        parentIndent: 0,
+        startOnNewline: true
+    });
+    if (props.found) {
+        doc.directives.docStart = true;
+        if (value &&
+            (value.type === 'block-map' || value.type === 'block-seq') &&
+            !props.hasNewline)
+            onError(props.end, 'MISSING_CHAR', 'Block collection cannot start on same line with directives-end marker');
+    }
+    // @ts-expect-error If Contents is set, let's trust the user
+    doc.contents = value
+        ? composeNode.composeNode(ctx, value, props, onError)
+        : composeNode.composeEmptyNode(ctx, props.end, start, null, props, onError);
+    const contentEnd = doc.contents.range[2];
+    const re = resolveEnd.resolveEnd(end, contentEnd, false, onError);
+    if (re.comment)
+        doc.comment = re.comment;
+    doc.range = [offset, contentEnd, re.offset];
+    return doc;
+}
+
+exports.composeDoc = composeDoc;
+
+
+/***/ }),
+
+/***/ 5937:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Alias = __nccwpck_require__(4065);
+var identity = __nccwpck_require__(1127);
+var composeCollection = __nccwpck_require__(7349);
+var composeScalar = __nccwpck_require__(5413);
+var resolveEnd = __nccwpck_require__(7788);
+var utilEmptyScalarPosition = __nccwpck_require__(2599);
+
+const CN = { composeNode, composeEmptyNode };
+function composeNode(ctx, token, props, onError) {
+    const atKey = ctx.atKey;
+    const { spaceBefore, comment, anchor, tag } = props;
+    let node;
+    let isSrcToken = true;
+    switch (token.type) {
+        case 'alias':
+            node = composeAlias(ctx, token, onError);
+            if (anchor || tag)
+                onError(token, 'ALIAS_PROPS', 'An alias node must not specify any properties');
+            break;
+        case 'scalar':
+        case 'single-quoted-scalar':
+        case 'double-quoted-scalar':
+        case 'block-scalar':
+            node = composeScalar.composeScalar(ctx, token, tag, onError);
+            if (anchor)
+                node.anchor = anchor.source.substring(1);
+            break;
+        case 'block-map':
+        case 'block-seq':
+        case 'flow-collection':
+            try {
+                node = composeCollection.composeCollection(CN, ctx, token, props, onError);
+                if (anchor)
+                    node.anchor = anchor.source.substring(1);
+            }
+            catch (error) {
+                // Almost certainly here due to a stack overflow
+                const message = error instanceof Error ? error.message : String(error);
+                onError(token, 'RESOURCE_EXHAUSTION', message);
+            }
+            break;
+        default: {
+            const message = token.type === 'error'
+                ? token.message
+                : `Unsupported token (type: ${token.type})`;
+            onError(token, 'UNEXPECTED_TOKEN', message);
+            isSrcToken = false;
+        }
+    }
+    node ?? (node = composeEmptyNode(ctx, token.offset, undefined, null, props, onError));
+    if (anchor && node.anchor === '')
+        onError(anchor, 'BAD_ALIAS', 'Anchor cannot be an empty string');
+    if (atKey &&
+        ctx.options.stringKeys &&
+        (!identity.isScalar(node) ||
+            typeof node.value !== 'string' ||
+            (node.tag && node.tag !== 'tag:yaml.org,2002:str'))) {
+        const msg = 'With stringKeys, all keys must be strings';
+        onError(tag ?? token, 'NON_STRING_KEY', msg);
+    }
+    if (spaceBefore)
+        node.spaceBefore = true;
+    if (comment) {
+        if (token.type === 'scalar' && token.source === '')
+            node.comment = comment;
+        else
+            node.commentBefore = comment;
+    }
+    // @ts-expect-error Type checking misses meaning of isSrcToken
+    if (ctx.options.keepSourceTokens && isSrcToken)
+        node.srcToken = token;
+    return node;
+}
+function composeEmptyNode(ctx, offset, before, pos, { spaceBefore, comment, anchor, tag, end }, onError) {
+    const token = {
+        type: 'scalar',
+        offset: utilEmptyScalarPosition.emptyScalarPosition(offset, before, pos),
+        indent: -1,
+        source: ''
+    };
+    const node = composeScalar.composeScalar(ctx, token, tag, onError);
+    if (anchor) {
+        node.anchor = anchor.source.substring(1);
+        if (node.anchor === '')
+            onError(anchor, 'BAD_ALIAS', 'Anchor cannot be an empty string');
+    }
+    if (spaceBefore)
+        node.spaceBefore = true;
+    if (comment) {
+        node.comment = comment;
+        node.range[2] = end;
+    }
+    return node;
+}
+function composeAlias({ options }, { offset, source, end }, onError) {
+    const alias = new Alias.Alias(source.substring(1));
+    if (alias.source === '')
+        onError(offset, 'BAD_ALIAS', 'Alias cannot be an empty string');
+    if (alias.source.endsWith(':'))
+        onError(offset + source.length - 1, 'BAD_ALIAS', 'Alias ending in : is ambiguous', true);
+    const valueEnd = offset + source.length;
+    const re = resolveEnd.resolveEnd(end, valueEnd, options.strict, onError);
+    alias.range = [offset, valueEnd, re.offset];
+    if (re.comment)
+        alias.comment = re.comment;
+    return alias;
+}
+
+exports.composeEmptyNode = composeEmptyNode;
+exports.composeNode = composeNode;
+
+
+/***/ }),
+
+/***/ 5413:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var Scalar = __nccwpck_require__(3301);
+var resolveBlockScalar = __nccwpck_require__(8913);
+var resolveFlowScalar = __nccwpck_require__(6842);
+
+function composeScalar(ctx, token, tagToken, onError) {
+    const { value, type, comment, range } = token.type === 'block-scalar'
+        ? resolveBlockScalar.resolveBlockScalar(ctx, token, onError)
+        : resolveFlowScalar.resolveFlowScalar(token, ctx.options.strict, onError);
+    const tagName = tagToken
+        ? ctx.directives.tagName(tagToken.source, msg => onError(tagToken, 'TAG_RESOLVE_FAILED', msg))
+        : null;
+    let tag;
+    if (ctx.options.stringKeys && ctx.atKey) {
+        tag = ctx.schema[identity.SCALAR];
+    }
+    else if (tagName)
+        tag = findScalarTagByName(ctx.schema, value, tagName, tagToken, onError);
+    else if (token.type === 'scalar')
+        tag = findScalarTagByTest(ctx, value, token, onError);
+    else
+        tag = ctx.schema[identity.SCALAR];
+    let scalar;
+    try {
+        const res = tag.resolve(value, msg => onError(tagToken ?? token, 'TAG_RESOLVE_FAILED', msg), ctx.options);
+        scalar = identity.isScalar(res) ? res : new Scalar.Scalar(res);
+    }
+    catch (error) {
+        const msg = error instanceof Error ? error.message : String(error);
+        onError(tagToken ?? token, 'TAG_RESOLVE_FAILED', msg);
+        scalar = new Scalar.Scalar(value);
+    }
+    scalar.range = range;
+    scalar.source = value;
+    if (type)
+        scalar.type = type;
+    if (tagName)
+        scalar.tag = tagName;
+    if (tag.format)
+        scalar.format = tag.format;
+    if (comment)
+        scalar.comment = comment;
+    return scalar;
+}
+function findScalarTagByName(schema, value, tagName, tagToken, onError) {
+    if (tagName === '!')
+        return schema[identity.SCALAR]; // non-specific tag
+    const matchWithTest = [];
+    for (const tag of schema.tags) {
+        if (!tag.collection && tag.tag === tagName) {
+            if (tag.default && tag.test)
+                matchWithTest.push(tag);
+            else
+                return tag;
+        }
+    }
+    for (const tag of matchWithTest)
+        if (tag.test?.test(value))
+            return tag;
+    const kt = schema.knownTags[tagName];
+    if (kt && !kt.collection) {
+        // Ensure that the known tag is available for stringifying,
+        // but does not get used by default.
+        schema.tags.push(Object.assign({}, kt, { default: false, test: undefined }));
+        return kt;
+    }
+    onError(tagToken, 'TAG_RESOLVE_FAILED', `Unresolved tag: ${tagName}`, tagName !== 'tag:yaml.org,2002:str');
+    return schema[identity.SCALAR];
+}
+function findScalarTagByTest({ atKey, directives, schema }, value, token, onError) {
+    const tag = schema.tags.find(tag => (tag.default === true || (atKey && tag.default === 'key')) &&
+        tag.test?.test(value)) || schema[identity.SCALAR];
+    if (schema.compat) {
+        const compat = schema.compat.find(tag => tag.default && tag.test?.test(value)) ??
+            schema[identity.SCALAR];
+        if (tag.tag !== compat.tag) {
+            const ts = directives.tagString(tag.tag);
+            const cs = directives.tagString(compat.tag);
+            const msg = `Value may be parsed as either ${ts} or ${cs}`;
+            onError(token, 'TAG_RESOLVE_FAILED', msg, true);
+        }
+    }
+    return tag;
+}
+
+exports.composeScalar = composeScalar;
+
+
+/***/ }),
+
+/***/ 9984:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var node_process = __nccwpck_require__(932);
+var directives = __nccwpck_require__(1342);
+var Document = __nccwpck_require__(3021);
+var errors = __nccwpck_require__(1464);
+var identity = __nccwpck_require__(1127);
+var composeDoc = __nccwpck_require__(3683);
+var resolveEnd = __nccwpck_require__(7788);
+
+function getErrorPos(src) {
+    if (typeof src === 'number')
+        return [src, src + 1];
+    if (Array.isArray(src))
+        return src.length === 2 ? src : [src[0], src[1]];
+    const { offset, source } = src;
+    return [offset, offset + (typeof source === 'string' ? source.length : 1)];
+}
+function parsePrelude(prelude) {
+    let comment = '';
+    let atComment = false;
+    let afterEmptyLine = false;
+    for (let i = 0; i < prelude.length; ++i) {
+        const source = prelude[i];
+        switch (source[0]) {
+            case '#':
+                comment +=
+                    (comment === '' ? '' : afterEmptyLine ? '\n\n' : '\n') +
+                        (source.substring(1) || ' ');
+                atComment = true;
+                afterEmptyLine = false;
+                break;
+            case '%':
+                if (prelude[i + 1]?.[0] !== '#')
+                    i += 1;
+                atComment = false;
+                break;
+            default:
+                // This may be wrong after doc-end, but in that case it doesn't matter
+                if (!atComment)
+                    afterEmptyLine = true;
+                atComment = false;
+        }
+    }
+    return { comment, afterEmptyLine };
+}
+/**
+ * Compose a stream of CST nodes into a stream of YAML Documents.
+ *
+ * ```ts
+ * import { Composer, Parser } from 'yaml'
+ *
+ * const src: string = ...
+ * const tokens = new Parser().parse(src)
+ * const docs = new Composer().compose(tokens)
+ * ```
+ */
+class Composer {
+    constructor(options = {}) {
+        this.doc = null;
+        this.atDirectives = false;
+        this.prelude = [];
+        this.errors = [];
+        this.warnings = [];
+        this.onError = (source, code, message, warning) => {
+            const pos = getErrorPos(source);
+            if (warning)
+                this.warnings.push(new errors.YAMLWarning(pos, code, message));
+            else
+                this.errors.push(new errors.YAMLParseError(pos, code, message));
+        };
+        // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
+        this.directives = new directives.Directives({ version: options.version || '1.2' });
+        this.options = options;
+    }
+    decorate(doc, afterDoc) {
+        const { comment, afterEmptyLine } = parsePrelude(this.prelude);
+        //console.log({ dc: doc.comment, prelude, comment })
+        if (comment) {
+            const dc = doc.contents;
+            if (afterDoc) {
+                doc.comment = doc.comment ? `${doc.comment}\n${comment}` : comment;
+            }
+            else if (afterEmptyLine || doc.directives.docStart || !dc) {
+                doc.commentBefore = comment;
+            }
+            else if (identity.isCollection(dc) && !dc.flow && dc.items.length > 0) {
+                let it = dc.items[0];
+                if (identity.isPair(it))
+                    it = it.key;
+                const cb = it.commentBefore;
+                it.commentBefore = cb ? `${comment}\n${cb}` : comment;
+            }
+            else {
+                const cb = dc.commentBefore;
+                dc.commentBefore = cb ? `${comment}\n${cb}` : comment;
+            }
+        }
+        if (afterDoc) {
+            for (let i = 0; i < this.errors.length; ++i)
+                doc.errors.push(this.errors[i]);
+            for (let i = 0; i < this.warnings.length; ++i)
+                doc.warnings.push(this.warnings[i]);
+        }
+        else {
+            doc.errors = this.errors;
+            doc.warnings = this.warnings;
+        }
+        this.prelude = [];
+        this.errors = [];
+        this.warnings = [];
+    }
+    /**
+     * Current stream status information.
+     *
+     * Mostly useful at the end of input for an empty stream.
+     */
+    streamInfo() {
+        return {
+            comment: parsePrelude(this.prelude).comment,
+            directives: this.directives,
+            errors: this.errors,
+            warnings: this.warnings
+        };
+    }
+    /**
+     * Compose tokens into documents.
+     *
+     * @param forceDoc - If the stream contains no document, still emit a final document including any comments and directives that would be applied to a subsequent document.
+     * @param endOffset - Should be set if `forceDoc` is also set, to set the document range end and to indicate errors correctly.
+     */
+    *compose(tokens, forceDoc = false, endOffset = -1) {
+        for (const token of tokens)
+            yield* this.next(token);
+        yield* this.end(forceDoc, endOffset);
+    }
+    /** Advance the composer by one CST token. */
+    *next(token) {
+        if (node_process.env.LOG_STREAM)
+            console.dir(token, { depth: null });
+        switch (token.type) {
+            case 'directive':
+                this.directives.add(token.source, (offset, message, warning) => {
+                    const pos = getErrorPos(token);
+                    pos[0] += offset;
+                    this.onError(pos, 'BAD_DIRECTIVE', message, warning);
+                });
+                this.prelude.push(token.source);
+                this.atDirectives = true;
+                break;
+            case 'document': {
+                const doc = composeDoc.composeDoc(this.options, this.directives, token, this.onError);
+                if (this.atDirectives && !doc.directives.docStart)
+                    this.onError(token, 'MISSING_CHAR', 'Missing directives-end/doc-start indicator line');
+                this.decorate(doc, false);
+                if (this.doc)
+                    yield this.doc;
+                this.doc = doc;
+                this.atDirectives = false;
+                break;
+            }
+            case 'byte-order-mark':
+            case 'space':
+                break;
+            case 'comment':
+            case 'newline':
+                this.prelude.push(token.source);
+                break;
+            case 'error': {
+                const msg = token.source
+                    ? `${token.message}: ${JSON.stringify(token.source)}`
+                    : token.message;
+                const error = new errors.YAMLParseError(getErrorPos(token), 'UNEXPECTED_TOKEN', msg);
+                if (this.atDirectives || !this.doc)
+                    this.errors.push(error);
+                else
+                    this.doc.errors.push(error);
+                break;
+            }
+            case 'doc-end': {
+                if (!this.doc) {
+                    const msg = 'Unexpected doc-end without preceding document';
+                    this.errors.push(new errors.YAMLParseError(getErrorPos(token), 'UNEXPECTED_TOKEN', msg));
+                    break;
+                }
+                this.doc.directives.docEnd = true;
+                const end = resolveEnd.resolveEnd(token.end, token.offset + token.source.length, this.doc.options.strict, this.onError);
+                this.decorate(this.doc, true);
+                if (end.comment) {
+                    const dc = this.doc.comment;
+                    this.doc.comment = dc ? `${dc}\n${end.comment}` : end.comment;
+                }
+                this.doc.range[2] = end.offset;
+                break;
+            }
+            default:
+                this.errors.push(new errors.YAMLParseError(getErrorPos(token), 'UNEXPECTED_TOKEN', `Unsupported token ${token.type}`));
+        }
+    }
+    /**
+     * Call at end of input to yield any remaining document.
+     *
+     * @param forceDoc - If the stream contains no document, still emit a final document including any comments and directives that would be applied to a subsequent document.
+     * @param endOffset - Should be set if `forceDoc` is also set, to set the document range end and to indicate errors correctly.
+     */
+    *end(forceDoc = false, endOffset = -1) {
+        if (this.doc) {
+            this.decorate(this.doc, true);
+            yield this.doc;
+            this.doc = null;
+        }
+        else if (forceDoc) {
+            const opts = Object.assign({ _directives: this.directives }, this.options);
+            const doc = new Document.Document(undefined, opts);
+            if (this.atDirectives)
+                this.onError(endOffset, 'MISSING_CHAR', 'Missing directives-end indicator line');
+            doc.range = [0, endOffset, endOffset];
+            this.decorate(doc, false);
+            yield doc;
+        }
+    }
+}
+
+exports.Composer = Composer;
+
+
+/***/ }),
+
+/***/ 7103:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Pair = __nccwpck_require__(7165);
+var YAMLMap = __nccwpck_require__(4454);
+var resolveProps = __nccwpck_require__(4631);
+var utilContainsNewline = __nccwpck_require__(9499);
+var utilFlowIndentCheck = __nccwpck_require__(4051);
+var utilMapIncludes = __nccwpck_require__(1187);
+
+const startColMsg = 'All mapping items must start at the same column';
+function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
+    const NodeClass = tag?.nodeClass ?? YAMLMap.YAMLMap;
+    const map = new NodeClass(ctx.schema);
+    if (ctx.atRoot)
+        ctx.atRoot = false;
+    let offset = bm.offset;
+    let commentEnd = null;
+    for (const collItem of bm.items) {
+        const { start, key, sep, value } = collItem;
+        // key properties
+        const keyProps = resolveProps.resolveProps(start, {
+            indicator: 'explicit-key-ind',
+            next: key ?? sep?.[0],
+            offset,
+            onError,
+            parentIndent: bm.indent,
+            startOnNewline: true
+        });
+        const implicitKey = !keyProps.found;
+        if (implicitKey) {
+            if (key) {
+                if (key.type === 'block-seq')
+                    onError(offset, 'BLOCK_AS_IMPLICIT_KEY', 'A block sequence may not be used as an implicit map key');
+                else if ('indent' in key && key.indent !== bm.indent)
+                    onError(offset, 'BAD_INDENT', startColMsg);
+            }
+            if (!keyProps.anchor && !keyProps.tag && !sep) {
+                commentEnd = keyProps.end;
+                if (keyProps.comment) {
+                    if (map.comment)
+                        map.comment += '\n' + keyProps.comment;
+                    else
+                        map.comment = keyProps.comment;
+                }
+                continue;
+            }
+            if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key)) {
+                onError(key ?? start[start.length - 1], 'MULTILINE_IMPLICIT_KEY', 'Implicit keys need to be on a single line');
+            }
+        }
+        else if (keyProps.found?.indent !== bm.indent) {
+            onError(offset, 'BAD_INDENT', startColMsg);
+        }
+        // key value
+        ctx.atKey = true;
+        const keyStart = keyProps.end;
+        const keyNode = key
+            ? composeNode(ctx, key, keyProps, onError)
+            : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
+        if (ctx.schema.compat)
+            utilFlowIndentCheck.flowIndentCheck(bm.indent, key, onError);
+        ctx.atKey = false;
+        if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
+            onError(keyStart, 'DUPLICATE_KEY', 'Map keys must be unique');
+        // value properties
+        const valueProps = resolveProps.resolveProps(sep ?? [], {
+            indicator: 'map-value-ind',
+            next: value,
+            offset: keyNode.range[2],
+            onError,
+            parentIndent: bm.indent,
+            startOnNewline: !key || key.type === 'block-scalar'
+        });
+        offset = valueProps.end;
+        if (valueProps.found) {
+            if (implicitKey) {
+                if (value?.type === 'block-map' && !valueProps.hasNewline)
+                    onError(offset, 'BLOCK_AS_IMPLICIT_KEY', 'Nested mappings are not allowed in compact mappings');
+                if (ctx.options.strict &&
+                    keyProps.start < valueProps.found.offset - 1024)
+                    onError(keyNode.range, 'KEY_OVER_1024_CHARS', 'The : indicator must be at most 1024 chars after the start of an implicit block mapping key');
+            }
+            // value value
+            const valueNode = value
+                ? composeNode(ctx, value, valueProps, onError)
+                : composeEmptyNode(ctx, offset, sep, null, valueProps, onError);
+            if (ctx.schema.compat)
+                utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
+            offset = valueNode.range[2];
+            const pair = new Pair.Pair(keyNode, valueNode);
+            if (ctx.options.keepSourceTokens)
+                pair.srcToken = collItem;
+            map.items.push(pair);
+        }
+        else {
+            // key with no value
+            if (implicitKey)
+                onError(keyNode.range, 'MISSING_CHAR', 'Implicit map keys need to be followed by map values');
+            if (valueProps.comment) {
+                if (keyNode.comment)
+                    keyNode.comment += '\n' + valueProps.comment;
+                else
+                    keyNode.comment = valueProps.comment;
+            }
+            const pair = new Pair.Pair(keyNode);
+            if (ctx.options.keepSourceTokens)
+                pair.srcToken = collItem;
+            map.items.push(pair);
+        }
+    }
+    if (commentEnd && commentEnd < offset)
+        onError(commentEnd, 'IMPOSSIBLE', 'Map comment with trailing content');
+    map.range = [bm.offset, offset, commentEnd ?? offset];
+    return map;
+}
+
+exports.resolveBlockMap = resolveBlockMap;
+
+
+/***/ }),
+
+/***/ 8913:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(3301);
+
+function resolveBlockScalar(ctx, scalar, onError) {
+    const start = scalar.offset;
+    const header = parseBlockScalarHeader(scalar, ctx.options.strict, onError);
+    if (!header)
+        return { value: '', type: null, comment: '', range: [start, start, start] };
+    const type = header.mode === '>' ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
+    const lines = scalar.source ? splitLines(scalar.source) : [];
+    // determine the end of content & start of chomping
+    let chompStart = lines.length;
+    for (let i = lines.length - 1; i >= 0; --i) {
+        const content = lines[i][1];
+        if (content === '' || content === '\r')
+            chompStart = i;
+        else
+            break;
+    }
+    // shortcut for empty contents
+    if (chompStart === 0) {
+        const value = header.chomp === '+' && lines.length > 0
+            ? '\n'.repeat(Math.max(1, lines.length - 1))
+            : '';
+        let end = start + header.length;
+        if (scalar.source)
+            end += scalar.source.length;
+        return { value, type, comment: header.comment, range: [start, end, end] };
+    }
+    // find the indentation level to trim from start
+    let trimIndent = scalar.indent + header.indent;
+    let offset = scalar.offset + header.length;
+    let contentStart = 0;
+    for (let i = 0; i < chompStart; ++i) {
+        const [indent, content] = lines[i];
+        if (content === '' || content === '\r') {
+            if (header.indent === 0 && indent.length > trimIndent)
+                trimIndent = indent.length;
+        }
+        else {
+            if (indent.length < trimIndent) {
+                const message = 'Block scalars with more-indented leading empty lines must use an explicit indentation indicator';
+                onError(offset + indent.length, 'MISSING_CHAR', message);
+            }
+            if (header.indent === 0)
+                trimIndent = indent.length;
+            contentStart = i;
+            if (trimIndent === 0 && !ctx.atRoot) {
+                const message = 'Block scalar values in collections must be indented';
+                onError(offset, 'BAD_INDENT', message);
+            }
+            break;
+        }
+        offset += indent.length + content.length + 1;
+    }
+    // include trailing more-indented empty lines in content
+    for (let i = lines.length - 1; i >= chompStart; --i) {
+        if (lines[i][0].length > trimIndent)
+            chompStart = i + 1;
+    }
+    let value = '';
+    let sep = '';
+    let prevMoreIndented = false;
+    // leading whitespace is kept intact
+    for (let i = 0; i < contentStart; ++i)
+        value += lines[i][0].slice(trimIndent) + '\n';
+    for (let i = contentStart; i < chompStart; ++i) {
+        let [indent, content] = lines[i];
+        offset += indent.length + content.length + 1;
+        const crlf = content[content.length - 1] === '\r';
+        if (crlf)
+            content = content.slice(0, -1);
+        /* istanbul ignore if already caught in lexer */
+        if (content && indent.length < trimIndent) {
+            const src = header.indent
+                ? 'explicit indentation indicator'
+                : 'first line';
+            const message = `Block scalar lines must not be less indented than their ${src}`;
+            onError(offset - content.length - (crlf ? 2 : 1), 'BAD_INDENT', message);
+            indent = '';
+        }
+        if (type === Scalar.Scalar.BLOCK_LITERAL) {
+            value += sep + indent.slice(trimIndent) + content;
+            sep = '\n';
+        }
+        else if (indent.length > trimIndent || content[0] === '\t') {
+            // more-indented content within a folded block
+            if (sep === ' ')
+                sep = '\n';
+            else if (!prevMoreIndented && sep === '\n')
+                sep = '\n\n';
+            value += sep + indent.slice(trimIndent) + content;
+            sep = '\n';
+            prevMoreIndented = true;
+        }
+        else if (content === '') {
+            // empty line
+            if (sep === '\n')
+                value += '\n';
+            else
+                sep = '\n';
+        }
+        else {
+            value += sep + content;
+            sep = ' ';
+            prevMoreIndented = false;
+        }
+    }
+    switch (header.chomp) {
+        case '-':
+            break;
+        case '+':
+            for (let i = chompStart; i < lines.length; ++i)
+                value += '\n' + lines[i][0].slice(trimIndent);
+            if (value[value.length - 1] !== '\n')
+                value += '\n';
+            break;
+        default:
+            value += '\n';
+    }
+    const end = start + header.length + scalar.source.length;
+    return { value, type, comment: header.comment, range: [start, end, end] };
+}
+function parseBlockScalarHeader({ offset, props }, strict, onError) {
+    /* istanbul ignore if should not happen */
+    if (props[0].type !== 'block-scalar-header') {
+        onError(props[0], 'IMPOSSIBLE', 'Block scalar header not found');
+        return null;
+    }
+    const { source } = props[0];
+    const mode = source[0];
+    let indent = 0;
+    let chomp = '';
+    let error = -1;
+    for (let i = 1; i < source.length; ++i) {
+        const ch = source[i];
+        if (!chomp && (ch === '-' || ch === '+'))
+            chomp = ch;
+        else {
+            const n = Number(ch);
+            if (!indent && n)
+                indent = n;
+            else if (error === -1)
+                error = offset + i;
+        }
+    }
+    if (error !== -1)
+        onError(error, 'UNEXPECTED_TOKEN', `Block scalar header includes extra characters: ${source}`);
+    let hasSpace = false;
+    let comment = '';
+    let length = source.length;
+    for (let i = 1; i < props.length; ++i) {
+        const token = props[i];
+        switch (token.type) {
+            case 'space':
+                hasSpace = true;
+            // fallthrough
+            case 'newline':
+                length += token.source.length;
+                break;
+            case 'comment':
+                if (strict && !hasSpace) {
+                    const message = 'Comments must be separated from other tokens by white space characters';
+                    onError(token, 'MISSING_CHAR', message);
+                }
+                length += token.source.length;
+                comment = token.source.substring(1);
+                break;
+            case 'error':
+                onError(token, 'UNEXPECTED_TOKEN', token.message);
+                length += token.source.length;
+                break;
+            /* istanbul ignore next should not happen */
+            default: {
+                const message = `Unexpected token in block scalar header: ${token.type}`;
+                onError(token, 'UNEXPECTED_TOKEN', message);
+                const ts = token.source;
+                if (ts && typeof ts === 'string')
+                    length += ts.length;
+            }
+        }
+    }
+    return { mode, indent, chomp, comment, length };
+}
+/** @returns Array of lines split up as `[indent, content]` */
+function splitLines(source) {
+    const split = source.split(/\n( *)/);
+    const first = split[0];
+    const m = first.match(/^( *)/);
+    const line0 = m?.[1]
+        ? [m[1], first.slice(m[1].length)]
+        : ['', first];
+    const lines = [line0];
+    for (let i = 1; i < split.length; i += 2)
+        lines.push([split[i], split[i + 1]]);
+    return lines;
+}
+
+exports.resolveBlockScalar = resolveBlockScalar;
+
+
+/***/ }),
+
+/***/ 334:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var YAMLSeq = __nccwpck_require__(2223);
+var resolveProps = __nccwpck_require__(4631);
+var utilFlowIndentCheck = __nccwpck_require__(4051);
+
+function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
+    const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
+    const seq = new NodeClass(ctx.schema);
+    if (ctx.atRoot)
+        ctx.atRoot = false;
+    if (ctx.atKey)
+        ctx.atKey = false;
+    let offset = bs.offset;
+    let commentEnd = null;
+    for (const { start, value } of bs.items) {
+        const props = resolveProps.resolveProps(start, {
+            indicator: 'seq-item-ind',
+            next: value,
+            offset,
+            onError,
+            parentIndent: bs.indent,
+            startOnNewline: true
+        });
+        if (!props.found) {
+            if (props.anchor || props.tag || value) {
+                if (value?.type === 'block-seq')
+                    onError(props.end, 'BAD_INDENT', 'All sequence items must start at the same column');
+                else
+                    onError(offset, 'MISSING_CHAR', 'Sequence item without - indicator');
+            }
+            else {
+                commentEnd = props.end;
+                if (props.comment)
+                    seq.comment = props.comment;
+                continue;
+            }
+        }
+        const node = value
+            ? composeNode(ctx, value, props, onError)
+            : composeEmptyNode(ctx, props.end, start, null, props, onError);
+        if (ctx.schema.compat)
+            utilFlowIndentCheck.flowIndentCheck(bs.indent, value, onError);
+        offset = node.range[2];
+        seq.items.push(node);
+    }
+    seq.range = [bs.offset, offset, commentEnd ?? offset];
+    return seq;
+}
+
+exports.resolveBlockSeq = resolveBlockSeq;
+
+
+/***/ }),
+
+/***/ 7788:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+function resolveEnd(end, offset, reqSpace, onError) {
+    let comment = '';
+    if (end) {
+        let hasSpace = false;
+        let sep = '';
+        for (const token of end) {
+            const { source, type } = token;
+            switch (type) {
+                case 'space':
+                    hasSpace = true;
+                    break;
+                case 'comment': {
+                    if (reqSpace && !hasSpace)
+                        onError(token, 'MISSING_CHAR', 'Comments must be separated from other tokens by white space characters');
+                    const cb = source.substring(1) || ' ';
+                    if (!comment)
+                        comment = cb;
+                    else
+                        comment += sep + cb;
+                    sep = '';
+                    break;
+                }
+                case 'newline':
+                    if (comment)
+                        sep += source;
+                    hasSpace = true;
+                    break;
+                default:
+                    onError(token, 'UNEXPECTED_TOKEN', `Unexpected ${type} at node end`);
+            }
+            offset += source.length;
+        }
+    }
+    return { comment, offset };
+}
+
+exports.resolveEnd = resolveEnd;
+
+
+/***/ }),
+
+/***/ 3142:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var Pair = __nccwpck_require__(7165);
+var YAMLMap = __nccwpck_require__(4454);
+var YAMLSeq = __nccwpck_require__(2223);
+var resolveEnd = __nccwpck_require__(7788);
+var resolveProps = __nccwpck_require__(4631);
+var utilContainsNewline = __nccwpck_require__(9499);
+var utilMapIncludes = __nccwpck_require__(1187);
+
+const blockMsg = 'Block collections are not allowed within flow collections';
+const isBlock = (token) => token && (token.type === 'block-map' || token.type === 'block-seq');
+function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
+    const isMap = fc.start.source === '{';
+    const fcName = isMap ? 'flow map' : 'flow sequence';
+    const NodeClass = (tag?.nodeClass ?? (isMap ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq));
+    const coll = new NodeClass(ctx.schema);
+    coll.flow = true;
+    const atRoot = ctx.atRoot;
+    if (atRoot)
+        ctx.atRoot = false;
+    if (ctx.atKey)
+        ctx.atKey = false;
+    let offset = fc.offset + fc.start.source.length;
+    for (let i = 0; i < fc.items.length; ++i) {
+        const collItem = fc.items[i];
+        const { start, key, sep, value } = collItem;
+        const props = resolveProps.resolveProps(start, {
+            flow: fcName,
+            indicator: 'explicit-key-ind',
+            next: key ?? sep?.[0],
+            offset,
+            onError,
+            parentIndent: fc.indent,
+            startOnNewline: false
+        });
+        if (!props.found) {
+            if (!props.anchor && !props.tag && !sep && !value) {
+                if (i === 0 && props.comma)
+                    onError(props.comma, 'UNEXPECTED_TOKEN', `Unexpected , in ${fcName}`);
+                else if (i < fc.items.length - 1)
+                    onError(props.start, 'UNEXPECTED_TOKEN', `Unexpected empty item in ${fcName}`);
+                if (props.comment) {
+                    if (coll.comment)
+                        coll.comment += '\n' + props.comment;
+                    else
+                        coll.comment = props.comment;
+                }
+                offset = props.end;
+                continue;
+            }
+            if (!isMap && ctx.options.strict && utilContainsNewline.containsNewline(key))
+                onError(key, // checked by containsNewline()
+                'MULTILINE_IMPLICIT_KEY', 'Implicit keys of flow sequence pairs need to be on a single line');
+        }
+        if (i === 0) {
+            if (props.comma)
+                onError(props.comma, 'UNEXPECTED_TOKEN', `Unexpected , in ${fcName}`);
+        }
+        else {
+            if (!props.comma)
+                onError(props.start, 'MISSING_CHAR', `Missing , between ${fcName} items`);
+            if (props.comment) {
+                let prevItemComment = '';
+                loop: for (const st of start) {
+                    switch (st.type) {
+                        case 'comma':
+                        case 'space':
+                            break;
+                        case 'comment':
+                            prevItemComment = st.source.substring(1);
+                            break loop;
+                        default:
+                            break loop;
+                    }
+                }
+                if (prevItemComment) {
+                    let prev = coll.items[coll.items.length - 1];
+                    if (identity.isPair(prev))
+                        prev = prev.value ?? prev.key;
+                    if (prev.comment)
+                        prev.comment += '\n' + prevItemComment;
+                    else
+                        prev.comment = prevItemComment;
+                    props.comment = props.comment.substring(prevItemComment.length + 1);
+                }
+            }
+        }
+        if (!isMap && !sep && !props.found) {
+            // item is a value in a seq
+            // → key & sep are empty, start does not include ? or :
+            const valueNode = value
+                ? composeNode(ctx, value, props, onError)
+                : composeEmptyNode(ctx, props.end, sep, null, props, onError);
+            coll.items.push(valueNode);
+            offset = valueNode.range[2];
+            if (isBlock(value))
+                onError(valueNode.range, 'BLOCK_IN_FLOW', blockMsg);
+        }
+        else {
+            // item is a key+value pair
+            // key value
+            ctx.atKey = true;
+            const keyStart = props.end;
+            const keyNode = key
+                ? composeNode(ctx, key, props, onError)
+                : composeEmptyNode(ctx, keyStart, start, null, props, onError);
+            if (isBlock(key))
+                onError(keyNode.range, 'BLOCK_IN_FLOW', blockMsg);
+            ctx.atKey = false;
+            // value properties
+            const valueProps = resolveProps.resolveProps(sep ?? [], {
+                flow: fcName,
+                indicator: 'map-value-ind',
+                next: value,
+                offset: keyNode.range[2],
+                onError,
+                parentIndent: fc.indent,
+                startOnNewline: false
+            });
+            if (valueProps.found) {
+                if (!isMap && !props.found && ctx.options.strict) {
+                    if (sep)
+                        for (const st of sep) {
+                            if (st === valueProps.found)
+                                break;
+                            if (st.type === 'newline') {
+                                onError(st, 'MULTILINE_IMPLICIT_KEY', 'Implicit keys of flow sequence pairs need to be on a single line');
+                                break;
+                            }
+                        }
+                    if (props.start < valueProps.found.offset - 1024)
+                        onError(valueProps.found, 'KEY_OVER_1024_CHARS', 'The : indicator must be at most 1024 chars after the start of an implicit flow sequence key');
+                }
+            }
+            else if (value) {
+                if ('source' in value && value.source?.[0] === ':')
+                    onError(value, 'MISSING_CHAR', `Missing space after : in ${fcName}`);
+                else
+                    onError(valueProps.start, 'MISSING_CHAR', `Missing , or : between ${fcName} items`);
+            }
+            // value value
+            const valueNode = value
+                ? composeNode(ctx, value, valueProps, onError)
+                : valueProps.found
+                    ? composeEmptyNode(ctx, valueProps.end, sep, null, valueProps, onError)
+                    : null;
+            if (valueNode) {
+                if (isBlock(value))
+                    onError(valueNode.range, 'BLOCK_IN_FLOW', blockMsg);
+            }
+            else if (valueProps.comment) {
+                if (keyNode.comment)
+                    keyNode.comment += '\n' + valueProps.comment;
+                else
+                    keyNode.comment = valueProps.comment;
+            }
+            const pair = new Pair.Pair(keyNode, valueNode);
+            if (ctx.options.keepSourceTokens)
+                pair.srcToken = collItem;
+            if (isMap) {
+                const map = coll;
+                if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
+                    onError(keyStart, 'DUPLICATE_KEY', 'Map keys must be unique');
+                map.items.push(pair);
+            }
+            else {
+                const map = new YAMLMap.YAMLMap(ctx.schema);
+                map.flow = true;
+                map.items.push(pair);
+                const endRange = (valueNode ?? keyNode).range;
+                map.range = [keyNode.range[0], endRange[1], endRange[2]];
+                coll.items.push(map);
+            }
+            offset = valueNode ? valueNode.range[2] : valueProps.end;
+        }
+    }
+    const expectedEnd = isMap ? '}' : ']';
+    const [ce, ...ee] = fc.end;
+    let cePos = offset;
+    if (ce?.source === expectedEnd)
+        cePos = ce.offset + ce.source.length;
+    else {
+        const name = fcName[0].toUpperCase() + fcName.substring(1);
+        const msg = atRoot
+            ? `${name} must end with a ${expectedEnd}`
+            : `${name} in block collection must be sufficiently indented and end with a ${expectedEnd}`;
+        onError(offset, atRoot ? 'MISSING_CHAR' : 'BAD_INDENT', msg);
+        if (ce && ce.source.length !== 1)
+            ee.unshift(ce);
+    }
+    if (ee.length > 0) {
+        const end = resolveEnd.resolveEnd(ee, cePos, ctx.options.strict, onError);
+        if (end.comment) {
+            if (coll.comment)
+                coll.comment += '\n' + end.comment;
+            else
+                coll.comment = end.comment;
+        }
+        coll.range = [fc.offset, cePos, end.offset];
+    }
+    else {
+        coll.range = [fc.offset, cePos, cePos];
+    }
+    return coll;
+}
+
+exports.resolveFlowCollection = resolveFlowCollection;
+
+
+/***/ }),
+
+/***/ 6842:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(3301);
+var resolveEnd = __nccwpck_require__(7788);
+
+function resolveFlowScalar(scalar, strict, onError) {
+    const { offset, type, source, end } = scalar;
+    let _type;
+    let value;
+    const _onError = (rel, code, msg) => onError(offset + rel, code, msg);
+    switch (type) {
+        case 'scalar':
+            _type = Scalar.Scalar.PLAIN;
+            value = plainValue(source, _onError);
+            break;
+        case 'single-quoted-scalar':
+            _type = Scalar.Scalar.QUOTE_SINGLE;
+            value = singleQuotedValue(source, _onError);
+            break;
+        case 'double-quoted-scalar':
+            _type = Scalar.Scalar.QUOTE_DOUBLE;
+            value = doubleQuotedValue(source, _onError);
+            break;
+        /* istanbul ignore next should not happen */
+        default:
+            onError(scalar, 'UNEXPECTED_TOKEN', `Expected a flow scalar value, but found: ${type}`);
+            return {
+                value: '',
+                type: null,
+                comment: '',
+                range: [offset, offset + source.length, offset + source.length]
+            };
+    }
+    const valueEnd = offset + source.length;
+    const re = resolveEnd.resolveEnd(end, valueEnd, strict, onError);
+    return {
+        value,
+        type: _type,
+        comment: re.comment,
+        range: [offset, valueEnd, re.offset]
+    };
+}
+function plainValue(source, onError) {
+    let badChar = '';
+    switch (source[0]) {
+        /* istanbul ignore next should not happen */
+        case '\t':
+            badChar = 'a tab character';
+            break;
+        case ',':
+            badChar = 'flow indicator character ,';
+            break;
+        case '%':
+            badChar = 'directive indicator character %';
+            break;
+        case '|':
+        case '>': {
+            badChar = `block scalar indicator ${source[0]}`;
+            break;
+        }
+        case '@':
+        case '`': {
+            badChar = `reserved character ${source[0]}`;
+            break;
+        }
+    }
+    if (badChar)
+        onError(0, 'BAD_SCALAR_START', `Plain value cannot start with ${badChar}`);
+    return unfoldLines(source);
+}
+function singleQuotedValue(source, onError) {
+    if (source[source.length - 1] !== "'" || source.length === 1)
+        onError(source.length, 'MISSING_CHAR', "Missing closing 'quote");
+    return unfoldLines(source.slice(1, -1)).replace(/''/g, "'");
+}
+function unfoldLines(source) {
+    const line = /(.*?)\r?\n/sy;
+    let match = line.exec(source);
+    if (!match)
+        return source;
+    /**
+     * The negative lookbehinds in these RegExps are to
+     * prevent causing a polynomial search time in certain cases.
+     *
+     * The try-catch is for Safari < 16.4 and other old browsers:
+     * https://caniuse.com/js-regexp-lookbehind
+     */
+    let trimEnd, trimBoth;
+    try {
+        trimEnd = new RegExp('(?<![ \t])[ \t]+$');
+        trimBoth = new RegExp('^[ \t]+|(?<![ \t])[ \t]+$', 'g');
+    }
+    catch {
+        trimEnd = /[ \t]+$/;
+        trimBoth = /^[ \t]+|[ \t]+$/g;
+    }
+    let res = match[1].replace(trimEnd, '');
+    let sep = ' ';
+    let pos = line.lastIndex;
+    while ((match = line.exec(source))) {
+        const lm = match[1].replace(trimBoth, '');
+        if (lm === '') {
+            if (sep === '\n')
+                res += sep;
+            else
+                sep = '\n';
+        }
+        else {
+            res += sep + lm;
+            sep = ' ';
+        }
+        pos = line.lastIndex;
+    }
+    const last = /[ \t]*(.*)/sy;
+    last.lastIndex = pos;
+    match = last.exec(source);
+    return res + sep + (match?.[1] ?? '');
+}
+function doubleQuotedValue(source, onError) {
+    let res = '';
+    for (let i = 1; i < source.length - 1; ++i) {
+        const ch = source[i];
+        if (ch === '\r' && source[i + 1] === '\n')
+            continue;
+        if (ch === '\n') {
+            const { fold, offset } = foldNewline(source, i);
+            res += fold;
+            i = offset;
+        }
+        else if (ch === '\\') {
+            let next = source[++i];
+            const cc = escapeCodes[next];
+            if (cc)
+                res += cc;
+            else if (next === '\n') {
+                // skip escaped newlines, but still trim the following line
+                next = source[i + 1];
+                while (next === ' ' || next === '\t')
+                    next = source[++i + 1];
+            }
+            else if (next === '\r' && source[i + 1] === '\n') {
+                // skip escaped CRLF newlines, but still trim the following line
+                next = source[++i + 1];
+                while (next === ' ' || next === '\t')
+                    next = source[++i + 1];
+            }
+            else if (next === 'x' || next === 'u' || next === 'U') {
+                const length = next === 'x' ? 2 : next === 'u' ? 4 : 8;
+                res += parseCharCode(source, i + 1, length, onError);
+                i += length;
+            }
+            else {
+                const raw = source.substr(i - 1, 2);
+                onError(i - 1, 'BAD_DQ_ESCAPE', `Invalid escape sequence ${raw}`);
+                res += raw;
+            }
+        }
+        else if (ch === ' ' || ch === '\t') {
+            // trim trailing whitespace
+            const wsStart = i;
+            let next = source[i + 1];
+            while (next === ' ' || next === '\t')
+                next = source[++i + 1];
+            if (next !== '\n' && !(next === '\r' && source[i + 2] === '\n'))
+                res += i > wsStart ? source.slice(wsStart, i + 1) : ch;
+        }
+        else {
+            res += ch;
+        }
+    }
+    if (source[source.length - 1] !== '"' || source.length === 1)
+        onError(source.length, 'MISSING_CHAR', 'Missing closing "quote');
+    return res;
+}
+/**
+ * Fold a single newline into a space, multiple newlines to N - 1 newlines.
+ * Presumes `source[offset] === '\n'`
+ */
+function foldNewline(source, offset) {
+    let fold = '';
+    let ch = source[offset + 1];
+    while (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r') {
+        if (ch === '\r' && source[offset + 2] !== '\n')
+            break;
+        if (ch === '\n')
+            fold += '\n';
+        offset += 1;
+        ch = source[offset + 1];
+    }
+    if (!fold)
+        fold = ' ';
+    return { fold, offset };
+}
+const escapeCodes = {
+    '0': '\0', // null character
+    a: '\x07', // bell character
+    b: '\b', // backspace
+    e: '\x1b', // escape character
+    f: '\f', // form feed
+    n: '\n', // line feed
+    r: '\r', // carriage return
+    t: '\t', // horizontal tab
+    v: '\v', // vertical tab
+    N: '\u0085', // Unicode next line
+    _: '\u00a0', // Unicode non-breaking space
+    L: '\u2028', // Unicode line separator
+    P: '\u2029', // Unicode paragraph separator
+    ' ': ' ',
+    '"': '"',
+    '/': '/',
+    '\\': '\\',
+    '\t': '\t'
+};
+function parseCharCode(source, offset, length, onError) {
+    const cc = source.substr(offset, length);
+    const ok = cc.length === length && /^[0-9a-fA-F]+$/.test(cc);
+    const code = ok ? parseInt(cc, 16) : NaN;
+    try {
+        return String.fromCodePoint(code);
+    }
+    catch {
+        const raw = source.substr(offset - 2, length + 2);
+        onError(offset - 2, 'BAD_DQ_ESCAPE', `Invalid escape sequence ${raw}`);
+        return raw;
+    }
+}
+
+exports.resolveFlowScalar = resolveFlowScalar;
+
+
+/***/ }),
+
+/***/ 4631:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+function resolveProps(tokens, { flow, indicator, next, offset, onError, parentIndent, startOnNewline }) {
+    let spaceBefore = false;
+    let atNewline = startOnNewline;
+    let hasSpace = startOnNewline;
+    let comment = '';
+    let commentSep = '';
+    let hasNewline = false;
+    let reqSpace = false;
+    let tab = null;
+    let anchor = null;
+    let tag = null;
+    let newlineAfterProp = null;
+    let comma = null;
+    let found = null;
+    let start = null;
+    for (const token of tokens) {
+        if (reqSpace) {
+            if (token.type !== 'space' &&
+                token.type !== 'newline' &&
+                token.type !== 'comma')
+                onError(token.offset, 'MISSING_CHAR', 'Tags and anchors must be separated from the next token by white space');
+            reqSpace = false;
+        }
+        if (tab) {
+            if (atNewline && token.type !== 'comment' && token.type !== 'newline') {
+                onError(tab, 'TAB_AS_INDENT', 'Tabs are not allowed as indentation');
+            }
+            tab = null;
+        }
+        switch (token.type) {
+            case 'space':
+                // At the doc level, tabs at line start may be parsed
+                // as leading white space rather than indentation.
+                // In a flow collection, only the parser handles indent.
+                if (!flow &&
+                    (indicator !== 'doc-start' || next?.type !== 'flow-collection') &&
+                    token.source.includes('\t')) {
+                    tab = token;
+                }
+                hasSpace = true;
+                break;
+            case 'comment': {
+                if (!hasSpace)
+                    onError(token, 'MISSING_CHAR', 'Comments must be separated from other tokens by white space characters');
+                const cb = token.source.substring(1) || ' ';
+                if (!comment)
+                    comment = cb;
+                else
+                    comment += commentSep + cb;
+                commentSep = '';
+                atNewline = false;
+                break;
+            }
+            case 'newline':
+                if (atNewline) {
+                    if (comment)
+                        comment += token.source;
+                    else if (!found || indicator !== 'seq-item-ind')
+                        spaceBefore = true;
+                }
+                else
+                    commentSep += token.source;
+                atNewline = true;
+                hasNewline = true;
+                if (anchor || tag)
+                    newlineAfterProp = token;
+                hasSpace = true;
+                break;
+            case 'anchor':
+                if (anchor)
+                    onError(token, 'MULTIPLE_ANCHORS', 'A node can have at most one anchor');
+                if (token.source.endsWith(':'))
+                    onError(token.offset + token.source.length - 1, 'BAD_ALIAS', 'Anchor ending in : is ambiguous', true);
+                anchor = token;
+                start ?? (start = token.offset);
+                atNewline = false;
+                hasSpace = false;
+                reqSpace = true;
+                break;
+            case 'tag': {
+                if (tag)
+                    onError(token, 'MULTIPLE_TAGS', 'A node can have at most one tag');
+                tag = token;
+                start ?? (start = token.offset);
+                atNewline = false;
+                hasSpace = false;
+                reqSpace = true;
+                break;
+            }
+            case indicator:
+                // Could here handle preceding comments differently
+                if (anchor || tag)
+                    onError(token, 'BAD_PROP_ORDER', `Anchors and tags must be after the ${token.source} indicator`);
+                if (found)
+                    onError(token, 'UNEXPECTED_TOKEN', `Unexpected ${token.source} in ${flow ?? 'collection'}`);
+                found = token;
+                atNewline =
+                    indicator === 'seq-item-ind' || indicator === 'explicit-key-ind';
+                hasSpace = false;
+                break;
+            case 'comma':
+                if (flow) {
+                    if (comma)
+                        onError(token, 'UNEXPECTED_TOKEN', `Unexpected , in ${flow}`);
+                    comma = token;
+                    atNewline = false;
+                    hasSpace = false;
+                    break;
+                }
+            // else fallthrough
+            default:
+                onError(token, 'UNEXPECTED_TOKEN', `Unexpected ${token.type} token`);
+                atNewline = false;
+                hasSpace = false;
+        }
+    }
+    const last = tokens[tokens.length - 1];
+    const end = last ? last.offset + last.source.length : offset;
+    if (reqSpace &&
+        next &&
+        next.type !== 'space' &&
+        next.type !== 'newline' &&
+        next.type !== 'comma' &&
+        (next.type !== 'scalar' || next.source !== '')) {
+        onError(next.offset, 'MISSING_CHAR', 'Tags and anchors must be separated from the next token by white space');
+    }
+    if (tab &&
+        ((atNewline && tab.indent <= parentIndent) ||
+            next?.type === 'block-map' ||
+            next?.type === 'block-seq'))
+        onError(tab, 'TAB_AS_INDENT', 'Tabs are not allowed as indentation');
+    return {
+        comma,
+        found,
+        spaceBefore,
+        comment,
+        hasNewline,
+        anchor,
+        tag,
+        newlineAfterProp,
+        end,
+        start: start ?? end
+    };
+}
+
+exports.resolveProps = resolveProps;
+
+
+/***/ }),
+
+/***/ 9499:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+function containsNewline(key) {
+    if (!key)
+        return null;
+    switch (key.type) {
+        case 'alias':
+        case 'scalar':
+        case 'double-quoted-scalar':
+        case 'single-quoted-scalar':
+            if (key.source.includes('\n'))
+                return true;
+            if (key.end)
+                for (const st of key.end)
+                    if (st.type === 'newline')
+                        return true;
+            return false;
+        case 'flow-collection':
+            for (const it of key.items) {
+                for (const st of it.start)
+                    if (st.type === 'newline')
+                        return true;
+                if (it.sep)
+                    for (const st of it.sep)
+                        if (st.type === 'newline')
+                            return true;
+                if (containsNewline(it.key) || containsNewline(it.value))
+                    return true;
+            }
+            return false;
+        default:
+            return true;
+    }
+}
+
+exports.containsNewline = containsNewline;
+
+
+/***/ }),
+
+/***/ 2599:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+function emptyScalarPosition(offset, before, pos) {
+    if (before) {
+        pos ?? (pos = before.length);
+        for (let i = pos - 1; i >= 0; --i) {
+            let st = before[i];
+            switch (st.type) {
+                case 'space':
+                case 'comment':
+                case 'newline':
+                    offset -= st.source.length;
+                    continue;
+            }
+            // Technically, an empty scalar is immediately after the last non-empty
+            // node, but it's more useful to place it after any whitespace.
+            st = before[++i];
+            while (st?.type === 'space') {
+                offset += st.source.length;
+                st = before[++i];
+            }
+            break;
+        }
+    }
+    return offset;
+}
+
+exports.emptyScalarPosition = emptyScalarPosition;
+
+
+/***/ }),
+
+/***/ 4051:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var utilContainsNewline = __nccwpck_require__(9499);
+
+function flowIndentCheck(indent, fc, onError) {
+    if (fc?.type === 'flow-collection') {
+        const end = fc.end[0];
+        if (end.indent === indent &&
+            (end.source === ']' || end.source === '}') &&
+            utilContainsNewline.containsNewline(fc)) {
+            const msg = 'Flow end indicator should be more indented than parent';
+            onError(end, 'BAD_INDENT', msg, true);
+        }
+    }
+}
+
+exports.flowIndentCheck = flowIndentCheck;
+
+
+/***/ }),
+
+/***/ 1187:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+
+function mapIncludes(ctx, items, search) {
+    const { uniqueKeys } = ctx.options;
+    if (uniqueKeys === false)
+        return false;
+    const isEqual = typeof uniqueKeys === 'function'
+        ? uniqueKeys
+        : (a, b) => a === b || (identity.isScalar(a) && identity.isScalar(b) && a.value === b.value);
+    return items.some(pair => isEqual(pair.key, search));
+}
+
+exports.mapIncludes = mapIncludes;
+
+
+/***/ }),
+
+/***/ 3021:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Alias = __nccwpck_require__(4065);
+var Collection = __nccwpck_require__(101);
+var identity = __nccwpck_require__(1127);
+var Pair = __nccwpck_require__(7165);
+var toJS = __nccwpck_require__(6424);
+var Schema = __nccwpck_require__(5840);
+var stringifyDocument = __nccwpck_require__(6829);
+var anchors = __nccwpck_require__(1596);
+var applyReviver = __nccwpck_require__(3661);
+var createNode = __nccwpck_require__(2404);
+var directives = __nccwpck_require__(1342);
+
+class Document {
+    constructor(value, replacer, options) {
+        /** A comment before this Document */
+        this.commentBefore = null;
+        /** A comment immediately after this Document */
+        this.comment = null;
+        /** Errors encountered during parsing. */
+        this.errors = [];
+        /** Warnings encountered during parsing. */
+        this.warnings = [];
+        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.DOC });
+        let _replacer = null;
+        if (typeof replacer === 'function' || Array.isArray(replacer)) {
+            _replacer = replacer;
+        }
+        else if (options === undefined && replacer) {
+            options = replacer;
+            replacer = undefined;
+        }
+        const opt = Object.assign({
+            intAsBigInt: false,
+            keepSourceTokens: false,
+            logLevel: 'warn',
+            prettyErrors: true,
+            strict: true,
+            stringKeys: false,
+            uniqueKeys: true,
+            version: '1.2'
+        }, options);
+        this.options = opt;
+        let { version } = opt;
+        if (options?._directives) {
+            this.directives = options._directives.atDocument();
+            if (this.directives.yaml.explicit)
+                version = this.directives.yaml.version;
+        }
+        else
+            this.directives = new directives.Directives({ version });
+        this.setSchema(version, options);
+        // @ts-expect-error We can't really know that this matches Contents.
+        this.contents =
+            value === undefined ? null : this.createNode(value, _replacer, options);
+    }
+    /**
+     * Create a deep copy of this Document and its contents.
+     *
+     * Custom Node values that inherit from `Object` still refer to their original instances.
+     */
+    clone() {
+        const copy = Object.create(Document.prototype, {
+            [identity.NODE_TYPE]: { value: identity.DOC }
+        });
+        copy.commentBefore = this.commentBefore;
+        copy.comment = this.comment;
+        copy.errors = this.errors.slice();
+        copy.warnings = this.warnings.slice();
+        copy.options = Object.assign({}, this.options);
+        if (this.directives)
+            copy.directives = this.directives.clone();
+        copy.schema = this.schema.clone();
+        // @ts-expect-error We can't really know that this matches Contents.
+        copy.contents = identity.isNode(this.contents)
+            ? this.contents.clone(copy.schema)
+            : this.contents;
+        if (this.range)
+            copy.range = this.range.slice();
+        return copy;
+    }
+    /** Adds a value to the document. */
+    add(value) {
+        if (assertCollection(this.contents))
+            this.contents.add(value);
+    }
+    /** Adds a value to the document. */
+    addIn(path, value) {
+        if (assertCollection(this.contents))
+            this.contents.addIn(path, value);
+    }
+    /**
+     * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
+     *
+     * If `node` already has an anchor, `name` is ignored.
+     * Otherwise, the `node.anchor` value will be set to `name`,
+     * or if an anchor with that name is already present in the document,
+     * `name` will be used as a prefix for a new unique anchor.
+     * If `name` is undefined, the generated anchor will use 'a' as a prefix.
+     */
+    createAlias(node, name) {
+        if (!node.anchor) {
+            const prev = anchors.anchorNames(this);
+            node.anchor =
+                // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
+                !name || prev.has(name) ? anchors.findNewAnchor(name || 'a', prev) : name;
+        }
+        return new Alias.Alias(node.anchor);
+    }
+    createNode(value, replacer, options) {
+        let _replacer = undefined;
+        if (typeof replacer === 'function') {
+            value = replacer.call({ '': value }, '', value);
+            _replacer = replacer;
+        }
+        else if (Array.isArray(replacer)) {
+            const keyToStr = (v) => typeof v === 'number' || v instanceof String || v instanceof Number;
+            const asStr = replacer.filter(keyToStr).map(String);
+            if (asStr.length > 0)
+                replacer = replacer.concat(asStr);
+            _replacer = replacer;
+        }
+        else if (options === undefined && replacer) {
+            options = replacer;
+            replacer = undefined;
+        }
+        const { aliasDuplicateObjects, anchorPrefix, flow, keepUndefined, onTagObj, tag } = options ?? {};
+        const { onAnchor, setAnchors, sourceObjects } = anchors.createNodeAnchors(this, 
+        // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
+        anchorPrefix || 'a');
+        const ctx = {
+            aliasDuplicateObjects: aliasDuplicateObjects ?? true,
+            keepUndefined: keepUndefined ?? false,
+            onAnchor,
+            onTagObj,
+            replacer: _replacer,
+            schema: this.schema,
+            sourceObjects
+        };
+        const node = createNode.createNode(value, tag, ctx);
+        if (flow && identity.isCollection(node))
+            node.flow = true;
+        setAnchors();
+        return node;
+    }
+    /**
+     * Convert a key and a value into a `Pair` using the current schema,
+     * recursively wrapping all values as `Scalar` or `Collection` nodes.
+     */
+    createPair(key, value, options = {}) {
+        const k = this.createNode(key, null, options);
+        const v = this.createNode(value, null, options);
+        return new Pair.Pair(k, v);
+    }
+    /**
+     * Removes a value from the document.
+     * @returns `true` if the item was found and removed.
+     */
+    delete(key) {
+        return assertCollection(this.contents) ? this.contents.delete(key) : false;
+    }
+    /**
+     * Removes a value from the document.
+     * @returns `true` if the item was found and removed.
+     */
+    deleteIn(path) {
+        if (Collection.isEmptyPath(path)) {
+            if (this.contents == null)
+                return false;
+            // @ts-expect-error Presumed impossible if Strict extends false
+            this.contents = null;
+            return true;
+        }
+        return assertCollection(this.contents)
+            ? this.contents.deleteIn(path)
+            : false;
+    }
+    /**
+     * Returns item at `key`, or `undefined` if not found. By default unwraps
+     * scalar values from their surrounding node; to disable set `keepScalar` to
+     * `true` (collections are always returned intact).
+     */
+    get(key, keepScalar) {
+        return identity.isCollection(this.contents)
+            ? this.contents.get(key, keepScalar)
+            : undefined;
+    }
+    /**
+     * Returns item at `path`, or `undefined` if not found. By default unwraps
+     * scalar values from their surrounding node; to disable set `keepScalar` to
+     * `true` (collections are always returned intact).
+     */
+    getIn(path, keepScalar) {
+        if (Collection.isEmptyPath(path))
+            return !keepScalar && identity.isScalar(this.contents)
+                ? this.contents.value
+                : this.contents;
+        return identity.isCollection(this.contents)
+            ? this.contents.getIn(path, keepScalar)
+            : undefined;
+    }
+    /**
+     * Checks if the document includes a value with the key `key`.
+     */
+    has(key) {
+        return identity.isCollection(this.contents) ? this.contents.has(key) : false;
+    }
+    /**
+     * Checks if the document includes a value at `path`.
+     */
+    hasIn(path) {
+        if (Collection.isEmptyPath(path))
+            return this.contents !== undefined;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path) : false;
+    }
+    /**
+     * Sets a value in this document. For `!!set`, `value` needs to be a
+     * boolean to add/remove the item from the set.
+     */
+    set(key, value) {
+        if (this.contents == null) {
+            // @ts-expect-error We can't really know that this matches Contents.
+            this.contents = Collection.collectionFromPath(this.schema, [key], value);
+        }
+        else if (assertCollection(this.contents)) {
+            this.contents.set(key, value);
+        }
+    }
+    /**
+     * Sets a value in this document. For `!!set`, `value` needs to be a
+     * boolean to add/remove the item from the set.
+     */
+    setIn(path, value) {
+        if (Collection.isEmptyPath(path)) {
+            // @ts-expect-error We can't really know that this matches Contents.
+            this.contents = value;
+        }
+        else if (this.contents == null) {
+            // @ts-expect-error We can't really know that this matches Contents.
+            this.contents = Collection.collectionFromPath(this.schema, Array.from(path), value);
+        }
+        else if (assertCollection(this.contents)) {
+            this.contents.setIn(path, value);
+        }
+    }
+    /**
+     * Change the YAML version and schema used by the document.
+     * A `null` version disables support for directives, explicit tags, anchors, and aliases.
+     * It also requires the `schema` option to be given as a `Schema` instance value.
+     *
+     * Overrides all previously set schema options.
+     */
+    setSchema(version, options = {}) {
+        if (typeof version === 'number')
+            version = String(version);
+        let opt;
+        switch (version) {
+            case '1.1':
+                if (this.directives)
+                    this.directives.yaml.version = '1.1';
+                else
+                    this.directives = new directives.Directives({ version: '1.1' });
+                opt = { resolveKnownTags: false, schema: 'yaml-1.1' };
+                break;
+            case '1.2':
+            case 'next':
+                if (this.directives)
+                    this.directives.yaml.version = version;
+                else
+                    this.directives = new directives.Directives({ version });
+                opt = { resolveKnownTags: true, schema: 'core' };
+                break;
+            case null:
+                if (this.directives)
+                    delete this.directives;
+                opt = null;
+                break;
+            default: {
+                const sv = JSON.stringify(version);
+                throw new Error(`Expected '1.1', '1.2' or null as first argument, but found: ${sv}`);
+            }
+        }
+        // Not using `instanceof Schema` to allow for duck typing
+        if (options.schema instanceof Object)
+            this.schema = options.schema;
+        else if (opt)
+            this.schema = new Schema.Schema(Object.assign(opt, options));
+        else
+            throw new Error(`With a null YAML version, the { schema: Schema } option is required`);
+    }
+    // json & jsonArg are only used from toJSON()
+    toJS({ json, jsonArg, mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
+        const ctx = {
+            anchors: new Map(),
+            doc: this,
+            keep: !json,
+            mapAsMap: mapAsMap === true,
+            mapKeyWarned: false,
+            maxAliasCount: typeof maxAliasCount === 'number' ? maxAliasCount : 100
+        };
+        const res = toJS.toJS(this.contents, jsonArg ?? '', ctx);
+        if (typeof onAnchor === 'function')
+            for (const { count, res } of ctx.anchors.values())
+                onAnchor(res, count);
+        return typeof reviver === 'function'
+            ? applyReviver.applyReviver(reviver, { '': res }, '', res)
+            : res;
+    }
+    /**
+     * A JSON representation of the document `contents`.
+     *
+     * @param jsonArg Used by `JSON.stringify` to indicate the array index or
+     *   property name.
+     */
+    toJSON(jsonArg, onAnchor) {
+        return this.toJS({ json: true, jsonArg, mapAsMap: false, onAnchor });
+    }
+    /** A YAML representation of the document. */
+    toString(options = {}) {
+        if (this.errors.length > 0)
+            throw new Error('Document with errors cannot be stringified');
+        if ('indent' in options &&
+            (!Number.isInteger(options.indent) || Number(options.indent) <= 0)) {
+            const s = JSON.stringify(options.indent);
+            throw new Error(`"indent" option must be a positive integer, not ${s}`);
+        }
+        return stringifyDocument.stringifyDocument(this, options);
+    }
+}
+function assertCollection(contents) {
+    if (identity.isCollection(contents))
+        return true;
+    throw new Error('Expected a YAML collection as document contents');
+}
+
+exports.Document = Document;
+
+
+/***/ }),
+
+/***/ 1596:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var visit = __nccwpck_require__(204);
+
+/**
+ * Verify that the input string is a valid anchor.
+ *
+ * Will throw on errors.
+ */
+function anchorIsValid(anchor) {
+    if (/[\x00-\x19\s,[\]{}]/.test(anchor)) {
+        const sa = JSON.stringify(anchor);
+        const msg = `Anchor must not contain whitespace or control characters: ${sa}`;
+        throw new Error(msg);
+    }
+    return true;
+}
+function anchorNames(root) {
+    const anchors = new Set();
+    visit.visit(root, {
+        Value(_key, node) {
+            if (node.anchor)
+                anchors.add(node.anchor);
+        }
+    });
+    return anchors;
+}
+/** Find a new anchor name with the given `prefix` and a one-indexed suffix. */
+function findNewAnchor(prefix, exclude) {
+    for (let i = 1; true; ++i) {
+        const name = `${prefix}${i}`;
+        if (!exclude.has(name))
+            return name;
+    }
+}
+function createNodeAnchors(doc, prefix) {
+    const aliasObjects = [];
+    const sourceObjects = new Map();
+    let prevAnchors = null;
+    return {
+        onAnchor: (source) => {
+            aliasObjects.push(source);
+            prevAnchors ?? (prevAnchors = anchorNames(doc));
+            const anchor = findNewAnchor(prefix, prevAnchors);
+            prevAnchors.add(anchor);
+            return anchor;
+        },
+        /**
+         * With circular references, the source node is only resolved after all
+         * of its child nodes are. This is why anchors are set only after all of
+         * the nodes have been created.
+         */
+        setAnchors: () => {
+            for (const source of aliasObjects) {
+                const ref = sourceObjects.get(source);
+                if (typeof ref === 'object' &&
+                    ref.anchor &&
+                    (identity.isScalar(ref.node) || identity.isCollection(ref.node))) {
+                    ref.node.anchor = ref.anchor;
+                }
+                else {
+                    const error = new Error('Failed to resolve repeated object (this should not happen)');
+                    error.source = source;
+                    throw error;
+                }
+            }
+        },
+        sourceObjects
+    };
+}
+
+exports.anchorIsValid = anchorIsValid;
+exports.anchorNames = anchorNames;
+exports.createNodeAnchors = createNodeAnchors;
+exports.findNewAnchor = findNewAnchor;
+
+
+/***/ }),
+
+/***/ 3661:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+/**
+ * Applies the JSON.parse reviver algorithm as defined in the ECMA-262 spec,
+ * in section 24.5.1.1 "Runtime Semantics: InternalizeJSONProperty" of the
+ * 2021 edition: https://tc39.es/ecma262/#sec-json.parse
+ *
+ * Includes extensions for handling Map and Set objects.
+ */
+function applyReviver(reviver, obj, key, val) {
+    if (val && typeof val === 'object') {
+        if (Array.isArray(val)) {
+            for (let i = 0, len = val.length; i < len; ++i) {
+                const v0 = val[i];
+                const v1 = applyReviver(reviver, val, String(i), v0);
+                // eslint-disable-next-line @typescript-eslint/no-array-delete
+                if (v1 === undefined)
+                    delete val[i];
+                else if (v1 !== v0)
+                    val[i] = v1;
+            }
+        }
+        else if (val instanceof Map) {
+            for (const k of Array.from(val.keys())) {
+                const v0 = val.get(k);
+                const v1 = applyReviver(reviver, val, k, v0);
+                if (v1 === undefined)
+                    val.delete(k);
+                else if (v1 !== v0)
+                    val.set(k, v1);
+            }
+        }
+        else if (val instanceof Set) {
+            for (const v0 of Array.from(val)) {
+                const v1 = applyReviver(reviver, val, v0, v0);
+                if (v1 === undefined)
+                    val.delete(v0);
+                else if (v1 !== v0) {
+                    val.delete(v0);
+                    val.add(v1);
+                }
+            }
+        }
+        else {
+            for (const [k, v0] of Object.entries(val)) {
+                const v1 = applyReviver(reviver, val, k, v0);
+                if (v1 === undefined)
+                    delete val[k];
+                else if (v1 !== v0)
+                    val[k] = v1;
+            }
+        }
+    }
+    return reviver.call(obj, key, val);
+}
+
+exports.applyReviver = applyReviver;
+
+
+/***/ }),
+
+/***/ 2404:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Alias = __nccwpck_require__(4065);
+var identity = __nccwpck_require__(1127);
+var Scalar = __nccwpck_require__(3301);
+
+const defaultTagPrefix = 'tag:yaml.org,2002:';
+function findTagObject(value, tagName, tags) {
+    if (tagName) {
+        const match = tags.filter(t => t.tag === tagName);
+        const tagObj = match.find(t => !t.format) ?? match[0];
+        if (!tagObj)
+            throw new Error(`Tag ${tagName} not found`);
+        return tagObj;
+    }
+    return tags.find(t => t.identify?.(value) && !t.format);
+}
+function createNode(value, tagName, ctx) {
+    if (identity.isDocument(value))
+        value = value.contents;
+    if (identity.isNode(value))
+        return value;
+    if (identity.isPair(value)) {
+        const map = ctx.schema[identity.MAP].createNode?.(ctx.schema, null, ctx);
+        map.items.push(value);
+        return map;
+    }
+    if (value instanceof String ||
+        value instanceof Number ||
+        value instanceof Boolean ||
+        (typeof BigInt !== 'undefined' && value instanceof BigInt) // not supported everywhere
+    ) {
+        // https://tc39.es/ecma262/#sec-serializejsonproperty
+        value = value.valueOf();
+    }
+    const { aliasDuplicateObjects, onAnchor, onTagObj, schema, sourceObjects } = ctx;
+    // Detect duplicate references to the same object & use Alias nodes for all
+    // after first. The `ref` wrapper allows for circular references to resolve.
+    let ref = undefined;
+    if (aliasDuplicateObjects && value && typeof value === 'object') {
+        ref = sourceObjects.get(value);
+        if (ref) {
+            ref.anchor ?? (ref.anchor = onAnchor(value));
+            return new Alias.Alias(ref.anchor);
+        }
+        else {
+            ref = { anchor: null, node: null };
+            sourceObjects.set(value, ref);
+        }
+    }
+    if (tagName?.startsWith('!!'))
+        tagName = defaultTagPrefix + tagName.slice(2);
+    let tagObj = findTagObject(value, tagName, schema.tags);
+    if (!tagObj) {
+        if (value && typeof value.toJSON === 'function') {
+            // eslint-disable-next-line @typescript-eslint/no-unsafe-call
+            value = value.toJSON();
+        }
+        if (!value || typeof value !== 'object') {
+            const node = new Scalar.Scalar(value);
+            if (ref)
+                ref.node = node;
+            return node;
+        }
+        tagObj =
+            value instanceof Map
+                ? schema[identity.MAP]
+                : Symbol.iterator in Object(value)
+                    ? schema[identity.SEQ]
+                    : schema[identity.MAP];
+    }
+    if (onTagObj) {
+        onTagObj(tagObj);
+        delete ctx.onTagObj;
+    }
+    const node = tagObj?.createNode
+        ? tagObj.createNode(ctx.schema, value, ctx)
+        : typeof tagObj?.nodeClass?.from === 'function'
+            ? tagObj.nodeClass.from(ctx.schema, value, ctx)
+            : new Scalar.Scalar(value);
+    if (tagName)
+        node.tag = tagName;
+    else if (!tagObj.default)
+        node.tag = tagObj.tag;
+    if (ref)
+        ref.node = node;
+    return node;
+}
+
+exports.createNode = createNode;
+
+
+/***/ }),
+
+/***/ 1342:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var visit = __nccwpck_require__(204);
+
+const escapeChars = {
+    '!': '%21',
+    ',': '%2C',
+    '[': '%5B',
+    ']': '%5D',
+    '{': '%7B',
+    '}': '%7D'
+};
+const escapeTagName = (tn) => tn.replace(/[!,[\]{}]/g, ch => escapeChars[ch]);
+class Directives {
+    constructor(yaml, tags) {
+        /**
+         * The directives-end/doc-start marker `---`. If `null`, a marker may still be
+         * included in the document's stringified representation.
+         */
+        this.docStart = null;
+        /** The doc-end marker `...`.  */
+        this.docEnd = false;
+        this.yaml = Object.assign({}, Directives.defaultYaml, yaml);
+        this.tags = Object.assign({}, Directives.defaultTags, tags);
+    }
+    clone() {
+        const copy = new Directives(this.yaml, this.tags);
+        copy.docStart = this.docStart;
+        return copy;
+    }
+    /**
+     * During parsing, get a Directives instance for the current document and
+     * update the stream state according to the current version's spec.
+     */
+    atDocument() {
+        const res = new Directives(this.yaml, this.tags);
+        switch (this.yaml.version) {
+            case '1.1':
+                this.atNextDocument = true;
+                break;
+            case '1.2':
+                this.atNextDocument = false;
+                this.yaml = {
+                    explicit: Directives.defaultYaml.explicit,
+                    version: '1.2'
+                };
+                this.tags = Object.assign({}, Directives.defaultTags);
+                break;
+        }
+        return res;
+    }
+    /**
+     * @param onError - May be called even if the action was successful
+     * @returns `true` on success
+     */
+    add(line, onError) {
+        if (this.atNextDocument) {
+            this.yaml = { explicit: Directives.defaultYaml.explicit, version: '1.1' };
+            this.tags = Object.assign({}, Directives.defaultTags);
+            this.atNextDocument = false;
+        }
+        const parts = line.trim().split(/[ \t]+/);
+        const name = parts.shift();
+        switch (name) {
+            case '%TAG': {
+                if (parts.length !== 2) {
+                    onError(0, '%TAG directive should contain exactly two parts');
+                    if (parts.length < 2)
+                        return false;
+                }
+                const [handle, prefix] = parts;
+                this.tags[handle] = prefix;
+                return true;
+            }
+            case '%YAML': {
+                this.yaml.explicit = true;
+                if (parts.length !== 1) {
+                    onError(0, '%YAML directive should contain exactly one part');
+                    return false;
+                }
+                const [version] = parts;
+                if (version === '1.1' || version === '1.2') {
+                    this.yaml.version = version;
+                    return true;
+                }
+                else {
+                    const isValid = /^\d+\.\d+$/.test(version);
+                    onError(6, `Unsupported YAML version ${version}`, isValid);
+                    return false;
+                }
+            }
+            default:
+                onError(0, `Unknown directive ${name}`, true);
+                return false;
+        }
+    }
+    /**
+     * Resolves a tag, matching handles to those defined in %TAG directives.
+     *
+     * @returns Resolved tag, which may also be the non-specific tag `'!'` or a
+     *   `'!local'` tag, or `null` if unresolvable.
+     */
+    tagName(source, onError) {
+        if (source === '!')
+            return '!'; // non-specific tag
+        if (source[0] !== '!') {
+            onError(`Not a valid tag: ${source}`);
+            return null;
+        }
+        if (source[1] === '<') {
+            const verbatim = source.slice(2, -1);
+            if (verbatim === '!' || verbatim === '!!') {
+                onError(`Verbatim tags aren't resolved, so ${source} is invalid.`);
+                return null;
+            }
+            if (source[source.length - 1] !== '>')
+                onError('Verbatim tags must end with a >');
+            return verbatim;
+        }
+        const [, handle, suffix] = source.match(/^(.*!)([^!]*)$/s);
+        if (!suffix)
+            onError(`The ${source} tag has no suffix`);
+        const prefix = this.tags[handle];
+        if (prefix) {
+            try {
+                return prefix + decodeURIComponent(suffix);
+            }
+            catch (error) {
+                onError(String(error));
+                return null;
+            }
+        }
+        if (handle === '!')
+            return source; // local tag
+        onError(`Could not resolve tag: ${source}`);
+        return null;
+    }
+    /**
+     * Given a fully resolved tag, returns its printable string form,
+     * taking into account current tag prefixes and defaults.
+     */
+    tagString(tag) {
+        for (const [handle, prefix] of Object.entries(this.tags)) {
+            if (tag.startsWith(prefix))
+                return handle + escapeTagName(tag.substring(prefix.length));
+        }
+        return tag[0] === '!' ? tag : `!<${tag}>`;
+    }
+    toString(doc) {
+        const lines = this.yaml.explicit
+            ? [`%YAML ${this.yaml.version || '1.2'}`]
+            : [];
+        const tagEntries = Object.entries(this.tags);
+        let tagNames;
+        if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
+            const tags = {};
+            visit.visit(doc.contents, (_key, node) => {
+                if (identity.isNode(node) && node.tag)
+                    tags[node.tag] = true;
+            });
+            tagNames = Object.keys(tags);
+        }
+        else
+            tagNames = [];
+        for (const [handle, prefix] of tagEntries) {
+            if (handle === '!!' && prefix === 'tag:yaml.org,2002:')
+                continue;
+            if (!doc || tagNames.some(tn => tn.startsWith(prefix)))
+                lines.push(`%TAG ${handle} ${prefix}`);
+        }
+        return lines.join('\n');
+    }
+}
+Directives.defaultYaml = { explicit: false, version: '1.2' };
+Directives.defaultTags = { '!!': 'tag:yaml.org,2002:' };
+
+exports.Directives = Directives;
+
+
+/***/ }),
+
+/***/ 1464:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+class YAMLError extends Error {
+    constructor(name, pos, code, message) {
+        super();
+        this.name = name;
+        this.code = code;
+        this.message = message;
+        this.pos = pos;
+    }
+}
+class YAMLParseError extends YAMLError {
+    constructor(pos, code, message) {
+        super('YAMLParseError', pos, code, message);
+    }
+}
+class YAMLWarning extends YAMLError {
+    constructor(pos, code, message) {
+        super('YAMLWarning', pos, code, message);
+    }
+}
+const prettifyError = (src, lc) => (error) => {
+    if (error.pos[0] === -1)
+        return;
+    error.linePos = error.pos.map(pos => lc.linePos(pos));
+    const { line, col } = error.linePos[0];
+    error.message += ` at line ${line}, column ${col}`;
+    let ci = col - 1;
+    let lineStr = src
+        .substring(lc.lineStarts[line - 1], lc.lineStarts[line])
+        .replace(/[\n\r]+$/, '');
+    // Trim to max 80 chars, keeping col position near the middle
+    if (ci >= 60 && lineStr.length > 80) {
+        const trimStart = Math.min(ci - 39, lineStr.length - 79);
+        lineStr = '…' + lineStr.substring(trimStart);
+        ci -= trimStart - 1;
+    }
+    if (lineStr.length > 80)
+        lineStr = lineStr.substring(0, 79) + '…';
+    // Include previous line in context if pointing at line start
+    if (line > 1 && /^ *$/.test(lineStr.substring(0, ci))) {
+        // Regexp won't match if start is trimmed
+        let prev = src.substring(lc.lineStarts[line - 2], lc.lineStarts[line - 1]);
+        if (prev.length > 80)
+            prev = prev.substring(0, 79) + '…\n';
+        lineStr = prev + lineStr;
+    }
+    if (/[^ ]/.test(lineStr)) {
+        let count = 1;
+        const end = error.linePos[1];
+        if (end?.line === line && end.col > col) {
+            count = Math.max(1, Math.min(end.col - col, 80 - ci));
+        }
+        const pointer = ' '.repeat(ci) + '^'.repeat(count);
+        error.message += `:\n\n${lineStr}\n${pointer}\n`;
+    }
+};
+
+exports.YAMLError = YAMLError;
+exports.YAMLParseError = YAMLParseError;
+exports.YAMLWarning = YAMLWarning;
+exports.prettifyError = prettifyError;
+
+
+/***/ }),
+
+/***/ 8815:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+var __webpack_unused_export__;
+
+
+var composer = __nccwpck_require__(9984);
+var Document = __nccwpck_require__(3021);
+var Schema = __nccwpck_require__(5840);
+var errors = __nccwpck_require__(1464);
+var Alias = __nccwpck_require__(4065);
+var identity = __nccwpck_require__(1127);
+var Pair = __nccwpck_require__(7165);
+var Scalar = __nccwpck_require__(3301);
+var YAMLMap = __nccwpck_require__(4454);
+var YAMLSeq = __nccwpck_require__(2223);
+var cst = __nccwpck_require__(3461);
+var lexer = __nccwpck_require__(361);
+var lineCounter = __nccwpck_require__(6628);
+var parser = __nccwpck_require__(3456);
+var publicApi = __nccwpck_require__(4047);
+var visit = __nccwpck_require__(204);
+
+
+
+__webpack_unused_export__ = composer.Composer;
+__webpack_unused_export__ = Document.Document;
+__webpack_unused_export__ = Schema.Schema;
+__webpack_unused_export__ = errors.YAMLError;
+__webpack_unused_export__ = errors.YAMLParseError;
+__webpack_unused_export__ = errors.YAMLWarning;
+__webpack_unused_export__ = Alias.Alias;
+exports.Vj = identity.isAlias;
+__webpack_unused_export__ = identity.isCollection;
+__webpack_unused_export__ = identity.isDocument;
+exports.jh = identity.isMap;
+__webpack_unused_export__ = identity.isNode;
+exports.tO = identity.isPair;
+exports.jn = identity.isScalar;
+exports.oP = identity.isSeq;
+__webpack_unused_export__ = Pair.Pair;
+__webpack_unused_export__ = Scalar.Scalar;
+__webpack_unused_export__ = YAMLMap.YAMLMap;
+__webpack_unused_export__ = YAMLSeq.YAMLSeq;
+__webpack_unused_export__ = cst;
+__webpack_unused_export__ = lexer.Lexer;
+__webpack_unused_export__ = lineCounter.LineCounter;
+__webpack_unused_export__ = parser.Parser;
+__webpack_unused_export__ = publicApi.parse;
+__webpack_unused_export__ = publicApi.parseAllDocuments;
+exports.Tp = publicApi.parseDocument;
+exports.As = publicApi.stringify;
+exports.YR = visit.visit;
+__webpack_unused_export__ = visit.visitAsync;
+
+
+/***/ }),
+
+/***/ 7249:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var node_process = __nccwpck_require__(932);
+
+function debug(logLevel, ...messages) {
+    if (logLevel === 'debug')
+        console.log(...messages);
+}
+function warn(logLevel, warning) {
+    if (logLevel === 'debug' || logLevel === 'warn') {
+        if (typeof node_process.emitWarning === 'function')
+            node_process.emitWarning(warning);
+        else
+            console.warn(warning);
+    }
+}
+
+exports.debug = debug;
+exports.warn = warn;
+
+
+/***/ }),
+
+/***/ 4065:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var anchors = __nccwpck_require__(1596);
+var visit = __nccwpck_require__(204);
+var identity = __nccwpck_require__(1127);
+var Node = __nccwpck_require__(6673);
+var toJS = __nccwpck_require__(6424);
+
+class Alias extends Node.NodeBase {
+    constructor(source) {
+        super(identity.ALIAS);
+        this.source = source;
+        Object.defineProperty(this, 'tag', {
+            set() {
+                throw new Error('Alias nodes cannot have tags');
+            }
+        });
+    }
+    /**
+     * Resolve the value of this alias within `doc`, finding the last
+     * instance of the `source` anchor before this node.
+     */
+    resolve(doc, ctx) {
+        if (ctx?.maxAliasCount === 0)
+            throw new ReferenceError('Alias resolution is disabled');
+        let nodes;
+        if (ctx?.aliasResolveCache) {
+            nodes = ctx.aliasResolveCache;
+        }
+        else {
+            nodes = [];
+            visit.visit(doc, {
+                Node: (_key, node) => {
+                    if (identity.isAlias(node) || identity.hasAnchor(node))
+                        nodes.push(node);
+                }
+            });
+            if (ctx)
+                ctx.aliasResolveCache = nodes;
+        }
+        let found = undefined;
+        for (const node of nodes) {
+            if (node === this)
+                break;
+            if (node.anchor === this.source)
+                found = node;
+        }
+        if (found && ctx) {
+            const { anchors, doc, maxAliasCount } = ctx;
+            let data = anchors.get(found);
+            if (!data) {
+                // Resolve anchors for Node.prototype.toJS()
+                toJS.toJS(found, null, ctx);
+                data = anchors.get(found);
+            }
+            /* istanbul ignore if */
+            if (data?.res === undefined) {
+                const msg = 'This should not happen: Alias anchor was not resolved?';
+                throw new ReferenceError(msg);
+            }
+            if (maxAliasCount >= 0) {
+                data.count += 1;
+                if (data.aliasCount === 0)
+                    data.aliasCount = getAliasCount(doc, found, anchors);
+                if (data.count * data.aliasCount > maxAliasCount) {
+                    const msg = 'Excessive alias count indicates a resource exhaustion attack';
+                    throw new ReferenceError(msg);
+                }
+            }
+        }
+        return found;
+    }
+    toJSON(_arg, ctx) {
+        if (!ctx)
+            return { source: this.source };
+        const source = this.resolve(ctx.doc, ctx);
+        if (!source) {
+            const msg = `Unresolved alias (the anchor must be set before the alias): ${this.source}`;
+            throw new ReferenceError(msg);
+        }
+        return ctx.anchors.get(source).res;
+    }
+    toString(ctx, _onComment, _onChompKeep) {
+        const src = `*${this.source}`;
+        if (ctx) {
+            anchors.anchorIsValid(this.source);
+            if (ctx.options.verifyAliasOrder && !ctx.anchors.has(this.source)) {
+                const msg = `Unresolved alias (the anchor must be set before the alias): ${this.source}`;
+                throw new Error(msg);
+            }
+            if (ctx.implicitKey)
+                return `${src} `;
+        }
+        return src;
+    }
+}
+function getAliasCount(doc, node, anchors) {
+    if (identity.isAlias(node)) {
+        const source = node.resolve(doc);
+        const anchor = anchors && source && anchors.get(source);
+        return anchor ? anchor.count * anchor.aliasCount : 0;
+    }
+    else if (identity.isCollection(node)) {
+        let count = 0;
+        for (const item of node.items) {
+            const c = getAliasCount(doc, item, anchors);
+            if (c > count)
+                count = c;
+        }
+        return count;
+    }
+    else if (identity.isPair(node)) {
+        const kc = getAliasCount(doc, node.key, anchors);
+        const vc = getAliasCount(doc, node.value, anchors);
+        return Math.max(kc, vc);
+    }
+    return 1;
+}
+
+exports.Alias = Alias;
+
+
+/***/ }),
+
+/***/ 101:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var createNode = __nccwpck_require__(2404);
+var identity = __nccwpck_require__(1127);
+var Node = __nccwpck_require__(6673);
+
+function collectionFromPath(schema, path, value) {
+    let v = value;
+    for (let i = path.length - 1; i >= 0; --i) {
+        const k = path[i];
+        if (typeof k === 'number' && Number.isInteger(k) && k >= 0) {
+            const a = [];
+            a[k] = v;
+            v = a;
+        }
+        else {
+            v = new Map([[k, v]]);
+        }
+    }
+    return createNode.createNode(v, undefined, {
+        aliasDuplicateObjects: false,
+        keepUndefined: false,
+        onAnchor: () => {
+            throw new Error('This should not happen, please report a bug.');
+        },
+        schema,
+        sourceObjects: new Map()
+    });
+}
+// Type guard is intentionally a little wrong so as to be more useful,
+// as it does not cover untypable empty non-string iterables (e.g. []).
+const isEmptyPath = (path) => path == null ||
+    (typeof path === 'object' && !!path[Symbol.iterator]().next().done);
+class Collection extends Node.NodeBase {
+    constructor(type, schema) {
+        super(type);
+        Object.defineProperty(this, 'schema', {
+            value: schema,
+            configurable: true,
+            enumerable: false,
+            writable: true
+        });
+    }
+    /**
+     * Create a copy of this collection.
+     *
+     * @param schema - If defined, overwrites the original's schema
+     */
+    clone(schema) {
+        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
+        if (schema)
+            copy.schema = schema;
+        copy.items = copy.items.map(it => identity.isNode(it) || identity.isPair(it) ? it.clone(schema) : it);
+        if (this.range)
+            copy.range = this.range.slice();
+        return copy;
+    }
+    /**
+     * Adds a value to the collection. For `!!map` and `!!omap` the value must
+     * be a Pair instance or a `{ key, value }` object, which may not have a key
+     * that already exists in the map.
+     */
+    addIn(path, value) {
+        if (isEmptyPath(path))
+            this.add(value);
+        else {
+            const [key, ...rest] = path;
+            const node = this.get(key, true);
+            if (identity.isCollection(node))
+                node.addIn(rest, value);
+            else if (node === undefined && this.schema)
+                this.set(key, collectionFromPath(this.schema, rest, value));
+            else
+                throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+        }
+    }
+    /**
+     * Removes a value from the collection.
+     * @returns `true` if the item was found and removed.
+     */
+    deleteIn(path) {
+        const [key, ...rest] = path;
+        if (rest.length === 0)
+            return this.delete(key);
+        const node = this.get(key, true);
+        if (identity.isCollection(node))
+            return node.deleteIn(rest);
+        else
+            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+    }
+    /**
+     * Returns item at `key`, or `undefined` if not found. By default unwraps
+     * scalar values from their surrounding node; to disable set `keepScalar` to
+     * `true` (collections are always returned intact).
+     */
+    getIn(path, keepScalar) {
+        const [key, ...rest] = path;
+        const node = this.get(key, true);
+        if (rest.length === 0)
+            return !keepScalar && identity.isScalar(node) ? node.value : node;
+        else
+            return identity.isCollection(node) ? node.getIn(rest, keepScalar) : undefined;
+    }
+    hasAllNullValues(allowScalar) {
+        return this.items.every(node => {
+            if (!identity.isPair(node))
+                return false;
+            const n = node.value;
+            return (n == null ||
+                (allowScalar &&
+                    identity.isScalar(n) &&
+                    n.value == null &&
+                    !n.commentBefore &&
+                    !n.comment &&
+                    !n.tag));
+        });
+    }
+    /**
+     * Checks if the collection includes a value with the key `key`.
+     */
+    hasIn(path) {
+        const [key, ...rest] = path;
+        if (rest.length === 0)
+            return this.has(key);
+        const node = this.get(key, true);
+        return identity.isCollection(node) ? node.hasIn(rest) : false;
+    }
+    /**
+     * Sets a value in this collection. For `!!set`, `value` needs to be a
+     * boolean to add/remove the item from the set.
+     */
+    setIn(path, value) {
+        const [key, ...rest] = path;
+        if (rest.length === 0) {
+            this.set(key, value);
+        }
+        else {
+            const node = this.get(key, true);
+            if (identity.isCollection(node))
+                node.setIn(rest, value);
+            else if (node === undefined && this.schema)
+                this.set(key, collectionFromPath(this.schema, rest, value));
+            else
+                throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+        }
+    }
+}
+
+exports.Collection = Collection;
+exports.collectionFromPath = collectionFromPath;
+exports.isEmptyPath = isEmptyPath;
+
+
+/***/ }),
+
+/***/ 6673:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var applyReviver = __nccwpck_require__(3661);
+var identity = __nccwpck_require__(1127);
+var toJS = __nccwpck_require__(6424);
+
+class NodeBase {
+    constructor(type) {
+        Object.defineProperty(this, identity.NODE_TYPE, { value: type });
+    }
+    /** Create a copy of this node.  */
+    clone() {
+        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
+        if (this.range)
+            copy.range = this.range.slice();
+        return copy;
+    }
+    /** A plain JavaScript representation of this node. */
+    toJS(doc, { mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
+        if (!identity.isDocument(doc))
+            throw new TypeError('A document argument is required');
+        const ctx = {
+            anchors: new Map(),
+            doc,
+            keep: true,
+            mapAsMap: mapAsMap === true,
+            mapKeyWarned: false,
+            maxAliasCount: typeof maxAliasCount === 'number' ? maxAliasCount : 100
+        };
+        const res = toJS.toJS(this, '', ctx);
+        if (typeof onAnchor === 'function')
+            for (const { count, res } of ctx.anchors.values())
+                onAnchor(res, count);
+        return typeof reviver === 'function'
+            ? applyReviver.applyReviver(reviver, { '': res }, '', res)
+            : res;
+    }
+}
+
+exports.NodeBase = NodeBase;
+
+
+/***/ }),
+
+/***/ 7165:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var createNode = __nccwpck_require__(2404);
+var stringifyPair = __nccwpck_require__(9748);
+var addPairToJSMap = __nccwpck_require__(7104);
+var identity = __nccwpck_require__(1127);
+
+function createPair(key, value, ctx) {
+    const k = createNode.createNode(key, undefined, ctx);
+    const v = createNode.createNode(value, undefined, ctx);
+    return new Pair(k, v);
+}
+class Pair {
+    constructor(key, value = null) {
+        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.PAIR });
+        this.key = key;
+        this.value = value;
+    }
+    clone(schema) {
+        let { key, value } = this;
+        if (identity.isNode(key))
+            key = key.clone(schema);
+        if (identity.isNode(value))
+            value = value.clone(schema);
+        return new Pair(key, value);
+    }
+    toJSON(_, ctx) {
+        const pair = ctx?.mapAsMap ? new Map() : {};
+        return addPairToJSMap.addPairToJSMap(ctx, pair, this);
+    }
+    toString(ctx, onComment, onChompKeep) {
+        return ctx?.doc
+            ? stringifyPair.stringifyPair(this, ctx, onComment, onChompKeep)
+            : JSON.stringify(this);
+    }
+}
+
+exports.Pair = Pair;
+exports.createPair = createPair;
+
+
+/***/ }),
+
+/***/ 3301:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var Node = __nccwpck_require__(6673);
+var toJS = __nccwpck_require__(6424);
+
+const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
+class Scalar extends Node.NodeBase {
+    constructor(value) {
+        super(identity.SCALAR);
+        this.value = value;
+    }
+    toJSON(arg, ctx) {
+        return ctx?.keep ? this.value : toJS.toJS(this.value, arg, ctx);
+    }
+    toString() {
+        return String(this.value);
+    }
+}
+Scalar.BLOCK_FOLDED = 'BLOCK_FOLDED';
+Scalar.BLOCK_LITERAL = 'BLOCK_LITERAL';
+Scalar.PLAIN = 'PLAIN';
+Scalar.QUOTE_DOUBLE = 'QUOTE_DOUBLE';
+Scalar.QUOTE_SINGLE = 'QUOTE_SINGLE';
+
+exports.Scalar = Scalar;
+exports.isScalarValue = isScalarValue;
+
+
+/***/ }),
+
+/***/ 4454:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var stringifyCollection = __nccwpck_require__(1212);
+var addPairToJSMap = __nccwpck_require__(7104);
+var Collection = __nccwpck_require__(101);
+var identity = __nccwpck_require__(1127);
+var Pair = __nccwpck_require__(7165);
+var Scalar = __nccwpck_require__(3301);
+
+function findPair(items, key) {
+    const k = identity.isScalar(key) ? key.value : key;
+    for (const it of items) {
+        if (identity.isPair(it)) {
+            if (it.key === key || it.key === k)
+                return it;
+            if (identity.isScalar(it.key) && it.key.value === k)
+                return it;
+        }
+    }
+    return undefined;
+}
+class YAMLMap extends Collection.Collection {
+    static get tagName() {
+        return 'tag:yaml.org,2002:map';
+    }
+    constructor(schema) {
+        super(identity.MAP, schema);
+        this.items = [];
+    }
+    /**
+     * A generic collection parsing method that can be extended
+     * to other node classes that inherit from YAMLMap
+     */
+    static from(schema, obj, ctx) {
+        const { keepUndefined, replacer } = ctx;
+        const map = new this(schema);
+        const add = (key, value) => {
+            if (typeof replacer === 'function')
+                value = replacer.call(obj, key, value);
+            else if (Array.isArray(replacer) && !replacer.includes(key))
+                return;
+            if (value !== undefined || keepUndefined)
+                map.items.push(Pair.createPair(key, value, ctx));
+        };
+        if (obj instanceof Map) {
+            for (const [key, value] of obj)
+                add(key, value);
+        }
+        else if (obj && typeof obj === 'object') {
+            for (const key of Object.keys(obj))
+                add(key, obj[key]);
+        }
+        if (typeof schema.sortMapEntries === 'function') {
+            map.items.sort(schema.sortMapEntries);
+        }
+        return map;
+    }
+    /**
+     * Adds a value to the collection.
+     *
+     * @param overwrite - If not set `true`, using a key that is already in the
+     *   collection will throw. Otherwise, overwrites the previous value.
+     */
+    add(pair, overwrite) {
+        let _pair;
+        if (identity.isPair(pair))
+            _pair = pair;
+        else if (!pair || typeof pair !== 'object' || !('key' in pair)) {
+            // In TypeScript, this never happens.
+            _pair = new Pair.Pair(pair, pair?.value);
+        }
+        else
+            _pair = new Pair.Pair(pair.key, pair.value);
+        const prev = findPair(this.items, _pair.key);
+        const sortEntries = this.schema?.sortMapEntries;
+        if (prev) {
+            if (!overwrite)
+                throw new Error(`Key ${_pair.key} already set`);
+            // For scalars, keep the old node & its comments and anchors
+            if (identity.isScalar(prev.value) && Scalar.isScalarValue(_pair.value))
+                prev.value.value = _pair.value;
+            else
+                prev.value = _pair.value;
+        }
+        else if (sortEntries) {
+            const i = this.items.findIndex(item => sortEntries(_pair, item) < 0);
+            if (i === -1)
+                this.items.push(_pair);
+            else
+                this.items.splice(i, 0, _pair);
+        }
+        else {
+            this.items.push(_pair);
+        }
+    }
+    delete(key) {
+        const it = findPair(this.items, key);
+        if (!it)
+            return false;
+        const del = this.items.splice(this.items.indexOf(it), 1);
+        return del.length > 0;
+    }
+    get(key, keepScalar) {
+        const it = findPair(this.items, key);
+        const node = it?.value;
+        return (!keepScalar && identity.isScalar(node) ? node.value : node) ?? undefined;
+    }
+    has(key) {
+        return !!findPair(this.items, key);
+    }
+    set(key, value) {
+        this.add(new Pair.Pair(key, value), true);
+    }
+    /**
+     * @param ctx - Conversion context, originally set in Document#toJS()
+     * @param {Class} Type - If set, forces the returned collection type
+     * @returns Instance of Type, Map, or Object
+     */
+    toJSON(_, ctx, Type) {
+        const map = Type ? new Type() : ctx?.mapAsMap ? new Map() : {};
+        if (ctx?.onCreate)
+            ctx.onCreate(map);
+        for (const item of this.items)
+            addPairToJSMap.addPairToJSMap(ctx, map, item);
+        return map;
+    }
+    toString(ctx, onComment, onChompKeep) {
+        if (!ctx)
+            return JSON.stringify(this);
+        for (const item of this.items) {
+            if (!identity.isPair(item))
+                throw new Error(`Map items must all be pairs; found ${JSON.stringify(item)} instead`);
+        }
+        if (!ctx.allNullValues && this.hasAllNullValues(false))
+            ctx = Object.assign({}, ctx, { allNullValues: true });
+        return stringifyCollection.stringifyCollection(this, ctx, {
+            blockItemPrefix: '',
+            flowChars: { start: '{', end: '}' },
+            itemIndent: ctx.indent || '',
+            onChompKeep,
+            onComment
+        });
+    }
+}
+
+exports.YAMLMap = YAMLMap;
+exports.findPair = findPair;
+
+
+/***/ }),
+
+/***/ 2223:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var createNode = __nccwpck_require__(2404);
+var stringifyCollection = __nccwpck_require__(1212);
+var Collection = __nccwpck_require__(101);
+var identity = __nccwpck_require__(1127);
+var Scalar = __nccwpck_require__(3301);
+var toJS = __nccwpck_require__(6424);
+
+class YAMLSeq extends Collection.Collection {
+    static get tagName() {
+        return 'tag:yaml.org,2002:seq';
+    }
+    constructor(schema) {
+        super(identity.SEQ, schema);
+        this.items = [];
+    }
+    add(value) {
+        this.items.push(value);
+    }
+    /**
+     * Removes a value from the collection.
+     *
+     * `key` must contain a representation of an integer for this to succeed.
+     * It may be wrapped in a `Scalar`.
+     *
+     * @returns `true` if the item was found and removed.
+     */
+    delete(key) {
+        const idx = asItemIndex(key);
+        if (typeof idx !== 'number')
+            return false;
+        const del = this.items.splice(idx, 1);
+        return del.length > 0;
+    }
+    get(key, keepScalar) {
+        const idx = asItemIndex(key);
+        if (typeof idx !== 'number')
+            return undefined;
+        const it = this.items[idx];
+        return !keepScalar && identity.isScalar(it) ? it.value : it;
+    }
+    /**
+     * Checks if the collection includes a value with the key `key`.
+     *
+     * `key` must contain a representation of an integer for this to succeed.
+     * It may be wrapped in a `Scalar`.
+     */
+    has(key) {
+        const idx = asItemIndex(key);
+        return typeof idx === 'number' && idx < this.items.length;
+    }
+    /**
+     * Sets a value in this collection. For `!!set`, `value` needs to be a
+     * boolean to add/remove the item from the set.
+     *
+     * If `key` does not contain a representation of an integer, this will throw.
+     * It may be wrapped in a `Scalar`.
+     */
+    set(key, value) {
+        const idx = asItemIndex(key);
+        if (typeof idx !== 'number')
+            throw new Error(`Expected a valid index, not ${key}.`);
+        const prev = this.items[idx];
+        if (identity.isScalar(prev) && Scalar.isScalarValue(value))
+            prev.value = value;
+        else
+            this.items[idx] = value;
+    }
+    toJSON(_, ctx) {
+        const seq = [];
+        if (ctx?.onCreate)
+            ctx.onCreate(seq);
+        let i = 0;
+        for (const item of this.items)
+            seq.push(toJS.toJS(item, String(i++), ctx));
+        return seq;
+    }
+    toString(ctx, onComment, onChompKeep) {
+        if (!ctx)
+            return JSON.stringify(this);
+        return stringifyCollection.stringifyCollection(this, ctx, {
+            blockItemPrefix: '- ',
+            flowChars: { start: '[', end: ']' },
+            itemIndent: (ctx.indent || '') + '  ',
+            onChompKeep,
+            onComment
+        });
+    }
+    static from(schema, obj, ctx) {
+        const { replacer } = ctx;
+        const seq = new this(schema);
+        if (obj && Symbol.iterator in Object(obj)) {
+            let i = 0;
+            for (let it of obj) {
+                if (typeof replacer === 'function') {
+                    const key = obj instanceof Set ? it : String(i++);
+                    it = replacer.call(obj, key, it);
+                }
+                seq.items.push(createNode.createNode(it, undefined, ctx));
+            }
+        }
+        return seq;
+    }
+}
+function asItemIndex(key) {
+    let idx = identity.isScalar(key) ? key.value : key;
+    if (idx && typeof idx === 'string')
+        idx = Number(idx);
+    return typeof idx === 'number' && Number.isInteger(idx) && idx >= 0
+        ? idx
+        : null;
+}
+
+exports.YAMLSeq = YAMLSeq;
+
+
+/***/ }),
+
+/***/ 7104:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var log = __nccwpck_require__(7249);
+var merge = __nccwpck_require__(452);
+var stringify = __nccwpck_require__(2148);
+var identity = __nccwpck_require__(1127);
+var toJS = __nccwpck_require__(6424);
+
+function addPairToJSMap(ctx, map, { key, value }) {
+    if (identity.isNode(key) && key.addToJSMap)
+        key.addToJSMap(ctx, map, value);
+    // TODO: Should drop this special case for bare << handling
+    else if (merge.isMergeKey(ctx, key))
+        merge.addMergeToJSMap(ctx, map, value);
+    else {
+        const jsKey = toJS.toJS(key, '', ctx);
+        if (map instanceof Map) {
+            map.set(jsKey, toJS.toJS(value, jsKey, ctx));
+        }
+        else if (map instanceof Set) {
+            map.add(jsKey);
+        }
+        else {
+            const stringKey = stringifyKey(key, jsKey, ctx);
+            const jsValue = toJS.toJS(value, stringKey, ctx);
+            if (stringKey in map)
+                Object.defineProperty(map, stringKey, {
+                    value: jsValue,
+                    writable: true,
+                    enumerable: true,
+                    configurable: true
+                });
+            else
+                map[stringKey] = jsValue;
+        }
+    }
+    return map;
+}
+function stringifyKey(key, jsKey, ctx) {
+    if (jsKey === null)
+        return '';
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
+    if (typeof jsKey !== 'object')
+        return String(jsKey);
+    if (identity.isNode(key) && ctx?.doc) {
+        const strCtx = stringify.createStringifyContext(ctx.doc, {});
+        strCtx.anchors = new Set();
+        for (const node of ctx.anchors.keys())
+            strCtx.anchors.add(node.anchor);
+        strCtx.inFlow = true;
+        strCtx.inStringifyKey = true;
+        const strKey = key.toString(strCtx);
+        if (!ctx.mapKeyWarned) {
+            let jsonStr = JSON.stringify(strKey);
+            if (jsonStr.length > 40)
+                jsonStr = jsonStr.substring(0, 36) + '..."';
+            log.warn(ctx.doc.options.logLevel, `Keys with collection values will be stringified due to JS Object restrictions: ${jsonStr}. Set mapAsMap: true to use object keys.`);
+            ctx.mapKeyWarned = true;
+        }
+        return strKey;
+    }
+    return JSON.stringify(jsKey);
+}
+
+exports.addPairToJSMap = addPairToJSMap;
+
+
+/***/ }),
+
+/***/ 1127:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+const ALIAS = Symbol.for('yaml.alias');
+const DOC = Symbol.for('yaml.document');
+const MAP = Symbol.for('yaml.map');
+const PAIR = Symbol.for('yaml.pair');
+const SCALAR = Symbol.for('yaml.scalar');
+const SEQ = Symbol.for('yaml.seq');
+const NODE_TYPE = Symbol.for('yaml.node.type');
+const isAlias = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === ALIAS;
+const isDocument = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === DOC;
+const isMap = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === MAP;
+const isPair = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === PAIR;
+const isScalar = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === SCALAR;
+const isSeq = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === SEQ;
+function isCollection(node) {
+    if (node && typeof node === 'object')
+        switch (node[NODE_TYPE]) {
+            case MAP:
+            case SEQ:
+                return true;
+        }
+    return false;
+}
+function isNode(node) {
+    if (node && typeof node === 'object')
+        switch (node[NODE_TYPE]) {
+            case ALIAS:
+            case MAP:
+            case SCALAR:
+            case SEQ:
+                return true;
+        }
+    return false;
+}
+const hasAnchor = (node) => (isScalar(node) || isCollection(node)) && !!node.anchor;
+
+exports.ALIAS = ALIAS;
+exports.DOC = DOC;
+exports.MAP = MAP;
+exports.NODE_TYPE = NODE_TYPE;
+exports.PAIR = PAIR;
+exports.SCALAR = SCALAR;
+exports.SEQ = SEQ;
+exports.hasAnchor = hasAnchor;
+exports.isAlias = isAlias;
+exports.isCollection = isCollection;
+exports.isDocument = isDocument;
+exports.isMap = isMap;
+exports.isNode = isNode;
+exports.isPair = isPair;
+exports.isScalar = isScalar;
+exports.isSeq = isSeq;
+
+
+/***/ }),
+
+/***/ 6424:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+
+/**
+ * Recursively convert any node or its contents to native JavaScript
+ *
+ * @param value - The input value
+ * @param arg - If `value` defines a `toJSON()` method, use this
+ *   as its first argument
+ * @param ctx - Conversion context, originally set in Document#toJS(). If
+ *   `{ keep: true }` is not set, output should be suitable for JSON
+ *   stringification.
+ */
+function toJS(value, arg, ctx) {
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-return
+    if (Array.isArray(value))
+        return value.map((v, i) => toJS(v, String(i), ctx));
+    if (value && typeof value.toJSON === 'function') {
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-call
+        if (!ctx || !identity.hasAnchor(value))
+            return value.toJSON(arg, ctx);
+        const data = { aliasCount: 0, count: 1, res: undefined };
+        ctx.anchors.set(value, data);
+        ctx.onCreate = res => {
+            data.res = res;
+            delete ctx.onCreate;
+        };
+        const res = value.toJSON(arg, ctx);
+        if (ctx.onCreate)
+            ctx.onCreate(res);
+        return res;
+    }
+    if (typeof value === 'bigint' && !ctx?.keep)
+        return Number(value);
+    return value;
+}
+
+exports.toJS = toJS;
+
+
+/***/ }),
+
+/***/ 110:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var resolveBlockScalar = __nccwpck_require__(8913);
+var resolveFlowScalar = __nccwpck_require__(6842);
+var errors = __nccwpck_require__(1464);
+var stringifyString = __nccwpck_require__(3069);
+
+function resolveAsScalar(token, strict = true, onError) {
+    if (token) {
+        const _onError = (pos, code, message) => {
+            const offset = typeof pos === 'number' ? pos : Array.isArray(pos) ? pos[0] : pos.offset;
+            if (onError)
+                onError(offset, code, message);
+            else
+                throw new errors.YAMLParseError([offset, offset + 1], code, message);
+        };
+        switch (token.type) {
+            case 'scalar':
+            case 'single-quoted-scalar':
+            case 'double-quoted-scalar':
+                return resolveFlowScalar.resolveFlowScalar(token, strict, _onError);
+            case 'block-scalar':
+                return resolveBlockScalar.resolveBlockScalar({ options: { strict } }, token, _onError);
+        }
+    }
+    return null;
+}
+/**
+ * Create a new scalar token with `value`
+ *
+ * Values that represent an actual string but may be parsed as a different type should use a `type` other than `'PLAIN'`,
+ * as this function does not support any schema operations and won't check for such conflicts.
+ *
+ * @param value The string representation of the value, which will have its content properly indented.
+ * @param context.end Comments and whitespace after the end of the value, or after the block scalar header. If undefined, a newline will be added.
+ * @param context.implicitKey Being within an implicit key may affect the resolved type of the token's value.
+ * @param context.indent The indent level of the token.
+ * @param context.inFlow Is this scalar within a flow collection? This may affect the resolved type of the token's value.
+ * @param context.offset The offset position of the token.
+ * @param context.type The preferred type of the scalar token. If undefined, the previous type of the `token` will be used, defaulting to `'PLAIN'`.
+ */
+function createScalarToken(value, context) {
+    const { implicitKey = false, indent, inFlow = false, offset = -1, type = 'PLAIN' } = context;
+    const source = stringifyString.stringifyString({ type, value }, {
+        implicitKey,
+        indent: indent > 0 ? ' '.repeat(indent) : '',
+        inFlow,
+        options: { blockQuote: true, lineWidth: -1 }
+    });
+    const end = context.end ?? [
+        { type: 'newline', offset: -1, indent, source: '\n' }
+    ];
+    switch (source[0]) {
+        case '|':
+        case '>': {
+            const he = source.indexOf('\n');
+            const head = source.substring(0, he);
+            const body = source.substring(he + 1) + '\n';
+            const props = [
+                { type: 'block-scalar-header', offset, indent, source: head }
+            ];
+            if (!addEndtoBlockProps(props, end))
+                props.push({ type: 'newline', offset: -1, indent, source: '\n' });
+            return { type: 'block-scalar', offset, indent, props, source: body };
+        }
+        case '"':
+            return { type: 'double-quoted-scalar', offset, indent, source, end };
+        case "'":
+            return { type: 'single-quoted-scalar', offset, indent, source, end };
+        default:
+            return { type: 'scalar', offset, indent, source, end };
+    }
+}
+/**
+ * Set the value of `token` to the given string `value`, overwriting any previous contents and type that it may have.
+ *
+ * Best efforts are made to retain any comments previously associated with the `token`,
+ * though all contents within a collection's `items` will be overwritten.
+ *
+ * Values that represent an actual string but may be parsed as a different type should use a `type` other than `'PLAIN'`,
+ * as this function does not support any schema operations and won't check for such conflicts.
+ *
+ * @param token Any token. If it does not include an `indent` value, the value will be stringified as if it were an implicit key.
+ * @param value The string representation of the value, which will have its content properly indented.
+ * @param context.afterKey In most cases, values after a key should have an additional level of indentation.
+ * @param context.implicitKey Being within an implicit key may affect the resolved type of the token's value.
+ * @param context.inFlow Being within a flow collection may affect the resolved type of the token's value.
+ * @param context.type The preferred type of the scalar token. If undefined, the previous type of the `token` will be used, defaulting to `'PLAIN'`.
+ */
+function setScalarValue(token, value, context = {}) {
+    let { afterKey = false, implicitKey = false, inFlow = false, type } = context;
+    let indent = 'indent' in token ? token.indent : null;
+    if (afterKey && typeof indent === 'number')
+        indent += 2;
+    if (!type)
+        switch (token.type) {
+            case 'single-quoted-scalar':
+                type = 'QUOTE_SINGLE';
+                break;
+            case 'double-quoted-scalar':
+                type = 'QUOTE_DOUBLE';
+                break;
+            case 'block-scalar': {
+                const header = token.props[0];
+                if (header.type !== 'block-scalar-header')
+                    throw new Error('Invalid block scalar header');
+                type = header.source[0] === '>' ? 'BLOCK_FOLDED' : 'BLOCK_LITERAL';
+                break;
+            }
+            default:
+                type = 'PLAIN';
+        }
+    const source = stringifyString.stringifyString({ type, value }, {
+        implicitKey: implicitKey || indent === null,
+        indent: indent !== null && indent > 0 ? ' '.repeat(indent) : '',
+        inFlow,
+        options: { blockQuote: true, lineWidth: -1 }
+    });
+    switch (source[0]) {
+        case '|':
+        case '>':
+            setBlockScalarValue(token, source);
+            break;
+        case '"':
+            setFlowScalarValue(token, source, 'double-quoted-scalar');
+            break;
+        case "'":
+            setFlowScalarValue(token, source, 'single-quoted-scalar');
+            break;
+        default:
+            setFlowScalarValue(token, source, 'scalar');
+    }
+}
+function setBlockScalarValue(token, source) {
+    const he = source.indexOf('\n');
+    const head = source.substring(0, he);
+    const body = source.substring(he + 1) + '\n';
+    if (token.type === 'block-scalar') {
+        const header = token.props[0];
+        if (header.type !== 'block-scalar-header')
+            throw new Error('Invalid block scalar header');
+        header.source = head;
+        token.source = body;
+    }
+    else {
+        const { offset } = token;
+        const indent = 'indent' in token ? token.indent : -1;
+        const props = [
+            { type: 'block-scalar-header', offset, indent, source: head }
+        ];
+        if (!addEndtoBlockProps(props, 'end' in token ? token.end : undefined))
+            props.push({ type: 'newline', offset: -1, indent, source: '\n' });
+        for (const key of Object.keys(token))
+            if (key !== 'type' && key !== 'offset')
+                delete token[key];
+        Object.assign(token, { type: 'block-scalar', indent, props, source: body });
+    }
+}
+/** @returns `true` if last token is a newline */
+function addEndtoBlockProps(props, end) {
+    if (end)
+        for (const st of end)
+            switch (st.type) {
+                case 'space':
+                case 'comment':
+                    props.push(st);
+                    break;
+                case 'newline':
+                    props.push(st);
+                    return true;
+            }
+    return false;
+}
+function setFlowScalarValue(token, source, type) {
+    switch (token.type) {
+        case 'scalar':
+        case 'double-quoted-scalar':
+        case 'single-quoted-scalar':
+            token.type = type;
+            token.source = source;
+            break;
+        case 'block-scalar': {
+            const end = token.props.slice(1);
+            let oa = source.length;
+            if (token.props[0].type === 'block-scalar-header')
+                oa -= token.props[0].source.length;
+            for (const tok of end)
+                tok.offset += oa;
+            delete token.props;
+            Object.assign(token, { type, source, end });
+            break;
+        }
+        case 'block-map':
+        case 'block-seq': {
+            const offset = token.offset + source.length;
+            const nl = { type: 'newline', offset, indent: token.indent, source: '\n' };
+            delete token.items;
+            Object.assign(token, { type, source, end: [nl] });
+            break;
+        }
+        default: {
+            const indent = 'indent' in token ? token.indent : -1;
+            const end = 'end' in token && Array.isArray(token.end)
+                ? token.end.filter(st => st.type === 'space' ||
+                    st.type === 'comment' ||
+                    st.type === 'newline')
+                : [];
+            for (const key of Object.keys(token))
+                if (key !== 'type' && key !== 'offset')
+                    delete token[key];
+            Object.assign(token, { type, indent, source, end });
+        }
+    }
+}
+
+exports.createScalarToken = createScalarToken;
+exports.resolveAsScalar = resolveAsScalar;
+exports.setScalarValue = setScalarValue;
+
+
+/***/ }),
+
+/***/ 1733:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+/**
+ * Stringify a CST document, token, or collection item
+ *
+ * Fair warning: This applies no validation whatsoever, and
+ * simply concatenates the sources in their logical order.
+ */
+const stringify = (cst) => 'type' in cst ? stringifyToken(cst) : stringifyItem(cst);
+function stringifyToken(token) {
+    switch (token.type) {
+        case 'block-scalar': {
+            let res = '';
+            for (const tok of token.props)
+                res += stringifyToken(tok);
+            return res + token.source;
+        }
+        case 'block-map':
+        case 'block-seq': {
+            let res = '';
+            for (const item of token.items)
+                res += stringifyItem(item);
+            return res;
+        }
+        case 'flow-collection': {
+            let res = token.start.source;
+            for (const item of token.items)
+                res += stringifyItem(item);
+            for (const st of token.end)
+                res += st.source;
+            return res;
+        }
+        case 'document': {
+            let res = stringifyItem(token);
+            if (token.end)
+                for (const st of token.end)
+                    res += st.source;
+            return res;
+        }
+        default: {
+            let res = token.source;
+            if ('end' in token && token.end)
+                for (const st of token.end)
+                    res += st.source;
+            return res;
+        }
+    }
+}
+function stringifyItem({ start, key, sep, value }) {
+    let res = '';
+    for (const st of start)
+        res += st.source;
+    if (key)
+        res += stringifyToken(key);
+    if (sep)
+        for (const st of sep)
+            res += st.source;
+    if (value)
+        res += stringifyToken(value);
+    return res;
+}
+
+exports.stringify = stringify;
+
+
+/***/ }),
+
+/***/ 7715:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+const BREAK = Symbol('break visit');
+const SKIP = Symbol('skip children');
+const REMOVE = Symbol('remove item');
+/**
+ * Apply a visitor to a CST document or item.
+ *
+ * Walks through the tree (depth-first) starting from the root, calling a
+ * `visitor` function with two arguments when entering each item:
+ *   - `item`: The current item, which included the following members:
+ *     - `start: SourceToken[]` – Source tokens before the key or value,
+ *       possibly including its anchor or tag.
+ *     - `key?: Token | null` – Set for pair values. May then be `null`, if
+ *       the key before the `:` separator is empty.
+ *     - `sep?: SourceToken[]` – Source tokens between the key and the value,
+ *       which should include the `:` map value indicator if `value` is set.
+ *     - `value?: Token` – The value of a sequence item, or of a map pair.
+ *   - `path`: The steps from the root to the current node, as an array of
+ *     `['key' | 'value', number]` tuples.
+ *
+ * The return value of the visitor may be used to control the traversal:
+ *   - `undefined` (default): Do nothing and continue
+ *   - `visit.SKIP`: Do not visit the children of this token, continue with
+ *      next sibling
+ *   - `visit.BREAK`: Terminate traversal completely
+ *   - `visit.REMOVE`: Remove the current item, then continue with the next one
+ *   - `number`: Set the index of the next step. This is useful especially if
+ *     the index of the current token has changed.
+ *   - `function`: Define the next visitor for this item. After the original
+ *     visitor is called on item entry, next visitors are called after handling
+ *     a non-empty `key` and when exiting the item.
+ */
+function visit(cst, visitor) {
+    if ('type' in cst && cst.type === 'document')
+        cst = { start: cst.start, value: cst.value };
+    _visit(Object.freeze([]), cst, visitor);
+}
+// Without the `as symbol` casts, TS declares these in the `visit`
+// namespace using `var`, but then complains about that because
+// `unique symbol` must be `const`.
+/** Terminate visit traversal completely */
+visit.BREAK = BREAK;
+/** Do not visit the children of the current item */
+visit.SKIP = SKIP;
+/** Remove the current item */
+visit.REMOVE = REMOVE;
+/** Find the item at `path` from `cst` as the root */
+visit.itemAtPath = (cst, path) => {
+    let item = cst;
+    for (const [field, index] of path) {
+        const tok = item?.[field];
+        if (tok && 'items' in tok) {
+            item = tok.items[index];
+        }
+        else
+            return undefined;
+    }
+    return item;
+};
+/**
+ * Get the immediate parent collection of the item at `path` from `cst` as the root.
+ *
+ * Throws an error if the collection is not found, which should never happen if the item itself exists.
+ */
+visit.parentCollection = (cst, path) => {
+    const parent = visit.itemAtPath(cst, path.slice(0, -1));
+    const field = path[path.length - 1][0];
+    const coll = parent?.[field];
+    if (coll && 'items' in coll)
+        return coll;
+    throw new Error('Parent collection not found');
+};
+function _visit(path, item, visitor) {
+    let ctrl = visitor(item, path);
+    if (typeof ctrl === 'symbol')
+        return ctrl;
+    for (const field of ['key', 'value']) {
+        const token = item[field];
+        if (token && 'items' in token) {
+            for (let i = 0; i < token.items.length; ++i) {
+                const ci = _visit(Object.freeze(path.concat([[field, i]])), token.items[i], visitor);
+                if (typeof ci === 'number')
+                    i = ci - 1;
+                else if (ci === BREAK)
+                    return BREAK;
+                else if (ci === REMOVE) {
+                    token.items.splice(i, 1);
+                    i -= 1;
+                }
+            }
+            if (typeof ctrl === 'function' && field === 'key')
+                ctrl = ctrl(item, path);
+        }
+    }
+    return typeof ctrl === 'function' ? ctrl(item, path) : ctrl;
+}
+
+exports.visit = visit;
+
+
+/***/ }),
+
+/***/ 3461:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var cstScalar = __nccwpck_require__(110);
+var cstStringify = __nccwpck_require__(1733);
+var cstVisit = __nccwpck_require__(7715);
+
+/** The byte order mark */
+const BOM = '\u{FEFF}';
+/** Start of doc-mode */
+const DOCUMENT = '\x02'; // C0: Start of Text
+/** Unexpected end of flow-mode */
+const FLOW_END = '\x18'; // C0: Cancel
+/** Next token is a scalar value */
+const SCALAR = '\x1f'; // C0: Unit Separator
+/** @returns `true` if `token` is a flow or block collection */
+const isCollection = (token) => !!token && 'items' in token;
+/** @returns `true` if `token` is a flow or block scalar; not an alias */
+const isScalar = (token) => !!token &&
+    (token.type === 'scalar' ||
+        token.type === 'single-quoted-scalar' ||
+        token.type === 'double-quoted-scalar' ||
+        token.type === 'block-scalar');
+/* istanbul ignore next */
+/** Get a printable representation of a lexer token */
+function prettyToken(token) {
+    switch (token) {
+        case BOM:
+            return '<BOM>';
+        case DOCUMENT:
+            return '<DOC>';
+        case FLOW_END:
+            return '<FLOW_END>';
+        case SCALAR:
+            return '<SCALAR>';
+        default:
+            return JSON.stringify(token);
+    }
+}
+/** Identify the type of a lexer token. May return `null` for unknown tokens. */
+function tokenType(source) {
+    switch (source) {
+        case BOM:
+            return 'byte-order-mark';
+        case DOCUMENT:
+            return 'doc-mode';
+        case FLOW_END:
+            return 'flow-error-end';
+        case SCALAR:
+            return 'scalar';
+        case '---':
+            return 'doc-start';
+        case '...':
+            return 'doc-end';
+        case '':
+        case '\n':
+        case '\r\n':
+            return 'newline';
+        case '-':
+            return 'seq-item-ind';
+        case '?':
+            return 'explicit-key-ind';
+        case ':':
+            return 'map-value-ind';
+        case '{':
+            return 'flow-map-start';
+        case '}':
+            return 'flow-map-end';
+        case '[':
+            return 'flow-seq-start';
+        case ']':
+            return 'flow-seq-end';
+        case ',':
+            return 'comma';
+    }
+    switch (source[0]) {
+        case ' ':
+        case '\t':
+            return 'space';
+        case '#':
+            return 'comment';
+        case '%':
+            return 'directive-line';
+        case '*':
+            return 'alias';
+        case '&':
+            return 'anchor';
+        case '!':
+            return 'tag';
+        case "'":
+            return 'single-quoted-scalar';
+        case '"':
+            return 'double-quoted-scalar';
+        case '|':
+        case '>':
+            return 'block-scalar-header';
+    }
+    return null;
+}
+
+exports.createScalarToken = cstScalar.createScalarToken;
+exports.resolveAsScalar = cstScalar.resolveAsScalar;
+exports.setScalarValue = cstScalar.setScalarValue;
+exports.stringify = cstStringify.stringify;
+exports.visit = cstVisit.visit;
+exports.BOM = BOM;
+exports.DOCUMENT = DOCUMENT;
+exports.FLOW_END = FLOW_END;
+exports.SCALAR = SCALAR;
+exports.isCollection = isCollection;
+exports.isScalar = isScalar;
+exports.prettyToken = prettyToken;
+exports.tokenType = tokenType;
+
+
+/***/ }),
+
+/***/ 361:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var cst = __nccwpck_require__(3461);
+
+/*
+START -> stream
+
+stream
+  directive -> line-end -> stream
+  indent + line-end -> stream
+  [else] -> line-start
+
+line-end
+  comment -> line-end
+  newline -> .
+  input-end -> END
+
+line-start
+  doc-start -> doc
+  doc-end -> stream
+  [else] -> indent -> block-start
+
+block-start
+  seq-item-start -> block-start
+  explicit-key-start -> block-start
+  map-value-start -> block-start
+  [else] -> doc
+
+doc
+  line-end -> line-start
+  spaces -> doc
+  anchor -> doc
+  tag -> doc
+  flow-start -> flow -> doc
+  flow-end -> error -> doc
+  seq-item-start -> error -> doc
+  explicit-key-start -> error -> doc
+  map-value-start -> doc
+  alias -> doc
+  quote-start -> quoted-scalar -> doc
+  block-scalar-header -> line-end -> block-scalar(min) -> line-start
+  [else] -> plain-scalar(false, min) -> doc
+
+flow
+  line-end -> flow
+  spaces -> flow
+  anchor -> flow
+  tag -> flow
+  flow-start -> flow -> flow
+  flow-end -> .
+  seq-item-start -> error -> flow
+  explicit-key-start -> flow
+  map-value-start -> flow
+  alias -> flow
+  quote-start -> quoted-scalar -> flow
+  comma -> flow
+  [else] -> plain-scalar(true, 0) -> flow
+
+quoted-scalar
+  quote-end -> .
+  [else] -> quoted-scalar
+
+block-scalar(min)
+  newline + peek(indent < min) -> .
+  [else] -> block-scalar(min)
+
+plain-scalar(is-flow, min)
+  scalar-end(is-flow) -> .
+  peek(newline + (indent < min)) -> .
+  [else] -> plain-scalar(min)
+*/
+function isEmpty(ch) {
+    switch (ch) {
+        case undefined:
+        case ' ':
+        case '\n':
+        case '\r':
+        case '\t':
+            return true;
+        default:
+            return false;
+    }
+}
+const hexDigits = new Set('0123456789ABCDEFabcdef');
+const tagChars = new Set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-#;/?:@&=+$_.!~*'()");
+const flowIndicatorChars = new Set(',[]{}');
+const invalidAnchorChars = new Set(' ,[]{}\n\r\t');
+const isNotAnchorChar = (ch) => !ch || invalidAnchorChars.has(ch);
+/**
+ * Splits an input string into lexical tokens, i.e. smaller strings that are
+ * easily identifiable by `tokens.tokenType()`.
+ *
+ * Lexing starts always in a "stream" context. Incomplete input may be buffered
+ * until a complete token can be emitted.
+ *
+ * In addition to slices of the original input, the following control characters
+ * may also be emitted:
+ *
+ * - `\x02` (Start of Text): A document starts with the next token
+ * - `\x18` (Cancel): Unexpected end of flow-mode (indicates an error)
+ * - `\x1f` (Unit Separator): Next token is a scalar value
+ * - `\u{FEFF}` (Byte order mark): Emitted separately outside documents
+ */
+class Lexer {
+    constructor() {
+        /**
+         * Flag indicating whether the end of the current buffer marks the end of
+         * all input
+         */
+        this.atEnd = false;
+        /**
+         * Explicit indent set in block scalar header, as an offset from the current
+         * minimum indent, so e.g. set to 1 from a header `|2+`. Set to -1 if not
+         * explicitly set.
+         */
+        this.blockScalarIndent = -1;
+        /**
+         * Block scalars that include a + (keep) chomping indicator in their header
+         * include trailing empty lines, which are otherwise excluded from the
+         * scalar's contents.
+         */
+        this.blockScalarKeep = false;
+        /** Current input */
+        this.buffer = '';
+        /**
+         * Flag noting whether the map value indicator : can immediately follow this
+         * node within a flow context.
+         */
+        this.flowKey = false;
+        /** Count of surrounding flow collection levels. */
+        this.flowLevel = 0;
+        /**
+         * Minimum level of indentation required for next lines to be parsed as a
+         * part of the current scalar value.
+         */
+        this.indentNext = 0;
+        /** Indentation level of the current line. */
+        this.indentValue = 0;
+        /** Position of the next \n character. */
+        this.lineEndPos = null;
+        /** Stores the state of the lexer if reaching the end of incpomplete input */
+        this.next = null;
+        /** A pointer to `buffer`; the current position of the lexer. */
+        this.pos = 0;
+    }
+    /**
+     * Generate YAML tokens from the `source` string. If `incomplete`,
+     * a part of the last line may be left as a buffer for the next call.
+     *
+     * @returns A generator of lexical tokens
+     */
+    *lex(source, incomplete = false) {
+        if (source) {
+            if (typeof source !== 'string')
+                throw TypeError('source is not a string');
+            this.buffer = this.buffer ? this.buffer + source : source;
+            this.lineEndPos = null;
+        }
+        this.atEnd = !incomplete;
+        let next = this.next ?? 'stream';
+        while (next && (incomplete || this.hasChars(1)))
+            next = yield* this.parseNext(next);
+    }
+    atLineEnd() {
+        let i = this.pos;
+        let ch = this.buffer[i];
+        while (ch === ' ' || ch === '\t')
+            ch = this.buffer[++i];
+        if (!ch || ch === '#' || ch === '\n')
+            return true;
+        if (ch === '\r')
+            return this.buffer[i + 1] === '\n';
+        return false;
+    }
+    charAt(n) {
+        return this.buffer[this.pos + n];
+    }
+    continueScalar(offset) {
+        let ch = this.buffer[offset];
+        if (this.indentNext > 0) {
+            let indent = 0;
+            while (ch === ' ')
+                ch = this.buffer[++indent + offset];
+            if (ch === '\r') {
+                const next = this.buffer[indent + offset + 1];
+                if (next === '\n' || (!next && !this.atEnd))
+                    return offset + indent + 1;
+            }
+            return ch === '\n' || indent >= this.indentNext || (!ch && !this.atEnd)
+                ? offset + indent
+                : -1;
+        }
+        if (ch === '-' || ch === '.') {
+            const dt = this.buffer.substr(offset, 3);
+            if ((dt === '---' || dt === '...') && isEmpty(this.buffer[offset + 3]))
+                return -1;
+        }
+        return offset;
+    }
+    getLine() {
+        let end = this.lineEndPos;
+        if (typeof end !== 'number' || (end !== -1 && end < this.pos)) {
+            end = this.buffer.indexOf('\n', this.pos);
+            this.lineEndPos = end;
+        }
+        if (end === -1)
+            return this.atEnd ? this.buffer.substring(this.pos) : null;
+        if (this.buffer[end - 1] === '\r')
+            end -= 1;
+        return this.buffer.substring(this.pos, end);
+    }
+    hasChars(n) {
+        return this.pos + n <= this.buffer.length;
+    }
+    setNext(state) {
+        this.buffer = this.buffer.substring(this.pos);
+        this.pos = 0;
+        this.lineEndPos = null;
+        this.next = state;
+        return null;
+    }
+    peek(n) {
+        return this.buffer.substr(this.pos, n);
+    }
+    *parseNext(next) {
+        switch (next) {
+            case 'stream':
+                return yield* this.parseStream();
+            case 'line-start':
+                return yield* this.parseLineStart();
+            case 'block-start':
+                return yield* this.parseBlockStart();
+            case 'doc':
+                return yield* this.parseDocument();
+            case 'flow':
+                return yield* this.parseFlowCollection();
+            case 'quoted-scalar':
+                return yield* this.parseQuotedScalar();
+            case 'block-scalar':
+                return yield* this.parseBlockScalar();
+            case 'plain-scalar':
+                return yield* this.parsePlainScalar();
+        }
+    }
+    *parseStream() {
+        let line = this.getLine();
+        if (line === null)
+            return this.setNext('stream');
+        if (line[0] === cst.BOM) {
+            yield* this.pushCount(1);
+            line = line.substring(1);
+        }
+        if (line[0] === '%') {
+            let dirEnd = line.length;
+            let cs = line.indexOf('#');
+            while (cs !== -1) {
+                const ch = line[cs - 1];
+                if (ch === ' ' || ch === '\t') {
+                    dirEnd = cs - 1;
+                    break;
+                }
+                else {
+                    cs = line.indexOf('#', cs + 1);
+                }
+            }
+            while (true) {
+                const ch = line[dirEnd - 1];
+                if (ch === ' ' || ch === '\t')
+                    dirEnd -= 1;
+                else
+                    break;
+            }
+            const n = (yield* this.pushCount(dirEnd)) + (yield* this.pushSpaces(true));
+            yield* this.pushCount(line.length - n); // possible comment
+            this.pushNewline();
+            return 'stream';
+        }
+        if (this.atLineEnd()) {
+            const sp = yield* this.pushSpaces(true);
+            yield* this.pushCount(line.length - sp);
+            yield* this.pushNewline();
+            return 'stream';
+        }
+        yield cst.DOCUMENT;
+        return yield* this.parseLineStart();
+    }
+    *parseLineStart() {
+        const ch = this.charAt(0);
+        if (!ch && !this.atEnd)
+            return this.setNext('line-start');
+        if (ch === '-' || ch === '.') {
+            if (!this.atEnd && !this.hasChars(4))
+                return this.setNext('line-start');
+            const s = this.peek(3);
+            if ((s === '---' || s === '...') && isEmpty(this.charAt(3))) {
+                yield* this.pushCount(3);
+                this.indentValue = 0;
+                this.indentNext = 0;
+                return s === '---' ? 'doc' : 'stream';
+            }
+        }
+        this.indentValue = yield* this.pushSpaces(false);
+        if (this.indentNext > this.indentValue && !isEmpty(this.charAt(1)))
+            this.indentNext = this.indentValue;
+        return yield* this.parseBlockStart();
+    }
+    *parseBlockStart() {
+        const [ch0, ch1] = this.peek(2);
+        if (!ch1 && !this.atEnd)
+            return this.setNext('block-start');
+        if ((ch0 === '-' || ch0 === '?' || ch0 === ':') && isEmpty(ch1)) {
+            const n = (yield* this.pushCount(1)) + (yield* this.pushSpaces(true));
+            this.indentNext = this.indentValue + 1;
+            this.indentValue += n;
+            return 'block-start';
+        }
+        return 'doc';
+    }
+    *parseDocument() {
+        yield* this.pushSpaces(true);
+        const line = this.getLine();
+        if (line === null)
+            return this.setNext('doc');
+        let n = yield* this.pushIndicators();
+        switch (line[n]) {
+            case '#':
+                yield* this.pushCount(line.length - n);
+            // fallthrough
+            case undefined:
+                yield* this.pushNewline();
+                return yield* this.parseLineStart();
+            case '{':
+            case '[':
+                yield* this.pushCount(1);
+                this.flowKey = false;
+                this.flowLevel = 1;
+                return 'flow';
+            case '}':
+            case ']':
+                // this is an error
+                yield* this.pushCount(1);
+                return 'doc';
+            case '*':
+                yield* this.pushUntil(isNotAnchorChar);
+                return 'doc';
+            case '"':
+            case "'":
+                return yield* this.parseQuotedScalar();
+            case '|':
+            case '>':
+                n += yield* this.parseBlockScalarHeader();
+                n += yield* this.pushSpaces(true);
+                yield* this.pushCount(line.length - n);
+                yield* this.pushNewline();
+                return yield* this.parseBlockScalar();
+            default:
+                return yield* this.parsePlainScalar();
+        }
+    }
+    *parseFlowCollection() {
+        let nl, sp;
+        let indent = -1;
+        do {
+            nl = yield* this.pushNewline();
+            if (nl > 0) {
+                sp = yield* this.pushSpaces(false);
+                this.indentValue = indent = sp;
+            }
+            else {
+                sp = 0;
+            }
+            sp += yield* this.pushSpaces(true);
+        } while (nl + sp > 0);
+        const line = this.getLine();
+        if (line === null)
+            return this.setNext('flow');
+        if ((indent !== -1 && indent < this.indentNext && line[0] !== '#') ||
+            (indent === 0 &&
+                (line.startsWith('---') || line.startsWith('...')) &&
+                isEmpty(line[3]))) {
+            // Allowing for the terminal ] or } at the same (rather than greater)
+            // indent level as the initial [ or { is technically invalid, but
+            // failing here would be surprising to users.
+            const atFlowEndMarker = indent === this.indentNext - 1 &&
+                this.flowLevel === 1 &&
+                (line[0] === ']' || line[0] === '}');
+            if (!atFlowEndMarker) {
+                // this is an error
+                this.flowLevel = 0;
+                yield cst.FLOW_END;
+                return yield* this.parseLineStart();
+            }
+        }
+        let n = 0;
+        while (line[n] === ',') {
+            n += yield* this.pushCount(1);
+            n += yield* this.pushSpaces(true);
+            this.flowKey = false;
+        }
+        n += yield* this.pushIndicators();
+        switch (line[n]) {
+            case undefined:
+                return 'flow';
+            case '#':
+                yield* this.pushCount(line.length - n);
+                return 'flow';
+            case '{':
+            case '[':
+                yield* this.pushCount(1);
+                this.flowKey = false;
+                this.flowLevel += 1;
+                return 'flow';
+            case '}':
+            case ']':
+                yield* this.pushCount(1);
+                this.flowKey = true;
+                this.flowLevel -= 1;
+                return this.flowLevel ? 'flow' : 'doc';
+            case '*':
+                yield* this.pushUntil(isNotAnchorChar);
+                return 'flow';
+            case '"':
+            case "'":
+                this.flowKey = true;
+                return yield* this.parseQuotedScalar();
+            case ':': {
+                const next = this.charAt(1);
+                if (this.flowKey || isEmpty(next) || next === ',') {
+                    this.flowKey = false;
+                    yield* this.pushCount(1);
+                    yield* this.pushSpaces(true);
+                    return 'flow';
+                }
+            }
+            // fallthrough
+            default:
+                this.flowKey = false;
+                return yield* this.parsePlainScalar();
+        }
+    }
+    *parseQuotedScalar() {
+        const quote = this.charAt(0);
+        let end = this.buffer.indexOf(quote, this.pos + 1);
+        if (quote === "'") {
+            while (end !== -1 && this.buffer[end + 1] === "'")
+                end = this.buffer.indexOf("'", end + 2);
+        }
+        else {
+            // double-quote
+            while (end !== -1) {
+                let n = 0;
+                while (this.buffer[end - 1 - n] === '\\')
+                    n += 1;
+                if (n % 2 === 0)
+                    break;
+                end = this.buffer.indexOf('"', end + 1);
+            }
+        }
+        // Only looking for newlines within the quotes
+        const qb = this.buffer.substring(0, end);
+        let nl = qb.indexOf('\n', this.pos);
+        if (nl !== -1) {
+            while (nl !== -1) {
+                const cs = this.continueScalar(nl + 1);
+                if (cs === -1)
+                    break;
+                nl = qb.indexOf('\n', cs);
+            }
+            if (nl !== -1) {
+                // this is an error caused by an unexpected unindent
+                end = nl - (qb[nl - 1] === '\r' ? 2 : 1);
+            }
+        }
+        if (end === -1) {
+            if (!this.atEnd)
+                return this.setNext('quoted-scalar');
+            end = this.buffer.length;
+        }
+        yield* this.pushToIndex(end + 1, false);
+        return this.flowLevel ? 'flow' : 'doc';
+    }
+    *parseBlockScalarHeader() {
+        this.blockScalarIndent = -1;
+        this.blockScalarKeep = false;
+        let i = this.pos;
+        while (true) {
+            const ch = this.buffer[++i];
+            if (ch === '+')
+                this.blockScalarKeep = true;
+            else if (ch > '0' && ch <= '9')
+                this.blockScalarIndent = Number(ch) - 1;
+            else if (ch !== '-')
+                break;
+        }
+        return yield* this.pushUntil(ch => isEmpty(ch) || ch === '#');
+    }
+    *parseBlockScalar() {
+        let nl = this.pos - 1; // may be -1 if this.pos === 0
+        let indent = 0;
+        let ch;
+        loop: for (let i = this.pos; (ch = this.buffer[i]); ++i) {
+            switch (ch) {
+                case ' ':
+                    indent += 1;
+                    break;
+                case '\n':
+                    nl = i;
+                    indent = 0;
+                    break;
+                case '\r': {
+                    const next = this.buffer[i + 1];
+                    if (!next && !this.atEnd)
+                        return this.setNext('block-scalar');
+                    if (next === '\n')
+                        break;
+                } // fallthrough
+                default:
+                    break loop;
+            }
+        }
+        if (!ch && !this.atEnd)
+            return this.setNext('block-scalar');
+        if (indent >= this.indentNext) {
+            if (this.blockScalarIndent === -1)
+                this.indentNext = indent;
+            else {
+                this.indentNext =
+                    this.blockScalarIndent + (this.indentNext === 0 ? 1 : this.indentNext);
+            }
+            do {
+                const cs = this.continueScalar(nl + 1);
+                if (cs === -1)
+                    break;
+                nl = this.buffer.indexOf('\n', cs);
+            } while (nl !== -1);
+            if (nl === -1) {
+                if (!this.atEnd)
+                    return this.setNext('block-scalar');
+                nl = this.buffer.length;
+            }
+        }
+        // Trailing insufficiently indented tabs are invalid.
+        // To catch that during parsing, we include them in the block scalar value.
+        let i = nl + 1;
+        ch = this.buffer[i];
+        while (ch === ' ')
+            ch = this.buffer[++i];
+        if (ch === '\t') {
+            while (ch === '\t' || ch === ' ' || ch === '\r' || ch === '\n')
+                ch = this.buffer[++i];
+            nl = i - 1;
+        }
+        else if (!this.blockScalarKeep) {
+            do {
+                let i = nl - 1;
+                let ch = this.buffer[i];
+                if (ch === '\r')
+                    ch = this.buffer[--i];
+                const lastChar = i; // Drop the line if last char not more indented
+                while (ch === ' ')
+                    ch = this.buffer[--i];
+                if (ch === '\n' && i >= this.pos && i + 1 + indent > lastChar)
+                    nl = i;
+                else
+                    break;
+            } while (true);
+        }
+        yield cst.SCALAR;
+        yield* this.pushToIndex(nl + 1, true);
+        return yield* this.parseLineStart();
+    }
+    *parsePlainScalar() {
+        const inFlow = this.flowLevel > 0;
+        let end = this.pos - 1;
+        let i = this.pos - 1;
+        let ch;
+        while ((ch = this.buffer[++i])) {
+            if (ch === ':') {
+                const next = this.buffer[i + 1];
+                if (isEmpty(next) || (inFlow && flowIndicatorChars.has(next)))
+                    break;
+                end = i;
+            }
+            else if (isEmpty(ch)) {
+                let next = this.buffer[i + 1];
+                if (ch === '\r') {
+                    if (next === '\n') {
+                        i += 1;
+                        ch = '\n';
+                        next = this.buffer[i + 1];
+                    }
+                    else
+                        end = i;
+                }
+                if (next === '#' || (inFlow && flowIndicatorChars.has(next)))
+                    break;
+                if (ch === '\n') {
+                    const cs = this.continueScalar(i + 1);
+                    if (cs === -1)
+                        break;
+                    i = Math.max(i, cs - 2); // to advance, but still account for ' #'
+                }
+            }
+            else {
+                if (inFlow && flowIndicatorChars.has(ch))
+                    break;
+                end = i;
+            }
+        }
+        if (!ch && !this.atEnd)
+            return this.setNext('plain-scalar');
+        yield cst.SCALAR;
+        yield* this.pushToIndex(end + 1, true);
+        return inFlow ? 'flow' : 'doc';
+    }
+    *pushCount(n) {
+        if (n > 0) {
+            yield this.buffer.substr(this.pos, n);
+            this.pos += n;
+            return n;
+        }
+        return 0;
+    }
+    *pushToIndex(i, allowEmpty) {
+        const s = this.buffer.slice(this.pos, i);
+        if (s) {
+            yield s;
+            this.pos += s.length;
+            return s.length;
+        }
+        else if (allowEmpty)
+            yield '';
+        return 0;
+    }
+    *pushIndicators() {
+        let n = 0;
+        loop: while (true) {
+            switch (this.charAt(0)) {
+                case '!':
+                    n += yield* this.pushTag();
+                    n += yield* this.pushSpaces(true);
+                    continue loop;
+                case '&':
+                    n += yield* this.pushUntil(isNotAnchorChar);
+                    n += yield* this.pushSpaces(true);
+                    continue loop;
+                case '-': // this is an error
+                case '?': // this is an error outside flow collections
+                case ':': {
+                    const inFlow = this.flowLevel > 0;
+                    const ch1 = this.charAt(1);
+                    if (isEmpty(ch1) || (inFlow && flowIndicatorChars.has(ch1))) {
+                        if (!inFlow)
+                            this.indentNext = this.indentValue + 1;
+                        else if (this.flowKey)
+                            this.flowKey = false;
+                        n += yield* this.pushCount(1);
+                        n += yield* this.pushSpaces(true);
+                        continue loop;
+                    }
+                }
+            }
+            break loop;
+        }
+        return n;
+    }
+    *pushTag() {
+        if (this.charAt(1) === '<') {
+            let i = this.pos + 2;
+            let ch = this.buffer[i];
+            while (!isEmpty(ch) && ch !== '>')
+                ch = this.buffer[++i];
+            return yield* this.pushToIndex(ch === '>' ? i + 1 : i, false);
+        }
+        else {
+            let i = this.pos + 1;
+            let ch = this.buffer[i];
+            while (ch) {
+                if (tagChars.has(ch))
+                    ch = this.buffer[++i];
+                else if (ch === '%' &&
+                    hexDigits.has(this.buffer[i + 1]) &&
+                    hexDigits.has(this.buffer[i + 2])) {
+                    ch = this.buffer[(i += 3)];
+                }
+                else
+                    break;
+            }
+            return yield* this.pushToIndex(i, false);
+        }
+    }
+    *pushNewline() {
+        const ch = this.buffer[this.pos];
+        if (ch === '\n')
+            return yield* this.pushCount(1);
+        else if (ch === '\r' && this.charAt(1) === '\n')
+            return yield* this.pushCount(2);
+        else
+            return 0;
+    }
+    *pushSpaces(allowTabs) {
+        let i = this.pos - 1;
+        let ch;
+        do {
+            ch = this.buffer[++i];
+        } while (ch === ' ' || (allowTabs && ch === '\t'));
+        const n = i - this.pos;
+        if (n > 0) {
+            yield this.buffer.substr(this.pos, n);
+            this.pos = i;
+        }
+        return n;
+    }
+    *pushUntil(test) {
+        let i = this.pos;
+        let ch = this.buffer[i];
+        while (!test(ch))
+            ch = this.buffer[++i];
+        return yield* this.pushToIndex(i, false);
+    }
+}
+
+exports.Lexer = Lexer;
+
+
+/***/ }),
+
+/***/ 6628:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+/**
+ * Tracks newlines during parsing in order to provide an efficient API for
+ * determining the one-indexed `{ line, col }` position for any offset
+ * within the input.
+ */
+class LineCounter {
+    constructor() {
+        this.lineStarts = [];
+        /**
+         * Should be called in ascending order. Otherwise, call
+         * `lineCounter.lineStarts.sort()` before calling `linePos()`.
+         */
+        this.addNewLine = (offset) => this.lineStarts.push(offset);
+        /**
+         * Performs a binary search and returns the 1-indexed { line, col }
+         * position of `offset`. If `line === 0`, `addNewLine` has never been
+         * called or `offset` is before the first known newline.
+         */
+        this.linePos = (offset) => {
+            let low = 0;
+            let high = this.lineStarts.length;
+            while (low < high) {
+                const mid = (low + high) >> 1; // Math.floor((low + high) / 2)
+                if (this.lineStarts[mid] < offset)
+                    low = mid + 1;
+                else
+                    high = mid;
+            }
+            if (this.lineStarts[low] === offset)
+                return { line: low + 1, col: 1 };
+            if (low === 0)
+                return { line: 0, col: offset };
+            const start = this.lineStarts[low - 1];
+            return { line: low, col: offset - start + 1 };
+        };
+    }
+}
+
+exports.LineCounter = LineCounter;
+
+
+/***/ }),
+
+/***/ 3456:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var node_process = __nccwpck_require__(932);
+var cst = __nccwpck_require__(3461);
+var lexer = __nccwpck_require__(361);
+
+function includesToken(list, type) {
+    for (let i = 0; i < list.length; ++i)
+        if (list[i].type === type)
+            return true;
+    return false;
+}
+function findNonEmptyIndex(list) {
+    for (let i = 0; i < list.length; ++i) {
+        switch (list[i].type) {
+            case 'space':
+            case 'comment':
+            case 'newline':
+                break;
+            default:
+                return i;
+        }
+    }
+    return -1;
+}
+function isFlowToken(token) {
+    switch (token?.type) {
+        case 'alias':
+        case 'scalar':
+        case 'single-quoted-scalar':
+        case 'double-quoted-scalar':
+        case 'flow-collection':
+            return true;
+        default:
+            return false;
+    }
+}
+function getPrevProps(parent) {
+    switch (parent.type) {
+        case 'document':
+            return parent.start;
+        case 'block-map': {
+            const it = parent.items[parent.items.length - 1];
+            return it.sep ?? it.start;
+        }
+        case 'block-seq':
+            return parent.items[parent.items.length - 1].start;
+        /* istanbul ignore next should not happen */
+        default:
+            return [];
+    }
+}
+/** Note: May modify input array */
+function getFirstKeyStartProps(prev) {
+    if (prev.length === 0)
+        return [];
+    let i = prev.length;
+    loop: while (--i >= 0) {
+        switch (prev[i].type) {
+            case 'doc-start':
+            case 'explicit-key-ind':
+            case 'map-value-ind':
+            case 'seq-item-ind':
+            case 'newline':
+                break loop;
+        }
+    }
+    while (prev[++i]?.type === 'space') {
+        /* loop */
+    }
+    return prev.splice(i, prev.length);
+}
+function arrayPushArray(target, source) {
+    // May exhaust call stack with large `source` array
+    if (source.length < 1e5)
+        Array.prototype.push.apply(target, source);
+    else
+        for (let i = 0; i < source.length; ++i)
+            target.push(source[i]);
+}
+function fixFlowSeqItems(fc) {
+    if (fc.start.type === 'flow-seq-start') {
+        for (const it of fc.items) {
+            if (it.sep &&
+                !it.value &&
+                !includesToken(it.start, 'explicit-key-ind') &&
+                !includesToken(it.sep, 'map-value-ind')) {
+                if (it.key)
+                    it.value = it.key;
+                delete it.key;
+                if (isFlowToken(it.value)) {
+                    if (it.value.end)
+                        arrayPushArray(it.value.end, it.sep);
+                    else
+                        it.value.end = it.sep;
+                }
+                else
+                    arrayPushArray(it.start, it.sep);
+                delete it.sep;
+            }
+        }
+    }
+}
+/**
+ * A YAML concrete syntax tree (CST) parser
+ *
+ * ```ts
+ * const src: string = ...
+ * for (const token of new Parser().parse(src)) {
+ *   // token: Token
+ * }
+ * ```
+ *
+ * To use the parser with a user-provided lexer:
+ *
+ * ```ts
+ * function* parse(source: string, lexer: Lexer) {
+ *   const parser = new Parser()
+ *   for (const lexeme of lexer.lex(source))
+ *     yield* parser.next(lexeme)
+ *   yield* parser.end()
+ * }
+ *
+ * const src: string = ...
+ * const lexer = new Lexer()
+ * for (const token of parse(src, lexer)) {
+ *   // token: Token
+ * }
+ * ```
+ */
+class Parser {
+    /**
+     * @param onNewLine - If defined, called separately with the start position of
+     *   each new line (in `parse()`, including the start of input).
+     */
+    constructor(onNewLine) {
+        /** If true, space and sequence indicators count as indentation */
+        this.atNewLine = true;
+        /** If true, next token is a scalar value */
+        this.atScalar = false;
+        /** Current indentation level */
+        this.indent = 0;
+        /** Current offset since the start of parsing */
+        this.offset = 0;
+        /** On the same line with a block map key */
+        this.onKeyLine = false;
+        /** Top indicates the node that's currently being built */
+        this.stack = [];
+        /** The source of the current token, set in parse() */
+        this.source = '';
+        /** The type of the current token, set in parse() */
+        this.type = '';
+        // Must be defined after `next()`
+        this.lexer = new lexer.Lexer();
+        this.onNewLine = onNewLine;
+    }
+    /**
+     * Parse `source` as a YAML stream.
+     * If `incomplete`, a part of the last line may be left as a buffer for the next call.
+     *
+     * Errors are not thrown, but yielded as `{ type: 'error', message }` tokens.
+     *
+     * @returns A generator of tokens representing each directive, document, and other structure.
+     */
+    *parse(source, incomplete = false) {
+        if (this.onNewLine && this.offset === 0)
+            this.onNewLine(0);
+        for (const lexeme of this.lexer.lex(source, incomplete))
+            yield* this.next(lexeme);
+        if (!incomplete)
+            yield* this.end();
+    }
+    /**
+     * Advance the parser by the `source` of one lexical token.
+     */
+    *next(source) {
+        this.source = source;
+        if (node_process.env.LOG_TOKENS)
+            console.log('|', cst.prettyToken(source));
+        if (this.atScalar) {
+            this.atScalar = false;
+            yield* this.step();
+            this.offset += source.length;
+            return;
+        }
+        const type = cst.tokenType(source);
+        if (!type) {
+            const message = `Not a YAML token: ${source}`;
+            yield* this.pop({ type: 'error', offset: this.offset, message, source });
+            this.offset += source.length;
+        }
+        else if (type === 'scalar') {
+            this.atNewLine = false;
+            this.atScalar = true;
+            this.type = 'scalar';
+        }
+        else {
+            this.type = type;
+            yield* this.step();
+            switch (type) {
+                case 'newline':
+                    this.atNewLine = true;
+                    this.indent = 0;
+                    if (this.onNewLine)
+                        this.onNewLine(this.offset + source.length);
+                    break;
+                case 'space':
+                    if (this.atNewLine && source[0] === ' ')
+                        this.indent += source.length;
+                    break;
+                case 'explicit-key-ind':
+                case 'map-value-ind':
+                case 'seq-item-ind':
+                    if (this.atNewLine)
+                        this.indent += source.length;
+                    break;
+                case 'doc-mode':
+                case 'flow-error-end':
+                    return;
+                default:
+                    this.atNewLine = false;
+            }
+            this.offset += source.length;
+        }
+    }
+    /** Call at end of input to push out any remaining constructions */
+    *end() {
+        while (this.stack.length > 0)
+            yield* this.pop();
+    }
+    get sourceToken() {
+        const st = {
+            type: this.type,
+            offset: this.offset,
+            indent: this.indent,
+            source: this.source
+        };
+        return st;
+    }
+    *step() {
+        const top = this.peek(1);
+        if (this.type === 'doc-end' && top?.type !== 'doc-end') {
+            while (this.stack.length > 0)
+                yield* this.pop();
+            this.stack.push({
+                type: 'doc-end',
+                offset: this.offset,
+                source: this.source
+            });
+            return;
+        }
+        if (!top)
+            return yield* this.stream();
+        switch (top.type) {
+            case 'document':
+                return yield* this.document(top);
+            case 'alias':
+            case 'scalar':
+            case 'single-quoted-scalar':
+            case 'double-quoted-scalar':
+                return yield* this.scalar(top);
+            case 'block-scalar':
+                return yield* this.blockScalar(top);
+            case 'block-map':
+                return yield* this.blockMap(top);
+            case 'block-seq':
+                return yield* this.blockSequence(top);
+            case 'flow-collection':
+                return yield* this.flowCollection(top);
+            case 'doc-end':
+                return yield* this.documentEnd(top);
+        }
+        /* istanbul ignore next should not happen */
+        yield* this.pop();
+    }
+    peek(n) {
+        return this.stack[this.stack.length - n];
+    }
+    *pop(error) {
+        const token = error ?? this.stack.pop();
+        /* istanbul ignore if should not happen */
+        if (!token) {
+            const message = 'Tried to pop an empty stack';
+            yield { type: 'error', offset: this.offset, source: '', message };
+        }
+        else if (this.stack.length === 0) {
+            yield token;
+        }
+        else {
+            const top = this.peek(1);
+            if (token.type === 'block-scalar') {
+                // Block scalars use their parent rather than header indent
+                token.indent = 'indent' in top ? top.indent : 0;
+            }
+            else if (token.type === 'flow-collection' && top.type === 'document') {
+                // Ignore all indent for top-level flow collections
+                token.indent = 0;
+            }
+            if (token.type === 'flow-collection')
+                fixFlowSeqItems(token);
+            switch (top.type) {
+                case 'document':
+                    top.value = token;
+                    break;
+                case 'block-scalar':
+                    top.props.push(token); // error
+                    break;
+                case 'block-map': {
+                    const it = top.items[top.items.length - 1];
+                    if (it.value) {
+                        top.items.push({ start: [], key: token, sep: [] });
+                        this.onKeyLine = true;
+                        return;
+                    }
+                    else if (it.sep) {
+                        it.value = token;
+                    }
+                    else {
+                        Object.assign(it, { key: token, sep: [] });
+                        this.onKeyLine = !it.explicitKey;
+                        return;
+                    }
+                    break;
+                }
+                case 'block-seq': {
+                    const it = top.items[top.items.length - 1];
+                    if (it.value)
+                        top.items.push({ start: [], value: token });
+                    else
+                        it.value = token;
+                    break;
+                }
+                case 'flow-collection': {
+                    const it = top.items[top.items.length - 1];
+                    if (!it || it.value)
+                        top.items.push({ start: [], key: token, sep: [] });
+                    else if (it.sep)
+                        it.value = token;
+                    else
+                        Object.assign(it, { key: token, sep: [] });
+                    return;
+                }
+                /* istanbul ignore next should not happen */
+                default:
+                    yield* this.pop();
+                    yield* this.pop(token);
+            }
+            if ((top.type === 'document' ||
+                top.type === 'block-map' ||
+                top.type === 'block-seq') &&
+                (token.type === 'block-map' || token.type === 'block-seq')) {
+                const last = token.items[token.items.length - 1];
+                if (last &&
+                    !last.sep &&
+                    !last.value &&
+                    last.start.length > 0 &&
+                    findNonEmptyIndex(last.start) === -1 &&
+                    (token.indent === 0 ||
+                        last.start.every(st => st.type !== 'comment' || st.indent < token.indent))) {
+                    if (top.type === 'document')
+                        top.end = last.start;
+                    else
+                        top.items.push({ start: last.start });
+                    token.items.splice(-1, 1);
+                }
+            }
+        }
+    }
+    *stream() {
+        switch (this.type) {
+            case 'directive-line':
+                yield { type: 'directive', offset: this.offset, source: this.source };
+                return;
+            case 'byte-order-mark':
+            case 'space':
+            case 'comment':
+            case 'newline':
+                yield this.sourceToken;
+                return;
+            case 'doc-mode':
+            case 'doc-start': {
+                const doc = {
+                    type: 'document',
+                    offset: this.offset,
+                    start: []
+                };
+                if (this.type === 'doc-start')
+                    doc.start.push(this.sourceToken);
+                this.stack.push(doc);
+                return;
+            }
+        }
+        yield {
+            type: 'error',
+            offset: this.offset,
+            message: `Unexpected ${this.type} token in YAML stream`,
+            source: this.source
+        };
+    }
+    *document(doc) {
+        if (doc.value)
+            return yield* this.lineEnd(doc);
+        switch (this.type) {
+            case 'doc-start': {
+                if (findNonEmptyIndex(doc.start) !== -1) {
+                    yield* this.pop();
+                    yield* this.step();
+                }
+                else
+                    doc.start.push(this.sourceToken);
+                return;
+            }
+            case 'anchor':
+            case 'tag':
+            case 'space':
+            case 'comment':
+            case 'newline':
+                doc.start.push(this.sourceToken);
+                return;
+        }
+        const bv = this.startBlockValue(doc);
+        if (bv)
+            this.stack.push(bv);
+        else {
+            yield {
+                type: 'error',
+                offset: this.offset,
+                message: `Unexpected ${this.type} token in YAML document`,
+                source: this.source
+            };
+        }
+    }
+    *scalar(scalar) {
+        if (this.type === 'map-value-ind') {
+            const prev = getPrevProps(this.peek(2));
+            const start = getFirstKeyStartProps(prev);
+            let sep;
+            if (scalar.end) {
+                sep = scalar.end;
+                sep.push(this.sourceToken);
+                delete scalar.end;
+            }
+            else
+                sep = [this.sourceToken];
+            const map = {
+                type: 'block-map',
+                offset: scalar.offset,
+                indent: scalar.indent,
+                items: [{ start, key: scalar, sep }]
+            };
+            this.onKeyLine = true;
+            this.stack[this.stack.length - 1] = map;
+        }
+        else
+            yield* this.lineEnd(scalar);
+    }
+    *blockScalar(scalar) {
+        switch (this.type) {
+            case 'space':
+            case 'comment':
+            case 'newline':
+                scalar.props.push(this.sourceToken);
+                return;
+            case 'scalar':
+                scalar.source = this.source;
+                // block-scalar source includes trailing newline
+                this.atNewLine = true;
+                this.indent = 0;
+                if (this.onNewLine) {
+                    let nl = this.source.indexOf('\n') + 1;
+                    while (nl !== 0) {
+                        this.onNewLine(this.offset + nl);
+                        nl = this.source.indexOf('\n', nl) + 1;
+                    }
+                }
+                yield* this.pop();
+                break;
+            /* istanbul ignore next should not happen */
+            default:
+                yield* this.pop();
+                yield* this.step();
+        }
+    }
+    *blockMap(map) {
+        const it = map.items[map.items.length - 1];
+        // it.sep is true-ish if pair already has key or : separator
+        switch (this.type) {
+            case 'newline':
+                this.onKeyLine = false;
+                if (it.value) {
+                    const end = 'end' in it.value ? it.value.end : undefined;
+                    const last = Array.isArray(end) ? end[end.length - 1] : undefined;
+                    if (last?.type === 'comment')
+                        end?.push(this.sourceToken);
+                    else
+                        map.items.push({ start: [this.sourceToken] });
+                }
+                else if (it.sep) {
+                    it.sep.push(this.sourceToken);
+                }
+                else {
+                    it.start.push(this.sourceToken);
+                }
+                return;
+            case 'space':
+            case 'comment':
+                if (it.value) {
+                    map.items.push({ start: [this.sourceToken] });
+                }
+                else if (it.sep) {
+                    it.sep.push(this.sourceToken);
+                }
+                else {
+                    if (this.atIndentedComment(it.start, map.indent)) {
+                        const prev = map.items[map.items.length - 2];
+                        const end = prev?.value?.end;
+                        if (Array.isArray(end)) {
+                            arrayPushArray(end, it.start);
+                            end.push(this.sourceToken);
+                            map.items.pop();
+                            return;
+                        }
+                    }
+                    it.start.push(this.sourceToken);
+                }
+                return;
+        }
+        if (this.indent >= map.indent) {
+            const atMapIndent = !this.onKeyLine && this.indent === map.indent;
+            const atNextItem = atMapIndent &&
+                (it.sep || it.explicitKey) &&
+                this.type !== 'seq-item-ind';
+            // For empty nodes, assign newline-separated not indented empty tokens to following node
+            let start = [];
+            if (atNextItem && it.sep && !it.value) {
+                const nl = [];
+                for (let i = 0; i < it.sep.length; ++i) {
+                    const st = it.sep[i];
+                    switch (st.type) {
+                        case 'newline':
+                            nl.push(i);
+                            break;
+                        case 'space':
+                            break;
+                        case 'comment':
+                            if (st.indent > map.indent)
+                                nl.length = 0;
+                            break;
+                        default:
+                            nl.length = 0;
+                    }
+                }
+                if (nl.length >= 2)
+                    start = it.sep.splice(nl[1]);
+            }
+            switch (this.type) {
+                case 'anchor':
+                case 'tag':
+                    if (atNextItem || it.value) {
+                        start.push(this.sourceToken);
+                        map.items.push({ start });
+                        this.onKeyLine = true;
+                    }
+                    else if (it.sep) {
+                        it.sep.push(this.sourceToken);
+                    }
+                    else {
+                        it.start.push(this.sourceToken);
+                    }
+                    return;
+                case 'explicit-key-ind':
+                    if (!it.sep && !it.explicitKey) {
+                        it.start.push(this.sourceToken);
+                        it.explicitKey = true;
+                    }
+                    else if (atNextItem || it.value) {
+                        start.push(this.sourceToken);
+                        map.items.push({ start, explicitKey: true });
+                    }
+                    else {
+                        this.stack.push({
+                            type: 'block-map',
+                            offset: this.offset,
+                            indent: this.indent,
+                            items: [{ start: [this.sourceToken], explicitKey: true }]
+                        });
+                    }
+                    this.onKeyLine = true;
+                    return;
+                case 'map-value-ind':
+                    if (it.explicitKey) {
+                        if (!it.sep) {
+                            if (includesToken(it.start, 'newline')) {
+                                Object.assign(it, { key: null, sep: [this.sourceToken] });
+                            }
+                            else {
+                                const start = getFirstKeyStartProps(it.start);
+                                this.stack.push({
+                                    type: 'block-map',
+                                    offset: this.offset,
+                                    indent: this.indent,
+                                    items: [{ start, key: null, sep: [this.sourceToken] }]
+                                });
+                            }
+                        }
+                        else if (it.value) {
+                            map.items.push({ start: [], key: null, sep: [this.sourceToken] });
+                        }
+                        else if (includesToken(it.sep, 'map-value-ind')) {
+                            this.stack.push({
+                                type: 'block-map',
+                                offset: this.offset,
+                                indent: this.indent,
+                                items: [{ start, key: null, sep: [this.sourceToken] }]
+                            });
+                        }
+                        else if (isFlowToken(it.key) &&
+                            !includesToken(it.sep, 'newline')) {
+                            const start = getFirstKeyStartProps(it.start);
+                            const key = it.key;
+                            const sep = it.sep;
+                            sep.push(this.sourceToken);
+                            // @ts-expect-error type guard is wrong here
+                            delete it.key;
+                            // @ts-expect-error type guard is wrong here
+                            delete it.sep;
+                            this.stack.push({
+                                type: 'block-map',
+                                offset: this.offset,
+                                indent: this.indent,
+                                items: [{ start, key, sep }]
+                            });
+                        }
+                        else if (start.length > 0) {
+                            // Not actually at next item
+                            it.sep = it.sep.concat(start, this.sourceToken);
+                        }
+                        else {
+                            it.sep.push(this.sourceToken);
+                        }
+                    }
+                    else {
+                        if (!it.sep) {
+                            Object.assign(it, { key: null, sep: [this.sourceToken] });
+                        }
+                        else if (it.value || atNextItem) {
+                            map.items.push({ start, key: null, sep: [this.sourceToken] });
+                        }
+                        else if (includesToken(it.sep, 'map-value-ind')) {
+                            this.stack.push({
+                                type: 'block-map',
+                                offset: this.offset,
+                                indent: this.indent,
+                                items: [{ start: [], key: null, sep: [this.sourceToken] }]
+                            });
+                        }
+                        else {
+                            it.sep.push(this.sourceToken);
+                        }
+                    }
+                    this.onKeyLine = true;
+                    return;
+                case 'alias':
+                case 'scalar':
+                case 'single-quoted-scalar':
+                case 'double-quoted-scalar': {
+                    const fs = this.flowScalar(this.type);
+                    if (atNextItem || it.value) {
+                        map.items.push({ start, key: fs, sep: [] });
+                        this.onKeyLine = true;
+                    }
+                    else if (it.sep) {
+                        this.stack.push(fs);
+                    }
+                    else {
+                        Object.assign(it, { key: fs, sep: [] });
+                        this.onKeyLine = true;
+                    }
+                    return;
+                }
+                default: {
+                    const bv = this.startBlockValue(map);
+                    if (bv) {
+                        if (bv.type === 'block-seq') {
+                            if (!it.explicitKey &&
+                                it.sep &&
+                                !includesToken(it.sep, 'newline')) {
+                                yield* this.pop({
+                                    type: 'error',
+                                    offset: this.offset,
+                                    message: 'Unexpected block-seq-ind on same line with key',
+                                    source: this.source
+                                });
+                                return;
+                            }
+                        }
+                        else if (atMapIndent) {
+                            map.items.push({ start });
+                        }
+                        this.stack.push(bv);
+                        return;
+                    }
+                }
+            }
+        }
+        yield* this.pop();
+        yield* this.step();
+    }
+    *blockSequence(seq) {
+        const it = seq.items[seq.items.length - 1];
+        switch (this.type) {
+            case 'newline':
+                if (it.value) {
+                    const end = 'end' in it.value ? it.value.end : undefined;
+                    const last = Array.isArray(end) ? end[end.length - 1] : undefined;
+                    if (last?.type === 'comment')
+                        end?.push(this.sourceToken);
+                    else
+                        seq.items.push({ start: [this.sourceToken] });
+                }
+                else
+                    it.start.push(this.sourceToken);
+                return;
+            case 'space':
+            case 'comment':
+                if (it.value)
+                    seq.items.push({ start: [this.sourceToken] });
+                else {
+                    if (this.atIndentedComment(it.start, seq.indent)) {
+                        const prev = seq.items[seq.items.length - 2];
+                        const end = prev?.value?.end;
+                        if (Array.isArray(end)) {
+                            arrayPushArray(end, it.start);
+                            end.push(this.sourceToken);
+                            seq.items.pop();
+                            return;
+                        }
+                    }
+                    it.start.push(this.sourceToken);
+                }
+                return;
+            case 'anchor':
+            case 'tag':
+                if (it.value || this.indent <= seq.indent)
+                    break;
+                it.start.push(this.sourceToken);
+                return;
+            case 'seq-item-ind':
+                if (this.indent !== seq.indent)
+                    break;
+                if (it.value || includesToken(it.start, 'seq-item-ind'))
+                    seq.items.push({ start: [this.sourceToken] });
+                else
+                    it.start.push(this.sourceToken);
+                return;
+        }
+        if (this.indent > seq.indent) {
+            const bv = this.startBlockValue(seq);
+            if (bv) {
+                this.stack.push(bv);
+                return;
+            }
+        }
+        yield* this.pop();
+        yield* this.step();
+    }
+    *flowCollection(fc) {
+        const it = fc.items[fc.items.length - 1];
+        if (this.type === 'flow-error-end') {
+            let top;
+            do {
+                yield* this.pop();
+                top = this.peek(1);
+            } while (top?.type === 'flow-collection');
+        }
+        else if (fc.end.length === 0) {
+            switch (this.type) {
+                case 'comma':
+                case 'explicit-key-ind':
+                    if (!it || it.sep)
+                        fc.items.push({ start: [this.sourceToken] });
+                    else
+                        it.start.push(this.sourceToken);
+                    return;
+                case 'map-value-ind':
+                    if (!it || it.value)
+                        fc.items.push({ start: [], key: null, sep: [this.sourceToken] });
+                    else if (it.sep)
+                        it.sep.push(this.sourceToken);
+                    else
+                        Object.assign(it, { key: null, sep: [this.sourceToken] });
+                    return;
+                case 'space':
+                case 'comment':
+                case 'newline':
+                case 'anchor':
+                case 'tag':
+                    if (!it || it.value)
+                        fc.items.push({ start: [this.sourceToken] });
+                    else if (it.sep)
+                        it.sep.push(this.sourceToken);
+                    else
+                        it.start.push(this.sourceToken);
+                    return;
+                case 'alias':
+                case 'scalar':
+                case 'single-quoted-scalar':
+                case 'double-quoted-scalar': {
+                    const fs = this.flowScalar(this.type);
+                    if (!it || it.value)
+                        fc.items.push({ start: [], key: fs, sep: [] });
+                    else if (it.sep)
+                        this.stack.push(fs);
+                    else
+                        Object.assign(it, { key: fs, sep: [] });
+                    return;
+                }
+                case 'flow-map-end':
+                case 'flow-seq-end':
+                    fc.end.push(this.sourceToken);
+                    return;
+            }
+            const bv = this.startBlockValue(fc);
+            /* istanbul ignore else should not happen */
+            if (bv)
+                this.stack.push(bv);
+            else {
+                yield* this.pop();
+                yield* this.step();
+            }
+        }
+        else {
+            const parent = this.peek(2);
+            if (parent.type === 'block-map' &&
+                ((this.type === 'map-value-ind' && parent.indent === fc.indent) ||
+                    (this.type === 'newline' &&
+                        !parent.items[parent.items.length - 1].sep))) {
+                yield* this.pop();
+                yield* this.step();
+            }
+            else if (this.type === 'map-value-ind' &&
+                parent.type !== 'flow-collection') {
+                const prev = getPrevProps(parent);
+                const start = getFirstKeyStartProps(prev);
+                fixFlowSeqItems(fc);
+                const sep = fc.end.splice(1, fc.end.length);
+                sep.push(this.sourceToken);
+                const map = {
+                    type: 'block-map',
+                    offset: fc.offset,
+                    indent: fc.indent,
+                    items: [{ start, key: fc, sep }]
+                };
+                this.onKeyLine = true;
+                this.stack[this.stack.length - 1] = map;
+            }
+            else {
+                yield* this.lineEnd(fc);
+            }
+        }
+    }
+    flowScalar(type) {
+        if (this.onNewLine) {
+            let nl = this.source.indexOf('\n') + 1;
+            while (nl !== 0) {
+                this.onNewLine(this.offset + nl);
+                nl = this.source.indexOf('\n', nl) + 1;
+            }
+        }
+        return {
+            type,
+            offset: this.offset,
+            indent: this.indent,
+            source: this.source
+        };
+    }
+    startBlockValue(parent) {
+        switch (this.type) {
+            case 'alias':
+            case 'scalar':
+            case 'single-quoted-scalar':
+            case 'double-quoted-scalar':
+                return this.flowScalar(this.type);
+            case 'block-scalar-header':
+                return {
+                    type: 'block-scalar',
+                    offset: this.offset,
+                    indent: this.indent,
+                    props: [this.sourceToken],
+                    source: ''
+                };
+            case 'flow-map-start':
+            case 'flow-seq-start':
+                return {
+                    type: 'flow-collection',
+                    offset: this.offset,
+                    indent: this.indent,
+                    start: this.sourceToken,
+                    items: [],
+                    end: []
+                };
+            case 'seq-item-ind':
+                return {
+                    type: 'block-seq',
+                    offset: this.offset,
+                    indent: this.indent,
+                    items: [{ start: [this.sourceToken] }]
+                };
+            case 'explicit-key-ind': {
+                this.onKeyLine = true;
+                const prev = getPrevProps(parent);
+                const start = getFirstKeyStartProps(prev);
+                start.push(this.sourceToken);
+                return {
+                    type: 'block-map',
+                    offset: this.offset,
+                    indent: this.indent,
+                    items: [{ start, explicitKey: true }]
+                };
+            }
+            case 'map-value-ind': {
+                this.onKeyLine = true;
+                const prev = getPrevProps(parent);
+                const start = getFirstKeyStartProps(prev);
+                return {
+                    type: 'block-map',
+                    offset: this.offset,
+                    indent: this.indent,
+                    items: [{ start, key: null, sep: [this.sourceToken] }]
+                };
+            }
+        }
+        return null;
+    }
+    atIndentedComment(start, indent) {
+        if (this.type !== 'comment')
+            return false;
+        if (this.indent <= indent)
+            return false;
+        return start.every(st => st.type === 'newline' || st.type === 'space');
+    }
+    *documentEnd(docEnd) {
+        if (this.type !== 'doc-mode') {
+            if (docEnd.end)
+                docEnd.end.push(this.sourceToken);
+            else
+                docEnd.end = [this.sourceToken];
+            if (this.type === 'newline')
+                yield* this.pop();
+        }
+    }
+    *lineEnd(token) {
+        switch (this.type) {
+            case 'comma':
+            case 'doc-start':
+            case 'doc-end':
+            case 'flow-seq-end':
+            case 'flow-map-end':
+            case 'map-value-ind':
+                yield* this.pop();
+                yield* this.step();
+                break;
+            case 'newline':
+                this.onKeyLine = false;
+            // fallthrough
+            case 'space':
+            case 'comment':
+            default:
+                // all other values are errors
+                if (token.end)
+                    token.end.push(this.sourceToken);
+                else
+                    token.end = [this.sourceToken];
+                if (this.type === 'newline')
+                    yield* this.pop();
+        }
+    }
+}
+
+exports.Parser = Parser;
+
+
+/***/ }),
+
+/***/ 4047:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var composer = __nccwpck_require__(9984);
+var Document = __nccwpck_require__(3021);
+var errors = __nccwpck_require__(1464);
+var log = __nccwpck_require__(7249);
+var identity = __nccwpck_require__(1127);
+var lineCounter = __nccwpck_require__(6628);
+var parser = __nccwpck_require__(3456);
+
+function parseOptions(options) {
+    const prettyErrors = options.prettyErrors !== false;
+    const lineCounter$1 = options.lineCounter || (prettyErrors && new lineCounter.LineCounter()) || null;
+    return { lineCounter: lineCounter$1, prettyErrors };
+}
+/**
+ * Parse the input as a stream of YAML documents.
+ *
+ * Documents should be separated from each other by `...` or `---` marker lines.
+ *
+ * @returns If an empty `docs` array is returned, it will be of type
+ *   EmptyStream and contain additional stream information. In
+ *   TypeScript, you should use `'empty' in docs` as a type guard for it.
+ */
+function parseAllDocuments(source, options = {}) {
+    const { lineCounter, prettyErrors } = parseOptions(options);
+    const parser$1 = new parser.Parser(lineCounter?.addNewLine);
+    const composer$1 = new composer.Composer(options);
+    const docs = Array.from(composer$1.compose(parser$1.parse(source)));
+    if (prettyErrors && lineCounter)
+        for (const doc of docs) {
+            doc.errors.forEach(errors.prettifyError(source, lineCounter));
+            doc.warnings.forEach(errors.prettifyError(source, lineCounter));
+        }
+    if (docs.length > 0)
+        return docs;
+    return Object.assign([], { empty: true }, composer$1.streamInfo());
+}
+/** Parse an input string into a single YAML.Document */
+function parseDocument(source, options = {}) {
+    const { lineCounter, prettyErrors } = parseOptions(options);
+    const parser$1 = new parser.Parser(lineCounter?.addNewLine);
+    const composer$1 = new composer.Composer(options);
+    // `doc` is always set by compose.end(true) at the very latest
+    let doc = null;
+    for (const _doc of composer$1.compose(parser$1.parse(source), true, source.length)) {
+        if (!doc)
+            doc = _doc;
+        else if (doc.options.logLevel !== 'silent') {
+            doc.errors.push(new errors.YAMLParseError(_doc.range.slice(0, 2), 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+            break;
+        }
+    }
+    if (prettyErrors && lineCounter) {
+        doc.errors.forEach(errors.prettifyError(source, lineCounter));
+        doc.warnings.forEach(errors.prettifyError(source, lineCounter));
+    }
+    return doc;
+}
+function parse(src, reviver, options) {
+    let _reviver = undefined;
+    if (typeof reviver === 'function') {
+        _reviver = reviver;
+    }
+    else if (options === undefined && reviver && typeof reviver === 'object') {
+        options = reviver;
+    }
+    const doc = parseDocument(src, options);
+    if (!doc)
+        return null;
+    doc.warnings.forEach(warning => log.warn(doc.options.logLevel, warning));
+    if (doc.errors.length > 0) {
+        if (doc.options.logLevel !== 'silent')
+            throw doc.errors[0];
+        else
+            doc.errors = [];
+    }
+    return doc.toJS(Object.assign({ reviver: _reviver }, options));
+}
+function stringify(value, replacer, options) {
+    let _replacer = null;
+    if (typeof replacer === 'function' || Array.isArray(replacer)) {
+        _replacer = replacer;
+    }
+    else if (options === undefined && replacer) {
+        options = replacer;
+    }
+    if (typeof options === 'string')
+        options = options.length;
+    if (typeof options === 'number') {
+        const indent = Math.round(options);
+        options = indent < 1 ? undefined : indent > 8 ? { indent: 8 } : { indent };
+    }
+    if (value === undefined) {
+        const { keepUndefined } = options ?? replacer ?? {};
+        if (!keepUndefined)
+            return undefined;
+    }
+    if (identity.isDocument(value) && !_replacer)
+        return value.toString(options);
+    return new Document.Document(value, _replacer, options).toString(options);
+}
+
+exports.parse = parse;
+exports.parseAllDocuments = parseAllDocuments;
+exports.parseDocument = parseDocument;
+exports.stringify = stringify;
+
+
+/***/ }),
+
+/***/ 5840:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var map = __nccwpck_require__(7451);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(6464);
+var tags = __nccwpck_require__(18);
+
+const sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+class Schema {
+    constructor({ compat, customTags, merge, resolveKnownTags, schema, sortMapEntries, toStringDefaults }) {
+        this.compat = Array.isArray(compat)
+            ? tags.getTags(compat, 'compat')
+            : compat
+                ? tags.getTags(null, compat)
+                : null;
+        this.name = (typeof schema === 'string' && schema) || 'core';
+        this.knownTags = resolveKnownTags ? tags.coreKnownTags : {};
+        this.tags = tags.getTags(customTags, this.name, merge);
+        this.toStringOptions = toStringDefaults ?? null;
+        Object.defineProperty(this, identity.MAP, { value: map.map });
+        Object.defineProperty(this, identity.SCALAR, { value: string.string });
+        Object.defineProperty(this, identity.SEQ, { value: seq.seq });
+        // Used by createMap()
+        this.sortMapEntries =
+            typeof sortMapEntries === 'function'
+                ? sortMapEntries
+                : sortMapEntries === true
+                    ? sortMapEntriesByKey
+                    : null;
+    }
+    clone() {
+        const copy = Object.create(Schema.prototype, Object.getOwnPropertyDescriptors(this));
+        copy.tags = this.tags.slice();
+        return copy;
+    }
+}
+
+exports.Schema = Schema;
+
+
+/***/ }),
+
+/***/ 7451:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var YAMLMap = __nccwpck_require__(4454);
+
+const map = {
+    collection: 'map',
+    default: true,
+    nodeClass: YAMLMap.YAMLMap,
+    tag: 'tag:yaml.org,2002:map',
+    resolve(map, onError) {
+        if (!identity.isMap(map))
+            onError('Expected a mapping for this tag');
+        return map;
+    },
+    createNode: (schema, obj, ctx) => YAMLMap.YAMLMap.from(schema, obj, ctx)
+};
+
+exports.map = map;
+
+
+/***/ }),
+
+/***/ 3632:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(3301);
+
+const nullTag = {
+    identify: value => value == null,
+    createNode: () => new Scalar.Scalar(null),
+    default: true,
+    tag: 'tag:yaml.org,2002:null',
+    test: /^(?:~|[Nn]ull|NULL)?$/,
+    resolve: () => new Scalar.Scalar(null),
+    stringify: ({ source }, ctx) => typeof source === 'string' && nullTag.test.test(source)
+        ? source
+        : ctx.options.nullStr
+};
+
+exports.nullTag = nullTag;
+
+
+/***/ }),
+
+/***/ 1706:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var YAMLSeq = __nccwpck_require__(2223);
+
+const seq = {
+    collection: 'seq',
+    default: true,
+    nodeClass: YAMLSeq.YAMLSeq,
+    tag: 'tag:yaml.org,2002:seq',
+    resolve(seq, onError) {
+        if (!identity.isSeq(seq))
+            onError('Expected a sequence for this tag');
+        return seq;
+    },
+    createNode: (schema, obj, ctx) => YAMLSeq.YAMLSeq.from(schema, obj, ctx)
+};
+
+exports.seq = seq;
+
+
+/***/ }),
+
+/***/ 6464:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var stringifyString = __nccwpck_require__(3069);
+
+const string = {
+    identify: value => typeof value === 'string',
+    default: true,
+    tag: 'tag:yaml.org,2002:str',
+    resolve: str => str,
+    stringify(item, ctx, onComment, onChompKeep) {
+        ctx = Object.assign({ actualString: true }, ctx);
+        return stringifyString.stringifyString(item, ctx, onComment, onChompKeep);
+    }
+};
+
+exports.string = string;
+
+
+/***/ }),
+
+/***/ 3959:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(3301);
+
+const boolTag = {
+    identify: value => typeof value === 'boolean',
+    default: true,
+    tag: 'tag:yaml.org,2002:bool',
+    test: /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
+    resolve: str => new Scalar.Scalar(str[0] === 't' || str[0] === 'T'),
+    stringify({ source, value }, ctx) {
+        if (source && boolTag.test.test(source)) {
+            const sv = source[0] === 't' || source[0] === 'T';
+            if (value === sv)
+                return source;
+        }
+        return value ? ctx.options.trueStr : ctx.options.falseStr;
+    }
+};
+
+exports.boolTag = boolTag;
+
+
+/***/ }),
+
+/***/ 8405:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(3301);
+var stringifyNumber = __nccwpck_require__(8689);
+
+const floatNaN = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+    resolve: str => str.slice(-3).toLowerCase() === 'nan'
+        ? NaN
+        : str[0] === '-'
+            ? Number.NEGATIVE_INFINITY
+            : Number.POSITIVE_INFINITY,
+    stringify: stringifyNumber.stringifyNumber
+};
+const floatExp = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    format: 'EXP',
+    test: /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
+    resolve: str => parseFloat(str),
+    stringify(node) {
+        const num = Number(node.value);
+        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
+    }
+};
+const float = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    test: /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
+    resolve(str) {
+        const node = new Scalar.Scalar(parseFloat(str));
+        const dot = str.indexOf('.');
+        if (dot !== -1 && str[str.length - 1] === '0')
+            node.minFractionDigits = str.length - dot - 1;
+        return node;
+    },
+    stringify: stringifyNumber.stringifyNumber
+};
+
+exports.float = float;
+exports.floatExp = floatExp;
+exports.floatNaN = floatNaN;
+
+
+/***/ }),
+
+/***/ 9874:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var stringifyNumber = __nccwpck_require__(8689);
+
+const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
+const intResolve = (str, offset, radix, { intAsBigInt }) => (intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix));
+function intStringify(node, radix, prefix) {
+    const { value } = node;
+    if (intIdentify(value) && value >= 0)
+        return prefix + value.toString(radix);
+    return stringifyNumber.stringifyNumber(node);
+}
+const intOct = {
+    identify: value => intIdentify(value) && value >= 0,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'OCT',
+    test: /^0o[0-7]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 2, 8, opt),
+    stringify: node => intStringify(node, 8, '0o')
+};
+const int = {
+    identify: intIdentify,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    test: /^[-+]?[0-9]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 0, 10, opt),
+    stringify: stringifyNumber.stringifyNumber
+};
+const intHex = {
+    identify: value => intIdentify(value) && value >= 0,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'HEX',
+    test: /^0x[0-9a-fA-F]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
+    stringify: node => intStringify(node, 16, '0x')
+};
+
+exports.int = int;
+exports.intHex = intHex;
+exports.intOct = intOct;
+
+
+/***/ }),
+
+/***/ 896:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var map = __nccwpck_require__(7451);
+var _null = __nccwpck_require__(3632);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(6464);
+var bool = __nccwpck_require__(3959);
+var float = __nccwpck_require__(8405);
+var int = __nccwpck_require__(9874);
+
+const schema = [
+    map.map,
+    seq.seq,
+    string.string,
+    _null.nullTag,
+    bool.boolTag,
+    int.intOct,
+    int.int,
+    int.intHex,
+    float.floatNaN,
+    float.floatExp,
+    float.float
+];
+
+exports.schema = schema;
+
+
+/***/ }),
+
+/***/ 3559:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(3301);
+var map = __nccwpck_require__(7451);
+var seq = __nccwpck_require__(1706);
+
+function intIdentify(value) {
+    return typeof value === 'bigint' || Number.isInteger(value);
+}
+const stringifyJSON = ({ value }) => JSON.stringify(value);
+const jsonScalars = [
+    {
+        identify: value => typeof value === 'string',
+        default: true,
+        tag: 'tag:yaml.org,2002:str',
+        resolve: str => str,
+        stringify: stringifyJSON
+    },
+    {
+        identify: value => value == null,
+        createNode: () => new Scalar.Scalar(null),
+        default: true,
+        tag: 'tag:yaml.org,2002:null',
+        test: /^null$/,
+        resolve: () => null,
+        stringify: stringifyJSON
+    },
+    {
+        identify: value => typeof value === 'boolean',
+        default: true,
+        tag: 'tag:yaml.org,2002:bool',
+        test: /^true$|^false$/,
+        resolve: str => str === 'true',
+        stringify: stringifyJSON
+    },
+    {
+        identify: intIdentify,
+        default: true,
+        tag: 'tag:yaml.org,2002:int',
+        test: /^-?(?:0|[1-9][0-9]*)$/,
+        resolve: (str, _onError, { intAsBigInt }) => intAsBigInt ? BigInt(str) : parseInt(str, 10),
+        stringify: ({ value }) => intIdentify(value) ? value.toString() : JSON.stringify(value)
+    },
+    {
+        identify: value => typeof value === 'number',
+        default: true,
+        tag: 'tag:yaml.org,2002:float',
+        test: /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?$/,
+        resolve: str => parseFloat(str),
+        stringify: stringifyJSON
+    }
+];
+const jsonError = {
+    default: true,
+    tag: '',
+    test: /^/,
+    resolve(str, onError) {
+        onError(`Unresolved plain scalar ${JSON.stringify(str)}`);
+        return str;
+    }
+};
+const schema = [map.map, seq.seq].concat(jsonScalars, jsonError);
+
+exports.schema = schema;
+
+
+/***/ }),
+
+/***/ 18:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var map = __nccwpck_require__(7451);
+var _null = __nccwpck_require__(3632);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(6464);
+var bool = __nccwpck_require__(3959);
+var float = __nccwpck_require__(8405);
+var int = __nccwpck_require__(9874);
+var schema = __nccwpck_require__(896);
+var schema$1 = __nccwpck_require__(3559);
+var binary = __nccwpck_require__(6083);
+var merge = __nccwpck_require__(452);
+var omap = __nccwpck_require__(303);
+var pairs = __nccwpck_require__(8385);
+var schema$2 = __nccwpck_require__(5913);
+var set = __nccwpck_require__(1528);
+var timestamp = __nccwpck_require__(4371);
+
+const schemas = new Map([
+    ['core', schema.schema],
+    ['failsafe', [map.map, seq.seq, string.string]],
+    ['json', schema$1.schema],
+    ['yaml11', schema$2.schema],
+    ['yaml-1.1', schema$2.schema]
+]);
+const tagsByName = {
+    binary: binary.binary,
+    bool: bool.boolTag,
+    float: float.float,
+    floatExp: float.floatExp,
+    floatNaN: float.floatNaN,
+    floatTime: timestamp.floatTime,
+    int: int.int,
+    intHex: int.intHex,
+    intOct: int.intOct,
+    intTime: timestamp.intTime,
+    map: map.map,
+    merge: merge.merge,
+    null: _null.nullTag,
+    omap: omap.omap,
+    pairs: pairs.pairs,
+    seq: seq.seq,
+    set: set.set,
+    timestamp: timestamp.timestamp
+};
+const coreKnownTags = {
+    'tag:yaml.org,2002:binary': binary.binary,
+    'tag:yaml.org,2002:merge': merge.merge,
+    'tag:yaml.org,2002:omap': omap.omap,
+    'tag:yaml.org,2002:pairs': pairs.pairs,
+    'tag:yaml.org,2002:set': set.set,
+    'tag:yaml.org,2002:timestamp': timestamp.timestamp
+};
+function getTags(customTags, schemaName, addMergeTag) {
+    const schemaTags = schemas.get(schemaName);
+    if (schemaTags && !customTags) {
+        return addMergeTag && !schemaTags.includes(merge.merge)
+            ? schemaTags.concat(merge.merge)
+            : schemaTags.slice();
+    }
+    let tags = schemaTags;
+    if (!tags) {
+        if (Array.isArray(customTags))
+            tags = [];
+        else {
+            const keys = Array.from(schemas.keys())
+                .filter(key => key !== 'yaml11')
+                .map(key => JSON.stringify(key))
+                .join(', ');
+            throw new Error(`Unknown schema "${schemaName}"; use one of ${keys} or define customTags array`);
+        }
+    }
+    if (Array.isArray(customTags)) {
+        for (const tag of customTags)
+            tags = tags.concat(tag);
+    }
+    else if (typeof customTags === 'function') {
+        tags = customTags(tags.slice());
+    }
+    if (addMergeTag)
+        tags = tags.concat(merge.merge);
+    return tags.reduce((tags, tag) => {
+        const tagObj = typeof tag === 'string' ? tagsByName[tag] : tag;
+        if (!tagObj) {
+            const tagName = JSON.stringify(tag);
+            const keys = Object.keys(tagsByName)
+                .map(key => JSON.stringify(key))
+                .join(', ');
+            throw new Error(`Unknown custom tag ${tagName}; use one of ${keys}`);
+        }
+        if (!tags.includes(tagObj))
+            tags.push(tagObj);
+        return tags;
+    }, []);
+}
+
+exports.coreKnownTags = coreKnownTags;
+exports.getTags = getTags;
+
+
+/***/ }),
+
+/***/ 6083:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var node_buffer = __nccwpck_require__(181);
+var Scalar = __nccwpck_require__(3301);
+var stringifyString = __nccwpck_require__(3069);
+
+const binary = {
+    identify: value => value instanceof Uint8Array, // Buffer inherits from Uint8Array
+    default: false,
+    tag: 'tag:yaml.org,2002:binary',
+    /**
+     * Returns a Buffer in node and an Uint8Array in browsers
+     *
+     * To use the resulting buffer as an image, you'll want to do something like:
+     *
+     *   const blob = new Blob([buffer], { type: 'image/jpeg' })
+     *   document.querySelector('#photo').src = URL.createObjectURL(blob)
+     */
+    resolve(src, onError) {
+        if (typeof node_buffer.Buffer === 'function') {
+            return node_buffer.Buffer.from(src, 'base64');
+        }
+        else if (typeof atob === 'function') {
+            // On IE 11, atob() can't handle newlines
+            const str = atob(src.replace(/[\n\r]/g, ''));
+            const buffer = new Uint8Array(str.length);
+            for (let i = 0; i < str.length; ++i)
+                buffer[i] = str.charCodeAt(i);
+            return buffer;
+        }
+        else {
+            onError('This environment does not support reading binary tags; either Buffer or atob is required');
+            return src;
+        }
+    },
+    stringify({ comment, type, value }, ctx, onComment, onChompKeep) {
+        if (!value)
+            return '';
+        const buf = value; // checked earlier by binary.identify()
+        let str;
+        if (typeof node_buffer.Buffer === 'function') {
+            str =
+                buf instanceof node_buffer.Buffer
+                    ? buf.toString('base64')
+                    : node_buffer.Buffer.from(buf.buffer).toString('base64');
+        }
+        else if (typeof btoa === 'function') {
+            let s = '';
+            for (let i = 0; i < buf.length; ++i)
+                s += String.fromCharCode(buf[i]);
+            str = btoa(s);
+        }
+        else {
+            throw new Error('This environment does not support writing binary tags; either Buffer or btoa is required');
+        }
+        type ?? (type = Scalar.Scalar.BLOCK_LITERAL);
+        if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
+            const lineWidth = Math.max(ctx.options.lineWidth - ctx.indent.length, ctx.options.minContentWidth);
+            const n = Math.ceil(str.length / lineWidth);
+            const lines = new Array(n);
+            for (let i = 0, o = 0; i < n; ++i, o += lineWidth) {
+                lines[i] = str.substr(o, lineWidth);
+            }
+            str = lines.join(type === Scalar.Scalar.BLOCK_LITERAL ? '\n' : ' ');
+        }
+        return stringifyString.stringifyString({ comment, type, value: str }, ctx, onComment, onChompKeep);
+    }
+};
+
+exports.binary = binary;
+
+
+/***/ }),
+
+/***/ 8398:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(3301);
+
+function boolStringify({ value, source }, ctx) {
+    const boolObj = value ? trueTag : falseTag;
+    if (source && boolObj.test.test(source))
+        return source;
+    return value ? ctx.options.trueStr : ctx.options.falseStr;
+}
+const trueTag = {
+    identify: value => value === true,
+    default: true,
+    tag: 'tag:yaml.org,2002:bool',
+    test: /^(?:Y|y|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/,
+    resolve: () => new Scalar.Scalar(true),
+    stringify: boolStringify
+};
+const falseTag = {
+    identify: value => value === false,
+    default: true,
+    tag: 'tag:yaml.org,2002:bool',
+    test: /^(?:N|n|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/,
+    resolve: () => new Scalar.Scalar(false),
+    stringify: boolStringify
+};
+
+exports.falseTag = falseTag;
+exports.trueTag = trueTag;
+
+
+/***/ }),
+
+/***/ 5782:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(3301);
+var stringifyNumber = __nccwpck_require__(8689);
+
+const floatNaN = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+    resolve: (str) => str.slice(-3).toLowerCase() === 'nan'
+        ? NaN
+        : str[0] === '-'
+            ? Number.NEGATIVE_INFINITY
+            : Number.POSITIVE_INFINITY,
+    stringify: stringifyNumber.stringifyNumber
+};
+const floatExp = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    format: 'EXP',
+    test: /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
+    resolve: (str) => parseFloat(str.replace(/_/g, '')),
+    stringify(node) {
+        const num = Number(node.value);
+        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
+    }
+};
+const float = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    test: /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/,
+    resolve(str) {
+        const node = new Scalar.Scalar(parseFloat(str.replace(/_/g, '')));
+        const dot = str.indexOf('.');
+        if (dot !== -1) {
+            const f = str.substring(dot + 1).replace(/_/g, '');
+            if (f[f.length - 1] === '0')
+                node.minFractionDigits = f.length;
+        }
+        return node;
+    },
+    stringify: stringifyNumber.stringifyNumber
+};
+
+exports.float = float;
+exports.floatExp = floatExp;
+exports.floatNaN = floatNaN;
+
+
+/***/ }),
+
+/***/ 873:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var stringifyNumber = __nccwpck_require__(8689);
+
+const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
+function intResolve(str, offset, radix, { intAsBigInt }) {
+    const sign = str[0];
+    if (sign === '-' || sign === '+')
+        offset += 1;
+    str = str.substring(offset).replace(/_/g, '');
+    if (intAsBigInt) {
+        switch (radix) {
+            case 2:
+                str = `0b${str}`;
+                break;
+            case 8:
+                str = `0o${str}`;
+                break;
+            case 16:
+                str = `0x${str}`;
+                break;
+        }
+        const n = BigInt(str);
+        return sign === '-' ? BigInt(-1) * n : n;
+    }
+    const n = parseInt(str, radix);
+    return sign === '-' ? -1 * n : n;
+}
+function intStringify(node, radix, prefix) {
+    const { value } = node;
+    if (intIdentify(value)) {
+        const str = value.toString(radix);
+        return value < 0 ? '-' + prefix + str.substr(1) : prefix + str;
+    }
+    return stringifyNumber.stringifyNumber(node);
+}
+const intBin = {
+    identify: intIdentify,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'BIN',
+    test: /^[-+]?0b[0-1_]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 2, 2, opt),
+    stringify: node => intStringify(node, 2, '0b')
+};
+const intOct = {
+    identify: intIdentify,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'OCT',
+    test: /^[-+]?0[0-7_]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 1, 8, opt),
+    stringify: node => intStringify(node, 8, '0')
+};
+const int = {
+    identify: intIdentify,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    test: /^[-+]?[0-9][0-9_]*$/,
+    resolve: (str, _onError, opt) => intResolve(str, 0, 10, opt),
+    stringify: stringifyNumber.stringifyNumber
+};
+const intHex = {
+    identify: intIdentify,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'HEX',
+    test: /^[-+]?0x[0-9a-fA-F_]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
+    stringify: node => intStringify(node, 16, '0x')
+};
+
+exports.int = int;
+exports.intBin = intBin;
+exports.intHex = intHex;
+exports.intOct = intOct;
+
+
+/***/ }),
+
+/***/ 452:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var Scalar = __nccwpck_require__(3301);
+
+// If the value associated with a merge key is a single mapping node, each of
+// its key/value pairs is inserted into the current mapping, unless the key
+// already exists in it. If the value associated with the merge key is a
+// sequence, then this sequence is expected to contain mapping nodes and each
+// of these nodes is merged in turn according to its order in the sequence.
+// Keys in mapping nodes earlier in the sequence override keys specified in
+// later mapping nodes. -- http://yaml.org/type/merge.html
+const MERGE_KEY = '<<';
+const merge = {
+    identify: value => value === MERGE_KEY ||
+        (typeof value === 'symbol' && value.description === MERGE_KEY),
+    default: 'key',
+    tag: 'tag:yaml.org,2002:merge',
+    test: /^<<$/,
+    resolve: () => Object.assign(new Scalar.Scalar(Symbol(MERGE_KEY)), {
+        addToJSMap: addMergeToJSMap
+    }),
+    stringify: () => MERGE_KEY
+};
+const isMergeKey = (ctx, key) => (merge.identify(key) ||
+    (identity.isScalar(key) &&
+        (!key.type || key.type === Scalar.Scalar.PLAIN) &&
+        merge.identify(key.value))) &&
+    ctx?.doc.schema.tags.some(tag => tag.tag === merge.tag && tag.default);
+function addMergeToJSMap(ctx, map, value) {
+    const source = resolveAliasValue(ctx, value);
+    if (identity.isSeq(source))
+        for (const it of source.items)
+            mergeValue(ctx, map, it);
+    else if (Array.isArray(source))
+        for (const it of source)
+            mergeValue(ctx, map, it);
+    else
+        mergeValue(ctx, map, source);
+}
+function mergeValue(ctx, map, value) {
+    const source = resolveAliasValue(ctx, value);
+    if (!identity.isMap(source))
+        throw new Error('Merge sources must be maps or map aliases');
+    const srcMap = source.toJSON(null, ctx, Map);
+    for (const [key, value] of srcMap) {
+        if (map instanceof Map) {
+            if (!map.has(key))
+                map.set(key, value);
+        }
+        else if (map instanceof Set) {
+            map.add(key);
+        }
+        else if (!Object.prototype.hasOwnProperty.call(map, key)) {
+            Object.defineProperty(map, key, {
+                value,
+                writable: true,
+                enumerable: true,
+                configurable: true
+            });
+        }
+    }
+    return map;
+}
+function resolveAliasValue(ctx, value) {
+    return ctx && identity.isAlias(value) ? value.resolve(ctx.doc, ctx) : value;
+}
+
+exports.addMergeToJSMap = addMergeToJSMap;
+exports.isMergeKey = isMergeKey;
+exports.merge = merge;
+
+
+/***/ }),
+
+/***/ 303:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var toJS = __nccwpck_require__(6424);
+var YAMLMap = __nccwpck_require__(4454);
+var YAMLSeq = __nccwpck_require__(2223);
+var pairs = __nccwpck_require__(8385);
+
+class YAMLOMap extends YAMLSeq.YAMLSeq {
+    constructor() {
+        super();
+        this.add = YAMLMap.YAMLMap.prototype.add.bind(this);
+        this.delete = YAMLMap.YAMLMap.prototype.delete.bind(this);
+        this.get = YAMLMap.YAMLMap.prototype.get.bind(this);
+        this.has = YAMLMap.YAMLMap.prototype.has.bind(this);
+        this.set = YAMLMap.YAMLMap.prototype.set.bind(this);
+        this.tag = YAMLOMap.tag;
+    }
+    /**
+     * If `ctx` is given, the return type is actually `Map<unknown, unknown>`,
+     * but TypeScript won't allow widening the signature of a child method.
+     */
+    toJSON(_, ctx) {
+        if (!ctx)
+            return super.toJSON(_);
+        const map = new Map();
+        if (ctx?.onCreate)
+            ctx.onCreate(map);
+        for (const pair of this.items) {
+            let key, value;
+            if (identity.isPair(pair)) {
+                key = toJS.toJS(pair.key, '', ctx);
+                value = toJS.toJS(pair.value, key, ctx);
+            }
+            else {
+                key = toJS.toJS(pair, '', ctx);
+            }
+            if (map.has(key))
+                throw new Error('Ordered maps must not include duplicate keys');
+            map.set(key, value);
+        }
+        return map;
+    }
+    static from(schema, iterable, ctx) {
+        const pairs$1 = pairs.createPairs(schema, iterable, ctx);
+        const omap = new this();
+        omap.items = pairs$1.items;
+        return omap;
+    }
+}
+YAMLOMap.tag = 'tag:yaml.org,2002:omap';
+const omap = {
+    collection: 'seq',
+    identify: value => value instanceof Map,
+    nodeClass: YAMLOMap,
+    default: false,
+    tag: 'tag:yaml.org,2002:omap',
+    resolve(seq, onError) {
+        const pairs$1 = pairs.resolvePairs(seq, onError);
+        const seenKeys = [];
+        for (const { key } of pairs$1.items) {
+            if (identity.isScalar(key)) {
+                if (seenKeys.includes(key.value)) {
+                    onError(`Ordered maps must not include duplicate keys: ${key.value}`);
+                }
+                else {
+                    seenKeys.push(key.value);
+                }
+            }
+        }
+        return Object.assign(new YAMLOMap(), pairs$1);
+    },
+    createNode: (schema, iterable, ctx) => YAMLOMap.from(schema, iterable, ctx)
+};
+
+exports.YAMLOMap = YAMLOMap;
+exports.omap = omap;
+
+
+/***/ }),
+
+/***/ 8385:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var Pair = __nccwpck_require__(7165);
+var Scalar = __nccwpck_require__(3301);
+var YAMLSeq = __nccwpck_require__(2223);
+
+function resolvePairs(seq, onError) {
+    if (identity.isSeq(seq)) {
+        for (let i = 0; i < seq.items.length; ++i) {
+            let item = seq.items[i];
+            if (identity.isPair(item))
+                continue;
+            else if (identity.isMap(item)) {
+                if (item.items.length > 1)
+                    onError('Each pair must have its own sequence indicator');
+                const pair = item.items[0] || new Pair.Pair(new Scalar.Scalar(null));
+                if (item.commentBefore)
+                    pair.key.commentBefore = pair.key.commentBefore
+                        ? `${item.commentBefore}\n${pair.key.commentBefore}`
+                        : item.commentBefore;
+                if (item.comment) {
+                    const cn = pair.value ?? pair.key;
+                    cn.comment = cn.comment
+                        ? `${item.comment}\n${cn.comment}`
+                        : item.comment;
+                }
+                item = pair;
+            }
+            seq.items[i] = identity.isPair(item) ? item : new Pair.Pair(item);
+        }
+    }
+    else
+        onError('Expected a sequence for this tag');
+    return seq;
+}
+function createPairs(schema, iterable, ctx) {
+    const { replacer } = ctx;
+    const pairs = new YAMLSeq.YAMLSeq(schema);
+    pairs.tag = 'tag:yaml.org,2002:pairs';
+    let i = 0;
+    if (iterable && Symbol.iterator in Object(iterable))
+        for (let it of iterable) {
+            if (typeof replacer === 'function')
+                it = replacer.call(iterable, String(i++), it);
+            let key, value;
+            if (Array.isArray(it)) {
+                if (it.length === 2) {
+                    key = it[0];
+                    value = it[1];
+                }
+                else
+                    throw new TypeError(`Expected [key, value] tuple: ${it}`);
+            }
+            else if (it && it instanceof Object) {
+                const keys = Object.keys(it);
+                if (keys.length === 1) {
+                    key = keys[0];
+                    value = it[key];
+                }
+                else {
+                    throw new TypeError(`Expected tuple with one key, not ${keys.length} keys`);
+                }
+            }
+            else {
+                key = it;
+            }
+            pairs.items.push(Pair.createPair(key, value, ctx));
+        }
+    return pairs;
+}
+const pairs = {
+    collection: 'seq',
+    default: false,
+    tag: 'tag:yaml.org,2002:pairs',
+    resolve: resolvePairs,
+    createNode: createPairs
+};
+
+exports.createPairs = createPairs;
+exports.pairs = pairs;
+exports.resolvePairs = resolvePairs;
+
+
+/***/ }),
+
+/***/ 5913:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var map = __nccwpck_require__(7451);
+var _null = __nccwpck_require__(3632);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(6464);
+var binary = __nccwpck_require__(6083);
+var bool = __nccwpck_require__(8398);
+var float = __nccwpck_require__(5782);
+var int = __nccwpck_require__(873);
+var merge = __nccwpck_require__(452);
+var omap = __nccwpck_require__(303);
+var pairs = __nccwpck_require__(8385);
+var set = __nccwpck_require__(1528);
+var timestamp = __nccwpck_require__(4371);
+
+const schema = [
+    map.map,
+    seq.seq,
+    string.string,
+    _null.nullTag,
+    bool.trueTag,
+    bool.falseTag,
+    int.intBin,
+    int.intOct,
+    int.int,
+    int.intHex,
+    float.floatNaN,
+    float.floatExp,
+    float.float,
+    binary.binary,
+    merge.merge,
+    omap.omap,
+    pairs.pairs,
+    set.set,
+    timestamp.intTime,
+    timestamp.floatTime,
+    timestamp.timestamp
+];
+
+exports.schema = schema;
+
+
+/***/ }),
+
+/***/ 1528:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var Pair = __nccwpck_require__(7165);
+var YAMLMap = __nccwpck_require__(4454);
+
+class YAMLSet extends YAMLMap.YAMLMap {
+    constructor(schema) {
+        super(schema);
+        this.tag = YAMLSet.tag;
+    }
+    add(key) {
+        let pair;
+        if (identity.isPair(key))
+            pair = key;
+        else if (key &&
+            typeof key === 'object' &&
+            'key' in key &&
+            'value' in key &&
+            key.value === null)
+            pair = new Pair.Pair(key.key, null);
+        else
+            pair = new Pair.Pair(key, null);
+        const prev = YAMLMap.findPair(this.items, pair.key);
+        if (!prev)
+            this.items.push(pair);
+    }
+    /**
+     * If `keepPair` is `true`, returns the Pair matching `key`.
+     * Otherwise, returns the value of that Pair's key.
+     */
+    get(key, keepPair) {
+        const pair = YAMLMap.findPair(this.items, key);
+        return !keepPair && identity.isPair(pair)
+            ? identity.isScalar(pair.key)
+                ? pair.key.value
+                : pair.key
+            : pair;
+    }
+    set(key, value) {
+        if (typeof value !== 'boolean')
+            throw new Error(`Expected boolean value for set(key, value) in a YAML set, not ${typeof value}`);
+        const prev = YAMLMap.findPair(this.items, key);
+        if (prev && !value) {
+            this.items.splice(this.items.indexOf(prev), 1);
+        }
+        else if (!prev && value) {
+            this.items.push(new Pair.Pair(key));
+        }
+    }
+    toJSON(_, ctx) {
+        return super.toJSON(_, ctx, Set);
+    }
+    toString(ctx, onComment, onChompKeep) {
+        if (!ctx)
+            return JSON.stringify(this);
+        if (this.hasAllNullValues(true))
+            return super.toString(Object.assign({}, ctx, { allNullValues: true }), onComment, onChompKeep);
+        else
+            throw new Error('Set items must all have null values');
+    }
+    static from(schema, iterable, ctx) {
+        const { replacer } = ctx;
+        const set = new this(schema);
+        if (iterable && Symbol.iterator in Object(iterable))
+            for (let value of iterable) {
+                if (typeof replacer === 'function')
+                    value = replacer.call(iterable, value, value);
+                set.items.push(Pair.createPair(value, null, ctx));
+            }
+        return set;
+    }
+}
+YAMLSet.tag = 'tag:yaml.org,2002:set';
+const set = {
+    collection: 'map',
+    identify: value => value instanceof Set,
+    nodeClass: YAMLSet,
+    default: false,
+    tag: 'tag:yaml.org,2002:set',
+    createNode: (schema, iterable, ctx) => YAMLSet.from(schema, iterable, ctx),
+    resolve(map, onError) {
+        if (identity.isMap(map)) {
+            if (map.hasAllNullValues(true))
+                return Object.assign(new YAMLSet(), map);
+            else
+                onError('Set items must all have null values');
+        }
+        else
+            onError('Expected a mapping for this tag');
+        return map;
+    }
+};
+
+exports.YAMLSet = YAMLSet;
+exports.set = set;
+
+
+/***/ }),
+
+/***/ 4371:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var stringifyNumber = __nccwpck_require__(8689);
+
+/** Internal types handle bigint as number, because TS can't figure it out. */
+function parseSexagesimal(str, asBigInt) {
+    const sign = str[0];
+    const parts = sign === '-' || sign === '+' ? str.substring(1) : str;
+    const num = (n) => asBigInt ? BigInt(n) : Number(n);
+    const res = parts
+        .replace(/_/g, '')
+        .split(':')
+        .reduce((res, p) => res * num(60) + num(p), num(0));
+    return (sign === '-' ? num(-1) * res : res);
+}
+/**
+ * hhhh:mm:ss.sss
+ *
+ * Internal types handle bigint as number, because TS can't figure it out.
+ */
+function stringifySexagesimal(node) {
+    let { value } = node;
+    let num = (n) => n;
+    if (typeof value === 'bigint')
+        num = n => BigInt(n);
+    else if (isNaN(value) || !isFinite(value))
+        return stringifyNumber.stringifyNumber(node);
+    let sign = '';
+    if (value < 0) {
+        sign = '-';
+        value *= num(-1);
+    }
+    const _60 = num(60);
+    const parts = [value % _60]; // seconds, including ms
+    if (value < 60) {
+        parts.unshift(0); // at least one : is required
+    }
+    else {
+        value = (value - parts[0]) / _60;
+        parts.unshift(value % _60); // minutes
+        if (value >= 60) {
+            value = (value - parts[0]) / _60;
+            parts.unshift(value); // hours
+        }
+    }
+    return (sign +
+        parts
+            .map(n => String(n).padStart(2, '0'))
+            .join(':')
+            .replace(/000000\d*$/, '') // % 60 may introduce error
+    );
+}
+const intTime = {
+    identify: value => typeof value === 'bigint' || Number.isInteger(value),
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'TIME',
+    test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+$/,
+    resolve: (str, _onError, { intAsBigInt }) => parseSexagesimal(str, intAsBigInt),
+    stringify: stringifySexagesimal
+};
+const floatTime = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    format: 'TIME',
+    test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$/,
+    resolve: str => parseSexagesimal(str, false),
+    stringify: stringifySexagesimal
+};
+const timestamp = {
+    identify: value => value instanceof Date,
+    default: true,
+    tag: 'tag:yaml.org,2002:timestamp',
+    // If the time zone is omitted, the timestamp is assumed to be specified in UTC. The time part
+    // may be omitted altogether, resulting in a date format. In such a case, the time part is
+    // assumed to be 00:00:00Z (start of day, UTC).
+    test: RegExp('^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})' + // YYYY-Mm-Dd
+        '(?:' + // time is optional
+        '(?:t|T|[ \\t]+)' + // t | T | whitespace
+        '([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}(\\.[0-9]+)?)' + // Hh:Mm:Ss(.ss)?
+        '(?:[ \\t]*(Z|[-+][012]?[0-9](?::[0-9]{2})?))?' + // Z | +5 | -03:30
+        ')?$'),
+    resolve(str) {
+        const match = str.match(timestamp.test);
+        if (!match)
+            throw new Error('!!timestamp expects a date, starting with yyyy-mm-dd');
+        const [, year, month, day, hour, minute, second] = match.map(Number);
+        const millisec = match[7] ? Number((match[7] + '00').substr(1, 3)) : 0;
+        let date = Date.UTC(year, month - 1, day, hour || 0, minute || 0, second || 0, millisec);
+        const tz = match[8];
+        if (tz && tz !== 'Z') {
+            let d = parseSexagesimal(tz, false);
+            if (Math.abs(d) < 30)
+                d *= 60;
+            date -= 60000 * d;
+        }
+        return new Date(date);
+    },
+    stringify: ({ value }) => value?.toISOString().replace(/(T00:00:00)?\.000Z$/, '') ?? ''
+};
+
+exports.floatTime = floatTime;
+exports.intTime = intTime;
+exports.timestamp = timestamp;
+
+
+/***/ }),
+
+/***/ 4475:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+const FOLD_FLOW = 'flow';
+const FOLD_BLOCK = 'block';
+const FOLD_QUOTED = 'quoted';
+/**
+ * Tries to keep input at up to `lineWidth` characters, splitting only on spaces
+ * not followed by newlines or spaces unless `mode` is `'quoted'`. Lines are
+ * terminated with `\n` and started with `indent`.
+ */
+function foldFlowLines(text, indent, mode = 'flow', { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
+    if (!lineWidth || lineWidth < 0)
+        return text;
+    if (lineWidth < minContentWidth)
+        minContentWidth = 0;
+    const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
+    if (text.length <= endStep)
+        return text;
+    const folds = [];
+    const escapedFolds = {};
+    let end = lineWidth - indent.length;
+    if (typeof indentAtStart === 'number') {
+        if (indentAtStart > lineWidth - Math.max(2, minContentWidth))
+            folds.push(0);
+        else
+            end = lineWidth - indentAtStart;
+    }
+    let split = undefined;
+    let prev = undefined;
+    let overflow = false;
+    let i = -1;
+    let escStart = -1;
+    let escEnd = -1;
+    if (mode === FOLD_BLOCK) {
+        i = consumeMoreIndentedLines(text, i, indent.length);
+        if (i !== -1)
+            end = i + endStep;
+    }
+    for (let ch; (ch = text[(i += 1)]);) {
+        if (mode === FOLD_QUOTED && ch === '\\') {
+            escStart = i;
+            switch (text[i + 1]) {
+                case 'x':
+                    i += 3;
+                    break;
+                case 'u':
+                    i += 5;
+                    break;
+                case 'U':
+                    i += 9;
+                    break;
+                default:
+                    i += 1;
+            }
+            escEnd = i;
+        }
+        if (ch === '\n') {
+            if (mode === FOLD_BLOCK)
+                i = consumeMoreIndentedLines(text, i, indent.length);
+            end = i + indent.length + endStep;
+            split = undefined;
+        }
+        else {
+            if (ch === ' ' &&
+                prev &&
+                prev !== ' ' &&
+                prev !== '\n' &&
+                prev !== '\t') {
+                // space surrounded by non-space can be replaced with newline + indent
+                const next = text[i + 1];
+                if (next && next !== ' ' && next !== '\n' && next !== '\t')
+                    split = i;
+            }
+            if (i >= end) {
+                if (split) {
+                    folds.push(split);
+                    end = split + endStep;
+                    split = undefined;
+                }
+                else if (mode === FOLD_QUOTED) {
+                    // white-space collected at end may stretch past lineWidth
+                    while (prev === ' ' || prev === '\t') {
+                        prev = ch;
+                        ch = text[(i += 1)];
+                        overflow = true;
+                    }
+                    // Account for newline escape, but don't break preceding escape
+                    const j = i > escEnd + 1 ? i - 2 : escStart - 1;
+                    // Bail out if lineWidth & minContentWidth are shorter than an escape string
+                    if (escapedFolds[j])
+                        return text;
+                    folds.push(j);
+                    escapedFolds[j] = true;
+                    end = j + endStep;
+                    split = undefined;
+                }
+                else {
+                    overflow = true;
+                }
+            }
+        }
+        prev = ch;
+    }
+    if (overflow && onOverflow)
+        onOverflow();
+    if (folds.length === 0)
+        return text;
+    if (onFold)
+        onFold();
+    let res = text.slice(0, folds[0]);
+    for (let i = 0; i < folds.length; ++i) {
+        const fold = folds[i];
+        const end = folds[i + 1] || text.length;
+        if (fold === 0)
+            res = `\n${indent}${text.slice(0, end)}`;
+        else {
+            if (mode === FOLD_QUOTED && escapedFolds[fold])
+                res += `${text[fold]}\\`;
+            res += `\n${indent}${text.slice(fold + 1, end)}`;
+        }
+    }
+    return res;
+}
+/**
+ * Presumes `i + 1` is at the start of a line
+ * @returns index of last newline in more-indented block
+ */
+function consumeMoreIndentedLines(text, i, indent) {
+    let end = i;
+    let start = i + 1;
+    let ch = text[start];
+    while (ch === ' ' || ch === '\t') {
+        if (i < start + indent) {
+            ch = text[++i];
+        }
+        else {
+            do {
+                ch = text[++i];
+            } while (ch && ch !== '\n');
+            end = i;
+            start = i + 1;
+            ch = text[start];
+        }
+    }
+    return end;
+}
+
+exports.FOLD_BLOCK = FOLD_BLOCK;
+exports.FOLD_FLOW = FOLD_FLOW;
+exports.FOLD_QUOTED = FOLD_QUOTED;
+exports.foldFlowLines = foldFlowLines;
+
+
+/***/ }),
+
+/***/ 2148:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var anchors = __nccwpck_require__(1596);
+var identity = __nccwpck_require__(1127);
+var stringifyComment = __nccwpck_require__(9799);
+var stringifyString = __nccwpck_require__(3069);
+
+function createStringifyContext(doc, options) {
+    const opt = Object.assign({
+        blockQuote: true,
+        commentString: stringifyComment.stringifyComment,
+        defaultKeyType: null,
+        defaultStringType: 'PLAIN',
+        directives: null,
+        doubleQuotedAsJSON: false,
+        doubleQuotedMinMultiLineLength: 40,
+        falseStr: 'false',
+        flowCollectionPadding: true,
+        indentSeq: true,
+        lineWidth: 80,
+        minContentWidth: 20,
+        nullStr: 'null',
+        simpleKeys: false,
+        singleQuote: null,
+        trailingComma: false,
+        trueStr: 'true',
+        verifyAliasOrder: true
+    }, doc.schema.toStringOptions, options);
+    let inFlow;
+    switch (opt.collectionStyle) {
+        case 'block':
+            inFlow = false;
+            break;
+        case 'flow':
+            inFlow = true;
+            break;
+        default:
+            inFlow = null;
+    }
+    return {
+        anchors: new Set(),
+        doc,
+        flowCollectionPadding: opt.flowCollectionPadding ? ' ' : '',
+        indent: '',
+        indentStep: typeof opt.indent === 'number' ? ' '.repeat(opt.indent) : '  ',
+        inFlow,
+        options: opt
+    };
+}
+function getTagObject(tags, item) {
+    if (item.tag) {
+        const match = tags.filter(t => t.tag === item.tag);
+        if (match.length > 0)
+            return match.find(t => t.format === item.format) ?? match[0];
+    }
+    let tagObj = undefined;
+    let obj;
+    if (identity.isScalar(item)) {
+        obj = item.value;
+        let match = tags.filter(t => t.identify?.(obj));
+        if (match.length > 1) {
+            const testMatch = match.filter(t => t.test);
+            if (testMatch.length > 0)
+                match = testMatch;
+        }
+        tagObj =
+            match.find(t => t.format === item.format) ?? match.find(t => !t.format);
+    }
+    else {
+        obj = item;
+        tagObj = tags.find(t => t.nodeClass && obj instanceof t.nodeClass);
+    }
+    if (!tagObj) {
+        const name = obj?.constructor?.name ?? (obj === null ? 'null' : typeof obj);
+        throw new Error(`Tag not resolved for ${name} value`);
+    }
+    return tagObj;
+}
+// needs to be called before value stringifier to allow for circular anchor refs
+function stringifyProps(node, tagObj, { anchors: anchors$1, doc }) {
+    if (!doc.directives)
+        return '';
+    const props = [];
+    const anchor = (identity.isScalar(node) || identity.isCollection(node)) && node.anchor;
+    if (anchor && anchors.anchorIsValid(anchor)) {
+        anchors$1.add(anchor);
+        props.push(`&${anchor}`);
+    }
+    const tag = node.tag ?? (tagObj.default ? null : tagObj.tag);
+    if (tag)
+        props.push(doc.directives.tagString(tag));
+    return props.join(' ');
+}
+function stringify(item, ctx, onComment, onChompKeep) {
+    if (identity.isPair(item))
+        return item.toString(ctx, onComment, onChompKeep);
+    if (identity.isAlias(item)) {
+        if (ctx.doc.directives)
+            return item.toString(ctx);
+        if (ctx.resolvedAliases?.has(item)) {
+            throw new TypeError(`Cannot stringify circular structure without alias nodes`);
+        }
+        else {
+            if (ctx.resolvedAliases)
+                ctx.resolvedAliases.add(item);
+            else
+                ctx.resolvedAliases = new Set([item]);
+            item = item.resolve(ctx.doc);
+        }
+    }
+    let tagObj = undefined;
+    const node = identity.isNode(item)
+        ? item
+        : ctx.doc.createNode(item, { onTagObj: o => (tagObj = o) });
+    tagObj ?? (tagObj = getTagObject(ctx.doc.schema.tags, node));
+    const props = stringifyProps(node, tagObj, ctx);
+    if (props.length > 0)
+        ctx.indentAtStart = (ctx.indentAtStart ?? 0) + props.length + 1;
+    const str = typeof tagObj.stringify === 'function'
+        ? tagObj.stringify(node, ctx, onComment, onChompKeep)
+        : identity.isScalar(node)
+            ? stringifyString.stringifyString(node, ctx, onComment, onChompKeep)
+            : node.toString(ctx, onComment, onChompKeep);
+    if (!props)
+        return str;
+    return identity.isScalar(node) || str[0] === '{' || str[0] === '['
+        ? `${props} ${str}`
+        : `${props}\n${ctx.indent}${str}`;
+}
+
+exports.createStringifyContext = createStringifyContext;
+exports.stringify = stringify;
+
+
+/***/ }),
+
+/***/ 1212:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var stringify = __nccwpck_require__(2148);
+var stringifyComment = __nccwpck_require__(9799);
+
+function stringifyCollection(collection, ctx, options) {
+    const flow = ctx.inFlow ?? collection.flow;
+    const stringify = flow ? stringifyFlowCollection : stringifyBlockCollection;
+    return stringify(collection, ctx, options);
+}
+function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
+    const { indent, options: { commentString } } = ctx;
+    const itemCtx = Object.assign({}, ctx, { indent: itemIndent, type: null });
+    let chompKeep = false; // flag for the preceding node's status
+    const lines = [];
+    for (let i = 0; i < items.length; ++i) {
+        const item = items[i];
+        let comment = null;
+        if (identity.isNode(item)) {
+            if (!chompKeep && item.spaceBefore)
+                lines.push('');
+            addCommentBefore(ctx, lines, item.commentBefore, chompKeep);
+            if (item.comment)
+                comment = item.comment;
+        }
+        else if (identity.isPair(item)) {
+            const ik = identity.isNode(item.key) ? item.key : null;
+            if (ik) {
+                if (!chompKeep && ik.spaceBefore)
+                    lines.push('');
+                addCommentBefore(ctx, lines, ik.commentBefore, chompKeep);
+            }
+        }
+        chompKeep = false;
+        let str = stringify.stringify(item, itemCtx, () => (comment = null), () => (chompKeep = true));
+        if (comment)
+            str += stringifyComment.lineComment(str, itemIndent, commentString(comment));
+        if (chompKeep && comment)
+            chompKeep = false;
+        lines.push(blockItemPrefix + str);
+    }
+    let str;
+    if (lines.length === 0) {
+        str = flowChars.start + flowChars.end;
+    }
+    else {
+        str = lines[0];
+        for (let i = 1; i < lines.length; ++i) {
+            const line = lines[i];
+            str += line ? `\n${indent}${line}` : '\n';
+        }
+    }
+    if (comment) {
+        str += '\n' + stringifyComment.indentComment(commentString(comment), indent);
+        if (onComment)
+            onComment();
+    }
+    else if (chompKeep && onChompKeep)
+        onChompKeep();
+    return str;
+}
+function stringifyFlowCollection({ items }, ctx, { flowChars, itemIndent }) {
+    const { indent, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
+    itemIndent += indentStep;
+    const itemCtx = Object.assign({}, ctx, {
+        indent: itemIndent,
+        inFlow: true,
+        type: null
+    });
+    let reqNewline = false;
+    let linesAtValue = 0;
+    const lines = [];
+    for (let i = 0; i < items.length; ++i) {
+        const item = items[i];
+        let comment = null;
+        if (identity.isNode(item)) {
+            if (item.spaceBefore)
+                lines.push('');
+            addCommentBefore(ctx, lines, item.commentBefore, false);
+            if (item.comment)
+                comment = item.comment;
+        }
+        else if (identity.isPair(item)) {
+            const ik = identity.isNode(item.key) ? item.key : null;
+            if (ik) {
+                if (ik.spaceBefore)
+                    lines.push('');
+                addCommentBefore(ctx, lines, ik.commentBefore, false);
+                if (ik.comment)
+                    reqNewline = true;
+            }
+            const iv = identity.isNode(item.value) ? item.value : null;
+            if (iv) {
+                if (iv.comment)
+                    comment = iv.comment;
+                if (iv.commentBefore)
+                    reqNewline = true;
+            }
+            else if (item.value == null && ik?.comment) {
+                comment = ik.comment;
+            }
+        }
+        if (comment)
+            reqNewline = true;
+        let str = stringify.stringify(item, itemCtx, () => (comment = null));
+        reqNewline || (reqNewline = lines.length > linesAtValue || str.includes('\n'));
+        if (i < items.length - 1) {
+            str += ',';
+        }
+        else if (ctx.options.trailingComma) {
+            if (ctx.options.lineWidth > 0) {
+                reqNewline || (reqNewline = lines.reduce((sum, line) => sum + line.length + 2, 2) +
+                    (str.length + 2) >
+                    ctx.options.lineWidth);
+            }
+            if (reqNewline) {
+                str += ',';
+            }
+        }
+        if (comment)
+            str += stringifyComment.lineComment(str, itemIndent, commentString(comment));
+        lines.push(str);
+        linesAtValue = lines.length;
+    }
+    const { start, end } = flowChars;
+    if (lines.length === 0) {
+        return start + end;
+    }
+    else {
+        if (!reqNewline) {
+            const len = lines.reduce((sum, line) => sum + line.length + 2, 2);
+            reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
+        }
+        if (reqNewline) {
+            let str = start;
+            for (const line of lines)
+                str += line ? `\n${indentStep}${indent}${line}` : '\n';
+            return `${str}\n${indent}${end}`;
+        }
+        else {
+            return `${start}${fcPadding}${lines.join(' ')}${fcPadding}${end}`;
+        }
+    }
+}
+function addCommentBefore({ indent, options: { commentString } }, lines, comment, chompKeep) {
+    if (comment && chompKeep)
+        comment = comment.replace(/^\n+/, '');
+    if (comment) {
+        const ic = stringifyComment.indentComment(commentString(comment), indent);
+        lines.push(ic.trimStart()); // Avoid double indent on first line
+    }
+}
+
+exports.stringifyCollection = stringifyCollection;
+
+
+/***/ }),
+
+/***/ 9799:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+/**
+ * Stringifies a comment.
+ *
+ * Empty comment lines are left empty,
+ * lines consisting of a single space are replaced by `#`,
+ * and all other lines are prefixed with a `#`.
+ */
+const stringifyComment = (str) => str.replace(/^(?!$)(?: $)?/gm, '#');
+function indentComment(comment, indent) {
+    if (/^\n+$/.test(comment))
+        return comment.substring(1);
+    return indent ? comment.replace(/^(?! *$)/gm, indent) : comment;
+}
+const lineComment = (str, indent, comment) => str.endsWith('\n')
+    ? indentComment(comment, indent)
+    : comment.includes('\n')
+        ? '\n' + indentComment(comment, indent)
+        : (str.endsWith(' ') ? '' : ' ') + comment;
+
+exports.indentComment = indentComment;
+exports.lineComment = lineComment;
+exports.stringifyComment = stringifyComment;
+
+
+/***/ }),
+
+/***/ 6829:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var stringify = __nccwpck_require__(2148);
+var stringifyComment = __nccwpck_require__(9799);
+
+function stringifyDocument(doc, options) {
+    const lines = [];
+    let hasDirectives = options.directives === true;
+    if (options.directives !== false && doc.directives) {
+        const dir = doc.directives.toString(doc);
+        if (dir) {
+            lines.push(dir);
+            hasDirectives = true;
+        }
+        else if (doc.directives.docStart)
+            hasDirectives = true;
+    }
+    if (hasDirectives)
+        lines.push('---');
+    const ctx = stringify.createStringifyContext(doc, options);
+    const { commentString } = ctx.options;
+    if (doc.commentBefore) {
+        if (lines.length !== 1)
+            lines.unshift('');
+        const cs = commentString(doc.commentBefore);
+        lines.unshift(stringifyComment.indentComment(cs, ''));
+    }
+    let chompKeep = false;
+    let contentComment = null;
+    if (doc.contents) {
+        if (identity.isNode(doc.contents)) {
+            if (doc.contents.spaceBefore && hasDirectives)
+                lines.push('');
+            if (doc.contents.commentBefore) {
+                const cs = commentString(doc.contents.commentBefore);
+                lines.push(stringifyComment.indentComment(cs, ''));
+            }
+            // top-level block scalars need to be indented if followed by a comment
+            ctx.forceBlockIndent = !!doc.comment;
+            contentComment = doc.contents.comment;
+        }
+        const onChompKeep = contentComment ? undefined : () => (chompKeep = true);
+        let body = stringify.stringify(doc.contents, ctx, () => (contentComment = null), onChompKeep);
+        if (contentComment)
+            body += stringifyComment.lineComment(body, '', commentString(contentComment));
+        if ((body[0] === '|' || body[0] === '>') &&
+            lines[lines.length - 1] === '---') {
+            // Top-level block scalars with a preceding doc marker ought to use the
+            // same line for their header.
+            lines[lines.length - 1] = `--- ${body}`;
+        }
+        else
+            lines.push(body);
+    }
+    else {
+        lines.push(stringify.stringify(doc.contents, ctx));
+    }
+    if (doc.directives?.docEnd) {
+        if (doc.comment) {
+            const cs = commentString(doc.comment);
+            if (cs.includes('\n')) {
+                lines.push('...');
+                lines.push(stringifyComment.indentComment(cs, ''));
+            }
+            else {
+                lines.push(`... ${cs}`);
+            }
+        }
+        else {
+            lines.push('...');
+        }
+    }
+    else {
+        let dc = doc.comment;
+        if (dc && chompKeep)
+            dc = dc.replace(/^\n+/, '');
+        if (dc) {
+            if ((!chompKeep || contentComment) && lines[lines.length - 1] !== '')
+                lines.push('');
+            lines.push(stringifyComment.indentComment(commentString(dc), ''));
+        }
+    }
+    return lines.join('\n') + '\n';
+}
+
+exports.stringifyDocument = stringifyDocument;
+
+
+/***/ }),
+
+/***/ 8689:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+function stringifyNumber({ format, minFractionDigits, tag, value }) {
+    if (typeof value === 'bigint')
+        return String(value);
+    const num = typeof value === 'number' ? value : Number(value);
+    if (!isFinite(num))
+        return isNaN(num) ? '.nan' : num < 0 ? '-.inf' : '.inf';
+    let n = Object.is(value, -0) ? '-0' : JSON.stringify(value);
+    if (!format &&
+        minFractionDigits &&
+        (!tag || tag === 'tag:yaml.org,2002:float') &&
+        /^-?\d/.test(n) &&
+        !n.includes('e')) {
+        let i = n.indexOf('.');
+        if (i < 0) {
+            i = n.length;
+            n += '.';
+        }
+        let d = minFractionDigits - (n.length - i - 1);
+        while (d-- > 0)
+            n += '0';
+    }
+    return n;
+}
+
+exports.stringifyNumber = stringifyNumber;
+
+
+/***/ }),
+
+/***/ 9748:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+var Scalar = __nccwpck_require__(3301);
+var stringify = __nccwpck_require__(2148);
+var stringifyComment = __nccwpck_require__(9799);
+
+function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
+    const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
+    let keyComment = (identity.isNode(key) && key.comment) || null;
+    if (simpleKeys) {
+        if (keyComment) {
+            throw new Error('With simple keys, key nodes cannot have comments');
+        }
+        if (identity.isCollection(key) || (!identity.isNode(key) && typeof key === 'object')) {
+            const msg = 'With simple keys, collection cannot be used as a key value';
+            throw new Error(msg);
+        }
+    }
+    let explicitKey = !simpleKeys &&
+        (!key ||
+            (keyComment && value == null && !ctx.inFlow) ||
+            identity.isCollection(key) ||
+            (identity.isScalar(key)
+                ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL
+                : typeof key === 'object'));
+    ctx = Object.assign({}, ctx, {
+        allNullValues: false,
+        implicitKey: !explicitKey && (simpleKeys || !allNullValues),
+        indent: indent + indentStep
+    });
+    let keyCommentDone = false;
+    let chompKeep = false;
+    let str = stringify.stringify(key, ctx, () => (keyCommentDone = true), () => (chompKeep = true));
+    if (!explicitKey && !ctx.inFlow && str.length > 1024) {
+        if (simpleKeys)
+            throw new Error('With simple keys, single line scalar must not span more than 1024 characters');
+        explicitKey = true;
+    }
+    if (ctx.inFlow) {
+        if (allNullValues || value == null) {
+            if (keyCommentDone && onComment)
+                onComment();
+            return str === '' ? '?' : explicitKey ? `? ${str}` : str;
+        }
+    }
+    else if ((allNullValues && !simpleKeys) || (value == null && explicitKey)) {
+        str = `? ${str}`;
+        if (keyComment && !keyCommentDone) {
+            str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
+        }
+        else if (chompKeep && onChompKeep)
+            onChompKeep();
+        return str;
+    }
+    if (keyCommentDone)
+        keyComment = null;
+    if (explicitKey) {
+        if (keyComment)
+            str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
+        str = `? ${str}\n${indent}:`;
+    }
+    else {
+        str = `${str}:`;
+        if (keyComment)
+            str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
+    }
+    let vsb, vcb, valueComment;
+    if (identity.isNode(value)) {
+        vsb = !!value.spaceBefore;
+        vcb = value.commentBefore;
+        valueComment = value.comment;
+    }
+    else {
+        vsb = false;
+        vcb = null;
+        valueComment = null;
+        if (value && typeof value === 'object')
+            value = doc.createNode(value);
+    }
+    ctx.implicitKey = false;
+    if (!explicitKey && !keyComment && identity.isScalar(value))
+        ctx.indentAtStart = str.length + 1;
+    chompKeep = false;
+    if (!indentSeq &&
+        indentStep.length >= 2 &&
+        !ctx.inFlow &&
+        !explicitKey &&
+        identity.isSeq(value) &&
+        !value.flow &&
+        !value.tag &&
+        !value.anchor) {
+        // If indentSeq === false, consider '- ' as part of indentation where possible
+        ctx.indent = ctx.indent.substring(2);
+    }
+    let valueCommentDone = false;
+    const valueStr = stringify.stringify(value, ctx, () => (valueCommentDone = true), () => (chompKeep = true));
+    let ws = ' ';
+    if (keyComment || vsb || vcb) {
+        ws = vsb ? '\n' : '';
+        if (vcb) {
+            const cs = commentString(vcb);
+            ws += `\n${stringifyComment.indentComment(cs, ctx.indent)}`;
+        }
+        if (valueStr === '' && !ctx.inFlow) {
+            if (ws === '\n' && valueComment)
+                ws = '\n\n';
+        }
+        else {
+            ws += `\n${ctx.indent}`;
+        }
+    }
+    else if (!explicitKey && identity.isCollection(value)) {
+        const vs0 = valueStr[0];
+        const nl0 = valueStr.indexOf('\n');
+        const hasNewline = nl0 !== -1;
+        const flow = ctx.inFlow ?? value.flow ?? value.items.length === 0;
+        if (hasNewline || !flow) {
+            let hasPropsLine = false;
+            if (hasNewline && (vs0 === '&' || vs0 === '!')) {
+                let sp0 = valueStr.indexOf(' ');
+                if (vs0 === '&' &&
+                    sp0 !== -1 &&
+                    sp0 < nl0 &&
+                    valueStr[sp0 + 1] === '!') {
+                    sp0 = valueStr.indexOf(' ', sp0 + 1);
+                }
+                if (sp0 === -1 || nl0 < sp0)
+                    hasPropsLine = true;
+            }
+            if (!hasPropsLine)
+                ws = `\n${ctx.indent}`;
+        }
+    }
+    else if (valueStr === '' || valueStr[0] === '\n') {
+        ws = '';
+    }
+    str += ws + valueStr;
+    if (ctx.inFlow) {
+        if (valueCommentDone && onComment)
+            onComment();
+    }
+    else if (valueComment && !valueCommentDone) {
+        str += stringifyComment.lineComment(str, ctx.indent, commentString(valueComment));
+    }
+    else if (chompKeep && onChompKeep) {
+        onChompKeep();
+    }
+    return str;
+}
+
+exports.stringifyPair = stringifyPair;
+
+
+/***/ }),
+
+/***/ 3069:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(3301);
+var foldFlowLines = __nccwpck_require__(4475);
+
+const getFoldOptions = (ctx, isBlock) => ({
+    indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
+    lineWidth: ctx.options.lineWidth,
+    minContentWidth: ctx.options.minContentWidth
+});
+// Also checks for lines starting with %, as parsing the output as YAML 1.1 will
+// presume that's starting a new document.
+const containsDocumentMarker = (str) => /^(%|---|\.\.\.)/m.test(str);
+function lineLengthOverLimit(str, lineWidth, indentLength) {
+    if (!lineWidth || lineWidth < 0)
+        return false;
+    const limit = lineWidth - indentLength;
+    const strLen = str.length;
+    if (strLen <= limit)
+        return false;
+    for (let i = 0, start = 0; i < strLen; ++i) {
+        if (str[i] === '\n') {
+            if (i - start > limit)
+                return true;
+            start = i + 1;
+            if (strLen - start <= limit)
+                return false;
+        }
+    }
+    return true;
+}
+function doubleQuotedString(value, ctx) {
+    const json = JSON.stringify(value);
+    if (ctx.options.doubleQuotedAsJSON)
+        return json;
+    const { implicitKey } = ctx;
+    const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
+    const indent = ctx.indent || (containsDocumentMarker(value) ? '  ' : '');
+    let str = '';
+    let start = 0;
+    for (let i = 0, ch = json[i]; ch; ch = json[++i]) {
+        if (ch === ' ' && json[i + 1] === '\\' && json[i + 2] === 'n') {
+            // space before newline needs to be escaped to not be folded
+            str += json.slice(start, i) + '\\ ';
+            i += 1;
+            start = i;
+            ch = '\\';
+        }
+        if (ch === '\\')
+            switch (json[i + 1]) {
+                case 'u':
+                    {
+                        str += json.slice(start, i);
+                        const code = json.substr(i + 2, 4);
+                        switch (code) {
+                            case '0000':
+                                str += '\\0';
+                                break;
+                            case '0007':
+                                str += '\\a';
+                                break;
+                            case '000b':
+                                str += '\\v';
+                                break;
+                            case '001b':
+                                str += '\\e';
+                                break;
+                            case '0085':
+                                str += '\\N';
+                                break;
+                            case '00a0':
+                                str += '\\_';
+                                break;
+                            case '2028':
+                                str += '\\L';
+                                break;
+                            case '2029':
+                                str += '\\P';
+                                break;
+                            default:
+                                if (code.substr(0, 2) === '00')
+                                    str += '\\x' + code.substr(2);
+                                else
+                                    str += json.substr(i, 6);
+                        }
+                        i += 5;
+                        start = i + 1;
+                    }
+                    break;
+                case 'n':
+                    if (implicitKey ||
+                        json[i + 2] === '"' ||
+                        json.length < minMultiLineLength) {
+                        i += 1;
+                    }
+                    else {
+                        // folding will eat first newline
+                        str += json.slice(start, i) + '\n\n';
+                        while (json[i + 2] === '\\' &&
+                            json[i + 3] === 'n' &&
+                            json[i + 4] !== '"') {
+                            str += '\n';
+                            i += 2;
+                        }
+                        str += indent;
+                        // space after newline needs to be escaped to not be folded
+                        if (json[i + 2] === ' ')
+                            str += '\\';
+                        i += 1;
+                        start = i + 1;
+                    }
+                    break;
+                default:
+                    i += 1;
+            }
+    }
+    str = start ? str + json.slice(start) : json;
+    return implicitKey
+        ? str
+        : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
+}
+function singleQuotedString(value, ctx) {
+    if (ctx.options.singleQuote === false ||
+        (ctx.implicitKey && value.includes('\n')) ||
+        /[ \t]\n|\n[ \t]/.test(value) // single quoted string can't have leading or trailing whitespace around newline
+    )
+        return doubleQuotedString(value, ctx);
+    const indent = ctx.indent || (containsDocumentMarker(value) ? '  ' : '');
+    const res = "'" + value.replace(/'/g, "''").replace(/\n+/g, `$&\n${indent}`) + "'";
+    return ctx.implicitKey
+        ? res
+        : foldFlowLines.foldFlowLines(res, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+}
+function quotedString(value, ctx) {
+    const { singleQuote } = ctx.options;
+    let qs;
+    if (singleQuote === false)
+        qs = doubleQuotedString;
+    else {
+        const hasDouble = value.includes('"');
+        const hasSingle = value.includes("'");
+        if (hasDouble && !hasSingle)
+            qs = singleQuotedString;
+        else if (hasSingle && !hasDouble)
+            qs = doubleQuotedString;
+        else
+            qs = singleQuote ? singleQuotedString : doubleQuotedString;
+    }
+    return qs(value, ctx);
+}
+// The negative lookbehind avoids a polynomial search,
+// but isn't supported yet on Safari: https://caniuse.com/js-regexp-lookbehind
+let blockEndNewlines;
+try {
+    blockEndNewlines = new RegExp('(^|(?<!\n))\n+(?!\n|$)', 'g');
+}
+catch {
+    blockEndNewlines = /\n+(?!\n|$)/g;
+}
+function blockString({ comment, type, value }, ctx, onComment, onChompKeep) {
+    const { blockQuote, commentString, lineWidth } = ctx.options;
+    // 1. Block can't end in whitespace unless the last line is non-empty.
+    // 2. Strings consisting of only whitespace are best rendered explicitly.
+    if (!blockQuote || /\n[\t ]+$/.test(value)) {
+        return quotedString(value, ctx);
+    }
+    const indent = ctx.indent ||
+        (ctx.forceBlockIndent || containsDocumentMarker(value) ? '  ' : '');
+    const literal = blockQuote === 'literal'
+        ? true
+        : blockQuote === 'folded' || type === Scalar.Scalar.BLOCK_FOLDED
+            ? false
+            : type === Scalar.Scalar.BLOCK_LITERAL
+                ? true
+                : !lineLengthOverLimit(value, lineWidth, indent.length);
+    if (!value)
+        return literal ? '|\n' : '>\n';
+    // determine chomping from whitespace at value end
+    let chomp;
+    let endStart;
+    for (endStart = value.length; endStart > 0; --endStart) {
+        const ch = value[endStart - 1];
+        if (ch !== '\n' && ch !== '\t' && ch !== ' ')
+            break;
+    }
+    let end = value.substring(endStart);
+    const endNlPos = end.indexOf('\n');
+    if (endNlPos === -1) {
+        chomp = '-'; // strip
+    }
+    else if (value === end || endNlPos !== end.length - 1) {
+        chomp = '+'; // keep
+        if (onChompKeep)
+            onChompKeep();
+    }
+    else {
+        chomp = ''; // clip
+    }
+    if (end) {
+        value = value.slice(0, -end.length);
+        if (end[end.length - 1] === '\n')
+            end = end.slice(0, -1);
+        end = end.replace(blockEndNewlines, `$&${indent}`);
+    }
+    // determine indent indicator from whitespace at value start
+    let startWithSpace = false;
+    let startEnd;
+    let startNlPos = -1;
+    for (startEnd = 0; startEnd < value.length; ++startEnd) {
+        const ch = value[startEnd];
+        if (ch === ' ')
+            startWithSpace = true;
+        else if (ch === '\n')
+            startNlPos = startEnd;
+        else
+            break;
+    }
+    let start = value.substring(0, startNlPos < startEnd ? startNlPos + 1 : startEnd);
+    if (start) {
+        value = value.substring(start.length);
+        start = start.replace(/\n+/g, `$&${indent}`);
+    }
+    const indentSize = indent ? '2' : '1'; // root is at -1
+    // Leading | or > is added later
+    let header = (startWithSpace ? indentSize : '') + chomp;
+    if (comment) {
+        header += ' ' + commentString(comment.replace(/ ?[\r\n]+/g, ' '));
+        if (onComment)
+            onComment();
+    }
+    if (!literal) {
+        const foldedValue = value
+            .replace(/\n+/g, '\n$&')
+            .replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, '$1$2') // more-indented lines aren't folded
+            //                ^ more-ind. ^ empty     ^ capture next empty lines only at end of indent
+            .replace(/\n+/g, `$&${indent}`);
+        let literalFallback = false;
+        const foldOptions = getFoldOptions(ctx, true);
+        if (blockQuote !== 'folded' && type !== Scalar.Scalar.BLOCK_FOLDED) {
+            foldOptions.onOverflow = () => {
+                literalFallback = true;
+            };
+        }
+        const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
+        if (!literalFallback)
+            return `>${header}\n${indent}${body}`;
+    }
+    value = value.replace(/\n+/g, `$&${indent}`);
+    return `|${header}\n${indent}${start}${value}${end}`;
+}
+function plainString(item, ctx, onComment, onChompKeep) {
+    const { type, value } = item;
+    const { actualString, implicitKey, indent, indentStep, inFlow } = ctx;
+    if ((implicitKey && value.includes('\n')) ||
+        (inFlow && /[[\]{},]/.test(value))) {
+        return quotedString(value, ctx);
+    }
+    if (/^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/.test(value)) {
+        // not allowed:
+        // - '-' or '?'
+        // - start with an indicator character (except [?:-]) or /[?-] /
+        // - '\n ', ': ' or ' \n' anywhere
+        // - '#' not preceded by a non-space char
+        // - end with ' ' or ':'
+        return implicitKey || inFlow || !value.includes('\n')
+            ? quotedString(value, ctx)
+            : blockString(item, ctx, onComment, onChompKeep);
+    }
+    if (!implicitKey &&
+        !inFlow &&
+        type !== Scalar.Scalar.PLAIN &&
+        value.includes('\n')) {
+        // Where allowed & type not set explicitly, prefer block style for multiline strings
+        return blockString(item, ctx, onComment, onChompKeep);
+    }
+    if (containsDocumentMarker(value)) {
+        if (indent === '') {
+            ctx.forceBlockIndent = true;
+            return blockString(item, ctx, onComment, onChompKeep);
+        }
+        else if (implicitKey && indent === indentStep) {
+            return quotedString(value, ctx);
+        }
+    }
+    const str = value.replace(/\n+/g, `$&\n${indent}`);
+    // Verify that output will be parsed as a string, as e.g. plain numbers and
+    // booleans get parsed with those types in v1.2 (e.g. '42', 'true' & '0.9e-3'),
+    // and others in v1.1.
+    if (actualString) {
+        const test = (tag) => tag.default && tag.tag !== 'tag:yaml.org,2002:str' && tag.test?.test(str);
+        const { compat, tags } = ctx.doc.schema;
+        if (tags.some(test) || compat?.some(test))
+            return quotedString(value, ctx);
+    }
+    return implicitKey
+        ? str
+        : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+}
+function stringifyString(item, ctx, onComment, onChompKeep) {
+    const { implicitKey, inFlow } = ctx;
+    const ss = typeof item.value === 'string'
+        ? item
+        : Object.assign({}, item, { value: String(item.value) });
+    let { type } = item;
+    if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
+        // force double quotes on control characters & unpaired surrogates
+        if (/[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u.test(ss.value))
+            type = Scalar.Scalar.QUOTE_DOUBLE;
+    }
+    const _stringify = (_type) => {
+        switch (_type) {
+            case Scalar.Scalar.BLOCK_FOLDED:
+            case Scalar.Scalar.BLOCK_LITERAL:
+                return implicitKey || inFlow
+                    ? quotedString(ss.value, ctx) // blocks are not valid inside flow containers
+                    : blockString(ss, ctx, onComment, onChompKeep);
+            case Scalar.Scalar.QUOTE_DOUBLE:
+                return doubleQuotedString(ss.value, ctx);
+            case Scalar.Scalar.QUOTE_SINGLE:
+                return singleQuotedString(ss.value, ctx);
+            case Scalar.Scalar.PLAIN:
+                return plainString(ss, ctx, onComment, onChompKeep);
+            default:
+                return null;
+        }
+    };
+    let res = _stringify(type);
+    if (res === null) {
+        const { defaultKeyType, defaultStringType } = ctx.options;
+        const t = (implicitKey && defaultKeyType) || defaultStringType;
+        res = _stringify(t);
+        if (res === null)
+            throw new Error(`Unsupported default string type ${t}`);
+    }
+    return res;
+}
+
+exports.stringifyString = stringifyString;
+
+
+/***/ }),
+
+/***/ 204:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(1127);
+
+const BREAK = Symbol('break visit');
+const SKIP = Symbol('skip children');
+const REMOVE = Symbol('remove node');
+/**
+ * Apply a visitor to an AST node or document.
+ *
+ * Walks through the tree (depth-first) starting from `node`, calling a
+ * `visitor` function with three arguments:
+ *   - `key`: For sequence values and map `Pair`, the node's index in the
+ *     collection. Within a `Pair`, `'key'` or `'value'`, correspondingly.
+ *     `null` for the root node.
+ *   - `node`: The current node.
+ *   - `path`: The ancestry of the current node.
+ *
+ * The return value of the visitor may be used to control the traversal:
+ *   - `undefined` (default): Do nothing and continue
+ *   - `visit.SKIP`: Do not visit the children of this node, continue with next
+ *     sibling
+ *   - `visit.BREAK`: Terminate traversal completely
+ *   - `visit.REMOVE`: Remove the current node, then continue with the next one
+ *   - `Node`: Replace the current node, then continue by visiting it
+ *   - `number`: While iterating the items of a sequence or map, set the index
+ *     of the next step. This is useful especially if the index of the current
+ *     node has changed.
+ *
+ * If `visitor` is a single function, it will be called with all values
+ * encountered in the tree, including e.g. `null` values. Alternatively,
+ * separate visitor functions may be defined for each `Map`, `Pair`, `Seq`,
+ * `Alias` and `Scalar` node. To define the same visitor function for more than
+ * one node type, use the `Collection` (map and seq), `Value` (map, seq & scalar)
+ * and `Node` (alias, map, seq & scalar) targets. Of all these, only the most
+ * specific defined one will be used for each node.
+ */
+function visit(node, visitor) {
+    const visitor_ = initVisitor(visitor);
+    if (identity.isDocument(node)) {
+        const cd = visit_(null, node.contents, visitor_, Object.freeze([node]));
+        if (cd === REMOVE)
+            node.contents = null;
+    }
+    else
+        visit_(null, node, visitor_, Object.freeze([]));
+}
+// Without the `as symbol` casts, TS declares these in the `visit`
+// namespace using `var`, but then complains about that because
+// `unique symbol` must be `const`.
+/** Terminate visit traversal completely */
+visit.BREAK = BREAK;
+/** Do not visit the children of the current node */
+visit.SKIP = SKIP;
+/** Remove the current node */
+visit.REMOVE = REMOVE;
+function visit_(key, node, visitor, path) {
+    const ctrl = callVisitor(key, node, visitor, path);
+    if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
+        replaceNode(key, path, ctrl);
+        return visit_(key, ctrl, visitor, path);
+    }
+    if (typeof ctrl !== 'symbol') {
+        if (identity.isCollection(node)) {
+            path = Object.freeze(path.concat(node));
+            for (let i = 0; i < node.items.length; ++i) {
+                const ci = visit_(i, node.items[i], visitor, path);
+                if (typeof ci === 'number')
+                    i = ci - 1;
+                else if (ci === BREAK)
+                    return BREAK;
+                else if (ci === REMOVE) {
+                    node.items.splice(i, 1);
+                    i -= 1;
+                }
+            }
+        }
+        else if (identity.isPair(node)) {
+            path = Object.freeze(path.concat(node));
+            const ck = visit_('key', node.key, visitor, path);
+            if (ck === BREAK)
+                return BREAK;
+            else if (ck === REMOVE)
+                node.key = null;
+            const cv = visit_('value', node.value, visitor, path);
+            if (cv === BREAK)
+                return BREAK;
+            else if (cv === REMOVE)
+                node.value = null;
+        }
+    }
+    return ctrl;
+}
+/**
+ * Apply an async visitor to an AST node or document.
+ *
+ * Walks through the tree (depth-first) starting from `node`, calling a
+ * `visitor` function with three arguments:
+ *   - `key`: For sequence values and map `Pair`, the node's index in the
+ *     collection. Within a `Pair`, `'key'` or `'value'`, correspondingly.
+ *     `null` for the root node.
+ *   - `node`: The current node.
+ *   - `path`: The ancestry of the current node.
+ *
+ * The return value of the visitor may be used to control the traversal:
+ *   - `Promise`: Must resolve to one of the following values
+ *   - `undefined` (default): Do nothing and continue
+ *   - `visit.SKIP`: Do not visit the children of this node, continue with next
+ *     sibling
+ *   - `visit.BREAK`: Terminate traversal completely
+ *   - `visit.REMOVE`: Remove the current node, then continue with the next one
+ *   - `Node`: Replace the current node, then continue by visiting it
+ *   - `number`: While iterating the items of a sequence or map, set the index
+ *     of the next step. This is useful especially if the index of the current
+ *     node has changed.
+ *
+ * If `visitor` is a single function, it will be called with all values
+ * encountered in the tree, including e.g. `null` values. Alternatively,
+ * separate visitor functions may be defined for each `Map`, `Pair`, `Seq`,
+ * `Alias` and `Scalar` node. To define the same visitor function for more than
+ * one node type, use the `Collection` (map and seq), `Value` (map, seq & scalar)
+ * and `Node` (alias, map, seq & scalar) targets. Of all these, only the most
+ * specific defined one will be used for each node.
+ */
+async function visitAsync(node, visitor) {
+    const visitor_ = initVisitor(visitor);
+    if (identity.isDocument(node)) {
+        const cd = await visitAsync_(null, node.contents, visitor_, Object.freeze([node]));
+        if (cd === REMOVE)
+            node.contents = null;
+    }
+    else
+        await visitAsync_(null, node, visitor_, Object.freeze([]));
+}
+// Without the `as symbol` casts, TS declares these in the `visit`
+// namespace using `var`, but then complains about that because
+// `unique symbol` must be `const`.
+/** Terminate visit traversal completely */
+visitAsync.BREAK = BREAK;
+/** Do not visit the children of the current node */
+visitAsync.SKIP = SKIP;
+/** Remove the current node */
+visitAsync.REMOVE = REMOVE;
+async function visitAsync_(key, node, visitor, path) {
+    const ctrl = await callVisitor(key, node, visitor, path);
+    if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
+        replaceNode(key, path, ctrl);
+        return visitAsync_(key, ctrl, visitor, path);
+    }
+    if (typeof ctrl !== 'symbol') {
+        if (identity.isCollection(node)) {
+            path = Object.freeze(path.concat(node));
+            for (let i = 0; i < node.items.length; ++i) {
+                const ci = await visitAsync_(i, node.items[i], visitor, path);
+                if (typeof ci === 'number')
+                    i = ci - 1;
+                else if (ci === BREAK)
+                    return BREAK;
+                else if (ci === REMOVE) {
+                    node.items.splice(i, 1);
+                    i -= 1;
+                }
+            }
+        }
+        else if (identity.isPair(node)) {
+            path = Object.freeze(path.concat(node));
+            const ck = await visitAsync_('key', node.key, visitor, path);
+            if (ck === BREAK)
+                return BREAK;
+            else if (ck === REMOVE)
+                node.key = null;
+            const cv = await visitAsync_('value', node.value, visitor, path);
+            if (cv === BREAK)
+                return BREAK;
+            else if (cv === REMOVE)
+                node.value = null;
+        }
+    }
+    return ctrl;
+}
+function initVisitor(visitor) {
+    if (typeof visitor === 'object' &&
+        (visitor.Collection || visitor.Node || visitor.Value)) {
+        return Object.assign({
+            Alias: visitor.Node,
+            Map: visitor.Node,
+            Scalar: visitor.Node,
+            Seq: visitor.Node
+        }, visitor.Value && {
+            Map: visitor.Value,
+            Scalar: visitor.Value,
+            Seq: visitor.Value
+        }, visitor.Collection && {
+            Map: visitor.Collection,
+            Seq: visitor.Collection
+        }, visitor);
+    }
+    return visitor;
+}
+function callVisitor(key, node, visitor, path) {
+    if (typeof visitor === 'function')
+        return visitor(key, node, path);
+    if (identity.isMap(node))
+        return visitor.Map?.(key, node, path);
+    if (identity.isSeq(node))
+        return visitor.Seq?.(key, node, path);
+    if (identity.isPair(node))
+        return visitor.Pair?.(key, node, path);
+    if (identity.isScalar(node))
+        return visitor.Scalar?.(key, node, path);
+    if (identity.isAlias(node))
+        return visitor.Alias?.(key, node, path);
+    return undefined;
+}
+function replaceNode(key, path, node) {
+    const parent = path[path.length - 1];
+    if (identity.isCollection(parent)) {
+        parent.items[key] = node;
+    }
+    else if (identity.isPair(parent)) {
+        if (key === 'key')
+            parent.key = node;
+        else
+            parent.value = node;
+    }
+    else if (identity.isDocument(parent)) {
+        parent.contents = node;
+    }
+    else {
+        const pt = identity.isAlias(parent) ? 'alias' : 'scalar';
+        throw new Error(`Cannot replace node with ${pt} parent`);
+    }
+}
+
+exports.visit = visit;
+exports.visitAsync = visitAsync;
+
 
 /***/ })
 
@@ -43520,6 +55941,36 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 			() => (module);
 /******/ 		__nccwpck_require__.d(getter, { a: getter });
 /******/ 		return getter;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
 /******/ 	};
 /******/ })();
 /******/ 

@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream'
 import type { Clock, Services } from '../app/services.js'
 import { verifyTask } from '../verify/verify-task.js'
 import { Docker } from './docker/docker.js'
+import { createEcsTaskDefinitions } from './ecs/ecs-client.js'
 import { localFiles } from './files/local-files.js'
 import { RegistryClient } from './registry/client.js'
 
@@ -19,6 +20,7 @@ export function realServices(log: Writable): Services {
     // One run reads the same image configs for facts, pinning and the daemonless build: the client keeps them.
     registry: options => new RegistryClient({ insecureRegistries: options.insecureRegistries, cacheImageConfigs: true }),
     verifier: (definition, options) => verifyTask(docker, definition, { ...options, clock: systemClock }),
+    ecs: createEcsTaskDefinitions,
     // Loaded on demand: @actions/github reads the event payload as it loads, and most runs comment on nothing.
     pullRequests: async (token, apiUrl) => (await import('./github/pull-request-comment.js')).createPullRequestComments(token, apiUrl),
     clock: systemClock

@@ -30,7 +30,7 @@ export function setActionOutputs(host: Host, results: RewrittenFile[]): void {
   const byContainer = (result: RewrittenFile, field: (change: RewrittenFile['changes'][number]) => string): string =>
     result.changes.length === 1 ? field(result.changes[0]) : result.changes.map(change => `${name(result, change)}=${field(change)}`).join(',')
   perFile('task-definition', result => result.job.target ?? '')
-  perFile('image', result => byContainer(result, change => change.image))
+  perFile('image', result => byContainer(result, change => change.runs))
   perFile('pattern', result => result.changes.map(change => `${name(result, change)}=${patternName(change.plan.pattern)}`).join(','))
   host.setOutput('changed', String(results.some(result => result.changed)))
 }

@@ -1,6 +1,9 @@
 import { DEFAULT_AGENT_CONTAINER, DEFAULT_AGENT_IMAGE, TOKEN_PATTERN } from '../core/agent.js'
 import type { NonRootStrategy, Placement } from '../core/pattern.js'
+import { AUDIT_RULES, type RuleId } from '../core/audit/rules.js'
+import { parseTemplateParameters } from '../core/cloudformation.js'
 import { InputError } from '../core/errors.js'
+import { describeTarget } from './ecs.js'
 import { checkImageReference } from '../core/input-limits.js'
 import { repositoryOf } from '../core/image-reference.js'
 import type { InspectSource } from './image-facts-lookup.js'
@@ -8,7 +11,16 @@ import type { TokenSource } from '../core/rewrite.js'
 
 /** Everything the run needs from its inputs, typed and checked. Action inputs and CLI flags share it. */
 export interface Context {
+  /** Paths and globs of task definition files; empty when the task definition comes from ECS. */
   taskDefinition: string
+  /** DescribeTaskDefinition's target (a family, family:revision or ARN) when the task definition comes from ECS. */
+  ecsTaskDefinition?: string
+  /** The template resources to instrument (logical ids); every AWS::ECS::TaskDefinition when empty. */
+  resources: string[]
+  /** Values for a template's parameters and pseudo parameters (`AWS::AccountId`, …), to resolve an `Image` for its look-up. */
+  templateParameters: Record<string, string>
+  /** The CPU of tasks whose file does not say (Terraform container definitions). */
+  cpuArchitecture: 'X86_64' | 'ARM64'
   containerNames: string[]
   image?: string
   mode: Placement
@@ -34,12 +46,26 @@ export interface Context {
   /** Comment the review on the pull request (when the run is for one and a token is given). */
   comment: boolean
   githubToken?: string
+  /** Audit instead of instrument: report findings, build and write nothing but the report. */
+  audit: boolean
+  /** The level from which findings fail the audit. */
+  failOn: 'error' | 'warning' | 'never'
+  /** Rules the audit leaves out (reported as suppressed). */
+  auditIgnore: RuleId[]
+  /** Where the audit writes its SARIF 2.1.0 file. */
+  sarif?: string
   warnings: string[]
 }
 
 /** The names of every input, as action.yml declares them and the CLI takes them as flags. */
 export const INPUT_NAMES = [
   'task-definition',
+  'task-definition-family',
+  'task-definition-arn',
+  'task-definition-revision',
+  'resource',
+  'template-parameters',
+  'cpu-architecture',
   'container-name',
   'image',
   'mode',
@@ -62,7 +88,11 @@ export const INPUT_NAMES = [
   'verify',
   'verify-timeout',
   'comment',
-  'github-token'
+  'github-token',
+  'audit',
+  'fail-on',
+  'audit-ignore',
+  'sarif'
 ] as const
 
 /** Who builds an image: `auto` takes the registry (no daemon) when the pattern needs no RUN step. */
@@ -75,7 +105,12 @@ export function readContext(getInput: GetInput): Context {
   const get = (name: InputName): string | undefined => getInput(name).trim() || undefined
   const warnings: string[] = []
   const taskDefinition = get('task-definition')
-  if (!taskDefinition) throw new InputError('task-definition', 'is required')
+  const fromEcs = get('task-definition-family') ?? get('task-definition-arn') ?? get('task-definition-revision')
+  if (taskDefinition && fromEcs) {
+    throw new InputError('task-definition', 'names files; task-definition-family, -arn and -revision fetch one from ECS: give one or the other')
+  }
+  if (!taskDefinition && !fromEcs) throw new InputError('task-definition', 'is required (or task-definition-family / task-definition-arn to fetch it from ECS)')
+  const ecsTaskDefinition = fromEcs ? describeTarget(get('task-definition-family'), get('task-definition-arn'), get('task-definition-revision')) : undefined
   // Image references reach docker as arguments: anything outside Docker's reference grammar is refused first.
   for (const input of ['image', 'agent-image', 'target-image'] as const) {
     const value = get(input)
@@ -86,7 +121,11 @@ export function readContext(getInput: GetInput): Context {
     throw new InputError('target-image', `is the repository to push to (${repositoryOf(target)}): the action names the tag itself`)
   }
   const context: Context = {
-    taskDefinition,
+    taskDefinition: taskDefinition ?? '',
+    ecsTaskDefinition,
+    resources: list(get('resource')),
+    templateParameters: parseTemplateParameters(getInput('template-parameters')),
+    cpuArchitecture: oneOf('cpu-architecture', get('cpu-architecture') ?? 'X86_64', ['X86_64', 'ARM64']),
     containerNames: list(get('container-name')),
     image: get('image'),
     mode: oneOf('mode', get('mode') ?? 'sidecar', ['sidecar', 'embedded']),
@@ -109,6 +148,10 @@ export function readContext(getInput: GetInput): Context {
     verifyTimeout: count('verify-timeout', get('verify-timeout'), 60),
     comment: flag('comment', get('comment'), true),
     githubToken: get('github-token'),
+    audit: flag('audit', get('audit'), false),
+    failOn: oneOf('fail-on', get('fail-on') ?? 'error', ['error', 'warning', 'never']),
+    auditIgnore: list(get('audit-ignore')).map(id => oneOf('audit-ignore', id.toUpperCase(), AUDIT_RULES.map(rule => rule.id))),
+    sarif: get('sarif'),
     warnings
   }
   // Contradictions are found before any image is looked up.

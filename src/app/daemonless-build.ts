@@ -1,11 +1,11 @@
-import { createGunzip, gzipSync } from 'node:zlib'
-import { createHash } from 'node:crypto'
+import { gzipSync } from 'node:zlib'
 import { AGENT_DIR } from '../core/agent.js'
 import { AGENT_TREE, AGENT_TREE_PARENTS, AgentTreeError, agentTreeEntries, holdsOnlyAgentTree, inAgentTree } from '../core/agent-layer.js'
 import { ImageError, RegistryError } from '../core/errors.js'
 import { canonicalRepository, parseImageReference } from '../core/image-reference.js'
 import { appendLayers, type AppendedLayer } from '../core/image-mutation.js'
-import { TarFormatError, TarReader, TarType, writeTar, type TarEntry } from '../core/tar.js'
+import { LayerReadError, isGzip, readLayerEntries } from '../core/layer-reader.js'
+import { writeTar, type TarEntry } from '../core/tar.js'
 import { mapWithConcurrency } from '../core/concurrency.js'
 import { digestOf } from '../core/digest.js'
 import { MediaType, type Descriptor } from '../core/oci.js'
@@ -137,7 +137,6 @@ export class AgentLayoutError extends ImageError {
 
 /** gzip level of the written agent layer: part of its digest, so it never changes between runs of one version. */
 const GZIP_LEVEL = 6
-const GZIP_MAGIC = [0x1f, 0x8b]
 
 interface PickedLayer extends AppendedLayer {
   /** The compressed bytes already in memory: pushed from there rather than fetched again. */
@@ -207,34 +206,13 @@ async function agentLayers(
 async function readLayer(client: Registry, agentImage: string, repository: string, descriptor: Descriptor, diffId: string, index: number, count: number): Promise<ReadLayer> {
   const label = `layer ${index + 1} of ${count} (${descriptor.digest})`
   const bytes = await client.getBlob(repository, descriptor.digest)
-  if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1]) throw new AgentLayoutError(agentImage, `${label} is not gzip-compressed (${descriptor.mediaType})`)
-  const reader = new TarReader(entry => entry.type === TarType.file && inAgentTree(entry.path))
-  const entries: TarEntry[] = []
-  const hash = createHash('sha256')
+  if (!isGzip(bytes)) throw new AgentLayoutError(agentImage, `${label} is not gzip-compressed (${descriptor.mediaType})`)
   try {
-    await new Promise<void>((resolve, reject) => {
-      // 1 MiB chunks: the default 16 KiB makes streaming a layer three times slower than gunzipping it whole.
-      const gunzip = createGunzip({ chunkSize: 1 << 20 })
-      gunzip.on('data', (chunk: Buffer) => {
-        hash.update(chunk)
-        try {
-          entries.push(...reader.write(chunk))
-        } catch (error) {
-          gunzip.destroy(error as Error)
-        }
-      })
-      gunzip.on('error', reject)
-      gunzip.on('end', resolve)
-      gunzip.end(bytes)
-    })
-    reader.end()
+    return { index, descriptor, diffId, bytes, entries: await readLayerEntries(bytes, inAgentTree, diffId) }
   } catch (error) {
-    if (error instanceof TarFormatError) throw new ImageError(agentImage, `${label}: ${error.message}`)
-    throw new ImageError(agentImage, `${label} does not gunzip: ${(error as Error).message}`)
+    if (error instanceof LayerReadError) throw new ImageError(agentImage, `${label}: ${error.message}`)
+    throw error
   }
-  const unpacked = `sha256:${hash.digest('hex')}`
-  if (unpacked !== diffId) throw new ImageError(agentImage, `${label} unpacks to ${unpacked}, not the diff_id ${diffId} its config names`)
-  return { index, descriptor, diffId, bytes, entries }
 }
 
 /** An entry that adds to the agent tree, or a whiteout that deletes from it or from above it. */

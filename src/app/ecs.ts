@@ -57,13 +57,17 @@ export function describeTarget(family?: string, arn?: string, revision?: string)
   if (givenFamily !== undefined && !FAMILY.test(givenFamily)) {
     throw new InputError(
       'task-definition-family',
-      `${JSON.stringify(givenFamily)} is not a task definition family (1 to 255 letters, digits, underscores and hyphens); give a revision in task-definition-revision`
+      `${JSON.stringify(givenFamily)} is not a task definition family (1 to 255 letters, digits, underscores and hyphens); ` +
+        'give a revision in task-definition-revision'
     )
   }
   if (givenArn !== undefined) {
     const match = TASK_DEFINITION_ARN.exec(givenArn)
     if (!match) {
-      throw new InputError('task-definition-arn', `${JSON.stringify(givenArn)} is not a task definition ARN (arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>)`)
+      throw new InputError(
+        'task-definition-arn',
+        `${JSON.stringify(givenArn)} is not a task definition ARN (arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>)`
+      )
     }
     const [, arnFamily, arnRevision] = match
     if (givenFamily !== undefined && givenFamily !== arnFamily) {
@@ -78,5 +82,8 @@ export function describeTarget(family?: string, arn?: string, revision?: string)
   if (givenRevision !== undefined) {
     throw new InputError('task-definition-revision', 'a revision alone names no task definition: give task-definition-family with it, or task-definition-arn')
   }
-  throw new InputError('task-definition-family', 'no task definition to read from ECS: give task-definition-family (and task-definition-revision for a fixed revision) or task-definition-arn')
+  throw new InputError(
+    'task-definition-family',
+    'no task definition to read from ECS: give task-definition-family (and task-definition-revision for a fixed revision) or task-definition-arn'
+  )
 }

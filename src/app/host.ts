@@ -10,6 +10,8 @@ export interface Host {
   setSecret(value: string): void
   info(message: string): void
   warning(message: string, location?: SourceLocation): void
+  /** A note: an annotation of the lowest level (the audit's `note` findings). */
+  notice(message: string, location?: SourceLocation): void
   error(message: string, location?: SourceLocation): void
   setOutput(name: string, value: string): void
   /** The folder rewritten task definitions go to when no output is given; undefined: standard output. */

@@ -21,7 +21,7 @@ import type { Services } from './services.js'
 export async function instrument(host: Host, services: Services, ctx: Context): Promise<void> {
   for (const warning of ctx.warnings) host.warning(warning)
   const registry = services.registry({ insecureRegistries: ctx.insecureRegistries })
-  const files = await readTasks(host, services.files, ctx)
+  const files = await readTasks(host, services, ctx)
   const tasks = files.flatMap(file => file.tasks)
   const saved = ctx.imageInspectFile ? await services.files.readSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : []
   const lookup = new ImageFactsLookup(ctx.inspect, services.docker, registry, saved)

@@ -5,6 +5,7 @@ import { ImageError, InputError, TaskDefinitionError } from '../core/errors.js'
 import type { ImageFacts } from '../core/image-facts.js'
 import { LIMITS, imageReferenceProblem } from '../core/input-limits.js'
 import type { EditableDocument } from '../core/document.js'
+import { resolveImage } from '../core/cloudformation.js'
 import { patternName } from '../core/pattern.js'
 import { plumbingReason } from '../core/plumbing.js'
 import type { Architecture } from '../core/platform.js'
@@ -33,7 +34,7 @@ export interface PlannedContainer {
 export async function lookUpImages(jobs: TaskJob[], ctx: Context, lookup: ImageFactsLookup): Promise<void> {
   const images = new Map<string, { reference: string; architecture: Architecture }>()
   for (const job of jobs) {
-    for (const reference of selectedImages(job.definition, job.view, ctx)) images.set(`${job.architecture} ${reference}`, { reference, architecture: job.architecture })
+    for (const reference of selectedImages(job, ctx)) images.set(`${job.architecture} ${reference}`, { reference, architecture: job.architecture })
   }
   await mapWithConcurrency([...images.values()], ctx.concurrency, ({ reference, architecture }) => lookup.facts(reference, architecture))
 }
@@ -50,7 +51,10 @@ export async function planTasks(host: Host, ctx: Context, jobs: TaskJob[], looku
 export async function planTask(host: Host, ctx: Context, job: TaskJob, lookup: ImageFactsLookup): Promise<PlannedContainer[]> {
   const { definition, view: document } = job
   const { targets, skipped } = selectContainers(definition, document, ctx)
-  job.skipped = skipped.map(({ index, why }) => ({ container: definition.containerDefinitions[index].name, image: definition.containerDefinitions[index].image ?? '', why }))
+  job.skipped = skipped.map(({ index, why }) => {
+    const { name, image } = definition.containerDefinitions[index]
+    return { container: name, image: typeof image === 'string' ? image : JSON.stringify(image ?? ''), why }
+  })
   for (const { container, why } of job.skipped) host.info(`${container}: not instrumented: ${why}`)
   if (targets.length === 0) {
     // A batch over a whole repository must not stop at a task that is all plumbing: it is written as it is.
@@ -65,7 +69,7 @@ export async function planTask(host: Host, ctx: Context, job: TaskJob, lookup: I
   for (const index of targets) {
     const container = definition.containerDefinitions[index]
     const at = document.locate(['containerDefinitions', index])
-    const image = ctx.image ?? container.image
+    const image = ctx.image ?? containerImage(job, index)
     if (!image) throw new TaskDefinitionError(`container ${container.name} has no image`, at)
     await host.group(`container ${container.name}: ${image}`, async () => {
       const facts = await lookup.facts(image, architecture)
@@ -96,14 +100,36 @@ export async function planTask(host: Host, ctx: Context, job: TaskJob, lookup: I
  * The images of the containers a run will instrument, checked against Docker's reference grammar before any
  * is looked up (they reach docker and registries), to look them up ahead, several at once.
  */
-export function selectedImages(definition: TaskDefinition, document: EditableDocument, ctx: Context): string[] {
+export function selectedImages(job: TaskJob, ctx: Context): string[] {
+  const { definition, view: document } = job
   return selectContainers(definition, document, ctx).targets.flatMap(index => {
-    const image = ctx.image ?? definition.containerDefinitions[index].image
+    const image = ctx.image ?? containerImage(job, index)
     if (!image || ctx.image) return image ? [image] : []
     const problem = imageReferenceProblem(image)
     if (problem) throw new TaskDefinitionError(`containerDefinitions[${index}].image: ${problem}`, document.locate(['containerDefinitions', index, 'image']))
     return [image]
   })
+}
+
+/** The containers the audit looks at: those named, or every essential one but the agent sidecar and the plumbing. */
+export function auditedContainers(job: TaskJob, ctx: Context): number[] {
+  return selectContainers(job.definition, job.view, ctx).targets
+}
+
+/**
+ * A container's image as a reference to look up: as written, or — in a template — its intrinsic function (`Fn::Sub`
+ * with the account, region and URL suffix, `Ref` to a parameter, …) worked out from the template parameters.
+ */
+export function containerImage(job: TaskJob, index: number): string | undefined {
+  const container = job.definition.containerDefinitions[index]
+  const written: unknown = container.image
+  if (written === undefined || typeof written === 'string') return written
+  const resolved = resolveImage(written, job.resolve ?? { parameters: {} })
+  if ('image' in resolved) return resolved.image
+  throw new TaskDefinitionError(
+    `${job.id ? `resource ${job.id}, ` : ''}container ${container.name}: its Image ${JSON.stringify(written)} cannot be worked out for the image look-up (${resolved.unresolved}); give the value in the template-parameters input (Name=value, one per line)`,
+    job.view.locate(['containerDefinitions', index, 'image'])
+  )
 }
 
 /**

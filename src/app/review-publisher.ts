@@ -12,28 +12,50 @@ const SUMMARY_LIMIT = 1024 * 1024 - 1024
  * Dependabot pull request), an unreadable event payload, GitHub being down — each is one warning.
  */
 export async function publishReview(host: Host, services: Pick<Services, 'pullRequests'>, ctx: Context, key: string, reviews: ReviewInput[], verification = ''): Promise<void> {
+  const runUrl = host.gitHubRun()?.runUrl
+  const withRun = reviews.map(review => ({ ...review, runUrl }))
+  // The summary holds up to 1 MiB, the comment 65,536 characters: the comment's shortened diff links to the summary.
+  // The verification report (a table of a few rows) goes below the review, whose limit shrinks to make room.
+  const appended = verification ? `\n${verification}\n` : ''
+  await publish(host, services, ctx, {
+    marker: reviewMarker(key),
+    summary: () => renderReviews(key, withRun, SUMMARY_LIMIT - appended.length) + appended,
+    comment: () => renderReviews(key, withRun, COMMENT_LIMIT - appended.length) + appended
+  })
+}
+
+/** Markdown made elsewhere (the audit's report), shown the same way: summary, and one sticky comment under `key`. */
+export async function publishMarkdown(host: Host, services: Pick<Services, 'pullRequests'>, ctx: Context, key: string, markdown: string): Promise<void> {
+  const marker = reviewMarker(key)
+  const body = `${marker}\n${markdown}`
+  await publish(host, services, ctx, { marker, summary: () => markdown, comment: () => body })
+}
+
+interface Publication {
+  marker: string
+  summary: () => string
+  comment: () => string
+}
+
+async function publish(host: Host, services: Pick<Services, 'pullRequests'>, ctx: Context, publication: Publication): Promise<void> {
   try {
-    await publish(host, services, ctx, key, reviews, verification)
+    await post(host, services, ctx, publication)
   } catch (error) {
     host.warning(`the review could not be published: ${(error as Error).message.split('\n')[0]}; the task definition is written`)
   }
 }
 
-async function publish(host: Host, services: Pick<Services, 'pullRequests'>, ctx: Context, key: string, reviews: ReviewInput[], verification: string): Promise<void> {
+async function post(host: Host, services: Pick<Services, 'pullRequests'>, ctx: Context, publication: Publication): Promise<void> {
   const run = host.gitHubRun()
-  const withRun = reviews.map(review => ({ ...review, runUrl: run?.runUrl }))
-  // The summary holds up to 1 MiB, the comment 65,536 characters: the comment's shortened diff links to the summary.
-  // The verification report (a table of a few rows) goes below the review, whose limit shrinks to make room.
-  const appended = verification ? `\n${verification}\n` : ''
-  await host.writeSummary(renderReviews(key, withRun, SUMMARY_LIMIT - appended.length) + appended)
+  await host.writeSummary(publication.summary())
   if (!run || !ctx.comment || !ctx.githubToken) return
   const pullRequest = run.pullRequest()
   if (!pullRequest) return
-  const body = renderReviews(key, withRun, COMMENT_LIMIT - appended.length) + appended
+  const body = publication.comment()
   let result
   try {
     const comments = await services.pullRequests(ctx.githubToken, run.apiUrl)
-    result = await comments.upsertStickyComment(pullRequest, reviewMarker(key), body)
+    result = await comments.upsertStickyComment(pullRequest, publication.marker, body)
   } catch (error) {
     host.warning(`could not comment on pull request #${pullRequest.issueNumber}: ${(error as Error).message.split('\n')[0]}; the review is in the job summary`)
     return

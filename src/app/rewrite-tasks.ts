@@ -11,8 +11,8 @@ export interface RewrittenFile {
   job: SourceJob
   text: string
   changed: boolean
-  /** Every container change, of every task of the file. */
-  changes: (ContainerChange & { task: TaskJob })[]
+  /** Every container change, of every task of the file, with the image the container runs after it. */
+  changes: (ContainerChange & { task: TaskJob; runs: string })[]
   review: ReviewInput
 }
 
@@ -23,7 +23,11 @@ export function rewriteTasks(host: Host, ctx: Context, jobs: SourceJob[], built:
     const changes: RewrittenFile['changes'] = []
     const containers: ContainerReview[] = []
     for (const task of job.tasks) {
-      const taskChanges = task.planned.map(({ key, index, plan, image }) => ({ index, plan, image: built.get(key) ?? image, task }))
+      // The image changes when one was built, or the `image` input names another; otherwise it stays as written.
+      const taskChanges = task.planned.map(({ key, index, plan, image }) => {
+        const replaced = built.get(key) ?? (ctx.image ? image : undefined)
+        return { index, plan, image: replaced, task, runs: replaced ?? image }
+      })
       rewriteTaskDefinition(task.view, taskChanges, {
         agentImage: agent.image,
         agentContainerName: ctx.agentContainerName,
@@ -40,7 +44,7 @@ export function rewriteTasks(host: Host, ctx: Context, jobs: SourceJob[], built:
           pattern: plan.pattern,
           reason: plan.reason,
           imageBefore: facts.digest ?? image,
-          imageAfter: taskChanges[i].image,
+          imageAfter: taskChanges[i].runs,
           agentImage: plan.attachSidecar || plan.build?.copyAgent ? agent.image : undefined,
           alreadyInstrumented: plan.alreadyInstrumented,
           warnings: plan.warnings.map(warning => warning.message)

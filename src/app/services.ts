@@ -2,6 +2,7 @@ import type { InspectEntry } from '../core/image-facts.js'
 import type { ImageConfigResult, ManifestResult, Platform } from '../core/oci.js'
 import type { TaskDefinition } from '../core/task-definition.js'
 import type { VerifyOptions, VerifyReport } from '../verify/types.js'
+import type { EcsClientFactory } from './ecs.js'
 
 /**
  * What a run needs from the outside world, built once by the entry point (src/index.ts, src/cli.ts) and handed to
@@ -14,6 +15,8 @@ export interface Services {
   registry(options: RegistryOptions): Registry
   /** Starts a rewritten task locally with ECS semantics and reports whether it runs (input `verify`). */
   verifier: Verifier
+  /** ECS's task definitions (inputs task-definition-family / -arn); the AWS SDK is loaded only when asked. */
+  ecs: EcsClientFactory
   /** The pull-request comments; the GitHub client is loaded only when a review is published. */
   pullRequests(token: string, apiUrl: string): Promise<PullRequestComments>
   clock: Clock

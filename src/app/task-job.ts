@@ -1,3 +1,4 @@
+import type { ResolveContext } from '../core/cloudformation.js'
 import type { EditableDocument } from '../core/document.js'
 import type { Architecture } from '../core/platform.js'
 import type { SourceFile } from '../core/task-source.js'
@@ -29,6 +30,8 @@ export interface TaskJob {
   architecture: Architecture
   /** Filled in by planning. */
   planned: PlannedContainer[]
+  /** For a template's task: what resolves an `Image` given by an intrinsic function (template parameters, account, region). */
+  resolve?: ResolveContext
   /** Essential containers left alone by default (another vendor's agent, a log router, a proxy), and why. */
   skipped: { container: string; image: string; why: string }[]
 }

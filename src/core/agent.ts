@@ -12,6 +12,15 @@ export const TOKEN_PATTERN = /^[A-Za-z0-9][-_A-Za-z0-9]{10,55}[A-Za-z0-9]$/
 /** The non-root wrapper: sudo starts the agent (no arguments allowed), then the app replaces the shell. */
 export const SUDO_WRAPPER = ['/bin/sh', '-c', `sudo -n ${AGENT_SCRIPT} && exec "$0" "$@"`]
 
+/** The paths the agent script writes (docs/facts.md §2). */
+export const AGENT_WRITABLE_PATHS = ['/var/lib/lacework', '/var/log/lacework', '/tmp']
+
+/** Whether a container's writable mount points cover every path the agent writes (its root file system may be read-only). */
+export function agentPathsWritable(container: { mountPoints?: { containerPath?: string; readOnly?: boolean }[] }): boolean {
+  const writable = (container.mountPoints ?? []).filter(mount => !mount.readOnly && mount.containerPath).map(mount => (mount.containerPath as string).replace(/\/+$/, ''))
+  return AGENT_WRITABLE_PATHS.every(path => writable.some(mount => path === mount || path.startsWith(`${mount}/`)))
+}
+
 /** A container is already instrumented when the agent script is anywhere in its argv, even inside `sh -c`. */
 export function runsAgentScript(argv: readonly string[]): boolean {
   return argv.some(arg => arg.includes(AGENT_SCRIPT))

@@ -76,7 +76,7 @@ const RENAMES: { parent?: string; api: string; cloudFormation: string }[] = [
  * DockerLabelsMap, LogConfigurationOptionsMap, FirelensConfigurationOptionsMap, StringMap), by their camelCase name
  * and that of the object holding them; no parent: anywhere.
  */
-export const FREE_FORM_MAPS: { parent?: string; key: string }[] = [
+const FREE_FORM_MAPS: { parent?: string; key: string }[] = [
   { key: 'dockerLabels' },
   { parent: 'logConfiguration', key: 'options' },
   { parent: 'firelensConfiguration', key: 'options' },
@@ -113,12 +113,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function convert(value: unknown, trail: Trail, toApi: boolean): unknown {
   if (Array.isArray(value)) return value.map(item => convert(item, trail, toApi))
   if (!isRecord(value) || isIntrinsicFunction(value) || isFreeFormMap(trail)) return value
-  const converted: Record<string, unknown> = {}
-  for (const [key, item] of Object.entries(value)) {
-    const api = toApi ? toApiName(key, trail) : key
-    converted[toApi ? api : toCloudFormationName(key, trail)] = convert(item, [...trail, api], toApi)
-  }
-  return converted
+  // fromEntries defines own keys, so even a `__proto__` key stays a key.
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => {
+      const api = toApi ? toApiName(key, trail) : key
+      return [toApi ? api : toCloudFormationName(key, trail), convert(item, [...trail, api], toApi)]
+    })
+  )
 }
 
 /**
@@ -254,9 +255,11 @@ export class ContainerArrayView implements EditableDocument {
 
   private inner(path: DocumentPath, operation: string): DocumentPath {
     if (path[0] === CONTAINERS) return path.slice(1)
-    const shown = path.length === 0 ? 'the whole task definition' : path.map(segment => (typeof segment === 'number' ? `[${segment}]` : `.${segment}`)).join('').replace(/^\./, '')
+    const dotted = path.map(part => (typeof part === 'number' ? `[${part}]` : `.${part}`)).join('').replace(/^\./, '')
+    const shown = path.length === 0 ? 'the whole task definition' : dotted
     throw new TaskDefinitionError(
-      `cannot ${operation} ${shown}: a Terraform container_definitions file holds only the container definitions; set it on the aws_ecs_task_definition resource`,
+      `cannot ${operation} ${shown}: a Terraform container_definitions file holds only the container definitions; ` +
+        'set it on the aws_ecs_task_definition resource',
       this.document.locate([])
     )
   }

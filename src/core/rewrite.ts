@@ -1,6 +1,7 @@
 import { SERVER_URL_VARIABLE, TOKEN_VARIABLE } from './agent.js'
 import type { ContainerPlan } from './container-plan.js'
 import { deepEqual, type DocumentPath, type EditableDocument } from './document.js'
+import { TaskDefinitionError } from './errors.js'
 import type { ContainerDefinition } from './task-definition.js'
 
 /** How the agent gets its access token: a value in `environment`, or an SSM / Secrets Manager ARN in `secrets`. */
@@ -13,11 +14,11 @@ export interface AgentSettings {
   token?: TokenSource
 }
 
-/** A planned container, by its index in containerDefinitions, with the image it is to run. */
+/** A planned container, by its index in containerDefinitions, with the image it is to run (undefined: its own, as written). */
 export interface ContainerChange {
   index: number
   plan: ContainerPlan
-  image: string
+  image?: string
 }
 
 const PTRACE = 'SYS_PTRACE'
@@ -33,8 +34,8 @@ export function rewriteTaskDefinition(doc: EditableDocument, changes: ContainerC
 
 /** One container definition, edited as a document of its own. */
 function rewriteContainer(doc: EditableDocument, { plan, image }: ContainerChange, settings: AgentSettings): void {
-  const container = doc.value as ContainerDefinition
-  doc.set(['image'], image)
+  // Left as written unless it changes: a template's `Fn::Sub` image stays an `Fn::Sub`.
+  if (image !== undefined) doc.set(['image'], image)
   if (plan.runAsRoot) doc.set(['user'], 'root')
   if (plan.entryPoint) doc.set(['entryPoint'], plan.entryPoint)
   if (plan.command === null) doc.remove(['command'])
@@ -48,7 +49,7 @@ function rewriteContainer(doc: EditableDocument, { plan, image }: ContainerChang
     removeByKey(doc, ['environment'], 'name', TOKEN_VARIABLE)
   }
   if (settings.serverUrl) upsertByKey(doc, ['environment'], 'name', { name: SERVER_URL_VARIABLE, value: settings.serverUrl })
-  if (plan.addPtrace && !(container.linuxParameters?.capabilities?.add ?? []).includes(PTRACE)) {
+  if (plan.addPtrace && !listAt(doc, ['linuxParameters', 'capabilities', 'add']).includes(PTRACE)) {
     doc.append(['linuxParameters', 'capabilities', 'add'], PTRACE)
   }
   if (plan.attachSidecar) {
@@ -73,14 +74,25 @@ function ensureAgentSidecar(doc: EditableDocument, settings: AgentSettings): voi
 
 /** Replaces the entry whose `key` matches, or appends it: environment, secrets, volumesFrom, dependsOn. */
 function upsertByKey(doc: EditableDocument, path: DocumentPath, key: string, entry: Record<string, unknown>): void {
-  const list = (doc.get(path) as Record<string, unknown>[] | undefined) ?? []
+  const list = listAt(doc, path) as Record<string, unknown>[]
   const index = list.findIndex(item => item?.[key] === entry[key])
   if (index < 0) doc.append(path, entry)
   else if (!deepEqual(list[index], entry)) doc.set([...path, index], entry)
 }
 
 function removeByKey(doc: EditableDocument, path: DocumentPath, key: string, value: string): void {
-  const list = (doc.get(path) as Record<string, unknown>[] | undefined) ?? []
+  const list = listAt(doc, path) as Record<string, unknown>[]
   const index = list.findIndex(item => item?.[key] === value)
   if (index >= 0) doc.remove([...path, index])
+}
+
+/**
+ * The list at `path` (none, or null: empty). Anything else — a template's `Fn::If` choosing between lists, say — cannot
+ * be edited entry by entry: refused at its line rather than overwritten.
+ */
+function listAt(doc: EditableDocument, path: DocumentPath): unknown[] {
+  const value = doc.get(path)
+  if (value === undefined || value === null) return []
+  if (!Array.isArray(value)) throw new TaskDefinitionError(`${path.join('.')} is not a list (${JSON.stringify(value).slice(0, 80)}): it cannot be edited entry by entry; write it as a list`, doc.locate(path))
+  return value
 }

@@ -1,6 +1,7 @@
 import { TaskDefinitionError } from './errors.js'
 import { checkContainerCount } from './input-limits.js'
 import type { EditableDocument } from './document.js'
+import { isIntrinsicFunction } from './cloudformation.js'
 import { withoutEmptyValues } from './empty-values.js'
 
 export interface KeyValue {
@@ -26,6 +27,11 @@ export interface ContainerDefinition {
   linuxParameters?: { capabilities?: { add?: string[]; drop?: string[] } }
   volumesFrom?: { sourceContainer: string; readOnly?: boolean }[]
   dependsOn?: { containerName: string; condition: string }[]
+  /** Read by the audit: where the agent may write with a read-only root, and the rules a container switches off. */
+  mountPoints?: { sourceVolume?: string; containerPath?: string; readOnly?: boolean }[]
+  dockerLabels?: Record<string, string>
+  /** A FireLens log router: plumbing, left alone by default. */
+  firelensConfiguration?: unknown
 }
 
 export interface TaskDefinition {
@@ -51,7 +57,7 @@ export const READ_ONLY_FIELDS = [
  * objects of nothing else mean "not set" (empty-values.ts) — and checked: what would be misread, or what ECS or this
  * action cannot take, is a TaskDefinitionError at its line. Container positions are kept: they address the document.
  */
-export function readTaskDefinition(file: string, view: EditableDocument): TaskDefinition {
+export function readTaskDefinition(file: string, view: EditableDocument, options: { intrinsics?: boolean } = {}): TaskDefinition {
   const raw = view.value as { containerDefinitions?: unknown }
   if (!Array.isArray(raw.containerDefinitions) || raw.containerDefinitions.length === 0) {
     throw new TaskDefinitionError('containerDefinitions must be a non-empty array', view.locate(['containerDefinitions']))
@@ -80,7 +86,7 @@ export function readTaskDefinition(file: string, view: EditableDocument): TaskDe
       throw new TaskDefinitionError(`container name "${container.name}" appears twice; ECS requires unique names`, view.locate(['containerDefinitions', index, 'name']))
     }
     seen.add(container.name)
-    checkContainerShape(container as unknown as Record<string, unknown>, index, view)
+    checkContainerShape(container as unknown as Record<string, unknown>, index, view, options.intrinsics === true)
   })
   return definition
 }
@@ -103,10 +109,11 @@ const CONTAINER_FIELDS: Record<string, Shape> = {
 }
 
 /** A field of the wrong type would be misread (a string entryPoint split into characters) or crash the rewrite. */
-function checkContainerShape(container: Record<string, unknown>, index: number, document: EditableDocument): void {
+function checkContainerShape(container: Record<string, unknown>, index: number, document: EditableDocument, intrinsics: boolean): void {
   for (const [field, shape] of Object.entries(CONTAINER_FIELDS)) {
     const value = container[field]
-    if (value === undefined) continue
+    // In a template a value may be an intrinsic function (`Fn::Sub`, `Ref`, …): CloudFormation works it out.
+    if (value === undefined || (intrinsics && isIntrinsicFunction(value))) continue
     const ok =
       shape === 'string' ? typeof value === 'string'
       : shape === 'boolean' ? typeof value === 'boolean'

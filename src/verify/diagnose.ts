@@ -1,9 +1,7 @@
-import { AGENT_SCRIPT, runsAgentScript } from '../core/agent.js'
+import { AGENT_SCRIPT, AGENT_WRITABLE_PATHS, agentPathsWritable, runsAgentScript } from '../core/agent.js'
 import { describeUser, isRootUser } from '../core/user.js'
 import type { TaskContainer } from './types.js'
 
-/** The paths the agent script writes (docs/facts.md §2). */
-export const AGENT_WRITABLE_PATHS = ['/var/lib/lacework', '/var/log/lacework', '/tmp']
 
 /** What is known of a container that did not start or stopped. */
 export interface ExitFacts {
@@ -32,12 +30,6 @@ export function logTail(logs: string, lines = 3): string {
     .filter(Boolean)
     .slice(-lines)
   return kept.length ? kept.join(' ⏎ ') : 'no output'
-}
-
-/** Whether writable mount points cover every path the agent writes. */
-export function agentPathsWritable(container: TaskContainer): boolean {
-  const writable = (container.mountPoints ?? []).filter(mount => !mount.readOnly && mount.containerPath).map(mount => (mount.containerPath as string).replace(/\/+$/, ''))
-  return AGENT_WRITABLE_PATHS.every(path => writable.some(mount => path === mount || path.startsWith(`${mount}/`)))
 }
 
 /** Whether the argv needs a shell: a `sh -c` wrapper, or the agent script (a #!/bin/sh script). */

@@ -98,7 +98,7 @@ export async function createEcsTaskDefinitions(): Promise<EcsTaskDefinitions> {
       try {
         region = await client.config.region()
         const answer = await client.send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] }))
-        if (!answer.taskDefinition) throw new EcsError('other', `DescribeTaskDefinition ${taskDefinition}${region ? ` in ${region}` : ''} answered no taskDefinition`)
+        if (!answer.taskDefinition) throw new EcsError('other', `DescribeTaskDefinition ${taskDefinition} in ${region} answered no taskDefinition`)
         return { taskDefinition: answer.taskDefinition as Record<string, unknown>, tags: (answer.tags ?? []) as EcsTag[] }
       } catch (caught) {
         if (caught instanceof EcsError) throw caught

@@ -26,6 +26,9 @@ export class ActionsHost implements Host {
   warning(message: string, location?: SourceLocation): void {
     core.warning(message, annotation(location))
   }
+  notice(message: string, location?: SourceLocation): void {
+    core.notice(message, annotation(location))
+  }
   error(message: string, location?: SourceLocation): void {
     core.error(message, annotation(location))
   }

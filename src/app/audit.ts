@@ -1,0 +1,164 @@
+import { VERSION } from '../cli/help.generated.js'
+import { AGENT_DIR } from '../core/agent.js'
+import { auditTask, type AgentImageFacts } from '../core/audit/evaluate.js'
+import { sudoIdentity } from '../core/audit/identity.js'
+import { auditReport, countFindings } from '../core/audit/report.js'
+import type { Finding } from '../core/audit/rules.js'
+import { renderSarif } from '../core/audit/sarif.js'
+import { readSudoers, type SudoersHit } from '../core/audit/sudoers.js'
+import { effectiveCommand } from '../core/container-plan.js'
+import { ActionError, PlatformMissingError } from '../core/errors.js'
+import type { ImageFacts } from '../core/image-facts.js'
+import { parseImageReference } from '../core/image-reference.js'
+import { imageEntries, type Platform } from '../core/oci.js'
+import type { Architecture } from '../core/platform.js'
+import { isRootUser } from '../core/user.js'
+import type { Context } from './context.js'
+import type { Host } from './host.js'
+import { ImageFiles, sudoFiles } from './image-files.js'
+import { ImageFactsLookup } from './image-facts-lookup.js'
+import { auditedContainers, containerImage } from './plan-task.js'
+import { readTasks } from './read-tasks.js'
+import { publishMarkdown } from './review-publisher.js'
+import type { Registry, Services } from './services.js'
+import type { TaskJob } from './task-job.js'
+
+/** The audit failed the gate (`fail-on`): its findings are reported; the exit status says so. */
+export class AuditGateError extends ActionError {}
+
+/**
+ * The audit (input `audit`): reads every task definition the inputs name, looks up what it needs — image facts, the
+ * agent images, the sudoers files of images that run as non-root, through the registry — and reports one finding per
+ * problem at the file's line: annotations, the job summary, the review comment and, with `sarif`, a SARIF 2.1.0 file.
+ * It builds nothing and writes nothing else. `fail-on` decides the exit status.
+ */
+export async function audit(host: Host, services: Services, ctx: Context): Promise<void> {
+  for (const warning of ctx.warnings) host.warning(warning)
+  const registry = services.registry({ insecureRegistries: ctx.insecureRegistries })
+  const files = await readTasks(host, services, ctx, { writes: false })
+  const tasks = files.flatMap(file => file.tasks)
+  const saved = ctx.imageInspectFile ? await services.files.readSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : []
+  const lookup = new ImageFactsLookup(ctx.inspect, services.docker, registry, saved)
+  const images = new ImageFiles(registry, sudoFiles)
+  const agents = new Map<string, Promise<AgentImageFacts | undefined>>()
+  const findings: Finding[] = []
+  for (const task of tasks) {
+    const facts = new Map<string, ImageFacts>()
+    const sudoers = new Map<string, SudoersHit[]>()
+    for (const index of auditedContainers(task, ctx)) {
+      const container = task.definition.containerDefinitions[index]
+      const image = lookupImage(host, task, index)
+      if (!image) continue
+      const found = await lookup.facts(image, task.architecture).catch((error: Error) => {
+        host.warning(`${task.label}: container ${container.name}: image ${image} was not looked up (${error.message}); its findings assume the task definition alone`)
+        return undefined
+      })
+      if (!found) continue
+      facts.set(container.name, found)
+      const user = effectiveCommand(container, found).user
+      if (!isRootUser(user)) sudoers.set(container.name, await sudoersHits(host, images, task, container.name, image, user))
+    }
+    const agentFacts = new Map<string, AgentImageFacts>()
+    for (const container of task.definition.containerDefinitions) {
+      const image = container.image
+      if (typeof image !== 'string' || !(container.name === ctx.agentContainerName || /(^|\/)lacework\/datacollector$/.test(parseImageReference(image).repository))) continue
+      if (!agents.has(image)) agents.set(image, agentImageFacts(host, registry, image))
+      const found = await agents.get(image)
+      if (found) agentFacts.set(image, found)
+    }
+    findings.push(
+      ...auditTask(
+        {
+          file: task.label.split('#')[0],
+          id: task.id,
+          definition: task.definition,
+          architecture: task.architecture,
+          locate: path => task.view.locate(path),
+          agentContainerName: ctx.agentContainerName,
+          facts,
+          sudoers,
+          agents: agentFacts
+        },
+        { ignore: ctx.auditIgnore }
+      )
+    )
+  }
+  if (images.stats.layers) host.info(`sudoers read from ${images.stats.layers} layers (${images.stats.bytes} compressed bytes streamed, only the sudo, passwd and group files kept)`)
+  await report(host, services, ctx, files.map(file => file.path), findings)
+}
+
+/** Annotations, the summary and the comment, the SARIF file, the `findings` output; then the gate. */
+async function report(host: Host, services: Services, ctx: Context, paths: string[], findings: Finding[]): Promise<void> {
+  for (const finding of findings) {
+    const text = `${finding.ruleId} ${finding.message}${finding.suppressed ? ` (suppressed: ${finding.suppressed.justification})` : ''}`
+    const location = { file: finding.location.file, line: finding.location.line, column: finding.location.column }
+    if (finding.suppressed) host.info(text)
+    else if (finding.level === 'error') host.error(text, location)
+    else if (finding.level === 'warning') host.warning(text, location)
+    else host.notice(text, location)
+  }
+  const counts = countFindings(findings)
+  if (ctx.sarif) {
+    await services.files.writeAtomically(ctx.sarif, `${JSON.stringify(renderSarif(findings, { toolVersion: VERSION, informationUri: 'https://github.com/org/lacework-fargate' }), null, 2)}\n`)
+    host.setOutput('sarif', ctx.sarif)
+  }
+  host.setOutput('findings', JSON.stringify(counts))
+  const markdown = auditReport(paths, findings)
+  await publishMarkdown(host, services, ctx, `audit ${ctx.taskDefinition || paths.join('\n')}`, markdown)
+  const failing = ctx.failOn === 'never' ? 0 : ctx.failOn === 'warning' ? counts.error + counts.warning : counts.error
+  if (failing > 0) throw new AuditGateError(`audit: ${counts.error} error(s), ${counts.warning} warning(s), ${counts.note} note(s) (fail-on: ${ctx.failOn})`)
+  host.info(`audit: ${counts.error} error(s), ${counts.warning} warning(s), ${counts.note} note(s), ${counts.suppressed} suppressed`)
+}
+
+/** The image to look up for an audited container; an intrinsic that cannot be resolved is said once and skipped. */
+function lookupImage(host: Host, task: TaskJob, index: number): string | undefined {
+  try {
+    return containerImage(task, index)
+  } catch (error) {
+    if (!(error instanceof ActionError)) throw error
+    host.warning(error.message, error.location)
+    return undefined
+  }
+}
+
+/** The rules of the image's sudoers broader than the agent script, for the container's user; a layer that cannot be read is said, not fatal. */
+async function sudoersHits(host: Host, images: ImageFiles, task: TaskJob, container: string, image: string, user: string): Promise<SudoersHit[]> {
+  let files: Map<string, string>
+  try {
+    files = await images.files(image, task.architecture)
+  } catch (error) {
+    if (!(error instanceof ActionError)) throw error
+    host.warning(`${task.label}: container ${container}: the sudoers of ${image} were not read (${error.message})`)
+    return []
+  }
+  if (!files.has('/etc/sudoers')) return []
+  const identity = sudoIdentity(user, files.get('/etc/passwd'), files.get('/etc/group'))
+  return readSudoers(files).broaderThanAgent(identity.user, identity.groups)
+}
+
+/** What the audit needs of an agent image: its volume, its platforms, and the digest its tag names now. */
+async function agentImageFacts(host: Host, registry: Registry, image: string): Promise<AgentImageFacts | undefined> {
+  try {
+    const manifest = await registry.getManifest(image.split('@')[0])
+    const architectures: Architecture[] =
+      'manifests' in manifest.json
+        ? (imageEntries(manifest.json).map(entry => (entry.platform ?? { os: 'linux', architecture: 'amd64' }) as Platform).filter(platform => platform.os === 'linux').map(platform => platform.architecture) as Architecture[])
+        : []
+    const config = await registry.getImageConfig(image, { os: 'linux', architecture: architectures[0] ?? 'amd64' }).catch((error: Error) => {
+      if (error instanceof PlatformMissingError) return undefined
+      throw error
+    })
+    if (!('manifests' in manifest.json) && config) architectures.push((config.config.architecture ?? 'amd64') as Architecture)
+    const volumes = Object.keys(config?.config.config?.Volumes ?? {}).map(volume => volume.replace(/\/+$/, ''))
+    return {
+      volumeCovers: volumes.some(volume => AGENT_DIR === volume || AGENT_DIR.startsWith(`${volume}/`)),
+      architectures: [...new Set(architectures)],
+      tagDigest: parseImageReference(image).digest ? manifest.digest : undefined
+    }
+  } catch (error) {
+    if (!(error instanceof ActionError)) throw error
+    host.warning(`agent image ${image} was not looked up (${error.message}); LWF002, LWF006 and LWF009 are not checked for it`)
+    return undefined
+  }
+}
+
