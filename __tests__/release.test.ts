@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -204,5 +204,43 @@ describe('release major', () => {
     const result = release(tmpdir(), 'publish', 'v1.0.0')
     expect(result.status).toBe(2)
     expect(result.stderr).toMatch(/^usage: node scripts\/release\.mjs check <tag> \| notes <version> \| major <tag>/)
+  })
+})
+
+// CONTRIBUTING.md's "Releasing" steps on a clone of this repository's HEAD, as written there (the dependencies linked
+// rather than installed: no network here): the check the release workflow runs must then say the tag is ready, and
+// the notes must be this changelog's Unreleased entries.
+describe('cutting v1.0.0 from a fresh clone by CONTRIBUTING.md', () => {
+  it('bump, move the changelog entries, package, commit: the check passes and the notes are the entries', () => {
+    const root = fileURLToPath(new URL('..', import.meta.url))
+    const dir = mkdtempSync(join(tmpdir(), 'lwf-release-clone-'))
+    scratches.push(dir)
+    git(dir, 'clone', '-q', root, 'repo')
+    const repo = join(dir, 'repo')
+    symlinkSync(join(root, 'node_modules'), join(repo, 'node_modules'))
+    const before = readFileSync(join(repo, 'CHANGELOG.md'), 'utf8')
+    const entries = before.slice(before.indexOf('## [Unreleased]\n') + '## [Unreleased]\n'.length, before.indexOf('\n[unreleased]:')).trim()
+    expect(entries.length).toBeGreaterThan(0)
+
+    // Step 2.
+    const bump = spawnSync('npm', ['version', '1.0.0', '--no-git-tag-version'], { cwd: repo, encoding: 'utf8' })
+    expect(bump.status).toBe(0)
+    // Step 3: the Unreleased entries under a version heading, a new empty Unreleased above, the links updated.
+    const changelog = before
+      .replace('## [Unreleased]\n', '## [Unreleased]\n\n## [1.0.0] - 2026-11-29\n')
+      .replace(/^\[unreleased\]: .*$/m, '[unreleased]: https://github.com/org/lacework-fargate/compare/v1.0.0...HEAD\n[1.0.0]: https://github.com/org/lacework-fargate/releases/tag/v1.0.0')
+    writeFileSync(join(repo, 'CHANGELOG.md'), changelog)
+    // Step 4.
+    const build = spawnSync('npm', ['run', 'package'], { cwd: repo, encoding: 'utf8' })
+    expect(build.status).toBe(0)
+    // Step 5.
+    git(repo, 'add', 'package.json', 'package-lock.json', 'CHANGELOG.md', 'dist')
+    git(repo, 'commit', '-q', '-m', 'Release 1.0.0')
+    const check = release(repo, 'check', 'v1.0.0')
+    expect(check).toEqual({ status: 0, stdout: 'v1.0.0: ready (package.json 1.0.0, CHANGELOG.md section, dist/ fresh)\n', stderr: '' })
+    expect(release(repo, 'notes', '1.0.0').stdout).toBe(`${entries}\n`)
+    // The bundle now says the new version: the CLI's --version and the review's footer come from it.
+    const version = spawnSync(process.execPath, [join(repo, 'dist/cli/index.js'), '--version'], { encoding: 'utf8' })
+    expect(version.stdout).toBe('1.0.0\n')
   })
 })

@@ -37458,7 +37458,7 @@ function describeUser(user, options = {}) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _adapters_hosts_actions_host_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6442);
 /* harmony import */ var _adapters_services_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6738);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2050);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3829);
 
 
 
@@ -37469,7 +37469,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2050:
+/***/ 3829:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40785,8 +40785,13 @@ class YamlDocument {
                 continue;
             }
             edit(part, index);
-            const edited = part.text.startsWith(' '.repeat(width)) ? part.text.slice(width) : part.text.trimStart();
-            this.current = this.current.slice(0, from) + head + edited + this.current.slice(end);
+            // Comment lines the part now starts with (its first pair removed) go above the line that holds `  - `.
+            const root = part.resolve([]).slots[0];
+            const rootLine = slot.kind === 'flow' || !root.node ? 0 : part.lineStart(root.valueStart);
+            const above = part.text.slice(0, rootLine);
+            const rest = part.text.slice(rootLine);
+            const edited = above + head + (rest.startsWith(' '.repeat(width)) ? rest.slice(width) : rest.trimStart());
+            this.current = this.current.slice(0, from) + edited + this.current.slice(end);
             this.parsed = undefined;
         }
     }
@@ -41039,11 +41044,12 @@ class YamlDocument {
         if (isPlainCollection(node) && node.items.length > 0) {
             const entries = this.entriesOf(node);
             if ((0,dist/* isMap */.jh)(node) && yaml_document_isRecord(value) && Object.keys(value).length > 0 && !entries.some(entry => entry.merge)) {
-                for (const entry of entries)
-                    if (!Object.hasOwn(value, entry.key))
-                        this.remove([...path, entry.key]);
+                // Sets first: a map emptied on the way would lose its flow style.
+                const gone = entries.map(entry => entry.key).filter(key => !Object.hasOwn(value, key));
                 for (const [key, item] of Object.entries(value))
                     this.set([...path, key], item);
+                for (const key of gone)
+                    this.remove([...path, key]);
                 return;
             }
             if ((0,dist/* isSeq */.oP)(node) && Array.isArray(value) && value.length > 0)
@@ -41186,9 +41192,9 @@ class YamlDocument {
             return this.splice(previous.valueEnd, end - previous.valueEnd, this.commentLines(previous.valueEnd, end).map(line => eol + line).join(''));
         }
         if (collection.flow || !this.onOwnLine(entry.start)) {
-            // A flow collection's first element, or the first entry of a compact one (`- name: x`): the next one moves up.
-            const comments = this.commentLines(entry.start, next.start).map(line => line.trimStart() + eol + ' '.repeat(this.column(next.start)));
-            return this.splice(entry.start, next.start - entry.start, comments.join(''));
+            // A flow collection's first element, or the first entry of a compact one (`- name: x`): the next one moves up,
+            // and the comment lines in between go above the line.
+            return this.spliceKeepingComments(entry.start, next.start, '', entry.start);
         }
         const from = this.lineStart(entry.start);
         const lineEnd = this.lineEnd(end);
@@ -41390,6 +41396,7 @@ class YamlView {
     get file() {
         return this.document.file;
     }
+    /** The whole document's text: the view's edits land there directly. */
     get text() {
         return this.document.text;
     }
@@ -41972,19 +41979,21 @@ function plural(count, word) {
     return `${count.toLocaleString('en-US')} ${word}${count === 1 ? '' : 's'}`;
 }
 /**
- * The review as Markdown: marker, heading, decision table, then the diff. Over `limit`, whole diff lines are
- * left out (never table rows) and the note links to the run; the result, secrets masked, is never over `limit`.
+ * The review as Markdown: marker, heading, decision table, the task's diagrams, then the diff. Over `limit`,
+ * whole diff lines are left out (never table rows, never the diagram) and the note links to the run; the result,
+ * secrets masked, is never over `limit`.
  */
 function renderReview(input, limit = COMMENT_LIMIT) {
     const secrets = input.secrets ?? [];
     const head = [reviewMarker(input.taskDefinitionPath), `### Lacework agent: ${escapeMarkdown((0,core_secrets/* maskSecrets */.Q)(input.taskDefinitionPath, secrets))}`, '', ...table(input.containers, secrets), ''];
+    const diagrams = (input.diagrams ?? []).flatMap(diagram => [diagram, '']);
     const showDiff = input.changed && input.diff !== '';
     const lines = showDiff ? input.diff.replace(/\r?\n$/, '').split(/\r?\n/) : [];
     const fence = fenceFor(input.diff);
     const where = input.runUrl ? `the [run's summary](${input.runUrl})` : "the run's summary";
     // Masked as a whole (a secret could span a line break); a kept line is whole, so no secret is cut in half.
     const assemble = (kept) => {
-        const parts = [...head];
+        const parts = [...head, ...diagrams];
         if (!showDiff)
             parts.push('No change to the task definition.');
         else {
@@ -42046,8 +42055,13 @@ function renderReviews(key, inputs, limit = COMMENT_LIMIT) {
     });
     return head + sections.join('');
 }
+/** The last line of every review (after the verification report too): which action, at which version, wrote it. */
+function reviewFooter(version) {
+    return `\n<sub>Written by lacework-fargate v${escapeMarkdown(version)}.</sub>\n`;
+}
 
 ;// CONCATENATED MODULE: ./src/app/review-publisher.ts
+
 
 /** GitHub's 1 MiB step-summary limit, less room for other steps' summaries. */
 const SUMMARY_LIMIT = 1024 * 1024 - 1024;
@@ -42061,7 +42075,8 @@ async function publishReview(host, services, ctx, key, reviews, verification = '
     const withRun = reviews.map(review => ({ ...review, runUrl }));
     // The summary holds up to 1 MiB, the comment 65,536 characters: the comment's shortened diff links to the summary.
     // The verification report (a table of a few rows) goes below the review, whose limit shrinks to make room.
-    const appended = verification ? `\n${verification}\n` : '';
+    // The footer is last, under the verification report: it says which version wrote everything above it.
+    const appended = (verification ? `\n${verification}\n` : '') + reviewFooter(VERSION);
     await publish(host, services, ctx, {
         marker: reviewMarker(key),
         summary: () => renderReviews(key, withRun, SUMMARY_LIMIT - appended.length) + appended,
@@ -42071,8 +42086,8 @@ async function publishReview(host, services, ctx, key, reviews, verification = '
 /** Markdown made elsewhere (the audit's report), shown the same way: summary, and one sticky comment under `key`. */
 async function publishMarkdown(host, services, ctx, key, markdown) {
     const marker = reviewMarker(key);
-    const body = `${marker}\n${markdown}`;
-    await publish(host, services, ctx, { marker, summary: () => markdown, comment: () => body });
+    const signed = markdown + reviewFooter(VERSION);
+    await publish(host, services, ctx, { marker, summary: () => signed, comment: () => `${marker}\n${signed}` });
 }
 async function publish(host, services, ctx, publication) {
     try {
@@ -43835,7 +43850,170 @@ function listAt(doc, path) {
     return value;
 }
 
+;// CONCATENATED MODULE: ./src/core/task-diagram.ts
+
+/** Images up to this length are shown whole; longer ones keep the repository's last segment, the tag and a short digest. */
+const IMAGE_WHOLE = 40;
+/** A tag or repository segment longer than this is cut, so that one node cannot stretch the whole picture. */
+const PART_MAX = 40;
+/** Hex digits of a digest kept, as `docker images` shows them. */
+const DIGEST_HEX = 12;
+/** HTML's names where they read better than numbers; Mermaid accepts both. */
+const NAMED = { '"': 'quot', '<': 'lt', '>': 'gt', '&': 'amp' };
+/**
+ * Text inside a quoted Mermaid label, as Mermaid's entity codes (`#35;` for '#').
+ * Only letters, digits and a few harmless marks stay as they are: '"' would end the label, '#…;' is an entity, '<' '>' and
+ * '&' are HTML, '%' opens a directive, '`' '*' '_' '~' are Markdown, brackets, braces, '|' and ';' are syntax, and ':' keeps
+ * Mermaid's style-line rewrite (`style.*:\S*#.*;`) from eating a ';'.
+ * Mermaid turns 'ﬂ°' and '¶ß' (its placeholders for '&' and ';') back into '&' and ';' in the finished picture, whatever their
+ * spelling here: an invisible word joiner splits them.
+ */
+function mermaidText(text) {
+    return text.replace(/ﬂ(?=°)|¶(?=ß)/gu, '$&\u2060').replace(/[^A-Za-z0-9 .,/@+=-]/gu, char => {
+        const named = NAMED[char];
+        if (named !== undefined)
+            return `#${named};`;
+        const code = char.codePointAt(0) ?? 0;
+        return code < 0x80 ? `#${code};` : char;
+    });
+}
+/** What the image is, short enough for a node: `…/web:1.2.3@sha256:0123456789ab…`. */
+function shortImage(image) {
+    if (image.length <= IMAGE_WHOLE)
+        return image;
+    const at = image.indexOf('@');
+    const name = at === -1 ? image : image.slice(0, at);
+    const digest = at === -1 ? '' : image.slice(at + 1);
+    const slash = name.lastIndexOf('/');
+    // A ':' before the last '/' is a registry port, not a tag.
+    const colon = name.lastIndexOf(':');
+    const tagAt = colon > slash ? colon : -1;
+    const repository = tagAt === -1 ? name : name.slice(0, tagAt);
+    const tag = tagAt === -1 ? '' : name.slice(tagAt + 1);
+    const last = repository.slice(repository.lastIndexOf('/') + 1);
+    let short = (slash === -1 ? '' : '…/') + cut(last) + (tag === '' ? '' : `:${cut(tag)}`);
+    if (digest !== '') {
+        const [algorithm, hex = ''] = digest.split(':', 2);
+        short += hex.length > DIGEST_HEX ? `@${cut(algorithm)}:${hex.slice(0, DIGEST_HEX)}…` : `@${cut(digest)}`;
+    }
+    return short;
+}
+function cut(part) {
+    return part.length > PART_MAX ? `${part.slice(0, PART_MAX - 1)}…` : part;
+}
+function nodeLines(container) {
+    const user = container.user === undefined ? "the image's user" : (0,core_user/* describeUser */.ZL)(container.user, { empty: 'root (default)', withGroup: true });
+    const lines = [container.name, shortImage(container.image), user];
+    if (container.agentSidecar)
+        lines.push('agent sidecar (exits 0)');
+    if (container.agent === 'root')
+        lines.push('🛡️ agent: root');
+    if (container.agent === 'non-root')
+        lines.push('agent: non-root ⚠');
+    if (!container.essential)
+        lines.push('not essential');
+    return lines;
+}
+function label(lines) {
+    return `"${lines.map(mermaidText).join('<br>')}"`;
+}
+/**
+ * The task's containers as a Mermaid flowchart in a fenced block that GitHub renders: one node per container (name, image,
+ * user, where the agent runs), the agent sidecar as a cylinder, `volumesFrom` as dotted edges and `dependsOn` as solid ones
+ * labelled with the condition. Edges point from the container that is needed to the one that needs it, so the sidecar sits
+ * left of the app it feeds. Node ids are generated (c0, c1, …) and every label is quoted and entity-coded: nothing in a
+ * name, an image or a condition can leave its label.
+ */
+function renderTaskDiagram(family, containers) {
+    const ids = new Map();
+    const nodes = [];
+    const strangers = [];
+    const classes = { sidecar: [], agentRoot: [], agentNonRoot: [], missing: [] };
+    containers.forEach((container, index) => {
+        const id = `c${index}`;
+        // ECS rejects two containers of one name; should it happen anyway, edges go to the first.
+        if (!ids.has(container.name))
+            ids.set(container.name, id);
+        const text = label(nodeLines(container));
+        nodes.push(container.agentSidecar ? `${id}[(${text})]` : `${id}[${text}]`);
+        if (container.agentSidecar)
+            classes.sidecar.push(id);
+        if (container.agent === 'root')
+            classes.agentRoot.push(id);
+        if (container.agent === 'non-root')
+            classes.agentNonRoot.push(id);
+    });
+    // A reference to a container the task does not have gets a node of its own, so that the mistake shows; its id continues
+    // after the containers' own, which stay c0…c(n-1) even when a name repeats.
+    let next = containers.length;
+    const idOf = (name) => {
+        const known = ids.get(name);
+        if (known !== undefined)
+            return known;
+        const id = `c${next++}`;
+        ids.set(name, id);
+        strangers.push(`${id}[${label([name, 'not in this task'])}]`);
+        classes.missing.push(id);
+        return id;
+    };
+    const edges = [];
+    containers.forEach((container, index) => {
+        const to = `c${index}`;
+        for (const volume of container.volumesFrom) {
+            const text = volume.readOnly ? 'volumesFrom ro' : 'volumesFrom';
+            edges.push(`${idOf(volume.sourceContainer)} -.->|${label([text])}| ${to}`);
+        }
+        for (const dependency of container.dependsOn) {
+            edges.push(`${idOf(dependency.containerName)} -->|${label([dependency.condition])}| ${to}`);
+        }
+    });
+    const title = family === undefined || family === '' ? 'task definition' : `task definition ${family}`;
+    const out = ['```mermaid', 'flowchart LR', `  subgraph task [${label([title])}]`, '    direction LR', ...nodes.map(node => `    ${node}`), '  end'];
+    out.push(...strangers.map(node => `  ${node}`), ...edges.map(edge => `  ${edge}`));
+    out.push('  classDef sidecar fill:#e0e7ff,stroke:#4338ca,color:#1e1b4b', '  classDef agentRoot stroke:#15803d,stroke-width:3px', '  classDef agentNonRoot fill:#fee2e2,stroke:#b91c1c,stroke-width:3px,color:#450a0a', '  classDef missing stroke:#b91c1c,stroke-dasharray:4 3');
+    for (const [name, members] of Object.entries(classes)) {
+        if (members.length > 0)
+            out.push(`  class ${members.join(',')} ${name}`);
+    }
+    out.push('```');
+    return out.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/app/task-picture.ts
+
+
+
+/**
+ * The review's diagram of one task as rewritten: read back from the edited document (what will be deployed, not what was
+ * planned), with the user each container runs as — the task definition's, else the image's as planning read it — and
+ * the agent marked in every container a plan instrumented (every pattern starts it as root: docs/facts.md §2).
+ */
+function taskPicture(file, task, ctx, secrets) {
+    const definition = readTaskDefinition(file, task.view, { intrinsics: task.id !== '' });
+    const planned = new Map(task.planned.map(item => [item.plan.container, item.plan]));
+    const containers = definition.containerDefinitions.map((container) => {
+        const plan = planned.get(container.name);
+        const image = container.image;
+        // Masked here: the diagram codes its text as entities, where a secret could no longer be found.
+        const masked = (text) => (0,core_secrets/* maskSecrets */.Q)(text, secrets);
+        return {
+            name: masked(container.name),
+            // A template may give the image as an intrinsic function (`Fn::Sub`, `Ref`): its name says where it comes from.
+            image: typeof image === 'string' ? masked(image) : `(${Object.keys(image ?? {})[0] ?? 'no image'})`,
+            user: typeof container.user === 'string' ? masked(container.user) : plan?.effective.user,
+            essential: container.essential !== false,
+            agent: plan ? 'root' : undefined,
+            agentSidecar: container.name === ctx.agentContainerName,
+            volumesFrom: (container.volumesFrom ?? []).map(volume => ({ ...volume, sourceContainer: masked(volume.sourceContainer) })),
+            dependsOn: (container.dependsOn ?? []).map(dependency => ({ containerName: masked(dependency.containerName), condition: masked(dependency.condition) }))
+        };
+    });
+    const family = definition.family;
+    return renderTaskDiagram(typeof family === 'string' ? (0,core_secrets/* maskSecrets */.Q)(family, secrets) : task.id || undefined, containers);
+}
+
 ;// CONCATENATED MODULE: ./src/app/rewrite-tasks.ts
+
 
 
 /** Applies each task's plans (with the images built for them) to its file, and makes the file's diff and review. */
@@ -43844,6 +44022,7 @@ function rewriteTasks(host, ctx, jobs, built, agent) {
         const { document, original } = job.source;
         const changes = [];
         const containers = [];
+        const diagrams = [];
         for (const task of job.tasks) {
             // The image changes when one was built, or the `image` input names another; otherwise it stays as written.
             const taskChanges = task.planned.map(({ key, index, plan, image }) => {
@@ -43857,6 +44036,7 @@ function rewriteTasks(host, ctx, jobs, built, agent) {
                 token: ctx.token
             });
             changes.push(...taskChanges);
+            diagrams.push(taskPicture(job.path, task, ctx, job.secrets));
             // In a file of several tasks, a container is named with its task's resource.
             const named = (container) => (task.id && job.tasks.length > 1 ? `${task.id}/${container}` : container);
             containers.push(...task.planned.map(({ plan, image, facts }, i) => ({
@@ -43874,7 +44054,7 @@ function rewriteTasks(host, ctx, jobs, built, agent) {
         const changed = document.text !== original;
         const diff = renderDiff(job.path, original, document.text, job.secrets);
         host.info(changed ? `${job.path} changes:\n${diff}` : `${job.path} needs no change.`);
-        const review = { taskDefinitionPath: job.path, changed, diff, secrets: job.secrets, containers };
+        const review = { taskDefinitionPath: job.path, changed, diff, diagrams, secrets: job.secrets, containers };
         return { job, text: document.text, changed, changes, review };
     });
 }

@@ -12,6 +12,7 @@ describe('action.yml', () => {
     inputs: Record<string, { description: string; required?: boolean; default?: string }>
     outputs: Record<string, { description: string }>
     runs: { using: string; main: string }
+    branding: { icon: string; color: string }
   }
 
   it('is valid YAML with a description for every input and output', () => {
@@ -23,5 +24,16 @@ describe('action.yml', () => {
   })
   it('runs the bundle on node24', () => {
     expect(manifest.runs).toEqual({ using: 'node24', main: 'dist/index.js' })
+  })
+
+  // The Marketplace's publish form refuses these; nothing else checks them before a release is cut.
+  it('fits the Marketplace: a description under 125 characters, a branding colour and icon it accepts', () => {
+    expect(manifest.name.length).toBeGreaterThan(0)
+    expect(manifest.description.length).toBeLessThan(125)
+    expect(['white', 'black', 'yellow', 'blue', 'green', 'orange', 'red', 'purple', 'gray-dark']).toContain(manifest.branding.color)
+    // Feather icons GitHub leaves out of action branding.
+    const omitted = ['coffee', 'columns', 'divide-circle', 'divide-square', 'divide', 'frown', 'hexagon', 'key', 'meh', 'mouse-pointer', 'smile', 'tool', 'x-octagon']
+    expect(omitted).not.toContain(manifest.branding.icon)
+    expect(manifest.branding.icon).toMatch(/^[a-z0-9-]+$/)
   })
 })

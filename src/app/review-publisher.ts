@@ -1,4 +1,5 @@
-import { COMMENT_LIMIT, renderReviews, reviewMarker, type ReviewInput } from '../core/review.js'
+import { VERSION } from '../cli/help.generated.js'
+import { COMMENT_LIMIT, renderReviews, reviewFooter, reviewMarker, type ReviewInput } from '../core/review.js'
 import type { Context } from './context.js'
 import type { Host } from './host.js'
 import type { Services } from './services.js'
@@ -16,7 +17,8 @@ export async function publishReview(host: Host, services: Pick<Services, 'pullRe
   const withRun = reviews.map(review => ({ ...review, runUrl }))
   // The summary holds up to 1 MiB, the comment 65,536 characters: the comment's shortened diff links to the summary.
   // The verification report (a table of a few rows) goes below the review, whose limit shrinks to make room.
-  const appended = verification ? `\n${verification}\n` : ''
+  // The footer is last, under the verification report: it says which version wrote everything above it.
+  const appended = (verification ? `\n${verification}\n` : '') + reviewFooter(VERSION)
   await publish(host, services, ctx, {
     marker: reviewMarker(key),
     summary: () => renderReviews(key, withRun, SUMMARY_LIMIT - appended.length) + appended,
@@ -27,8 +29,8 @@ export async function publishReview(host: Host, services: Pick<Services, 'pullRe
 /** Markdown made elsewhere (the audit's report), shown the same way: summary, and one sticky comment under `key`. */
 export async function publishMarkdown(host: Host, services: Pick<Services, 'pullRequests'>, ctx: Context, key: string, markdown: string): Promise<void> {
   const marker = reviewMarker(key)
-  const body = `${marker}\n${markdown}`
-  await publish(host, services, ctx, { marker, summary: () => markdown, comment: () => body })
+  const signed = markdown + reviewFooter(VERSION)
+  await publish(host, services, ctx, { marker, summary: () => signed, comment: () => `${marker}\n${signed}` })
 }
 
 interface Publication {

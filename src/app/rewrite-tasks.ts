@@ -5,6 +5,7 @@ import type { AgentImage } from './agent-image.js'
 import type { Context } from './context.js'
 import type { Host } from './host.js'
 import type { SourceJob, TaskJob } from './task-job.js'
+import { taskPicture } from './task-picture.js'
 
 /** A file as rewritten: its new text, what changed, and the review of it. */
 export interface RewrittenFile {
@@ -22,6 +23,7 @@ export function rewriteTasks(host: Host, ctx: Context, jobs: SourceJob[], built:
     const { document, original } = job.source
     const changes: RewrittenFile['changes'] = []
     const containers: ContainerReview[] = []
+    const diagrams: string[] = []
     for (const task of job.tasks) {
       // The image changes when one was built, or the `image` input names another; otherwise it stays as written.
       const taskChanges = task.planned.map(({ key, index, plan, image }) => {
@@ -35,6 +37,7 @@ export function rewriteTasks(host: Host, ctx: Context, jobs: SourceJob[], built:
         token: ctx.token
       })
       changes.push(...taskChanges)
+      diagrams.push(taskPicture(job.path, task, ctx, job.secrets))
       // In a file of several tasks, a container is named with its task's resource.
       const named = (container: string): string => (task.id && job.tasks.length > 1 ? `${task.id}/${container}` : container)
       containers.push(
@@ -55,7 +58,7 @@ export function rewriteTasks(host: Host, ctx: Context, jobs: SourceJob[], built:
     const changed = document.text !== original
     const diff = renderDiff(job.path, original, document.text, job.secrets)
     host.info(changed ? `${job.path} changes:\n${diff}` : `${job.path} needs no change.`)
-    const review: ReviewInput = { taskDefinitionPath: job.path, changed, diff, secrets: job.secrets, containers }
+    const review: ReviewInput = { taskDefinitionPath: job.path, changed, diff, diagrams, secrets: job.secrets, containers }
     return { job, text: document.text, changed, changes, review }
   })
 }

@@ -25,6 +25,8 @@ export interface ContainerReview {
 export interface ReviewInput {
   taskDefinitionPath: string
   containers: ContainerReview[]
+  /** The rewritten task as Mermaid blocks (task-diagram.ts), one per task of the file; kept whole when the diff is shortened. */
+  diagrams?: string[]
   /** Unified diff text (may be ''), already masked. */
   diff: string
   changed: boolean
@@ -86,12 +88,14 @@ function plural(count: number, word: string): string {
 }
 
 /**
- * The review as Markdown: marker, heading, decision table, then the diff. Over `limit`, whole diff lines are
- * left out (never table rows) and the note links to the run; the result, secrets masked, is never over `limit`.
+ * The review as Markdown: marker, heading, decision table, the task's diagrams, then the diff. Over `limit`,
+ * whole diff lines are left out (never table rows, never the diagram) and the note links to the run; the result,
+ * secrets masked, is never over `limit`.
  */
 export function renderReview(input: ReviewInput, limit = COMMENT_LIMIT): string {
   const secrets = input.secrets ?? []
   const head = [reviewMarker(input.taskDefinitionPath), `### Lacework agent: ${escapeMarkdown(maskSecrets(input.taskDefinitionPath, secrets))}`, '', ...table(input.containers, secrets), '']
+  const diagrams = (input.diagrams ?? []).flatMap(diagram => [diagram, ''])
   const showDiff = input.changed && input.diff !== ''
   const lines = showDiff ? input.diff.replace(/\r?\n$/, '').split(/\r?\n/) : []
   const fence = fenceFor(input.diff)
@@ -99,7 +103,7 @@ export function renderReview(input: ReviewInput, limit = COMMENT_LIMIT): string 
 
   // Masked as a whole (a secret could span a line break); a kept line is whole, so no secret is cut in half.
   const assemble = (kept: number): string => {
-    const parts = [...head]
+    const parts = [...head, ...diagrams]
     if (!showDiff) parts.push('No change to the task definition.')
     else {
       parts.push(fence + 'diff', ...lines.slice(0, kept), fence)
@@ -159,4 +163,9 @@ export function renderReviews(key: string, inputs: ReviewInput[], limit = COMMEN
     return open + body.slice(body.indexOf('\n') + 1) + close
   })
   return head + sections.join('')
+}
+
+/** The last line of every review (after the verification report too): which action, at which version, wrote it. */
+export function reviewFooter(version: string): string {
+  return `\n<sub>Written by lacework-fargate v${escapeMarkdown(version)}.</sub>\n`
 }

@@ -4,8 +4,8 @@ import { describeUser } from './user.js'
 export interface DiagramContainer {
   name: string
   image: string
-  /** The user it runs as: '' means root by default. */
-  user: string
+  /** The user it runs as: '' means root by default; undefined, the image's own user, which was not read (a container left alone). */
+  user: string | undefined
   essential: boolean
   /** 'root' | 'non-root' when the Lacework agent runs in this container (started by its entrypoint), else undefined. */
   agent?: 'root' | 'non-root'
@@ -67,7 +67,8 @@ function cut(part: string): string {
 }
 
 function nodeLines(container: DiagramContainer): string[] {
-  const lines = [container.name, shortImage(container.image), describeUser(container.user, { empty: 'root (default)', withGroup: true })]
+  const user = container.user === undefined ? "the image's user" : describeUser(container.user, { empty: 'root (default)', withGroup: true })
+  const lines = [container.name, shortImage(container.image), user]
   if (container.agentSidecar) lines.push('agent sidecar (exits 0)')
   if (container.agent === 'root') lines.push('🛡️ agent: root')
   if (container.agent === 'non-root') lines.push('agent: non-root ⚠')

@@ -205,8 +205,13 @@ export class YamlDocument implements EditableDocument {
         continue
       }
       edit(part, index)
-      const edited = part.text.startsWith(' '.repeat(width)) ? part.text.slice(width) : part.text.trimStart()
-      this.current = this.current.slice(0, from) + head + edited + this.current.slice(end)
+      // Comment lines the part now starts with (its first pair removed) go above the line that holds `  - `.
+      const root = part.resolve([]).slots[0]
+      const rootLine = slot.kind === 'flow' || !root.node ? 0 : part.lineStart(root.valueStart)
+      const above = part.text.slice(0, rootLine)
+      const rest = part.text.slice(rootLine)
+      const edited = above + head + (rest.startsWith(' '.repeat(width)) ? rest.slice(width) : rest.trimStart())
+      this.current = this.current.slice(0, from) + edited + this.current.slice(end)
       this.parsed = undefined
     }
   }
@@ -592,9 +597,9 @@ export class YamlDocument implements EditableDocument {
       return this.splice(previous.valueEnd, end - previous.valueEnd, this.commentLines(previous.valueEnd, end).map(line => eol + line).join(''))
     }
     if (collection.flow || !this.onOwnLine(entry.start)) {
-      // A flow collection's first element, or the first entry of a compact one (`- name: x`): the next one moves up.
-      const comments = this.commentLines(entry.start, next.start).map(line => line.trimStart() + eol + ' '.repeat(this.column(next.start)))
-      return this.splice(entry.start, next.start - entry.start, comments.join(''))
+      // A flow collection's first element, or the first entry of a compact one (`- name: x`): the next one moves up,
+      // and the comment lines in between go above the line.
+      return this.spliceKeepingComments(entry.start, next.start, '', entry.start)
     }
     const from = this.lineStart(entry.start)
     const lineEnd = this.lineEnd(end)
@@ -801,6 +806,7 @@ class YamlView implements EditableDocument {
     return this.document.file
   }
 
+  /** The whole document's text: the view's edits land there directly. */
   get text(): string {
     return this.document.text
   }

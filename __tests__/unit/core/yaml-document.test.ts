@@ -163,7 +163,7 @@ describe('YamlDocument keeps the layout of the file', () => {
   it('removes the last pair or item as an empty collection (not null), keeping comment lines', () => {
     expect(edit('a:\n  # only\n  - x\nb: 1\n', doc => doc.remove(['a', 0]))).toBe('a: []\n  # only\nb: 1\n')
     expect(edit('a:\n  k: v  # c\nb: 1\n', doc => doc.remove(['a', 'k']))).toBe('a: {}\nb: 1\n')
-    expect(edit('- name: x\n  # about value\n  value: y\n', doc => doc.remove([0, 'name']))).toBe('- # about value\n  value: y\n')
+    expect(edit('- name: x\n  # about value\n  value: y\n', doc => doc.remove([0, 'name']))).toBe('  # about value\n- value: y\n')
   })
 
   it('sets a list item by item: the head and tail that stay are untouched', () => {
@@ -761,11 +761,10 @@ describe('rewriteTaskDefinition over generated YAML task definitions (fast-check
         const changes = changesFor(definition as unknown as { containerDefinitions: ContainerDefinition[] }, facts, s.variant)
         fc.pre(changes.length > 0)
         const { yaml, json, again } = rewriteBoth(text, changes, settingsFor(s.token))
-        if (process.env.YAML_SAMPLES) console.log(`${text}\n----->\n${yaml}`)
         expect(read(yaml)).toEqual(JSON.parse(json))
         expect(YamlDocument.parse('task.yaml', yaml).value).toEqual(JSON.parse(json))
         const outputLines = new Set(yaml.split(/\r?\n/))
-        for (const line of text.split(/\r?\n/).filter(item => item.trim().startsWith('#'))) expect(outputLines.has(line)).toBe(true)
+        expect(text.split(/\r?\n/).filter(line => line.trim().startsWith('#') && !outputLines.has(line))).toEqual([])
         expect(again).toBe(yaml)
         if (s.style.eol === '\r\n') expect(yaml.replace(/\r\n/g, '')).not.toContain('\n')
         else expect(yaml).not.toContain('\r')

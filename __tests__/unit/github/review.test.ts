@@ -200,3 +200,22 @@ describe('renderReviews', () => {
     expect(body.match(/\| web \| 101 \|/g)).toHaveLength(5)
   })
 })
+
+describe('the task diagram in the review', () => {
+  const diagram = ['```mermaid', 'flowchart LR', '  c0["web"]', '```'].join('\n')
+
+  it('sits between the table and the diff', () => {
+    const lines = renderReview(input({ diagrams: [diagram] })).split('\n')
+    expect(lines.indexOf('```mermaid')).toBe(lines.indexOf(WEB_ROW) + 2)
+    expect(lines.indexOf('```diff')).toBe(lines.indexOf('```mermaid') + 5)
+  })
+
+  it('is kept whole when the diff is shortened to fit the comment', () => {
+    const diff = Array.from({ length: 2000 }, (_, i) => `+  "line": ${i}`).join('\n')
+    const body = renderReview(input({ diff, diagrams: [diagram] }), 8000)
+    expect(body.length).toBeLessThanOrEqual(8000)
+    expect(body).toContain(`\n${diagram}\n`)
+    expect(body).toContain(WEB_ROW)
+    expect(body).toMatch(/_Diff shortened to fit the 8,000-character limit: \d[\d,]* lines of 2,000 left out/)
+  })
+})
