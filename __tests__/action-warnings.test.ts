@@ -89,4 +89,14 @@ describe('inputs', () => {
     expect(run.stdout).toContain('::add-mask::alreadyThereToken_12345')
     expect(run.stdout.split('\n').filter(line => !line.startsWith('::add-mask::')).join('\n')).not.toContain('alreadyThereToken_12345')
   })
+
+  it('inputs not given (no plaintext token, no GitHub token) add no empty mask, which the runner would warn about', () => {
+    const run = runAction({
+      'task-definition': write('t.json', plainRoot()),
+      'image-inspect-file': inspect,
+      'lacework-access-token-secret': 'arn:aws:ssm:eu-central-1:123456789012:parameter/lacework/token'
+    })
+    expect(run.status).toBe(0)
+    expect(run.stdout.split('\n').filter(line => /^::add-mask::\s*$/.test(line))).toEqual([])
+  })
 })

@@ -39752,6 +39752,7 @@ const FLAGS = [
 /* harmony export */   Ug: () => (/* binding */ agentPathsWritable),
 /* harmony export */   Wm: () => (/* binding */ AGENT_WRITABLE_PATHS),
 /* harmony export */   bG: () => (/* binding */ TOKEN_VARIABLE),
+/* harmony export */   bn: () => (/* binding */ AGENT_SIDECAR_MEMORY_RESERVATION),
 /* harmony export */   gF: () => (/* binding */ FAILURE_MARKER),
 /* harmony export */   qr: () => (/* binding */ DEFAULT_AGENT_IMAGE),
 /* harmony export */   sI: () => (/* binding */ AGENT_DIR)
@@ -39761,6 +39762,11 @@ const AGENT_DIR = '/var/lib/lacework-backup';
 const AGENT_SCRIPT = `${AGENT_DIR}/lacework-sidecar.sh`;
 const DEFAULT_AGENT_IMAGE = 'lacework/datacollector:latest-sidecar';
 const DEFAULT_AGENT_CONTAINER = 'datacollector-sidecar';
+/**
+ * The agent sidecar's soft memory limit (MiB) in a task without task-level memory, where ECS requires one on every
+ * container; the sidecar only puts its volume in place and exits.
+ */
+const AGENT_SIDECAR_MEMORY_RESERVATION = 32;
 const TOKEN_VARIABLE = 'LaceworkAccessToken';
 const SERVER_URL_VARIABLE = 'LaceworkServerUrl';
 /** The agent script's own check of the token's form; anything else makes it exit 100. */
@@ -39955,7 +39961,8 @@ function imageFactsFromInspect(entry, reference) {
         user: config.User ?? '',
         entrypoint: config.Entrypoint ?? [],
         cmd: config.Cmd ?? [],
-        architecture: entry.Architecture
+        architecture: entry.Architecture,
+        os: entry.Os
     };
 }
 /** The entry of saved `docker image inspect` output that describes `reference`, matched by tag, digest or id. */
@@ -40722,6 +40729,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./src/cli/help.generated.ts
 var help_generated = __nccwpck_require__(696);
 // EXTERNAL MODULE: ./src/core/agent.ts
@@ -40779,8 +40788,33 @@ function choosePattern(effective, facts, options) {
     const strategy = options.nonRootStrategy;
     return [{ appUser: 'non-root', strategy, placement }, `${source} ${effective.user} → non-root; strategy ${strategy}`];
 }
+/**
+ * The container as it was before this action wrapped its task-definition entryPoint — the agent script in front, the
+ * sudo wrapper, or the drop-privileges wrapper for `imageUser` (which also made the task's user root) — or undefined
+ * when its entryPoint carries none of them. A new image given for an instrumented container is planned from this:
+ * the wrapper needs what the old image had (the sudo rule, the agent's files), and the new one has to get it again.
+ */
+function withoutAgentWrapper(container, imageUser) {
+    const entryPoint = container.entryPoint ?? [];
+    const after = (count, changes = {}) => {
+        const rest = entryPoint.slice(count);
+        return { ...container, entryPoint: rest.length > 0 ? rest : undefined, ...changes };
+    };
+    const startsWith = (prefix) => prefix.every((arg, i) => entryPoint[i] === arg);
+    if (entryPoint[0] === core_agent/* AGENT_SCRIPT */.Il)
+        return after(1);
+    if (startsWith(core_agent/* SUDO_WRAPPER */.An))
+        return after(core_agent/* SUDO_WRAPPER */.An.length);
+    const drop = (0,core_agent/* dropPrivilegesWrapper */.H_)(imageUser);
+    if ((0,core_user/* isRootUser */.ar)(container.user) && startsWith(drop))
+        return after(drop.length, { user: undefined });
+    return undefined;
+}
 /** Thrown when a container runs nothing at all: there is no argv for the agent script to wrap. */
 class EmptyCommandError extends Error {
+}
+/** Thrown for an image of another operating system than Linux (a Windows container): the agent runs on Linux only. */
+class NotLinuxImageError extends Error {
 }
 /** Thrown when a user name would reach a shell script (sudoers, setpriv) but is not a plain name or id. */
 class UnsafeUserError extends Error {
@@ -40789,6 +40823,9 @@ class UnsafeUserError extends Error {
 const SAFE_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9._-]{0,31})?$/;
 /** Decides a container's pattern and the changes it needs. Pure: the image facts are given. */
 function planContainer(container, facts, options) {
+    if (facts.os !== undefined && facts.os !== '' && facts.os !== 'linux') {
+        throw new NotLinuxImageError(`container ${container.name}: image ${facts.reference} is a ${facts.os} image: the Lacework agent runs on Linux only, so this container cannot be instrumented`);
+    }
     const effective = effectiveCommand(container, facts);
     const [pattern, reason] = choosePattern(effective, facts, options);
     // The strategy that applies: none for a root app.
@@ -41243,7 +41280,7 @@ function auditTask(task, options) {
             checkSidecarWiring(task, container, index, add, where, sidecars);
         const script = shellScript(argv);
         if (script !== undefined && script.includes(core_agent/* AGENT_SCRIPT */.Il) && !/(^|[;&|\s])exec\s/.test(script)) {
-            add('LWF003', `runs the agent and then the app from \`${argv[0]} -c\` without exec: the shell stays PID 1 and the app never gets SIGTERM`, where(index, container.entryPoint ? 'entryPoint' : 'command'), container.name, 'exec', false);
+            add('LWF003', `runs the agent and then the app from \`${argv[0]} -c\` without exec: the shell stays PID 1 and the app never gets SIGTERM`, where(index, shellSource(container, effective)), container.name, 'exec', false);
         }
         const viaSudo = argv.some(arg => /(^|[\s;&|])sudo\s/.test(arg) || arg === 'sudo');
         if (!(0,core_user/* isRootUser */.ar)(user) && !viaSudo) {
@@ -41251,7 +41288,8 @@ function auditTask(task, options) {
         }
         const hits = task.sudoers.get(container.name) ?? [];
         if (hits.length > 0) {
-            const first = hits[0];
+            // The rule that needs no password is the one any code running as the app user can use: name it first.
+            const first = hits.find(hit => !hit.passwordRequired) ?? hits[0];
             const more = hits.length > 1 ? ` (and ${hits.length - 1} more)` : '';
             add('LWF008', `its image lets user ${user || 'root'} become root beyond the agent script: ${first.file}:${first.line} \`${first.entry}\` (${first.detail})${more}`, where(index, 'image'), container.name, 'sudoers', false);
         }
@@ -41316,6 +41354,18 @@ function checkContainerSettings(container, index, add, where) {
     if (container.readonlyRootFilesystem === true && !(0,core_agent/* agentPathsWritable */.Ug)(container)) {
         add('LWF010', `readonlyRootFilesystem is true without writable volumes at ${core_agent/* AGENT_WRITABLE_PATHS */.Wm.join(', ')}: the agent cannot write and stops`, where(index, 'readonlyRootFilesystem'), container.name, 'read-only', false);
     }
+}
+/**
+ * Where the shell that runs the script comes from, for the finding's line: the task's entryPoint or command, or the
+ * image (its Entrypoint or Cmd, as an embedded image sets them) when the task definition sets neither in its place.
+ */
+function shellSource(container, effective) {
+    const set = (list) => Array.isArray(list) && list.length > 0;
+    if (!effective)
+        return set(container.entryPoint) ? 'entryPoint' : 'command';
+    if (effective.entrypoint.length > 0)
+        return set(container.entryPoint) ? 'entryPoint' : 'image';
+    return set(container.command) ? 'command' : 'image';
 }
 /** The script of a `sh -c '<script>' …` argv, else undefined. */
 function shellScript(argv) {
@@ -41439,8 +41489,6 @@ function auditReport(paths, findings, limit = 60_000) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/core/audit/sarif.ts
 
 
@@ -42669,7 +42717,8 @@ async function registryImageFacts(registry, reference, architecture = 'amd64') {
         user: config.User ?? '',
         entrypoint: config.Entrypoint ?? [],
         cmd: config.Cmd ?? [],
-        architecture: image.config.architecture
+        architecture: image.config.architecture,
+        os: image.config.os
     };
 }
 
@@ -42760,7 +42809,8 @@ function scalar(item) {
     return typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean';
 }
 /** CloudFormation's parameter names: alphanumeric (template anatomy, Parameters). */
-const PARAMETER_NAME = /^[A-Za-z0-9]+$/;
+// A template's own parameters are alphanumeric; the pseudo parameters (AWS::AccountId, AWS::Region, …) are named so too.
+const PARAMETER_NAME = /^(AWS::)?[A-Za-z0-9]+$/;
 /** The `template-parameters` input: `Name=value` lines, blank lines ignored; the value is everything after the first `=`. */
 function parseTemplateParameters(input) {
     const values = {};
@@ -42774,7 +42824,7 @@ function parseTemplateParameters(input) {
             throw new core_errors/* InputError */.dz('template-parameters', `${where} is not Name=value`);
         const name = line.slice(0, equals).trim();
         if (!PARAMETER_NAME.test(name))
-            throw new core_errors/* InputError */.dz('template-parameters', `${where}: a parameter name is letters and digits only`);
+            throw new core_errors/* InputError */.dz('template-parameters', `${where}: a parameter name is letters and digits only, or a pseudo parameter such as AWS::AccountId`);
         if (name in values)
             throw new core_errors/* InputError */.dz('template-parameters', `${where}: ${name} is given twice`);
         values[name] = line.slice(equals + 1).trim();
@@ -42979,10 +43029,15 @@ async function planTask(host, ctx, job, lookup) {
             const facts = await lookup.facts(image, architecture);
             let plan;
             try {
-                plan = planContainer(container, facts, { mode: ctx.mode, nonRootStrategy: ctx.nonRootStrategy, architecture });
+                const options = { mode: ctx.mode, nonRootStrategy: ctx.nonRootStrategy, architecture };
+                plan = planContainer(container, facts, options);
+                // A new image for an instrumented container lacks what the wrapper relies on (the sudo rule, the agent's files).
+                const unwrapped = plan.alreadyInstrumented && ctx.image && ctx.image !== container.image ? withoutAgentWrapper(container, facts.user) : undefined;
+                if (unwrapped)
+                    plan = planContainer(unwrapped, facts, options);
             }
             catch (error) {
-                if (error instanceof EmptyCommandError)
+                if (error instanceof EmptyCommandError || error instanceof NotLinuxImageError)
                     throw new core_errors/* TaskDefinitionError */.zF(error.message, at);
                 if (error instanceof UnsafeUserError) {
                     if (container.user)
@@ -43551,6 +43606,7 @@ function describeParseError(code) {
 }
 
 ;// CONCATENATED MODULE: ./src/core/empty-values.ts
+
 /**
  * What a field means when it is `null`, `""`, or a list or object holding only such values: not set. That is how
  * aws-actions/amazon-ecs-deploy-task-definition reads a task definition before it registers it (it drops them), and
@@ -43559,14 +43615,19 @@ function describeParseError(code) {
 function isEmptyValue(value) {
     if (value === null || value === undefined || value === '')
         return true;
+    // CloudFormation works an intrinsic function out; its "" (Fn::Join's delimiter, say) is an argument, not a value.
+    if (isIntrinsicFunction(value))
+        return false;
     if (Array.isArray(value))
         return value.every(isEmptyValue);
     if (typeof value === 'object')
         return Object.values(value).every(isEmptyValue);
     return false;
 }
-/** `value` with every empty value (see isEmptyValue) left out, at every depth; lists keep their other elements in order. */
+/** `value` with every empty value (see isEmptyValue) left out, at every depth but inside intrinsic functions; lists keep their other elements in order. */
 function withoutEmptyValues(value) {
+    if (isIntrinsicFunction(value))
+        return value;
     if (Array.isArray(value))
         return value.filter(item => !isEmptyValue(item)).map(withoutEmptyValues);
     if (typeof value === 'object' && value !== null) {
@@ -45165,6 +45226,7 @@ async function post(host, services, ctx, publication) {
 
 
 
+
 /** The audit failed the gate (`fail-on`): its findings are reported; the exit status says so. */
 class AuditGateError extends core_errors/* ActionError */.lZ {
 }
@@ -45180,6 +45242,11 @@ async function audit(host, services, ctx) {
     const registry = services.registry({ insecureRegistries: ctx.insecureRegistries });
     const files = await readTasks(host, services, ctx, { writes: false });
     const tasks = files.flatMap(file => file.tasks);
+    if (ctx.sarif) {
+        const outside = files.map(file => workspacePath(file.path)).find(path => (0,external_node_path_.isAbsolute)(path) || path === '..' || path.startsWith(`..${external_node_path_.sep}`));
+        if (outside)
+            throw new core_errors/* InputError */.dz('sarif', `${outside} is outside the working directory: SARIF locations are relative to the repository, so code scanning could not show its findings`);
+    }
     const saved = ctx.imageInspectFile ? await services.files.readSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : [];
     const lookup = new ImageFactsLookup(ctx.inspect, services.docker, registry, saved);
     const images = new ImageFiles(registry, sudoFiles);
@@ -45215,12 +45282,13 @@ async function audit(host, services, ctx) {
             if (found)
                 agentFacts.set(image, found);
         }
+        const file = workspacePath(task.label.split('#')[0]);
         findings.push(...auditTask({
-            file: task.label.split('#')[0],
+            file,
             id: task.id,
             definition: task.definition,
             architecture: task.architecture,
-            locate: path => task.view.locate(path),
+            locate: path => ({ ...task.view.locate(path), file }),
             agentContainerName: ctx.agentContainerName,
             facts,
             sudoers,
@@ -45229,7 +45297,18 @@ async function audit(host, services, ctx) {
     }
     if (images.stats.layers)
         host.info(`sudoers read from ${images.stats.layers} layers (${images.stats.bytes} compressed bytes streamed, only the sudo, passwd and group files kept)`);
-    await report(host, services, ctx, files.map(file => file.path), findings);
+    await report(host, services, ctx, files.map(file => workspacePath(file.path)), findings);
+}
+/**
+ * A task definition's path as annotations, SARIF and the finding keys name it: relative to the working directory (the
+ * workspace on a runner), even when the input gave it absolute, so locations and fingerprints do not depend on where
+ * the repository was checked out. A path outside the working directory is left as it is.
+ */
+function workspacePath(path) {
+    if (!(0,external_node_path_.isAbsolute)(path))
+        return path;
+    const inside = (0,external_node_path_.relative)(process.cwd(), path);
+    return inside && !(0,external_node_path_.isAbsolute)(inside) && inside !== '..' && !inside.startsWith(`..${external_node_path_.sep}`) ? inside : path;
 }
 /** Annotations, the summary and the comment, the SARIF file, the `findings` output; then the gate. */
 async function report(host, services, ctx, paths, findings) {
@@ -46834,16 +46913,30 @@ function rewriteContainer(doc, { plan, image }, settings) {
         upsertByKey(doc, ['dependsOn'], 'containerName', { containerName: name, condition: 'SUCCESS' });
     }
 }
-/** The agent sidecar: non-essential (a SUCCESS dependency cannot point at an essential container). */
+/**
+ * The agent sidecar: non-essential (a SUCCESS dependency cannot point at an essential container). Without task-level
+ * memory (an EC2 task, or a Terraform array whose task is in HCL) ECS refuses a container with neither `memory` nor
+ * `memoryReservation`, so the sidecar gets a small reservation there.
+ */
 function ensureAgentSidecar(doc, settings) {
     const containers = doc.get(['containerDefinitions']);
+    const needsMemory = isUnset(doc.get(['memory']));
     const index = containers.findIndex(container => container.name === settings.agentContainerName);
     if (index < 0) {
-        doc.append(['containerDefinitions'], { essential: false, name: settings.agentContainerName, image: settings.agentImage });
+        const sidecar = { essential: false, name: settings.agentContainerName, image: settings.agentImage };
+        doc.append(['containerDefinitions'], needsMemory ? { ...sidecar, memoryReservation: core_agent/* AGENT_SIDECAR_MEMORY_RESERVATION */.bn } : sidecar);
         return;
     }
     doc.set(['containerDefinitions', index, 'image'], settings.agentImage);
     doc.set(['containerDefinitions', index, 'essential'], false);
+    const own = containers[index];
+    if (needsMemory && isUnset(own.memory) && isUnset(own.memoryReservation)) {
+        doc.set(['containerDefinitions', index, 'memoryReservation'], core_agent/* AGENT_SIDECAR_MEMORY_RESERVATION */.bn);
+    }
+}
+/** As the deploy action reads a field: absent, null and "" are not set (empty-values.ts). */
+function isUnset(value) {
+    return value === undefined || value === null || value === '';
 }
 /** Replaces the entry whose `key` matches, or appends it: environment, secrets, volumesFrom, dependsOn. */
 function upsertByKey(doc, path, key, entry) {

@@ -91,6 +91,7 @@ export async function registryImageFacts(registry: Registry, reference: string, 
     user: config.User ?? '',
     entrypoint: config.Entrypoint ?? [],
     cmd: config.Cmd ?? [],
-    architecture: image.config.architecture
+    architecture: image.config.architecture,
+    os: image.config.os
   }
 }

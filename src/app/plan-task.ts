@@ -1,6 +1,6 @@
 import { TOKEN_VARIABLE } from '../core/agent.js'
 import { mapWithConcurrency } from '../core/concurrency.js'
-import { EmptyCommandError, UnsafeUserError, planContainer, type ContainerPlan } from '../core/container-plan.js'
+import { EmptyCommandError, NotLinuxImageError, UnsafeUserError, planContainer, withoutAgentWrapper, type ContainerPlan } from '../core/container-plan.js'
 import { ImageError, InputError, TaskDefinitionError } from '../core/errors.js'
 import type { ImageFacts } from '../core/image-facts.js'
 import { LIMITS, imageReferenceProblem } from '../core/input-limits.js'
@@ -75,9 +75,13 @@ export async function planTask(host: Host, ctx: Context, job: TaskJob, lookup: I
       const facts = await lookup.facts(image, architecture)
       let plan: ContainerPlan
       try {
-        plan = planContainer(container, facts, { mode: ctx.mode, nonRootStrategy: ctx.nonRootStrategy, architecture })
+        const options = { mode: ctx.mode, nonRootStrategy: ctx.nonRootStrategy, architecture }
+        plan = planContainer(container, facts, options)
+        // A new image for an instrumented container lacks what the wrapper relies on (the sudo rule, the agent's files).
+        const unwrapped = plan.alreadyInstrumented && ctx.image && ctx.image !== container.image ? withoutAgentWrapper(container, facts.user) : undefined
+        if (unwrapped) plan = planContainer(unwrapped, facts, options)
       } catch (error) {
-        if (error instanceof EmptyCommandError) throw new TaskDefinitionError(error.message, at)
+        if (error instanceof EmptyCommandError || error instanceof NotLinuxImageError) throw new TaskDefinitionError(error.message, at)
         if (error instanceof UnsafeUserError) {
           if (container.user) throw new TaskDefinitionError(error.message, document.locate(['containerDefinitions', index, 'user']))
           throw new ImageError(image, error.message)

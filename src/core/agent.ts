@@ -3,6 +3,11 @@ export const AGENT_DIR = '/var/lib/lacework-backup'
 export const AGENT_SCRIPT = `${AGENT_DIR}/lacework-sidecar.sh`
 export const DEFAULT_AGENT_IMAGE = 'lacework/datacollector:latest-sidecar'
 export const DEFAULT_AGENT_CONTAINER = 'datacollector-sidecar'
+/**
+ * The agent sidecar's soft memory limit (MiB) in a task without task-level memory, where ECS requires one on every
+ * container; the sidecar only puts its volume in place and exits.
+ */
+export const AGENT_SIDECAR_MEMORY_RESERVATION = 32
 export const TOKEN_VARIABLE = 'LaceworkAccessToken'
 export const SERVER_URL_VARIABLE = 'LaceworkServerUrl'
 

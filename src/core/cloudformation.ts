@@ -80,7 +80,8 @@ function scalar(item: unknown): item is string | number | boolean {
 }
 
 /** CloudFormation's parameter names: alphanumeric (template anatomy, Parameters). */
-const PARAMETER_NAME = /^[A-Za-z0-9]+$/
+// A template's own parameters are alphanumeric; the pseudo parameters (AWS::AccountId, AWS::Region, …) are named so too.
+const PARAMETER_NAME = /^(AWS::)?[A-Za-z0-9]+$/
 
 /** The `template-parameters` input: `Name=value` lines, blank lines ignored; the value is everything after the first `=`. */
 export function parseTemplateParameters(input: string): Record<string, string> {
@@ -92,7 +93,7 @@ export function parseTemplateParameters(input: string): Record<string, string> {
     const equals = line.indexOf('=')
     if (equals < 0) throw new InputError('template-parameters', `${where} is not Name=value`)
     const name = line.slice(0, equals).trim()
-    if (!PARAMETER_NAME.test(name)) throw new InputError('template-parameters', `${where}: a parameter name is letters and digits only`)
+    if (!PARAMETER_NAME.test(name)) throw new InputError('template-parameters', `${where}: a parameter name is letters and digits only, or a pseudo parameter such as AWS::AccountId`)
     if (name in values) throw new InputError('template-parameters', `${where}: ${name} is given twice`)
     values[name] = line.slice(equals + 1).trim()
   })

@@ -89,8 +89,31 @@ function choosePattern(effective: EffectiveCommand, facts: ImageFacts, options: 
   return [{ appUser: 'non-root', strategy, placement }, `${source} ${effective.user} → non-root; strategy ${strategy}`]
 }
 
+/**
+ * The container as it was before this action wrapped its task-definition entryPoint — the agent script in front, the
+ * sudo wrapper, or the drop-privileges wrapper for `imageUser` (which also made the task's user root) — or undefined
+ * when its entryPoint carries none of them. A new image given for an instrumented container is planned from this:
+ * the wrapper needs what the old image had (the sudo rule, the agent's files), and the new one has to get it again.
+ */
+export function withoutAgentWrapper(container: ContainerDefinition, imageUser: string): ContainerDefinition | undefined {
+  const entryPoint = container.entryPoint ?? []
+  const after = (count: number, changes: Partial<ContainerDefinition> = {}): ContainerDefinition => {
+    const rest = entryPoint.slice(count)
+    return { ...container, entryPoint: rest.length > 0 ? rest : undefined, ...changes }
+  }
+  const startsWith = (prefix: readonly string[]): boolean => prefix.every((arg, i) => entryPoint[i] === arg)
+  if (entryPoint[0] === AGENT_SCRIPT) return after(1)
+  if (startsWith(SUDO_WRAPPER)) return after(SUDO_WRAPPER.length)
+  const drop = dropPrivilegesWrapper(imageUser)
+  if (isRootUser(container.user) && startsWith(drop)) return after(drop.length, { user: undefined })
+  return undefined
+}
+
 /** Thrown when a container runs nothing at all: there is no argv for the agent script to wrap. */
 export class EmptyCommandError extends Error {}
+
+/** Thrown for an image of another operating system than Linux (a Windows container): the agent runs on Linux only. */
+export class NotLinuxImageError extends Error {}
 
 /** Thrown when a user name would reach a shell script (sudoers, setpriv) but is not a plain name or id. */
 export class UnsafeUserError extends Error {}
@@ -100,6 +123,11 @@ const SAFE_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9._-]
 
 /** Decides a container's pattern and the changes it needs. Pure: the image facts are given. */
 export function planContainer(container: ContainerDefinition, facts: ImageFacts, options: PlanOptions): ContainerPlan {
+  if (facts.os !== undefined && facts.os !== '' && facts.os !== 'linux') {
+    throw new NotLinuxImageError(
+      `container ${container.name}: image ${facts.reference} is a ${facts.os} image: the Lacework agent runs on Linux only, so this container cannot be instrumented`
+    )
+  }
   const effective = effectiveCommand(container, facts)
   const [pattern, reason] = choosePattern(effective, facts, options)
   // The strategy that applies: none for a root app.

@@ -13,6 +13,8 @@ export interface ImageFacts {
   entrypoint: string[]
   cmd: string[]
   architecture?: string
+  /** `linux`, `windows`: the agent runs on Linux only. */
+  os?: string
 }
 
 interface InspectEntry {
@@ -20,6 +22,7 @@ interface InspectEntry {
   RepoTags?: string[] | null
   RepoDigests?: string[] | null
   Architecture?: string
+  Os?: string
   Config?: { User?: string; Entrypoint?: string[] | null; Cmd?: string[] | null }
 }
 
@@ -32,7 +35,8 @@ export function imageFactsFromInspect(entry: InspectEntry, reference: string): I
     user: config.User ?? '',
     entrypoint: config.Entrypoint ?? [],
     cmd: config.Cmd ?? [],
-    architecture: entry.Architecture
+    architecture: entry.Architecture,
+    os: entry.Os
   }
 }
 

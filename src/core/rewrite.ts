@@ -1,4 +1,4 @@
-import { SERVER_URL_VARIABLE, TOKEN_VARIABLE } from './agent.js'
+import { AGENT_SIDECAR_MEMORY_RESERVATION, SERVER_URL_VARIABLE, TOKEN_VARIABLE } from './agent.js'
 import type { ContainerPlan } from './container-plan.js'
 import { deepEqual, type DocumentPath, type EditableDocument } from './document.js'
 import { TaskDefinitionError } from './errors.js'
@@ -60,16 +60,31 @@ function rewriteContainer(doc: EditableDocument, { plan, image }: ContainerChang
   }
 }
 
-/** The agent sidecar: non-essential (a SUCCESS dependency cannot point at an essential container). */
+/**
+ * The agent sidecar: non-essential (a SUCCESS dependency cannot point at an essential container). Without task-level
+ * memory (an EC2 task, or a Terraform array whose task is in HCL) ECS refuses a container with neither `memory` nor
+ * `memoryReservation`, so the sidecar gets a small reservation there.
+ */
 function ensureAgentSidecar(doc: EditableDocument, settings: AgentSettings): void {
   const containers = doc.get(['containerDefinitions']) as ContainerDefinition[]
+  const needsMemory = isUnset(doc.get(['memory']))
   const index = containers.findIndex(container => container.name === settings.agentContainerName)
   if (index < 0) {
-    doc.append(['containerDefinitions'], { essential: false, name: settings.agentContainerName, image: settings.agentImage })
+    const sidecar = { essential: false, name: settings.agentContainerName, image: settings.agentImage }
+    doc.append(['containerDefinitions'], needsMemory ? { ...sidecar, memoryReservation: AGENT_SIDECAR_MEMORY_RESERVATION } : sidecar)
     return
   }
   doc.set(['containerDefinitions', index, 'image'], settings.agentImage)
   doc.set(['containerDefinitions', index, 'essential'], false)
+  const own = containers[index] as unknown as Record<string, unknown>
+  if (needsMemory && isUnset(own.memory) && isUnset(own.memoryReservation)) {
+    doc.set(['containerDefinitions', index, 'memoryReservation'], AGENT_SIDECAR_MEMORY_RESERVATION)
+  }
+}
+
+/** As the deploy action reads a field: absent, null and "" are not set (empty-values.ts). */
+function isUnset(value: unknown): boolean {
+  return value === undefined || value === null || value === ''
 }
 
 /** Replaces the entry whose `key` matches, or appends it: environment, secrets, volumesFrom, dependsOn. */

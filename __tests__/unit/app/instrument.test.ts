@@ -50,7 +50,8 @@ describe('root-sidecar through the registry', () => {
       volumesFrom: [{ sourceContainer: 'datacollector-sidecar', readOnly: true }],
       dependsOn: [{ containerName: 'datacollector-sidecar', condition: 'SUCCESS' }]
     })
-    expect(written.containerDefinitions[1]).toEqual({ essential: false, name: 'datacollector-sidecar', image: `${AGENT}@${agentDigest}` })
+    // The task sets no memory: ECS needs one on every container, the sidecar gets a small reservation.
+    expect(written.containerDefinitions[1]).toEqual({ essential: false, name: 'datacollector-sidecar', image: `${AGENT}@${agentDigest}`, memoryReservation: 32 })
     expect(h.outputs).toEqual({ 'task-definition': 'out/task.json', image: APP, pattern: 'app=root-sidecar', changed: 'true' })
     // One look-up of the app's facts; the summary carries the review.
     expect(registry.calls.filter(call => call.startsWith(`getImageConfig ${APP}`))).toHaveLength(1)

@@ -247,5 +247,14 @@ describe('parseTemplateParameters', () => {
     )
     expect(() => parseTemplateParameters('=v1')).toThrow(InputError)
     expect(() => parseTemplateParameters('Tag=v1\nTag=v2')).toThrow('input template-parameters: line 2 "Tag=v2": Tag is given twice')
+    expect(() => parseTemplateParameters('GCP::Project=x')).toThrow('a parameter name is letters and digits only, or a pseudo parameter such as AWS::AccountId')
+  })
+
+  it('takes the pseudo parameters a CDK asset image is built from', () => {
+    expect(parseTemplateParameters('AWS::AccountId=123456789012\nAWS::Region=eu-central-1\nAWS::URLSuffix=amazonaws.com')).toEqual({
+      'AWS::AccountId': '123456789012',
+      'AWS::Region': 'eu-central-1',
+      'AWS::URLSuffix': 'amazonaws.com'
+    })
   })
 })

@@ -1,4 +1,6 @@
-import { effectiveCommand, planContainer } from '../../../src/core/container-plan.js'
+import { effectiveCommand, planContainer, withoutAgentWrapper } from '../../../src/core/container-plan.js'
+import { dropPrivilegesWrapper } from '../../../src/core/agent.js'
+import { withoutEmptyValues } from '../../../src/core/empty-values.js'
 import type { ImageFacts } from '../../../src/core/image-facts.js'
 
 const SCRIPT = '/var/lib/lacework-backup/lacework-sidecar.sh'
@@ -137,5 +139,40 @@ describe('planContainer decides the pattern', () => {
   it('refuses a container that runs nothing', () => {
     const empty: ImageFacts = { reference: 'scratch:1', user: '', entrypoint: [], cmd: [] }
     expect(() => planContainer({ name: 'x' }, empty, sidecar)).toThrow('neither the task definition nor image scratch:1')
+  })
+})
+
+describe('withoutAgentWrapper: the task-definition argv as it was before the action wrapped it', () => {
+  const argv = ['/docker-entrypoint.sh', 'nginx', '-g', 'daemon off;']
+
+  it('takes off the agent script, the sudo wrapper and the drop-privileges wrapper (with the user it set)', () => {
+    expect(withoutAgentWrapper({ name: 'web', entryPoint: [SCRIPT, ...argv], command: ['x'] }, '')).toEqual({ name: 'web', entryPoint: argv, command: ['x'] })
+    expect(withoutAgentWrapper({ name: 'web', entryPoint: [...WRAPPER, ...argv] }, '101')).toEqual({ name: 'web', entryPoint: argv })
+    expect(withoutAgentWrapper({ name: 'web', user: 'root', entryPoint: [...dropPrivilegesWrapper('101'), ...argv] }, '101')).toEqual({ name: 'web', entryPoint: argv, user: undefined })
+    // The agent script alone: the image's own entrypoint runs again.
+    expect(withoutAgentWrapper({ name: 'web', entryPoint: [SCRIPT] }, '')).toEqual({ name: 'web', entryPoint: undefined })
+  })
+
+  it('leaves alone what it did not write: a hand-made sh -c, a drop wrapper for another user', () => {
+    expect(withoutAgentWrapper({ name: 'web', entryPoint: ['sh', '-c', `${SCRIPT} && nginx`] }, '')).toBeUndefined()
+    expect(withoutAgentWrapper({ name: 'web', user: 'root', entryPoint: [...dropPrivilegesWrapper('102'), ...argv] }, '101')).toBeUndefined()
+    expect(withoutAgentWrapper({ name: 'web' }, '')).toBeUndefined()
+  })
+
+  it('re-planned for a plain new image, a sudo-wrapped container gets its sudo-enabled build again, with the same entryPoint', () => {
+    const wrapped = { name: 'web', image: 'reg/web:lacework-old', entryPoint: [...WRAPPER, ...argv] }
+    const again = planContainer(wrapped, unprivileged, { mode: 'sidecar', nonRootStrategy: 'sudo' })
+    expect(again.alreadyInstrumented).toBe(true)
+    const fresh = planContainer(withoutAgentWrapper(wrapped, unprivileged.user) ?? wrapped, unprivileged, { mode: 'sidecar', nonRootStrategy: 'sudo' })
+    expect(fresh.alreadyInstrumented).toBe(false)
+    expect(fresh.build?.base).toBe('nginxinc/nginx-unprivileged:1.23.1')
+    expect(fresh.entryPoint).toEqual(wrapped.entryPoint)
+  })
+})
+
+describe('empty values inside intrinsic functions', () => {
+  it('are arguments, not unset fields: Fn::Join keeps its "" delimiter', () => {
+    const image = { 'Fn::Join': ['', [{ Ref: 'Registry' }, '/web:1']] }
+    expect(withoutEmptyValues({ name: 'web', image, user: '' })).toEqual({ name: 'web', image })
   })
 })

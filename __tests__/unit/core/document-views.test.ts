@@ -146,7 +146,8 @@ const instrumentedTemplate = `{
           {
             "Essential": false,
             "Name": "datacollector-sidecar",
-            "Image": "lacework/datacollector:latest-sidecar"
+            "Image": "lacework/datacollector:latest-sidecar",
+            "MemoryReservation": 32
           }
         ]
       }
@@ -235,7 +236,8 @@ describe('rewriteTaskDefinition through ContainerArrayView (Terraform container_
   {
     "essential": false,
     "name": "datacollector-sidecar",
-    "image": "lacework/datacollector:latest-sidecar"
+    "image": "lacework/datacollector:latest-sidecar",
+    "memoryReservation": 32
   }
 ]
 `

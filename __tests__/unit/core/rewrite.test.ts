@@ -61,7 +61,8 @@ describe('rewriteTaskDefinition', () => {
     expect(web.secrets).toEqual([{ name: 'LaceworkAccessToken', valueFrom: settings.token && 'valueFrom' in settings.token ? settings.token.valueFrom : '' }])
     expect(web.volumesFrom).toEqual([{ sourceContainer: 'datacollector-sidecar', readOnly: true }])
     expect(web.dependsOn).toEqual([{ containerName: 'datacollector-sidecar', condition: 'SUCCESS' }])
-    expect(td.containerDefinitions[1]).toEqual({ essential: false, name: 'datacollector-sidecar', image: 'lacework/datacollector:latest-sidecar' })
+    // No task-level memory here: the sidecar gets its own reservation (see below).
+    expect(td.containerDefinitions[1]).toEqual({ essential: false, name: 'datacollector-sidecar', image: 'lacework/datacollector:latest-sidecar', memoryReservation: 32 })
   })
 
   it('is idempotent: its own output comes back byte for byte', () => {
@@ -87,7 +88,7 @@ describe('rewriteTaskDefinition', () => {
     })
     const td = JSON.parse(rewrite(text))
     expect(td.containerDefinitions).toHaveLength(2)
-    expect(td.containerDefinitions[1]).toEqual({ name: 'datacollector-sidecar', image: settings.agentImage, essential: false })
+    expect(td.containerDefinitions[1]).toEqual({ name: 'datacollector-sidecar', image: settings.agentImage, essential: false, memoryReservation: 32 })
   })
 })
 
@@ -114,5 +115,32 @@ describe('readSourceFile', () => {
     const file = readSourceFile('described.json', described)
     expect(JSON.parse(file.original)).toEqual({ family: 'web', containerDefinitions: [{ name: 'web' }] })
     expect(file.original.split('\n')[1]).toBe('    "family": "web",')
+  })
+})
+
+// ECS: without task-level memory, every container needs `memory` or `memoryReservation` (an EC2 task, a Terraform array).
+describe('the agent sidecar and task memory', () => {
+  const task = (extra: Record<string, unknown>, sidecar?: Record<string, unknown>): string =>
+    JSON.stringify({
+      family: 'web',
+      ...extra,
+      containerDefinitions: [{ name: 'web', image: 'web:1', memoryReservation: 100 }, ...(sidecar ? [sidecar] : [])]
+    })
+  const sidecarOf = (text: string): Record<string, unknown> => JSON.parse(text).containerDefinitions.find((c: { name: string }) => c.name === 'datacollector-sidecar')
+
+  it('a task without memory (or with memory null) gives the new sidecar a 32 MiB reservation', () => {
+    expect(sidecarOf(rewrite(task({})))).toEqual({ essential: false, name: 'datacollector-sidecar', image: settings.agentImage, memoryReservation: 32 })
+    expect(sidecarOf(rewrite(task({ memory: null })))).toMatchObject({ memoryReservation: 32 })
+  })
+
+  it('a task with memory leaves the sidecar without one, as the seed does', () => {
+    expect(sidecarOf(rewrite(task({ memory: '2048' })))).toEqual({ essential: false, name: 'datacollector-sidecar', image: settings.agentImage })
+  })
+
+  it('an existing sidecar gets a reservation only when it has neither memory field; a second run changes nothing', () => {
+    const bare = rewrite(task({}, { name: 'datacollector-sidecar', image: 'old', essential: true }))
+    expect(sidecarOf(bare)).toMatchObject({ essential: false, memoryReservation: 32 })
+    expect(rewrite(bare)).toBe(bare)
+    expect(sidecarOf(rewrite(task({}, { name: 'datacollector-sidecar', image: 'old', memory: 64 })))).not.toHaveProperty('memoryReservation')
   })
 })

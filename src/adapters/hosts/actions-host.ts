@@ -18,7 +18,8 @@ export class ActionsHost implements Host {
     return core.getInput(name)
   }
   setSecret(value: string): void {
-    core.setSecret(value)
+    // The runner warns on every empty mask (an input not given), and masks line by line: each line on its own.
+    for (const line of value.split(/\r?\n/)) if (line.trim() !== '') core.setSecret(line)
   }
   info(message: string): void {
     core.info(message)
