@@ -129,3 +129,51 @@ describe('the broken cases, through the action', () => {
     expect(failure(verifyRun(file, { 'target-image': `${REGISTRY}/lwf-verify-action/port-80` }))).toContain('nginx could not bind port 80 as uid 101')
   })
 })
+
+// Every source verifies: what is started is the task as ECS would register it, with a template's intrinsic image
+// worked out for the start.
+describe('verify for every source', () => {
+  function write(name: string, text: string): string {
+    const file = join(mkdtempSync(join(tmpdir(), 'lwf-verify-source-')), name)
+    writeFileSync(file, text)
+    return file
+  }
+
+  it('a Terraform container-definitions array, root-sidecar', () => {
+    const containers = [{ name: 'nginx', image: IMAGES.nginx, essential: true, memory: 256, portMappings: [{ containerPort: 80, hostPort: 80, protocol: 'tcp' }] }]
+    const run = verifyRun(write('containers.json', `${JSON.stringify(containers, null, 2)}\n`), {})
+    if (run.status !== 0) throw new Error(run.stdout)
+    expect(run.outputs.pattern).toBe('nginx=root-sidecar')
+    expect(run.summary).toContain('it starts')
+  })
+
+  it('a CloudFormation template whose Image is an Fn::Sub of a parameter, root-sidecar and nonroot-sidecar', () => {
+    const template = (image: string): string => `AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  Registry:
+    Type: String
+    Default: ${REGISTRY}
+Resources:
+  WebTask:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Family: web
+      Cpu: '256'
+      Memory: '512'
+      NetworkMode: awsvpc
+      RequiresCompatibilities: [FARGATE]
+      ContainerDefinitions:
+        - Name: nginx
+          Image: !Sub '\${Registry}/${image}'
+          Essential: true
+`
+    const root = verifyRun(write('web.yaml', template('lwf-test/nginx:1.23.1')), {})
+    if (root.status !== 0) throw new Error(root.stdout)
+    expect(root.outputs.pattern).toBe('nginx=root-sidecar')
+    expect(root.summary).toContain('it starts')
+    const nonRoot = verifyRun(write('web.yaml', template('lwf-test/nginx-unprivileged:1.23.1')), { 'target-image': `${REGISTRY}/lwf-verify-action/template-sudo` })
+    if (nonRoot.status !== 0) throw new Error(nonRoot.stdout)
+    expect(nonRoot.outputs.pattern).toBe('nginx=nonroot-sidecar')
+    expect(nonRoot.summary).toContain('it starts')
+  })
+})

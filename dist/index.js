@@ -30373,6 +30373,9 @@ class ActionsHost {
     setOutput(name, value) {
         core/* setOutput */.uH(name, value);
     }
+    workspace() {
+        return process.env.GITHUB_WORKSPACE || process.cwd();
+    }
     outputFolder() {
         return (0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'lacework-fargate');
     }
@@ -42141,7 +42144,7 @@ async function publishReview(host, services, ctx, key, reviews, verification = '
     // The verification report (a table of a few rows) goes below the review, whose limit shrinks to make room.
     // The footer is last, under the verification report: it says which version wrote everything above it.
     const appended = (verification ? `\n${verification}\n` : '') + reviewFooter(VERSION);
-    await publish(host, services, ctx, {
+    await publish(host, services, ctx, 'the task definition is written', {
         marker: reviewMarker(key),
         summary: () => renderReviews(key, withRun, SUMMARY_LIMIT - appended.length) + appended,
         comment: () => renderReviews(key, withRun, COMMENT_LIMIT - appended.length) + appended
@@ -42151,14 +42154,15 @@ async function publishReview(host, services, ctx, key, reviews, verification = '
 async function publishMarkdown(host, services, ctx, key, markdown) {
     const marker = reviewMarker(key);
     const signed = markdown + reviewFooter(VERSION);
-    await publish(host, services, ctx, { marker, summary: () => signed, comment: () => `${marker}\n${signed}` });
+    await publish(host, services, ctx, 'the findings still set the exit status', { marker, summary: () => signed, comment: () => `${marker}\n${signed}` });
 }
-async function publish(host, services, ctx, publication) {
+/** `regardless` says, in the one warning, what a failed publication does not stop. */
+async function publish(host, services, ctx, regardless, publication) {
     try {
         await post(host, services, ctx, publication);
     }
     catch (error) {
-        host.warning(`the review could not be published: ${error.message.split('\n')[0]}; the task definition is written`);
+        host.warning(`the review could not be published: ${error.message.split('\n')[0]}; ${regardless}`);
     }
 }
 async function post(host, services, ctx, publication) {
@@ -42223,9 +42227,9 @@ async function audit(host, services, ctx) {
     const files = await readTasks(host, services, ctx, { writes: false });
     const tasks = files.flatMap(file => file.tasks);
     if (ctx.sarif) {
-        const outside = files.map(file => workspacePath(file.path)).find(path => (0,external_node_path_.isAbsolute)(path) || path === '..' || path.startsWith(`..${external_node_path_.sep}`));
+        const outside = files.map(file => workspacePath(host, file.path)).find(path => (0,external_node_path_.isAbsolute)(path) || path === '..' || path.startsWith(`..${external_node_path_.sep}`));
         if (outside)
-            throw new core_errors/* InputError */.dz('sarif', `${outside} is outside the working directory: SARIF locations are relative to the repository, so code scanning could not show its findings`);
+            throw new core_errors/* InputError */.dz('sarif', `${outside} is outside the workspace: SARIF locations are relative to the repository, so code scanning could not show its findings`);
     }
     const saved = ctx.imageInspectFile ? await services.files.readSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : [];
     const lookup = new ImageFactsLookup(ctx.inspect, services.docker, registry, saved);
@@ -42262,7 +42266,7 @@ async function audit(host, services, ctx) {
             if (found)
                 agentFacts.set(image, found);
         }
-        const file = workspacePath(task.label.split('#')[0]);
+        const file = workspacePath(host, task.label.split('#')[0]);
         findings.push(...auditTask({
             file,
             id: task.id,
@@ -42277,17 +42281,17 @@ async function audit(host, services, ctx) {
     }
     if (images.stats.layers)
         host.info(`sudoers read from ${images.stats.layers} layers (${images.stats.bytes} compressed bytes streamed, only the sudo, passwd and group files kept)`);
-    await report(host, services, ctx, files.map(file => workspacePath(file.path)), findings);
+    await report(host, services, ctx, files.map(file => workspacePath(host, file.path)), findings);
 }
 /**
- * A task definition's path as annotations, SARIF and the finding keys name it: relative to the working directory (the
- * workspace on a runner), even when the input gave it absolute, so locations and fingerprints do not depend on where
- * the repository was checked out. A path outside the working directory is left as it is.
+ * A task definition's path as annotations, SARIF and the finding keys name it: relative to the workspace (the
+ * repository's root on a runner, else the working directory), even when the input gave it absolute, so locations and fingerprints do not depend on where
+ * the repository was checked out. A path outside the workspace is left as it is.
  */
-function workspacePath(path) {
+function workspacePath(host, path) {
     if (!(0,external_node_path_.isAbsolute)(path))
         return path;
-    const inside = (0,external_node_path_.relative)(process.cwd(), path);
+    const inside = (0,external_node_path_.relative)(host.workspace(), path);
     return inside && !(0,external_node_path_.isAbsolute)(inside) && inside !== '..' && !inside.startsWith(`..${external_node_path_.sep}`) ? inside : path;
 }
 /** Annotations, the summary and the comment, the SARIF file, the `findings` output; then the gate. */
@@ -44191,10 +44195,16 @@ async function instrument(host, services, ctx) {
     setActionOutputs(host, results);
     await publishReview(host, services, ctx, ctx.taskDefinition, results.map(result => result.review), verification);
 }
+/** The rewritten task as it would be registered: a template's intrinsic image (left as written) worked out, as for its look-up. */
+function startable(task) {
+    const definition = task.view.value;
+    const containers = definition.containerDefinitions.map((container, index) => (typeof container.image === 'string' ? container : { ...container, image: containerImage(task, index) }));
+    return { ...definition, containerDefinitions: containers };
+}
 /** Verified before anything is written: a task that would not start leaves no file; its report still reaches the review. */
 async function verify(host, services, ctx, results) {
     try {
-        return await verifyRewrites(host, services.verifier, ctx, results.flatMap(({ job }) => job.tasks.map(task => ({ path: task.label, definition: task.view.value, planned: task.planned }))));
+        return await verifyRewrites(host, services.verifier, ctx, results.flatMap(({ job }) => job.tasks.map(task => ({ path: task.label, definition: startable(task), planned: task.planned }))));
     }
     catch (error) {
         if (error instanceof VerificationError) {

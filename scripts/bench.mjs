@@ -4,7 +4,7 @@
 // registry's own log, each measurement told apart by a unique repository name and the client's User-Agent.
 // Not a test: it prints tables and says which of issue 6's targets are met. See BENCHMARKS.md.
 //
-//   node scripts/bench.mjs [--runs N (5-50)] [--rows 1,2,3,4,5] [--profile] [--keep] [--json FILE] [--minutes M]
+//   node scripts/bench.mjs [--runs N (5-50)] [--rows 1,2,3,4,5,6] [--profile] [--keep] [--json FILE] [--minutes M]
 //
 // It starts the test environment when /tmp/lwf-test/env is missing (bash scripts/test-env.sh up), compiles
 // src/ once into a temporary folder to time the registry code in-process, and runs the bundled dist/ under
@@ -35,7 +35,7 @@ const option = name => {
   return i >= 0 ? argv[i + 1] : undefined
 }
 const RUNS = Math.min(50, Math.max(5, Number(option('runs') ?? 5) || 5))
-const ROWS = new Set((option('rows') ?? '1,2,3,4,5').split(',').map(Number))
+const ROWS = new Set((option('rows') ?? '1,2,3,4,5,6').split(',').map(Number))
 const PROFILE = argv.includes('--profile')
 const KEEP = argv.includes('--keep')
 const DEADLINE = Date.now() + Math.min(60, Number(option('minutes') ?? 20)) * 60_000
@@ -148,7 +148,8 @@ async function compileSources(dir) {
     ...(await load('app/daemonless-build.js')),
     ...(await load('core/dockerfile.js')),
     ...(await load('core/container-plan.js')),
-    ...(await load('core/pattern.js'))
+    ...(await load('core/pattern.js')),
+    ...(await load('app/image-files.js'))
   }
 }
 
@@ -175,8 +176,12 @@ const FIXTURES = {
   cmdOnly: ['lwf-test/cmd-only', '1'],
   debian: ['lwf-test/debian', 'bookworm'],
   agent: ['lacework/datacollector', 'latest-sidecar'],
-  agentSingleLayer: ['lwf-test/agent-single-layer', '1']
+  agentSingleLayer: ['lwf-test/agent-single-layer', '1'],
+  unprivileged: ['lwf-test/nginx-unprivileged', '1.23.1'],
+  busybox: ['lwf-test/busybox', '1']
 }
+/** The seed's broad sudo rule on the unprivileged nginx, as the verify tests build it (its build needs the Debian mirror). */
+const SEED_SUDO_LOCAL = 'lwf-verify/nginx-unprivileged-seed-sudo:test'
 const LACEWORK_UA = /^lacework-fargate$/
 const DOCKER_UA = /^docker\//
 const SKOPEO_UA = /^skopeo\//
@@ -438,6 +443,82 @@ async function rowEmbedded(api, { agentFixture, rows, key }) {
   ])
 }
 
+// ------------------------------------------------------------------ row 6: the audit's sudoers read (LWF008)
+// Per non-root fixture image: what the audit reads to tell whether the app user may become root (/etc/sudoers,
+// /etc/sudoers.d/*, passwd, group), through the registry with no daemon: every layer streamed through gunzip and the
+// tar reader, only those files kept. Against `docker pull` of the same image (after `docker rmi`), which downloads
+// the same layers and unpacks them to disk. Each image is a per-run copy with one tiny unique bottom layer, so the
+// engine has none of its layer chains and the pull is a real one.
+async function rowSudoers(api) {
+  const sources = [
+    { name: 'nginx-unprivileged (user 101, no sudo)', key: 'unprivileged', from: FIXTURES.unprivileged },
+    { name: 'busybox (user 1000, no sudo)', key: 'busybox', from: FIXTURES.busybox }
+  ]
+  const seedSudo = `${REGISTRY}/${SEED_SUDO_LOCAL}`
+  if (docker(['image', 'inspect', seedSudo], { allowFail: true }).status === 0) {
+    // Pushed under this run's prefix (loopback only); the copy below gets its own unique bottom layer.
+    const source = newRepo('sudoers-seed-source')
+    docker(['tag', seedSudo, `${REGISTRY}/${source}:1`])
+    localTags.add(`${REGISTRY}/${source}:1`)
+    docker(['push', '-q', `${REGISTRY}/${source}:1`], { timeout: 600_000 })
+    sources.push({ name: 'nginx-unprivileged-seed-sudo (user 101, %sudo NOPASSWD:ALL)', key: 'seed-sudo', from: [source, '1'] })
+  } else {
+    say(`row 6: ${seedSudo} is not in the engine (the verify tests build it; its build needs the Debian mirror): measuring the other images only`)
+  }
+  results.rows.sudoers = {}
+  for (const source of sources) {
+    const repo = newRepo(`sudoers-${source.key}`)
+    const ref = `${REGISTRY}/${repo}:1`
+    const image = await setup.uniqueCopy(...source.from, repo, '1', `${ID}-${source.key}`)
+    localTags.add(ref)
+    docker(['rmi', ref], { allowFail: true })
+    let kept
+    const methods = {
+      read: async () => {
+        const files = new api.ImageFiles(new api.RegistryClient(), api.sudoFiles)
+        const found = await files.files(ref, 'amd64')
+        kept = [...found.keys()].sort()
+        return { ...files.stats }
+      },
+      pull: () => docker(['pull', '-q', ref], { timeout: 600_000 })
+    }
+    const agents = { read: LACEWORK_UA, pull: DOCKER_UA }
+    const after = { pull: () => docker(['rmi', ref]) }
+    say(`row 6: sudoers read of ${ref} (${source.name}; ${bytes(image.size)}, ${image.layers} layers) vs docker pull: 1 warm-up + ${RUNS} rounds`)
+    for (const name of Object.keys(methods)) {
+      await methods[name]()
+      after[name]?.()
+    }
+    const offset = log.size()
+    const runs = { read: [], pull: [] }
+    for (let round = 0; round < RUNS; round++) {
+      for (const name of Object.keys(methods)) {
+        const run = await measure(methods[name])
+        run.method = name
+        runs[name].push(run)
+        after[name]?.()
+        await sleep(40)
+      }
+    }
+    await attribute(offset, [...runs.read, ...runs.pull], run => ({ repo: r => r === repo, agent: agents[run.method] }))
+    const s = { read: summary(runs.read), pull: summary(runs.pull) }
+    const streamed = median(runs.read.map(run => run.value.bytes))
+    const layersRead = median(runs.read.map(run => run.value.layers))
+    const layerGets = median(runs.read.map(run => run.log.filter(r => r.method === 'GET' && /\/blobs\//.test(r.uri)).length))
+    results.rows.sudoers[source.key] = { image: ref, imageBytes: image.size, layers: image.layers, summary: s, streamed, layersRead, layerGets, kept }
+    final.push([
+      `6 LWF008 sudoers read: ${source.name}`,
+      ms(s.read.ms),
+      `docker pull ${ms(s.pull.ms)} (${s.pull.requests} req, ${bytes(s.pull.bytes)})`,
+      `${ratio(s.pull.ms / s.read.ms)} faster than pull; ${ratio(s.read.bytes / s.pull.bytes)} pull's bytes`,
+      String(s.read.requests),
+      `${bytes(streamed)} compressed streamed (${layersRead} layers); kept ${kept.length} files`,
+      '(issue 14: measured; no target)',
+      'info'
+    ])
+  }
+}
+
 // ------------------------------------------------------------------ row 3: re-run with unchanged inputs
 async function rowRerun() {
   const baseRepo = newRepo('rerun-base')
@@ -636,14 +717,15 @@ try {
   for (const path of [ACTION, CLI, NODE24]) if (!existsSync(path)) throw new Error(`${path} is missing (npm ci; the bundle is committed)`)
   results.machine = machine()
   say(`run ${ID}: ${RUNS} runs per measurement, registry ${REGISTRY}, log ${log.path}, work ${work}`)
-  const api = ROWS.has(1) || ROWS.has(2) ? await compileSources(mkdtempSync(join(work, 'compiled-'))) : undefined
+  const api = ROWS.has(1) || ROWS.has(2) || ROWS.has(6) ? await compileSources(mkdtempSync(join(work, 'compiled-'))) : undefined
   const rows = [
     [1, () => rowFacts(api)],
     [2, () => rowEmbedded(api, { agentFixture: FIXTURES.agent, rows: ['2a', '2b'], key: 'embedded' })],
     [2, () => rowEmbedded(api, { agentFixture: FIXTURES.agentSingleLayer, rows: ['2c', '2d'], key: 'written' })],
     [3, rowRerun],
     [4, rowMany],
-    [5, rowStartup]
+    [5, rowStartup],
+    [6, () => rowSudoers(api)]
   ]
   for (const [number, row] of rows) {
     if (!ROWS.has(number)) continue
@@ -712,6 +794,19 @@ if (results.rows.many) {
 if (results.rows.startup) {
   // (the summary is printed with the table above)
   out.write(`\n## 5. Start-up (medians of ${results.rows.startup.runs})\n\ndist/index.js to input parsing ${wall(results.rows.startup.action)}; node -e '' ${wall(results.rows.startup.bare)}\n`)
+}
+if (results.rows.sudoers) {
+  for (const [key, r] of Object.entries(results.rows.sudoers)) {
+    out.write(
+      `\n## 6. Sudoers read (LWF008) of ${r.image} (${key}: ${bytes(r.imageBytes)}, ${r.layers} layers; medians of ${RUNS})\n\n${table(
+        ['method', 'wall: median (min–max)', 'requests', 'bytes received'],
+        [
+          ['this action: ImageFiles(sudoFiles).files, in-process', wall(r.summary.read), r.summary.read.requests, bytes(r.summary.read.bytes)],
+          ['docker pull (after docker rmi)', wall(r.summary.pull), r.summary.pull.requests, bytes(r.summary.pull.bytes)]
+        ].map(row => row.map(String))
+      )}\nlayers streamed ${r.layersRead} (${bytes(r.streamed)} compressed, by the client's count), blob GETs ${r.layerGets}; files kept: ${r.kept.join(', ') || 'none'}\n`
+    )
+  }
 }
 for (const [name, profile] of Object.entries(profiles)) {
   out.write(`\n### Profile ${name} (node --cpu-prof, ${profile.totalMs} ms sampled)\n\n${JSON.stringify(profile.buckets)}\n${profile.top.map(f => `- ${f.ms} ms ${f.name}`).join('\n')}\n`)

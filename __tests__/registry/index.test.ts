@@ -41,7 +41,7 @@ async function uploadJsonBlob(repo: string, value: object): Promise<{ digest: st
   return { digest, size: bytes.length }
 }
 
-function skopeoConfig(reference: string, arch: string): { architecture?: string; config?: { User?: string; Entrypoint?: string[] | null; Cmd?: string[] | null } } {
+function skopeoConfig(reference: string, arch: string): { os?: string; architecture?: string; config?: { User?: string; Entrypoint?: string[] | null; Cmd?: string[] | null } } {
   const args = ['inspect', '--config', '--tls-verify=false', '--override-os', 'linux', '--override-arch', arch, `docker://${reference}`]
   return JSON.parse(execFileSync('skopeo', args, { encoding: 'utf8' })) as ReturnType<typeof skopeoConfig>
 }
@@ -141,10 +141,11 @@ describe('an OCI index with amd64, arm64 and an attestation entry', () => {
       user: '123',
       entrypoint: ['/arm64-entrypoint'],
       cmd: ['serve', '--arm64'],
-      architecture: 'arm64'
+      architecture: 'arm64',
+      os: 'linux'
     })
     const skopeo = skopeoConfig(`${REPO}:multi`, 'arm64')
-    expect([skopeo.architecture, skopeo.config?.User, skopeo.config?.Entrypoint, skopeo.config?.Cmd]).toEqual(['arm64', facts.user, facts.entrypoint, facts.cmd])
+    expect([skopeo.os, skopeo.architecture, skopeo.config?.User, skopeo.config?.Entrypoint, skopeo.config?.Cmd]).toEqual([facts.os, 'arm64', facts.user, facts.entrypoint, facts.cmd])
     expect((await client.getImageConfig(`${REPO}:multi`, { os: 'linux', architecture: 'arm64', variant: 'v8' })).manifestDigest).toBe(index.arm64)
   })
 

@@ -40,8 +40,12 @@ export class MemoryHost implements Host {
 
   constructor(
     private readonly inputs: Partial<Record<InputName, string>>,
-    private readonly options: { outputFolder?: string; gitHubRun?: GitHubRun } = {}
+    private readonly options: { outputFolder?: string; gitHubRun?: GitHubRun; workspace?: string } = {}
   ) {}
+
+  workspace(): string {
+    return this.options.workspace ?? '/workspace'
+  }
 
   getInput(name: InputName): string {
     return this.inputs[name] ?? ''

@@ -1,3 +1,4 @@
+import { isAbsolute, relative, sep } from 'node:path'
 import { VERSION } from '../cli/help.generated.js'
 import { AGENT_DIR } from '../core/agent.js'
 import { auditTask, type AgentImageFacts } from '../core/audit/evaluate.js'
@@ -7,7 +8,7 @@ import type { Finding } from '../core/audit/rules.js'
 import { renderSarif } from '../core/audit/sarif.js'
 import { readSudoers, type SudoersHit } from '../core/audit/sudoers.js'
 import { effectiveCommand } from '../core/container-plan.js'
-import { ActionError, PlatformMissingError } from '../core/errors.js'
+import { ActionError, InputError, PlatformMissingError } from '../core/errors.js'
 import type { ImageFacts } from '../core/image-facts.js'
 import { parseImageReference } from '../core/image-reference.js'
 import { imageEntries, type Platform } from '../core/oci.js'
@@ -37,6 +38,10 @@ export async function audit(host: Host, services: Services, ctx: Context): Promi
   const registry = services.registry({ insecureRegistries: ctx.insecureRegistries })
   const files = await readTasks(host, services, ctx, { writes: false })
   const tasks = files.flatMap(file => file.tasks)
+  if (ctx.sarif) {
+    const outside = files.map(file => workspacePath(host, file.path)).find(path => isAbsolute(path) || path === '..' || path.startsWith(`..${sep}`))
+    if (outside) throw new InputError('sarif', `${outside} is outside the workspace: SARIF locations are relative to the repository, so code scanning could not show its findings`)
+  }
   const saved = ctx.imageInspectFile ? await services.files.readSavedInspect(ctx.imageInspectFile, 'image-inspect-file') : []
   const lookup = new ImageFactsLookup(ctx.inspect, services.docker, registry, saved)
   const images = new ImageFiles(registry, sudoFiles)
@@ -66,14 +71,15 @@ export async function audit(host: Host, services: Services, ctx: Context): Promi
       const found = await agents.get(image)
       if (found) agentFacts.set(image, found)
     }
+    const file = workspacePath(host, task.label.split('#')[0])
     findings.push(
       ...auditTask(
         {
-          file: task.label.split('#')[0],
+          file,
           id: task.id,
           definition: task.definition,
           architecture: task.architecture,
-          locate: path => task.view.locate(path),
+          locate: path => ({ ...task.view.locate(path), file }),
           agentContainerName: ctx.agentContainerName,
           facts,
           sudoers,
@@ -84,7 +90,18 @@ export async function audit(host: Host, services: Services, ctx: Context): Promi
     )
   }
   if (images.stats.layers) host.info(`sudoers read from ${images.stats.layers} layers (${images.stats.bytes} compressed bytes streamed, only the sudo, passwd and group files kept)`)
-  await report(host, services, ctx, files.map(file => file.path), findings)
+  await report(host, services, ctx, files.map(file => workspacePath(host, file.path)), findings)
+}
+
+/**
+ * A task definition's path as annotations, SARIF and the finding keys name it: relative to the workspace (the
+ * repository's root on a runner, else the working directory), even when the input gave it absolute, so locations and fingerprints do not depend on where
+ * the repository was checked out. A path outside the workspace is left as it is.
+ */
+function workspacePath(host: Host, path: string): string {
+  if (!isAbsolute(path)) return path
+  const inside = relative(host.workspace(), path)
+  return inside && !isAbsolute(inside) && inside !== '..' && !inside.startsWith(`..${sep}`) ? inside : path
 }
 
 /** Annotations, the summary and the comment, the SARIF file, the `findings` output; then the gate. */

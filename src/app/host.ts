@@ -14,6 +14,8 @@ export interface Host {
   notice(message: string, location?: SourceLocation): void
   error(message: string, location?: SourceLocation): void
   setOutput(name: string, value: string): void
+  /** The repository's root (the runner's workspace, else the working directory): what SARIF locations are relative to. */
+  workspace(): string
   /** The folder rewritten task definitions go to when no output is given; undefined: standard output. */
   outputFolder(): string | undefined
   /** Writes the result to standard output (the CLI without --output). */

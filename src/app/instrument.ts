@@ -7,11 +7,12 @@ import { checkDropPrivilegesTools } from './drop-privileges-check.js'
 import type { Host } from './host.js'
 import { buildImages, planBuilds } from './image-builds.js'
 import { ImageFactsLookup } from './image-facts-lookup.js'
-import { lookUpImages, planTasks } from './plan-task.js'
+import { containerImage, lookUpImages, planTasks } from './plan-task.js'
 import { readTasks } from './read-tasks.js'
 import { publishReview } from './review-publisher.js'
 import { rewriteTasks, type RewrittenFile } from './rewrite-tasks.js'
 import type { Services } from './services.js'
+import type { TaskJob } from './task-job.js'
 
 /**
  * One run: read the task definitions, look up their images, plan each container, check, build what the plans
@@ -38,6 +39,13 @@ export async function instrument(host: Host, services: Services, ctx: Context): 
   await publishReview(host, services, ctx, ctx.taskDefinition, results.map(result => result.review), verification)
 }
 
+/** The rewritten task as it would be registered: a template's intrinsic image (left as written) worked out, as for its look-up. */
+function startable(task: TaskJob): TaskDefinition {
+  const definition = task.view.value as TaskDefinition
+  const containers = definition.containerDefinitions.map((container, index) => (typeof container.image === 'string' ? container : { ...container, image: containerImage(task, index) }))
+  return { ...definition, containerDefinitions: containers }
+}
+
 /** Verified before anything is written: a task that would not start leaves no file; its report still reaches the review. */
 async function verify(host: Host, services: Services, ctx: Context, results: RewrittenFile[]): Promise<string> {
   try {
@@ -45,7 +53,7 @@ async function verify(host: Host, services: Services, ctx: Context, results: Rew
       host,
       services.verifier,
       ctx,
-      results.flatMap(({ job }) => job.tasks.map(task => ({ path: task.label, definition: task.view.value as TaskDefinition, planned: task.planned })))
+      results.flatMap(({ job }) => job.tasks.map(task => ({ path: task.label, definition: startable(task), planned: task.planned })))
     )
   } catch (error) {
     if (error instanceof VerificationError) {

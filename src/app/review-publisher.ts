@@ -19,7 +19,7 @@ export async function publishReview(host: Host, services: Pick<Services, 'pullRe
   // The verification report (a table of a few rows) goes below the review, whose limit shrinks to make room.
   // The footer is last, under the verification report: it says which version wrote everything above it.
   const appended = (verification ? `\n${verification}\n` : '') + reviewFooter(VERSION)
-  await publish(host, services, ctx, {
+  await publish(host, services, ctx, 'the task definition is written', {
     marker: reviewMarker(key),
     summary: () => renderReviews(key, withRun, SUMMARY_LIMIT - appended.length) + appended,
     comment: () => renderReviews(key, withRun, COMMENT_LIMIT - appended.length) + appended
@@ -30,7 +30,7 @@ export async function publishReview(host: Host, services: Pick<Services, 'pullRe
 export async function publishMarkdown(host: Host, services: Pick<Services, 'pullRequests'>, ctx: Context, key: string, markdown: string): Promise<void> {
   const marker = reviewMarker(key)
   const signed = markdown + reviewFooter(VERSION)
-  await publish(host, services, ctx, { marker, summary: () => signed, comment: () => `${marker}\n${signed}` })
+  await publish(host, services, ctx, 'the findings still set the exit status', { marker, summary: () => signed, comment: () => `${marker}\n${signed}` })
 }
 
 interface Publication {
@@ -39,11 +39,12 @@ interface Publication {
   comment: () => string
 }
 
-async function publish(host: Host, services: Pick<Services, 'pullRequests'>, ctx: Context, publication: Publication): Promise<void> {
+/** `regardless` says, in the one warning, what a failed publication does not stop. */
+async function publish(host: Host, services: Pick<Services, 'pullRequests'>, ctx: Context, regardless: string, publication: Publication): Promise<void> {
   try {
     await post(host, services, ctx, publication)
   } catch (error) {
-    host.warning(`the review could not be published: ${(error as Error).message.split('\n')[0]}; the task definition is written`)
+    host.warning(`the review could not be published: ${(error as Error).message.split('\n')[0]}; ${regardless}`)
   }
 }
 

@@ -36,6 +36,9 @@ export class ActionsHost implements Host {
   setOutput(name: string, value: string): void {
     core.setOutput(name, value)
   }
+  workspace(): string {
+    return process.env.GITHUB_WORKSPACE || process.cwd()
+  }
   outputFolder(): string {
     return join(process.env.RUNNER_TEMP || tmpdir(), 'lacework-fargate')
   }

@@ -33,6 +33,9 @@ export class CliHost implements Host {
   setOutput(name: string, value: string): void {
     this.print(`${name}=${value}`)
   }
+  workspace(): string {
+    return process.cwd()
+  }
   outputFolder(): undefined {
     return undefined
   }

@@ -88,7 +88,7 @@ export function auditTask(task: AuditedTask, options: AuditOptions): Finding[] {
     if (!inImage) checkSidecarWiring(task, container, index, add, where, sidecars)
     const script = shellScript(argv)
     if (script !== undefined && script.includes(AGENT_SCRIPT) && !/(^|[;&|\s])exec\s/.test(script)) {
-      add('LWF003', `runs the agent and then the app from \`${argv[0]} -c\` without exec: the shell stays PID 1 and the app never gets SIGTERM`, where(index, container.entryPoint ? 'entryPoint' : 'command'), container.name, 'exec', false)
+      add('LWF003', `runs the agent and then the app from \`${argv[0]} -c\` without exec: the shell stays PID 1 and the app never gets SIGTERM`, where(index, shellSource(container, effective)), container.name, 'exec', false)
     }
     const viaSudo = argv.some(arg => /(^|[\s;&|])sudo\s/.test(arg) || arg === 'sudo')
     if (!isRootUser(user) && !viaSudo) {
@@ -96,7 +96,8 @@ export function auditTask(task: AuditedTask, options: AuditOptions): Finding[] {
     }
     const hits = task.sudoers.get(container.name) ?? []
     if (hits.length > 0) {
-      const first = hits[0]
+      // The rule that needs no password is the one any code running as the app user can use: name it first.
+      const first = hits.find(hit => !hit.passwordRequired) ?? hits[0]
       const more = hits.length > 1 ? ` (and ${hits.length - 1} more)` : ''
       add('LWF008', `its image lets user ${user || 'root'} become root beyond the agent script: ${first.file}:${first.line} \`${first.entry}\` (${first.detail})${more}`, where(index, 'image'), container.name, 'sudoers', false)
     }
@@ -168,6 +169,17 @@ function checkContainerSettings(container: ContainerDefinition, index: number, a
   if (container.readonlyRootFilesystem === true && !agentPathsWritable(container)) {
     add('LWF010', `readonlyRootFilesystem is true without writable volumes at ${AGENT_WRITABLE_PATHS.join(', ')}: the agent cannot write and stops`, where(index, 'readonlyRootFilesystem'), container.name, 'read-only', false)
   }
+}
+
+/**
+ * Where the shell that runs the script comes from, for the finding's line: the task's entryPoint or command, or the
+ * image (its Entrypoint or Cmd, as an embedded image sets them) when the task definition sets neither in its place.
+ */
+function shellSource(container: ContainerDefinition, effective: ReturnType<typeof effectiveCommand> | undefined): 'entryPoint' | 'command' | 'image' {
+  const set = (list: unknown): boolean => Array.isArray(list) && list.length > 0
+  if (!effective) return set(container.entryPoint) ? 'entryPoint' : 'command'
+  if (effective.entrypoint.length > 0) return set(container.entryPoint) ? 'entryPoint' : 'image'
+  return set(container.command) ? 'command' : 'image'
 }
 
 /** The script of a `sh -c '<script>' …` argv, else undefined. */

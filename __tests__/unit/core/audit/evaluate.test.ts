@@ -65,6 +65,12 @@ describe('each rule: a case that trips it, and a near miss', () => {
     expect(rules(task([{ ...rootSidecar, volumesFrom: [] }, sidecar]))).toEqual(['LWF002'])
     expect(rules(task([{ ...rootSidecar, dependsOn: [{ containerName: 'datacollector-sidecar', condition: 'START' }] }, sidecar]))).toEqual(['LWF002'])
     expect(rules({ ...task([rootSidecar, sidecar]), agents: new Map([[PINNED, { ...goodAgent, volumeCovers: false }]]) })).toEqual(['LWF002'])
+    // Near miss: a non-essential sidecar whose image declares the volume, mounted read-only, waited for with SUCCESS.
+    expect(rules(task([rootSidecar, sidecar]))).toEqual([])
+    // The sidecar found by its image when it has another name (volumesFrom names it).
+    const renamed = { ...sidecar, name: 'agent' }
+    const app = { ...rootSidecar, volumesFrom: [{ sourceContainer: 'agent', readOnly: true }], dependsOn: [{ containerName: 'agent', condition: 'SUCCESS' }] }
+    expect(rules({ ...task([app, renamed]), facts: new Map([['app', nginx]]) })).toEqual([])
   })
 
   it('LWF003: sh -c "… && app" without exec; with exec it is fine', () => {
@@ -82,12 +88,17 @@ describe('each rule: a case that trips it, and a near miss', () => {
     const byTag = { ...sidecar, image: AGENT }
     expect(rules({ ...task([rootSidecar, byTag]), agents: new Map([[AGENT, goodAgent]]) })).toEqual(['LWF005'])
     expect(rules({ ...task([rootSidecar, sidecar]), agents: new Map([[PINNED, { ...goodAgent, tagDigest: `sha256:${'b'.repeat(64)}` }]]) })).toEqual(['LWF006'])
+    // Near misses: pinned, and the tag still names the pinned digest; or the tag could not be looked up (no claim).
+    expect(rules({ ...task([rootSidecar, sidecar]), agents: new Map([[PINNED, goodAgent]]) })).toEqual([])
+    expect(rules({ ...task([rootSidecar, sidecar]), agents: new Map([[PINNED, { ...goodAgent, tagDigest: undefined }]]) })).toEqual([])
   })
 
   it('LWF007: the agent script as a non-root user without sudo; with sudo, or as root, it is fine', () => {
     const asApp = { ...rootSidecar, image: unprivileged.reference }
     expect(rules(task([asApp, sidecar]))).toEqual(['LWF007'])
     expect(rules(task([{ ...asApp, user: 'root' }, sidecar]))).toEqual([])
+    const viaSudo = { ...asApp, entryPoint: ['/bin/sh', '-c', `sudo -n ${SCRIPT} && exec "$0" "$@"`, '/docker-entrypoint.sh'], command: ['nginx', '-g', 'daemon off;'] }
+    expect(rules(task([viaSudo, sidecar]))).toEqual([])
   })
 
   it('LWF008: a sudoers rule broader than the agent script for the app user', () => {
@@ -95,6 +106,18 @@ describe('each rule: a case that trips it, and a near miss', () => {
     const app = { ...rootSidecar, image: unprivileged.reference, entryPoint: ['/bin/sh', '-c', `sudo -n ${SCRIPT} && exec "$0" "$@"`, '/docker-entrypoint.sh'] }
     expect(rules({ ...task([app, sidecar]), sudoers: new Map([['app', [hit]]]) })).toEqual(['LWF008'])
     expect(rules({ ...task([app, sidecar]), sudoers: new Map([['app', []]]) })).toEqual([])
+  })
+
+  it('LWF008 names the rule that needs no password first, whatever its place in the files', () => {
+    const debianDefault: SudoersHit = { file: '/etc/sudoers', line: 50, kind: 'all', entry: '%sudo\tALL=(ALL:ALL) ALL', via: '%sudo', detail: 'runs any command as root', passwordRequired: true }
+    const seed: SudoersHit = { file: '/etc/sudoers', line: 57, kind: 'all', entry: '%sudo ALL=(ALL) NOPASSWD:ALL', via: '%sudo', detail: 'runs any command as root', passwordRequired: false }
+    const app = { ...rootSidecar, image: unprivileged.reference, entryPoint: ['/bin/sh', '-c', `sudo -n ${SCRIPT} && exec "$0" "$@"`, '/docker-entrypoint.sh'] }
+    const [finding] = auditTask({ ...task([app, sidecar]), sudoers: new Map([['app', [debianDefault, seed]]]) }, { ignore: [] })
+    expect(finding.message).toContain('/etc/sudoers:57 `%sudo ALL=(ALL) NOPASSWD:ALL`')
+    expect(finding.message).toContain('(and 1 more)')
+    // Only rules that ask for a password: the first of them.
+    const [only] = auditTask({ ...task([app, sidecar]), sudoers: new Map([['app', [debianDefault]]]) }, { ignore: [] })
+    expect(only.message).toContain('/etc/sudoers:50')
   })
 
   it('LWF009: an ARM64 task with an AMD64-only agent', () => {
@@ -116,6 +139,23 @@ describe('suppressions and locations', () => {
     const [finding] = auditTask(audited, { ignore: [] })
     expect(finding.suppressed).toEqual({ by: 'label', justification: 'lacework-fargate.ignore names LWF001' })
     expect(auditTask(task([{ name: 'app', image: 'nginx:1.23.1', essential: true }]), { ignore: ['LWF001'] })[0].suppressed?.by).toBe('input')
+  })
+
+  it("LWF003 of an embedded image sits at the image's line: the shell comes from its Entrypoint, not from the task", () => {
+    const seedEmbedded: ImageFacts = { ...unprivileged, reference: 'web:nonroot-embedded', entrypoint: ['sh', '-c', `sudo -E ${SCRIPT} && /docker-entrypoint.sh nginx -g 'daemon off;'`], cmd: [] }
+    const containers = [{ name: 'app', image: 'web:nonroot-embedded', essential: true }]
+    const audited = { ...task(containers), facts: new Map([['app', seedEmbedded]]) }
+    const [finding] = auditTask(audited, { ignore: [] })
+    expect(finding.ruleId).toBe('LWF003')
+    const lines = JSON.stringify({ containerDefinitions: containers }, null, 2).split('\n')
+    const line = lines.findIndex(text => text.includes('"image": "web:nonroot-embedded"')) + 1
+    expect(finding.location).toEqual({ file: 'task.json', line, column: lines[line - 1].indexOf('"image"') + 1 })
+    // A shell in the task's command (the image has no Entrypoint) sits at the command.
+    const inCommand = [{ name: 'app', image: 'web:nonroot-embedded', essential: true, command: seedEmbedded.entrypoint }]
+    const fromCommand = auditTask({ ...task(inCommand), facts: new Map([['app', { ...seedEmbedded, entrypoint: [] }]]) }, { ignore: [] }).find(f => f.ruleId === 'LWF003')
+    if (!fromCommand) throw new Error('no LWF003 for the shell in command')
+    const commandLines = JSON.stringify({ containerDefinitions: inCommand }, null, 2).split('\n')
+    expect(fromCommand.location.line).toBe(commandLines.findIndex(text => text.includes('"command"')) + 1)
   })
 
   it('a finding sits at the line of its node', () => {
