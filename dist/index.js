@@ -35974,6 +35974,13 @@ function networkFailure(error, host) {
     const reason = code ?? err.cause?.message ?? err.message;
     return new NetworkFailure(`cannot reach ${host} (${reason.replace(/\s+/g, ' ')})`, code !== undefined && RETRYABLE_CODES.has(code), code);
 }
+/** A fetch that failed: its own time limit named as such, anything else as networkFailure words it. */
+function fetchFailure(error, url, timeoutMs) {
+    const err = error;
+    if (err.name === 'TimeoutError' || err.name === 'AbortError')
+        return new NetworkFailure(`no complete answer from ${url.host} within ${timeoutMs} ms`, true, 'timeout');
+    return networkFailure(error, url.host);
+}
 /** The reason a retryable answer gives, with its `Retry-After`; undefined for an answer not worth another try. */
 function transientAnswer(exchange) {
     const { response, body } = exchange;
@@ -36003,7 +36010,7 @@ class Transport {
     /** Sends `request`, retried by the policy unless `retry: false`; 401, 403, 404 and every other answer come back as they are. */
     async send(url, request, registry, repository) {
         const body = toBuffer(request.body);
-        const once = () => this.once(url, request.method, request.headers ?? {}, body);
+        const once = () => this.once(url, request.method, request.headers ?? {}, body, request.stream);
         if (request.retry === false)
             return once();
         return this.retrying(request.what ?? `${request.method} ${url.host}${url.pathname}`, registry, repository, async () => {
@@ -36035,16 +36042,19 @@ class Transport {
             }
         });
     }
-    /** One attempt; network failures are thrown as NetworkFailure. */
-    async once(url, method, headers, body) {
+    /** One attempt; network failures are thrown as NetworkFailure, a sink's own failure as it is. */
+    async once(url, method, headers, body, stream) {
         this.stats.requests++;
         this.stats.bytesSent += body?.length ?? 0;
         const all = { 'User-Agent': USER_AGENT, ...headers };
-        const exchange = this.options.fetch ? await this.viaFetch(this.options.fetch, url, method, all, body) : await this.viaNode(url, method, all, body);
-        this.stats.bytesReceived += exchange.body.length;
+        const exchange = this.options.fetch ? await this.viaFetch(this.options.fetch, url, method, all, body, stream) : await this.viaNode(url, method, all, body, stream);
+        this.stats.bytesReceived += exchange.body.length + (exchange.streamed ?? 0);
         return exchange;
     }
-    async viaFetch(fetchImpl, url, method, headers, body) {
+    async viaFetch(fetchImpl, url, method, headers, body, stream) {
+        let sink;
+        // What the sink threw is its own verdict on the bytes: passed on as it is, never taken for a network failure.
+        let refused;
         try {
             const response = await fetchImpl(url, {
                 method,
@@ -36053,17 +36063,43 @@ class Transport {
                 redirect: 'manual',
                 signal: AbortSignal.timeout(this.options.timeoutMs)
             });
-            return { response, body: Buffer.from(await response.arrayBuffer()), url };
+            if (!stream || response.status !== 200)
+                return { response, body: Buffer.from(await response.arrayBuffer()), url };
+            try {
+                sink = stream();
+            }
+            catch (error) {
+                refused = { error };
+                throw error;
+            }
+            let received = 0;
+            const reader = response.body?.getReader();
+            try {
+                for (let read = await reader?.read(); read && !read.done; read = await reader?.read()) {
+                    received += read.value.byteLength;
+                    try {
+                        await sink.write(Buffer.from(read.value.buffer, read.value.byteOffset, read.value.byteLength));
+                    }
+                    catch (error) {
+                        refused = { error };
+                        throw error;
+                    }
+                }
+            }
+            catch (error) {
+                // Let go of the connection: the rest of the body is not wanted.
+                reader?.cancel().catch(() => undefined);
+                throw error;
+            }
+            return { response, body: Buffer.alloc(0), url, streamed: received };
         }
         catch (error) {
-            const err = error;
-            if (err.name === 'TimeoutError' || err.name === 'AbortError') {
-                throw new NetworkFailure(`no complete answer from ${url.host} within ${this.options.timeoutMs} ms`, true, 'timeout');
-            }
-            throw networkFailure(error, url.host);
+            const failure = refused ? refused.error : fetchFailure(error, url, this.options.timeoutMs);
+            sink?.abort(failure);
+            throw failure;
         }
     }
-    viaNode(url, method, headers, body) {
+    viaNode(url, method, headers, body, stream) {
         const { connectTimeoutMs, timeoutMs } = this.options;
         const secure = url.protocol === 'https:';
         const host = url.host;
@@ -36071,7 +36107,9 @@ class Transport {
             headers = { ...headers, 'Content-Length': String(body?.length ?? 0) };
         return new Promise((resolve, reject) => {
             let settled = false;
+            let sink;
             const request = (secure ? external_node_https_ : external_node_http_).request(url, { method, headers, agent: secure ? this.httpsAgent : this.httpAgent });
+            /** `failure`: a NetworkFailure, or what the sink threw (passed on as it is). */
             const settle = (failure, exchange) => {
                 if (settled)
                     return;
@@ -36080,6 +36118,7 @@ class Transport {
                 clearTimeout(connecting);
                 if (failure) {
                     request.destroy();
+                    sink?.abort(failure);
                     reject(failure);
                 }
                 else {
@@ -36099,20 +36138,50 @@ class Transport {
             request.on('response', response => {
                 const chunks = [];
                 let received = 0;
+                /** The sink's write still under way: the socket is paused until it settles. */
+                let writing;
                 const cut = () => {
                     const expected = response.headers['content-length'];
                     return new NetworkFailure(`the answer from ${host} was cut off after ${received}${expected ? ` of ${expected}` : ''} body bytes`, true, 'truncated');
                 };
+                if (stream && response.statusCode === 200) {
+                    try {
+                        sink = stream();
+                    }
+                    catch (error) {
+                        return settle(error);
+                    }
+                }
                 response.on('data', (chunk) => {
-                    chunks.push(chunk);
                     received += chunk.length;
+                    if (!sink)
+                        return void chunks.push(chunk);
+                    let wrote;
+                    try {
+                        wrote = sink.write(chunk);
+                    }
+                    catch (error) {
+                        return settle(error);
+                    }
+                    if (!wrote)
+                        return;
+                    // Backpressure: nothing more is read from the socket (nor held here) until the sink has taken this chunk.
+                    response.pause();
+                    writing = wrote.then(() => {
+                        writing = undefined;
+                        if (!settled)
+                            response.resume();
+                    }, (error) => settle(error));
                 });
                 response.on('error', () => settle(cut()));
                 response.on('close', () => {
                     if (!response.complete)
                         settle(cut());
                 });
-                response.on('end', () => {
+                response.on('end', () => void (writing ?? Promise.resolve()).then(finish));
+                const finish = () => {
+                    if (settled)
+                        return;
                     if (!response.complete)
                         return settle(cut());
                     const status = response.statusCode ?? 0;
@@ -36128,8 +36197,9 @@ class Transport {
                             // A header fetch would refuse too: leave it out.
                         }
                     }
-                    settle(undefined, { response: new Response(null, { status, statusText: (response.statusMessage ?? '').replace(/[^\t\x20-\x7e]/g, ''), headers: answerHeaders }), body: Buffer.concat(chunks), url });
-                });
+                    const answer = new Response(null, { status, statusText: (response.statusMessage ?? '').replace(/[^\t\x20-\x7e]/g, ''), headers: answerHeaders });
+                    settle(undefined, { response: answer, body: Buffer.concat(chunks), url, ...(sink ? { streamed: received } : {}) });
+                };
             });
             request.end(body);
         });
@@ -36137,6 +36207,7 @@ class Transport {
 }
 
 ;// CONCATENATED MODULE: ./src/adapters/registry/client.ts
+
 
 
 
@@ -36255,6 +36326,40 @@ class RegistryClient {
     /** The blob's bytes, verified against its digest; redirects (ECR → S3) are followed without credentials. */
     async getBlob(repository, digest) {
         return this.blob(this.repository((0,image_reference/* parseImageReference */.o_)(repository)), digest);
+    }
+    /**
+     * Streams the blob into the sink `open` returns, chunk by chunk as it arrives (never held whole here): a fresh sink
+     * for every attempt, the sink of a failed one aborted. Redirects (ECR → S3) are followed without credentials, as
+     * for getBlob. Once every byte is in and their hash is `digest`, resolves with the last sink's `end()`; a mismatch
+     * aborts it and is a RegistryError, not retried.
+     */
+    async readBlob(repository, digest, open) {
+        const repo = this.repository((0,image_reference/* parseImageReference */.o_)(repository));
+        checkDigest(repo, digest);
+        const what = `GET blob ${digest}`;
+        const algorithm = digest.slice(0, digest.indexOf(':'));
+        let last;
+        const stream = () => {
+            const attempt = { sink: open(), hash: (0,external_node_crypto_.createHash)(algorithm) };
+            last = attempt;
+            return {
+                write: chunk => {
+                    attempt.hash.update(chunk);
+                    return attempt.sink.write(chunk);
+                },
+                abort: reason => attempt.sink.abort(reason)
+            };
+        };
+        const { response, body } = await this.call(repo, { what, method: 'GET', path: `/v2/${repo.name}/blobs/${digest}`, scopes: [repositoryScope(repo.name, 'pull')], followRedirects: true, stream });
+        if (response.status !== 200 || !last)
+            throw failure(repo, what, response, body);
+        const received = `${algorithm}:${last.hash.digest('hex')}`;
+        if (received !== digest) {
+            const error = new errors/* RegistryError */.gl(repo.registry, repo.name, `${what}: the bytes received do not match the digest (they are ${received})`);
+            last.sink.abort(error);
+            throw error;
+        }
+        return last.sink.end();
     }
     /** Mounts a blob from another repository of the same registry; false when the registry would not (then copy it). */
     async mountBlob(targetRepository, digest, fromRepository) {
@@ -36410,7 +36515,7 @@ class RegistryClient {
             authorization = undefined;
         for (let hops = 0;; hops++) {
             const headers = { ...call.headers, ...(authorization ? { Authorization: authorization } : {}) };
-            const exchange = await this.transport.send(url, { method: call.method, headers, body: call.body, what: call.what, retry: call.retry }, repo.registry, repo.name);
+            const exchange = await this.transport.send(url, { method: call.method, headers, body: call.body, what: call.what, retry: call.retry, stream: call.stream }, repo.registry, repo.name);
             const location = exchange.response.headers.get('location');
             if (!call.followRedirects || !REDIRECTS.has(exchange.response.status) || !location)
                 return exchange;
@@ -39438,6 +39543,21 @@ function escapeRegExp(text) {
 var core_errors = __nccwpck_require__(4296);
 // EXTERNAL MODULE: ./src/core/oci.ts
 var core_oci = __nccwpck_require__(754);
+;// CONCATENATED MODULE: ./src/core/concurrency.ts
+/** Runs `work` on every item with at most `limit` under way at once; results in the items' order. */
+async function mapWithConcurrency(items, limit, work) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await work(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+    return results;
+}
+
 ;// CONCATENATED MODULE: ./src/core/layer-overlay.ts
 /**
  * The file system that a stack of image layers makes, restricted to the paths `wanted` selects, by the OCI
@@ -39499,45 +39619,125 @@ function isGzip(bytes) {
 /** A layer that cannot be read: not gzip, not a tar, cut short, or not the diff_id its config names. */
 class LayerReadError extends Error {
 }
+/** Any failure of gunzip or the tar reader, worded as the layer's. */
+function layerReadError(error) {
+    if (error instanceof LayerReadError)
+        return error;
+    if (error instanceof core_tar/* TarFormatError */.ZV)
+        return new LayerReadError(error.message);
+    return new LayerReadError(`it does not gunzip: ${error.message}`);
+}
 /**
- * The entries of a gzip layer, streamed through gunzip and the tar reader: the regular files `keep` selects come with
- * their data, every other entry without (never the whole layer in memory); checked against its `diffId` (the
- * sha256 of the uncompressed tar) when one is given.
+ * The entries of a gzip layer fed chunk by chunk as it arrives (from the registry's socket): each chunk goes through
+ * gunzip and the tar reader, and only the regular files `keep` selects are kept with their data, every other entry
+ * without — the layer is never held, compressed or not. `end()` checks the uncompressed tar against `diffId` (its
+ * sha256) when one is given. A sink of `Registry.readBlob`: `write` resolves once gunzip has taken the chunk, so a
+ * fast socket waits for it rather than piling chunks up here.
+ */
+class LayerEntriesReader {
+    diffId;
+    /** Compressed bytes written. */
+    bytes = 0;
+    // 1 MiB chunks: the default 16 KiB makes streaming a layer three times slower than gunzipping it whole.
+    gunzip = (0,external_node_zlib_.createGunzip)({ chunkSize: 1 << 20 });
+    tar;
+    hash = (0,external_node_crypto_.createHash)('sha256');
+    entries = [];
+    unpacked;
+    /** The first bytes, until both of gzip's magic bytes have been seen. */
+    head = [];
+    failure;
+    ended = false;
+    constructor(keep, diffId) {
+        this.diffId = diffId;
+        this.tar = new core_tar/* TarReader */.RF(entry => entry.type === core_tar/* TarType */.Og.file && keep(entry.path));
+        this.gunzip.on('data', (chunk) => {
+            this.hash.update(chunk);
+            try {
+                this.entries.push(...this.tar.write(chunk));
+            }
+            catch (error) {
+                this.fail(error);
+            }
+        });
+        this.unpacked = new Promise((resolve, reject) => {
+            this.gunzip.once('end', resolve);
+            this.gunzip.on('error', error => reject(this.fail(error)));
+        });
+        // Awaited by end(); a layer aborted or failed before then must not be an unhandled rejection.
+        this.unpacked.catch(() => undefined);
+    }
+    /** The next compressed bytes: throws (or rejects) a LayerReadError once the layer cannot be read. */
+    write(chunk) {
+        if (this.failure)
+            throw this.failure;
+        if (this.ended)
+            throw new LayerReadError('written to after its end');
+        this.bytes += chunk.byteLength;
+        for (let i = 0; this.head.length < 2 && i < chunk.byteLength; i++) {
+            this.head.push(chunk[i]);
+            if (this.head[0] !== 0x1f || (this.head.length === 2 && this.head[1] !== 0x8b))
+                throw this.fail(new LayerReadError('it is not gzip-compressed'));
+        }
+        if (this.gunzip.write(chunk))
+            return;
+        return new Promise((resolve, reject) => {
+            const settle = () => {
+                this.gunzip.off('drain', settle);
+                this.gunzip.off('close', settle);
+                if (this.failure)
+                    reject(this.failure);
+                else
+                    resolve();
+            };
+            this.gunzip.on('drain', settle);
+            this.gunzip.on('close', settle);
+        });
+    }
+    /** The end of the layer: the entries kept, in archive order, once the gzip stream, the tar and the diff_id all check out. */
+    async end() {
+        if (this.failure)
+            throw this.failure;
+        if (this.ended)
+            throw new LayerReadError('ended twice');
+        this.ended = true;
+        if (this.head.length < 2)
+            throw this.fail(new LayerReadError('it is not gzip-compressed'));
+        this.gunzip.end();
+        await this.unpacked;
+        try {
+            this.tar.end();
+        }
+        catch (error) {
+            throw this.fail(error);
+        }
+        const unpacked = `sha256:${this.hash.digest('hex')}`;
+        if (this.diffId !== undefined && unpacked !== this.diffId)
+            throw this.fail(new LayerReadError(`it unpacks to ${unpacked}, not the diff_id ${this.diffId} its config names`));
+        return this.entries;
+    }
+    /** Stops reading: what was read is dropped (the registry's attempt failed, or its bytes were not the digest). */
+    abort(reason) {
+        this.fail(new LayerReadError(`the read was abandoned: ${reason.message}`));
+        this.entries.length = 0;
+    }
+    /** The first failure is the layer's; gunzip stops there. */
+    fail(error) {
+        if (!this.failure) {
+            this.failure = layerReadError(error);
+            this.gunzip.destroy(this.failure);
+        }
+        return this.failure;
+    }
+}
+/**
+ * The entries of a whole gzip layer in memory, read by the same LayerEntriesReader: the regular files `keep` selects
+ * come with their data, every other entry without; checked against its `diffId` when one is given.
  */
 async function readLayerEntries(bytes, keep, diffId) {
-    if (!isGzip(bytes))
-        throw new LayerReadError('it is not gzip-compressed');
-    const reader = new core_tar/* TarReader */.RF(entry => entry.type === core_tar/* TarType */.Og.file && keep(entry.path));
-    const entries = [];
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    try {
-        await new Promise((resolve, reject) => {
-            // 1 MiB chunks: the default 16 KiB makes streaming a layer three times slower than gunzipping it whole.
-            const gunzip = (0,external_node_zlib_.createGunzip)({ chunkSize: 1 << 20 });
-            gunzip.on('data', (chunk) => {
-                hash.update(chunk);
-                try {
-                    entries.push(...reader.write(chunk));
-                }
-                catch (error) {
-                    gunzip.destroy(error);
-                }
-            });
-            gunzip.on('error', reject);
-            gunzip.on('end', resolve);
-            gunzip.end(bytes);
-        });
-        reader.end();
-    }
-    catch (error) {
-        if (error instanceof core_tar/* TarFormatError */.ZV)
-            throw new LayerReadError(error.message);
-        throw new LayerReadError(`it does not gunzip: ${error.message}`);
-    }
-    const unpacked = `sha256:${hash.digest('hex')}`;
-    if (diffId !== undefined && unpacked !== diffId)
-        throw new LayerReadError(`it unpacks to ${unpacked}, not the diff_id ${diffId} its config names`);
-    return entries;
+    const reader = new LayerEntriesReader(keep, diffId);
+    await reader.write(bytes);
+    return reader.end();
 }
 
 ;// CONCATENATED MODULE: ./src/app/image-files.ts
@@ -39546,10 +39746,16 @@ async function readLayerEntries(bytes, keep, diffId) {
 
 
 
+
 /**
- * A few small files of images, read through the registry without a daemon: each layer is streamed through gunzip
- * and the tar reader once per run — layers that images share, once for all of them — keeping only the entries
- * `wanted` selects (and the whiteouts that may delete them), never the rest of the layer.
+ * Layers of one image read at once: enough to overlap one layer's round trips with another's gunzip, few enough that
+ * what is in flight (a socket's buffers and gunzip's 1 MiB output per layer) stays small whatever the image's size.
+ */
+const LAYER_CONCURRENCY = 3;
+/**
+ * A few small files of images, read through the registry without a daemon: each layer is streamed from the socket
+ * through gunzip and the tar reader once per run — layers that images share, once for all of them — keeping only the
+ * entries `wanted` selects (and the whiteouts that may delete them), never the layer itself, compressed or not.
  */
 class ImageFiles {
     registry;
@@ -39566,7 +39772,7 @@ class ImageFiles {
         const image = await this.registry.getImageConfig(reference, { os: 'linux', architecture });
         const repository = (0,image_reference/* canonicalRepository */.JA)(reference);
         const diffIds = image.config.rootfs?.diff_ids ?? [];
-        const layers = await Promise.all(image.manifest.layers.map((layer, index) => this.layer(reference, repository, layer.digest, diffIds[index])));
+        const layers = await mapWithConcurrency(image.manifest.layers.map((layer, index) => ({ digest: layer.digest, diffId: diffIds[index] })), LAYER_CONCURRENCY, layer => this.layer(reference, repository, layer.digest, layer.diffId));
         const tree = overlayLayers(layers, path => this.wanted(path));
         const files = new Map();
         for (const [path, entry] of tree)
@@ -39583,12 +39789,15 @@ class ImageFiles {
         return pending;
     }
     async read(reference, repository, digest, diffId) {
-        const bytes = await this.registry.getBlob(repository, digest);
-        this.stats.layers++;
-        this.stats.bytes += bytes.length;
         try {
+            // A fresh reader for every attempt of the registry's; only the one whose bytes matched the digest is ended.
+            const { entries, bytes } = await this.registry.readBlob(repository, digest, () => {
+                const reader = new LayerEntriesReader(this.wanted, diffId);
+                return { write: chunk => reader.write(chunk), end: async () => ({ entries: await reader.end(), bytes: reader.bytes }), abort: reason => reader.abort(reason) };
+            });
+            this.stats.layers++;
+            this.stats.bytes += bytes;
             // Whiteouts are kept too (they carry no data): a later layer may delete a wanted file.
-            const entries = await readLayerEntries(bytes, this.wanted, diffId);
             return entries.filter(entry => this.wanted(entry.path) || (entry.path.split('/').pop() ?? '').startsWith('.wh.'));
         }
         catch (error) {
@@ -39703,21 +39912,6 @@ async function registryImageFacts(registry, reference, architecture = 'amd64') {
         architecture: image.config.architecture,
         os: image.config.os
     };
-}
-
-;// CONCATENATED MODULE: ./src/core/concurrency.ts
-/** Runs `work` on every item with at most `limit` under way at once; results in the items' order. */
-async function mapWithConcurrency(items, limit, work) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await work(items[index]);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-    return results;
 }
 
 // EXTERNAL MODULE: ./src/core/input-limits.ts

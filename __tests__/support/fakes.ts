@@ -2,6 +2,7 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 import type { InputName } from '../../src/app/context.js'
 import type { GitHubRun, Host } from '../../src/app/host.js'
 import type {
+  BlobSink,
   Clock,
   DockerEngine,
   EngineAnswer,
@@ -152,6 +153,20 @@ export class MemoryRegistry implements Registry {
   async getBlob(repository: string, digest: string): Promise<Buffer> {
     this.calls.push(`getBlob ${repository}`)
     return this.blob(canonicalRepository(repository), digest)
+  }
+  /** The stored bytes in a few chunks (three, or fewer for a tiny blob), each write awaited, as the real client streams them. */
+  async readBlob<T>(repository: string, digest: string, open: () => BlobSink<T>): Promise<T> {
+    this.calls.push(`readBlob ${repository}`)
+    const bytes = this.blob(canonicalRepository(repository), digest)
+    const sink = open()
+    const size = Math.max(1, Math.ceil(bytes.length / 3))
+    try {
+      for (let at = 0; at < bytes.length; at += size) await sink.write(bytes.subarray(at, at + size))
+    } catch (error) {
+      sink.abort(error as Error)
+      throw error
+    }
+    return sink.end()
   }
   async mountBlob(target: string, digest: string, from: string): Promise<boolean> {
     this.calls.push(`mountBlob ${target}`)

@@ -68,11 +68,27 @@ export interface Registry {
   /** Whether `repository` (`registry/name`) holds the blob. */
   blobExists(repository: string, digest: string): Promise<boolean>
   getBlob(repository: string, digest: string): Promise<Buffer>
+  /**
+   * Streams the blob into the sink `open` returns, chunk by chunk as it arrives, without keeping it: a fresh sink for
+   * each attempt (a failed attempt's sink is aborted). Once every byte is in and matched `digest`, the last sink's
+   * `end()`; a mismatch is a RegistryError and that sink is aborted too.
+   */
+  readBlob<T>(repository: string, digest: string, open: () => BlobSink<T>): Promise<T>
   /** Mounts a blob from another repository of the same registry; false when the registry would not. */
   mountBlob(targetRepository: string, digest: string, fromRepository: string): Promise<boolean>
   uploadBlob(repository: string, digest: string, bytes: Buffer): Promise<void>
   /** Pushes a manifest under `tag` (or a digest); its digest. */
   putManifest(repository: string, tag: string, mediaType: string, bytes: Buffer): Promise<string>
+}
+
+/** Where a blob read by `Registry.readBlob` goes: one per attempt. */
+export interface BlobSink<T> {
+  /** The next bytes as they arrive; nothing more is read until a returned promise settles. A throw ends the read (not retried). */
+  write(chunk: Buffer): void | Promise<void>
+  /** Every byte was written and matched the digest: the consumer's result. */
+  end(): T | Promise<T>
+  /** The attempt failed (cut off, timed out, not the digest): what was written is discarded, and `end` is never called. */
+  abort(reason: Error): void
 }
 
 export type Verifier = (definition: TaskDefinition, options: VerifyOptions) => Promise<VerifyReport>

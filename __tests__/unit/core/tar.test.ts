@@ -148,7 +148,8 @@ describe('writeTar, read back by GNU tar', () => {
 
   test('GNU tar lists every entry with its type, mode, owner and link', () => {
     const tar = writeTar(entries)
-    const listing = execFileSync('tar', ['--numeric-owner', '-tvf', '-'], { input: tar, encoding: 'utf8' }).trim().split('\n')
+    // Literal names whatever the locale: under LANG=C tar would print é as \303\251.
+    const listing = execFileSync('tar', ['--numeric-owner', '--quoting-style=literal', '-tvf', '-'], { input: tar, encoding: 'utf8' }).trim().split('\n')
     expect(listing).toHaveLength(entries.length)
     expect(listing[0]).toMatch(/^drwxr-xr-x 0\/0 +0 \S+ \S+ var\/$/)
     expect(listing[1]).toMatch(/^drwx------ 101\/101 +0 .* var\/lib\/lacework-backup\/$/)

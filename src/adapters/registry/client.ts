@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+import type { BlobSink } from '../../app/services.js'
 import { parseImageReference, type ImageReference } from '../../core/image-reference.js'
 import { RegistryAuth, repositoryScope } from './auth.js'
 import { dockerCredentials, type RegistryCredentials } from './credentials.js'
@@ -21,7 +23,7 @@ import {
 } from '../../core/oci.js'
 import { isLoopbackHost, registryBaseUrl } from './reference.js'
 import { DEFAULT_RETRY_POLICY, type RetryHooks } from './retry.js'
-import { Transport, transientAnswer, type Exchange, type RegistryStats, type Send } from './transport.js'
+import { Transport, transientAnswer, type BodySink, type Exchange, type RegistryStats, type Send } from './transport.js'
 
 export interface RegistryClientOptions {
   /** Where `config.json` is: overrides `$DOCKER_CONFIG` and `~/.docker`. */
@@ -177,6 +179,40 @@ export class RegistryClient {
     return this.blob(this.repository(parseImageReference(repository)), digest)
   }
 
+  /**
+   * Streams the blob into the sink `open` returns, chunk by chunk as it arrives (never held whole here): a fresh sink
+   * for every attempt, the sink of a failed one aborted. Redirects (ECR → S3) are followed without credentials, as
+   * for getBlob. Once every byte is in and their hash is `digest`, resolves with the last sink's `end()`; a mismatch
+   * aborts it and is a RegistryError, not retried.
+   */
+  async readBlob<T>(repository: string, digest: string, open: () => BlobSink<T>): Promise<T> {
+    const repo = this.repository(parseImageReference(repository))
+    checkDigest(repo, digest)
+    const what = `GET blob ${digest}`
+    const algorithm = digest.slice(0, digest.indexOf(':'))
+    let last: { sink: BlobSink<T>; hash: ReturnType<typeof createHash> } | undefined
+    const stream = (): BodySink => {
+      const attempt = { sink: open(), hash: createHash(algorithm) }
+      last = attempt
+      return {
+        write: chunk => {
+          attempt.hash.update(chunk)
+          return attempt.sink.write(chunk)
+        },
+        abort: reason => attempt.sink.abort(reason)
+      }
+    }
+    const { response, body } = await this.call(repo, { what, method: 'GET', path: `/v2/${repo.name}/blobs/${digest}`, scopes: [repositoryScope(repo.name, 'pull')], followRedirects: true, stream })
+    if (response.status !== 200 || !last) throw failure(repo, what, response, body)
+    const received = `${algorithm}:${last.hash.digest('hex')}`
+    if (received !== digest) {
+      const error = new RegistryError(repo.registry, repo.name, `${what}: the bytes received do not match the digest (they are ${received})`)
+      last.sink.abort(error)
+      throw error
+    }
+    return last.sink.end()
+  }
+
   /** Mounts a blob from another repository of the same registry; false when the registry would not (then copy it). */
   async mountBlob(targetRepository: string, digest: string, fromRepository: string): Promise<boolean> {
     const target = this.repository(parseImageReference(targetRepository))
@@ -320,7 +356,7 @@ export class RegistryClient {
     if (url.origin !== new URL(repo.base).origin) authorization = undefined
     for (let hops = 0; ; hops++) {
       const headers = { ...call.headers, ...(authorization ? { Authorization: authorization } : {}) }
-      const exchange = await this.transport.send(url, { method: call.method, headers, body: call.body, what: call.what, retry: call.retry }, repo.registry, repo.name)
+      const exchange = await this.transport.send(url, { method: call.method, headers, body: call.body, what: call.what, retry: call.retry, stream: call.stream }, repo.registry, repo.name)
       const location = exchange.response.headers.get('location')
       if (!call.followRedirects || !REDIRECTS.has(exchange.response.status) || !location) return exchange
       if (hops === MAX_REDIRECTS) throw new RegistryError(repo.registry, repo.name, `${call.what}: more than ${MAX_REDIRECTS} redirects`)

@@ -16,9 +16,22 @@ export interface RegistryStats {
 
 export interface Exchange {
   response: Response
-  /** The whole body, read within the same time limit as the request. */
+  /** The whole body, read within the same time limit as the request; empty when it went to a sink (`streamed`). */
   body: Buffer
   url: URL
+  /** The body bytes given to the request's sink, when a 200 answer's body was streamed into one instead of kept. */
+  streamed?: number
+}
+
+/**
+ * Where the body of a 200 answer goes, chunk by chunk as it arrives, instead of into `Exchange.body` (`Send.stream`).
+ * A fresh one is opened for every attempt that gets a 200, within the same time limit as the request.
+ */
+export interface BodySink {
+  /** The next bytes; the body is not read further until a returned promise settles. A throw or rejection ends the attempt, not retried. */
+  write(chunk: Buffer): void | Promise<void>
+  /** The attempt failed after the sink was opened (cut off, timed out, or refused by the sink itself): drop what it holds. */
+  abort(reason: Error): void
 }
 
 export interface Send {
@@ -33,6 +46,8 @@ export interface Send {
    * `Transport.retrying`: retryable answers are returned and network failures thrown as NetworkFailure.
    */
   retry?: boolean
+  /** Opens a sink for the body of each 200 answer (a blob), which is then never held whole; other answers are kept as usual. */
+  stream?: () => BodySink
 }
 
 export interface TransportOptions {
@@ -79,6 +94,13 @@ function networkFailure(error: unknown, host: string): NetworkFailure {
   return new NetworkFailure(`cannot reach ${host} (${reason.replace(/\s+/g, ' ')})`, code !== undefined && RETRYABLE_CODES.has(code), code)
 }
 
+/** A fetch that failed: its own time limit named as such, anything else as networkFailure words it. */
+function fetchFailure(error: unknown, url: URL, timeoutMs: number): NetworkFailure {
+  const err = error as Error
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') return new NetworkFailure(`no complete answer from ${url.host} within ${timeoutMs} ms`, true, 'timeout')
+  return networkFailure(error, url.host)
+}
+
 /** The reason a retryable answer gives, with its `Retry-After`; undefined for an answer not worth another try. */
 export function transientAnswer(exchange: Exchange): Transient | undefined {
   const { response, body } = exchange
@@ -109,7 +131,7 @@ export class Transport {
   /** Sends `request`, retried by the policy unless `retry: false`; 401, 403, 404 and every other answer come back as they are. */
   async send(url: URL, request: Send, registry: string, repository?: string): Promise<Exchange> {
     const body = toBuffer(request.body)
-    const once = (): Promise<Exchange> => this.once(url, request.method, request.headers ?? {}, body)
+    const once = (): Promise<Exchange> => this.once(url, request.method, request.headers ?? {}, body, request.stream)
     if (request.retry === false) return once()
     return this.retrying(request.what ?? `${request.method} ${url.host}${url.pathname}`, registry, repository, async () => {
       const exchange = await once()
@@ -144,17 +166,20 @@ export class Transport {
     )
   }
 
-  /** One attempt; network failures are thrown as NetworkFailure. */
-  private async once(url: URL, method: Send['method'], headers: Record<string, string>, body: Buffer | undefined): Promise<Exchange> {
+  /** One attempt; network failures are thrown as NetworkFailure, a sink's own failure as it is. */
+  private async once(url: URL, method: Send['method'], headers: Record<string, string>, body: Buffer | undefined, stream: Send['stream']): Promise<Exchange> {
     this.stats.requests++
     this.stats.bytesSent += body?.length ?? 0
     const all = { 'User-Agent': USER_AGENT, ...headers }
-    const exchange = this.options.fetch ? await this.viaFetch(this.options.fetch, url, method, all, body) : await this.viaNode(url, method, all, body)
-    this.stats.bytesReceived += exchange.body.length
+    const exchange = this.options.fetch ? await this.viaFetch(this.options.fetch, url, method, all, body, stream) : await this.viaNode(url, method, all, body, stream)
+    this.stats.bytesReceived += exchange.body.length + (exchange.streamed ?? 0)
     return exchange
   }
 
-  private async viaFetch(fetchImpl: typeof fetch, url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined): Promise<Exchange> {
+  private async viaFetch(fetchImpl: typeof fetch, url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, stream: Send['stream']): Promise<Exchange> {
+    let sink: BodySink | undefined
+    // What the sink threw is its own verdict on the bytes: passed on as it is, never taken for a network failure.
+    let refused: { error: unknown } | undefined
     try {
       const response = await fetchImpl(url, {
         method,
@@ -163,31 +188,56 @@ export class Transport {
         redirect: 'manual',
         signal: AbortSignal.timeout(this.options.timeoutMs)
       })
-      return { response, body: Buffer.from(await response.arrayBuffer()), url }
-    } catch (error) {
-      const err = error as Error
-      if (err.name === 'TimeoutError' || err.name === 'AbortError') {
-        throw new NetworkFailure(`no complete answer from ${url.host} within ${this.options.timeoutMs} ms`, true, 'timeout')
+      if (!stream || response.status !== 200) return { response, body: Buffer.from(await response.arrayBuffer()), url }
+      try {
+        sink = stream()
+      } catch (error) {
+        refused = { error }
+        throw error
       }
-      throw networkFailure(error, url.host)
+      let received = 0
+      const reader = response.body?.getReader()
+      try {
+        for (let read = await reader?.read(); read && !read.done; read = await reader?.read()) {
+          received += read.value.byteLength
+          try {
+            await sink.write(Buffer.from(read.value.buffer, read.value.byteOffset, read.value.byteLength))
+          } catch (error) {
+            refused = { error }
+            throw error
+          }
+        }
+      } catch (error) {
+        // Let go of the connection: the rest of the body is not wanted.
+        reader?.cancel().catch(() => undefined)
+        throw error
+      }
+      return { response, body: Buffer.alloc(0), url, streamed: received }
+    } catch (error) {
+      const failure = refused ? (refused.error as Error) : fetchFailure(error, url, this.options.timeoutMs)
+      sink?.abort(failure)
+      throw failure
     }
   }
 
-  private viaNode(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined): Promise<Exchange> {
+  private viaNode(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined, stream: Send['stream']): Promise<Exchange> {
     const { connectTimeoutMs, timeoutMs } = this.options
     const secure = url.protocol === 'https:'
     const host = url.host
     if (body !== undefined || method === 'POST' || method === 'PUT') headers = { ...headers, 'Content-Length': String(body?.length ?? 0) }
     return new Promise<Exchange>((resolve, reject) => {
       let settled = false
+      let sink: BodySink | undefined
       const request = (secure ? https : http).request(url, { method, headers, agent: secure ? this.httpsAgent : this.httpAgent })
-      const settle = (failure: NetworkFailure | undefined, exchange?: Exchange): void => {
+      /** `failure`: a NetworkFailure, or what the sink threw (passed on as it is). */
+      const settle = (failure: Error | undefined, exchange?: Exchange): void => {
         if (settled) return
         settled = true
         clearTimeout(total)
         clearTimeout(connecting)
         if (failure) {
           request.destroy()
+          sink?.abort(failure)
           reject(failure)
         } else {
           resolve(exchange as Exchange)
@@ -204,19 +254,46 @@ export class Transport {
       request.on('response', response => {
         const chunks: Buffer[] = []
         let received = 0
+        /** The sink's write still under way: the socket is paused until it settles. */
+        let writing: Promise<void> | undefined
         const cut = (): NetworkFailure => {
           const expected = response.headers['content-length']
           return new NetworkFailure(`the answer from ${host} was cut off after ${received}${expected ? ` of ${expected}` : ''} body bytes`, true, 'truncated')
         }
+        if (stream && response.statusCode === 200) {
+          try {
+            sink = stream()
+          } catch (error) {
+            return settle(error as Error)
+          }
+        }
         response.on('data', (chunk: Buffer) => {
-          chunks.push(chunk)
           received += chunk.length
+          if (!sink) return void chunks.push(chunk)
+          let wrote: void | Promise<void>
+          try {
+            wrote = sink.write(chunk)
+          } catch (error) {
+            return settle(error as Error)
+          }
+          if (!wrote) return
+          // Backpressure: nothing more is read from the socket (nor held here) until the sink has taken this chunk.
+          response.pause()
+          writing = wrote.then(
+            () => {
+              writing = undefined
+              if (!settled) response.resume()
+            },
+            (error: Error) => settle(error)
+          )
         })
         response.on('error', () => settle(cut()))
         response.on('close', () => {
           if (!response.complete) settle(cut())
         })
-        response.on('end', () => {
+        response.on('end', () => void (writing ?? Promise.resolve()).then(finish))
+        const finish = (): void => {
+          if (settled) return
           if (!response.complete) return settle(cut())
           const status = response.statusCode ?? 0
           if (status < 200 || status > 599) return settle(new NetworkFailure(`${host} answered with HTTP status ${status}`, false, 'status'))
@@ -229,8 +306,9 @@ export class Transport {
               // A header fetch would refuse too: leave it out.
             }
           }
-          settle(undefined, { response: new Response(null, { status, statusText: (response.statusMessage ?? '').replace(/[^\t\x20-\x7e]/g, ''), headers: answerHeaders }), body: Buffer.concat(chunks), url })
-        })
+          const answer = new Response(null, { status, statusText: (response.statusMessage ?? '').replace(/[^\t\x20-\x7e]/g, ''), headers: answerHeaders })
+          settle(undefined, { response: answer, body: Buffer.concat(chunks), url, ...(sink ? { streamed: received } : {}) })
+        }
       })
       request.end(body)
     })
