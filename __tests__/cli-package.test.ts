@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { parse } from 'yaml'
 import { ROOT } from './support/action.js'
+import { helpFlags } from './support/cli-help.js'
 
 // The CLI as npm ships it: `npm pack`, the tarball installed into an empty folder without a registry (dist/ is bundled,
 // so it has no dependencies), then `npx lacework-fargate` on the lowest Node package.json's engines names (the `node22`
@@ -27,26 +28,6 @@ function env(nodeBin: string): NodeJS.ProcessEnv {
 
 function sh(command: string, args: string[], cwd: string, nodeBin: string): SpawnSyncReturns<string> {
   return spawnSync(command, args, { cwd, env: env(nodeBin), encoding: 'utf8', timeout: 120_000 })
-}
-
-/** --help's flag blocks: `  --name…`, the description lines, then `default: …` when there is one. */
-function helpFlags(text: string): Map<string, { description: string; default?: string }> {
-  const flags = new Map<string, { description: string; default?: string }>()
-  let current: { description: string; default?: string } | undefined
-  for (const line of text.split('\n')) {
-    const head = /^ {2}--([a-z0-9-]+)(?:\[=true\|false\]| <value>)$/.exec(line)
-    if (head) {
-      current = { description: '' }
-      flags.set(head[1], current)
-    } else if (current && line.startsWith('      default: ')) {
-      current.default = line.slice('      default: '.length)
-    } else if (current && line.startsWith('      ')) {
-      current.description = `${current.description} ${line.trim()}`.trim()
-    } else {
-      current = undefined
-    }
-  }
-  return flags
 }
 
 let files: string[] = []

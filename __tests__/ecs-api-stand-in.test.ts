@@ -5,7 +5,7 @@ import {
   type RegisterTaskDefinitionCommandInput,
   type TaskDefinition
 } from '@aws-sdk/client-ecs'
-import { startEcsApi, type EcsApi, type RecordedEcsRequest } from './support/ecs-api.js'
+import { instrumentedFargateTask, startEcsApi, taskDefinitionArn as arn, TEST_ACCOUNT as ACCOUNT, TEST_REGION as REGION, type EcsApi, type RecordedEcsRequest } from './support/ecs-api.js'
 
 // The ECS API stand-in driven by the real @aws-sdk/client-ecs, as the action would drive AWS: endpoint from
 // AWS_ENDPOINT_URL_ECS or the client's `endpoint` option, dummy credentials from the environment, SigV4 signing,
@@ -13,10 +13,6 @@ import { startEcsApi, type EcsApi, type RecordedEcsRequest } from './support/ecs
 
 type Json = Record<string, unknown>
 
-const REGION = 'eu-central-1'
-const ACCOUNT = '123456789012'
-// The ARN format of a task definition revision (API_TaskDefinition, taskDefinitionArn).
-const arn = (family: string, revision: number): string => `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:${revision}`
 // The read-only fields amazon-ecs-deploy-task-definition strips before registering (docs/facts.md §3).
 const READ_ONLY = ['taskDefinitionArn', 'revision', 'status', 'requiresAttributes', 'compatibilities', 'registeredAt', 'deregisteredAt', 'registeredBy']
 const TAGS = [
@@ -26,26 +22,7 @@ const TAGS = [
 
 /** A root-sidecar Fargate task definition, as this action writes one (a RegisterTaskDefinition body). */
 function webTask(image: string, change: (task: Json & { containerDefinitions: Json[] }) => void = () => undefined): Json {
-  const task = {
-    family: 'web',
-    executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/ecsTaskExecutionRole`,
-    networkMode: 'awsvpc',
-    requiresCompatibilities: ['FARGATE'],
-    cpu: '256',
-    memory: '512',
-    containerDefinitions: [
-      {
-        name: 'web',
-        image,
-        essential: true,
-        portMappings: [{ containerPort: 80 }],
-        linuxParameters: { capabilities: { add: ['SYS_PTRACE'] } },
-        volumesFrom: [{ sourceContainer: 'datacollector-sidecar', readOnly: true }],
-        dependsOn: [{ containerName: 'datacollector-sidecar', condition: 'SUCCESS' }]
-      },
-      { name: 'datacollector-sidecar', image: 'lacework/datacollector:latest-sidecar', essential: false }
-    ]
-  }
+  const task = instrumentedFargateTask('web', image)
   change(task)
   return task
 }

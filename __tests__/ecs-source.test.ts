@@ -7,7 +7,7 @@ import { describeTarget, registrableTaskDefinition } from '../src/app/ecs.js'
 import { ActionError } from '../src/core/errors.js'
 import { READ_ONLY_FIELDS } from '../src/core/task-definition.js'
 import { deployActionRequest } from './support/deploy-action.js'
-import { startEcsApi, type EcsApi, type RecordedEcsRequest } from './support/ecs-api.js'
+import { instrumentedFargateTask, startEcsApi, taskDefinitionArn as arn, TEST_ACCOUNT as ACCOUNT, TEST_REGION as REGION, type EcsApi, type RecordedEcsRequest } from './support/ecs-api.js'
 import { formatErrors, validateRegisterTaskDefinition } from './support/ecs-model.js'
 
 // Task definitions read from ECS through createEcsTaskDefinitions(): the real @aws-sdk/client-ecs, configured only by
@@ -17,10 +17,7 @@ import { formatErrors, validateRegisterTaskDefinition } from './support/ecs-mode
 
 type Json = Record<string, unknown>
 
-const REGION = 'eu-central-1'
-const ACCOUNT = '123456789012'
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
-const arn = (family: string, revision: number): string => `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:${revision}`
 const TAGS = [
   { key: 'team', value: 'platform' },
   { key: 'cost-center', value: '42' }
@@ -28,27 +25,7 @@ const TAGS = [
 
 /** A root-sidecar Fargate task definition, as a RegisterTaskDefinition body. */
 function fargateTask(family: string, image: string): Json {
-  return {
-    family,
-    executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/ecsTaskExecutionRole`,
-    networkMode: 'awsvpc',
-    requiresCompatibilities: ['FARGATE'],
-    cpu: '256',
-    memory: '512',
-    containerDefinitions: [
-      {
-        name: 'web',
-        image,
-        essential: true,
-        portMappings: [{ containerPort: 80 }],
-        environment: [{ name: 'MODE', value: 'production' }],
-        linuxParameters: { capabilities: { add: ['SYS_PTRACE'] } },
-        volumesFrom: [{ sourceContainer: 'datacollector-sidecar', readOnly: true }],
-        dependsOn: [{ containerName: 'datacollector-sidecar', condition: 'SUCCESS' }]
-      },
-      { name: 'datacollector-sidecar', image: 'lacework/datacollector:latest-sidecar', essential: false }
-    ]
-  }
+  return instrumentedFargateTask(family, image, { environment: [{ name: 'MODE', value: 'production' }] })
 }
 
 // Every variable the SDK's configuration reads that a developer's or runner's environment could set.

@@ -218,6 +218,30 @@ async function attribute(offset, runs, filter) {
   return all
 }
 
+/**
+ * Each method once to warm up, then RUNS rounds of all of them in turn (`after[name]` cleans up after one, so the next
+ * starts from the same state), each run's registry requests attributed to it by `filter` (see attribute).
+ */
+async function roundRobin(methods, filter, after = {}) {
+  for (const name of Object.keys(methods)) {
+    await methods[name]('warm')
+    after[name]?.()
+  }
+  const offset = log.size()
+  const runs = Object.fromEntries(Object.keys(methods).map(name => [name, []]))
+  for (let round = 0; round < RUNS; round++) {
+    for (const name of Object.keys(methods)) {
+      const run = await measure(() => methods[name](round))
+      run.method = name
+      runs[name].push(run)
+      after[name]?.()
+      await sleep(40)
+    }
+  }
+  await attribute(offset, Object.values(runs).flat(), filter)
+  return runs
+}
+
 const summary = m => ({ ms: median(m.map(r => r.ms)), min: Math.min(...m.map(r => r.ms)), max: Math.max(...m.map(r => r.ms)), requests: median(m.map(r => r.requests)), bytes: median(m.map(r => r.bytes)), runs: m.length })
 /** "median (min–max)" of a summary. */
 const wall = x => `${ms(x.ms)} (${ms(x.min)}–${ms(x.max)})`
@@ -261,22 +285,7 @@ async function rowFacts(api) {
   const agents = { action: LACEWORK_UA, cli: LACEWORK_UA, docker: DOCKER_UA, skopeo: SKOPEO_UA }
   const after = { docker: () => docker(['rmi', ref]) }
   say(`row 1: image facts of ${ref} (${bytes(image.size)}, ${image.layers} layers): 1 warm-up + ${RUNS} rounds`)
-  for (const name of Object.keys(methods)) {
-    await methods[name]()
-    after[name]?.()
-  }
-  const offset = log.size()
-  const runs = Object.fromEntries(Object.keys(methods).map(name => [name, []]))
-  for (let round = 0; round < RUNS; round++) {
-    for (const name of Object.keys(methods)) {
-      const run = await measure(methods[name])
-      run.method = name
-      runs[name].push(run)
-      after[name]?.()
-      await sleep(40)
-    }
-  }
-  await attribute(offset, Object.values(runs).flat(), run => ({ repo: r => r === repo, agent: agents[run.method] }))
+  const runs = await roundRobin(methods, run => ({ repo: r => r === repo, agent: agents[run.method] }), after)
   const s = Object.fromEntries(Object.entries(runs).map(([name, m]) => [name, summary(m)]))
   const statsAgree = runs.action.every(run => run.value.requests === run.requests)
   if (facts.entrypoint[0] !== '/docker-entrypoint.sh') throw new Error(`unexpected facts ${JSON.stringify(facts)}`)
@@ -485,22 +494,7 @@ async function rowSudoers(api) {
     const agents = { read: LACEWORK_UA, pull: DOCKER_UA }
     const after = { pull: () => docker(['rmi', ref]) }
     say(`row 6: sudoers read of ${ref} (${source.name}; ${bytes(image.size)}, ${image.layers} layers) vs docker pull: 1 warm-up + ${RUNS} rounds`)
-    for (const name of Object.keys(methods)) {
-      await methods[name]()
-      after[name]?.()
-    }
-    const offset = log.size()
-    const runs = { read: [], pull: [] }
-    for (let round = 0; round < RUNS; round++) {
-      for (const name of Object.keys(methods)) {
-        const run = await measure(methods[name])
-        run.method = name
-        runs[name].push(run)
-        after[name]?.()
-        await sleep(40)
-      }
-    }
-    await attribute(offset, [...runs.read, ...runs.pull], run => ({ repo: r => r === repo, agent: agents[run.method] }))
+    const runs = await roundRobin(methods, run => ({ repo: r => r === repo, agent: agents[run.method] }), after)
     const s = { read: summary(runs.read), pull: summary(runs.pull) }
     const streamed = median(runs.read.map(run => run.value.bytes))
     const layersRead = median(runs.read.map(run => run.value.layers))
@@ -615,20 +609,8 @@ async function rowMany() {
     one: i => mustSucceed(runAction(inputs('many/svc-000/task-def.json', join(work, `one-out-${i}.json`))), 'action (1 task definition)')
   }
   say(`row 4: 100 task definitions × 3 containers over 10 images, one run of the bundled action: 1 warm-up + ${RUNS} rounds`)
-  methods.many('warm')
-  methods.one('warm')
-  const offset = log.size()
-  const runs = { many: [], one: [] }
-  for (let round = 0; round < RUNS; round++) {
-    for (const name of Object.keys(methods)) {
-      const run = await measure(() => methods[name](round))
-      run.method = name
-      runs[name].push(run)
-      await sleep(40)
-    }
-  }
   const imageRepos = new Set(repos)
-  await attribute(offset, [...runs.many, ...runs.one], { repo: r => imageRepos.has(r) || r === agentRepo, agent: LACEWORK_UA })
+  const runs = await roundRobin(methods, { repo: r => imageRepos.has(r) || r === agentRepo, agent: LACEWORK_UA })
   for (const run of [...runs.many, ...runs.one]) {
     const lookups = run.log.filter(r => isManifestGet(r) && imageRepos.has(r.repository))
     run.lookups = lookups.length

@@ -15,4 +15,7 @@ try {
 }
 if (command?.kind === 'help') process.stdout.write(helpText())
 else if (command?.kind === 'version') process.stdout.write(`${VERSION}\n`)
-else if (command?.kind === 'run') await run(new CliHost(command.flags), realServices(process.stderr))
+else if (command?.kind === 'run') {
+  const host = new CliHost(command.flags)
+  await run(host, realServices(host.log))
+}

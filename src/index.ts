@@ -2,4 +2,6 @@ import { ActionsHost } from './adapters/hosts/actions-host.js'
 import { realServices } from './adapters/services.js'
 import { run } from './main.js'
 
-await run(new ActionsHost(), realServices(process.stdout))
+// Tool output (docker build) goes where the host logs.
+const host = new ActionsHost()
+await run(host, realServices(host.log))

@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net'
 import { ecsModel, formatErrors, validateOperationInput, validateShape, type ModelError, type ServiceModel, type Shape } from './ecs-model.js'
 import { asksForFargate, cpuUnits, memoryMiB, validateFargateTask } from './fargate-rules.js'
+import { readBody } from './http-body.js'
 
 /**
  * A local stand-in for the part of Amazon ECS's API the action may call, speaking the AWS JSON 1.1 protocol as
@@ -82,15 +83,6 @@ class ApiError extends Error {
   ) {
     super(message)
   }
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    request.on('data', chunk => chunks.push(chunk as Buffer))
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    request.on('error', reject)
-  })
 }
 
 function isObject(value: unknown): value is Json {
@@ -349,5 +341,39 @@ export async function startEcsApi(options: EcsApiOptions = {}): Promise<EcsApi> 
         server.closeAllConnections()
         server.close(error => (error ? reject(error) : resolve()))
       })
+  }
+}
+
+/** The account and region the stand-in answers for in the tests. */
+export const TEST_ACCOUNT = '123456789012'
+export const TEST_REGION = 'eu-central-1'
+
+/** A task definition's ARN in the tests' account and region. */
+export function taskDefinitionArn(family: string, revision: number): string {
+  return `arn:aws:ecs:${TEST_REGION}:${TEST_ACCOUNT}:task-definition/${family}:${revision}`
+}
+
+/** An instrumented (root-sidecar) Fargate task as a RegisterTaskDefinition body, valid against AWS's model and Fargate's rules. */
+export function instrumentedFargateTask(family: string, image: string, web: Record<string, unknown> = {}): Record<string, unknown> & { containerDefinitions: Record<string, unknown>[] } {
+  return {
+    family,
+    executionRoleArn: `arn:aws:iam::${TEST_ACCOUNT}:role/ecsTaskExecutionRole`,
+    networkMode: 'awsvpc',
+    requiresCompatibilities: ['FARGATE'],
+    cpu: '256',
+    memory: '512',
+    containerDefinitions: [
+      {
+        name: 'web',
+        image,
+        essential: true,
+        portMappings: [{ containerPort: 80 }],
+        ...web,
+        linuxParameters: { capabilities: { add: ['SYS_PTRACE'] } },
+        volumesFrom: [{ sourceContainer: 'datacollector-sidecar', readOnly: true }],
+        dependsOn: [{ containerName: 'datacollector-sidecar', condition: 'SUCCESS' }]
+      },
+      { name: 'datacollector-sidecar', image: 'lacework/datacollector:latest-sidecar', essential: false }
+    ]
   }
 }

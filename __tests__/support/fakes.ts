@@ -3,7 +3,6 @@ import type { InputName } from '../../src/app/context.js'
 import type { GitHubRun, Host } from '../../src/app/host.js'
 import type {
   BlobSink,
-  Clock,
   DockerEngine,
   EngineAnswer,
   Files,
@@ -285,8 +284,6 @@ export class MemoryComments implements PullRequestComments {
   }
 }
 
-export const fixedClock: Clock = { now: () => 1_800_000_000_000, sleep: async () => {} }
-
 /** Services made of the fakes above (each overridable). */
 export function fakeServices(parts: Partial<{ files: Files; docker: DockerEngine; registry: Registry; verifier: Verifier; comments: PullRequestComments; ecs: EcsTaskDefinitions }> = {}): Services {
   const registry = parts.registry ?? new MemoryRegistry()
@@ -297,8 +294,7 @@ export function fakeServices(parts: Partial<{ files: Files; docker: DockerEngine
     registry: () => registry,
     verifier: parts.verifier ?? (async () => ({ ok: true, checks: [] })),
     pullRequests: async () => comments,
-    ecs: async () => parts.ecs ?? { describe: async target => { throw new Error(`no ECS in this test (asked for ${target})`) } },
-    clock: fixedClock
+    ecs: async () => parts.ecs ?? { describe: async target => { throw new Error(`no ECS in this test (asked for ${target})`) } }
   }
 }
 

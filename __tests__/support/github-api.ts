@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { readBody } from './http-body.js'
 
 /**
  * A local stand-in for the part of GitHub's REST API the action uses (issue comments), answering with the
@@ -85,15 +86,6 @@ function simpleUser(user: GitHubUser, web: string, api: string): Record<string, 
     user_view_type: 'public',
     site_admin: false
   }
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    request.on('data', chunk => chunks.push(chunk as Buffer))
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    request.on('error', reject)
-  })
 }
 
 /**

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { CliHost, helpText, parseCommandLine, UsageError } from '../../src/adapters/hosts/cli-host.js'
 import { FLAGS, VERSION } from '../../src/cli/help.generated.js'
+import { helpFlags } from '../support/cli-help.js'
 
 // The CLI's flags and --help come from action.yml through a generated file: it must be what the generator writes from
 // today's action.yml (no drift), and the parser must take exactly those flags, with action.yml's defaults.
@@ -17,26 +18,6 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { ve
 const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim()
 // The documented rule: a default that is a workflow expression (`${{ github.token }}`) is no default on the command line.
 const cliDefault = (value: string | undefined): string | undefined => (value === undefined || value.includes('${{') ? undefined : String(value))
-
-/** --help's flag blocks: `  --name…`, the description lines, then `default: …` when there is one. */
-function helpFlags(text: string): Map<string, { description: string; default?: string }> {
-  const flags = new Map<string, { description: string; default?: string }>()
-  let current: { description: string; default?: string } | undefined
-  for (const line of text.split('\n')) {
-    const head = /^ {2}--([a-z0-9-]+)(?:\[=true\|false\]| <value>)$/.exec(line)
-    if (head) {
-      current = { description: '' }
-      flags.set(head[1], current)
-    } else if (current && line.startsWith('      default: ')) {
-      current.default = line.slice('      default: '.length)
-    } else if (current && line.startsWith('      ')) {
-      current.description = `${current.description} ${line.trim()}`.trim()
-    } else {
-      current = undefined
-    }
-  }
-  return flags
-}
 
 describe('src/cli/help.generated.ts', () => {
   it('is what scripts/generate-cli-help.mjs writes from today\'s action.yml and package.json', () => {

@@ -30641,10 +30641,10 @@ function singleFileTar(name, content, mode = 0o755) {
 }
 /** The holder image for the engine's architecture, imported once and then reused. */
 async function ensurePauseImage(docker) {
-    const info = await docker.run(['version', '--format', '{{.Server.Arch}}'], { timeoutMs: 30_000 });
-    if (info.code !== 0)
-        throw new Error(`docker version failed: ${lastLine(info.stderr)}`);
-    const program = pauseProgram(info.stdout.trim());
+    const engine = await docker.serverVersion();
+    if (!engine.ok)
+        throw new Error(`docker version failed: ${engine.stderr}`);
+    const program = pauseProgram(engine.architecture);
     const tag = `lacework-fargate-verify/pause:${(0,core_digest/* digestOf */.ol)(program).slice('sha256:'.length, 'sha256:'.length + 16)}`;
     if ((await docker.run(['image', 'inspect', '--format', '{{.Id}}', tag], { timeoutMs: 30_000 })).code === 0)
         return tag;
@@ -31207,9 +31207,9 @@ async function verifyTask(docker, definition, options) {
     const guard = guardAgainstCancellation(task, docker);
     let engine = false;
     try {
-        const version = await docker.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 });
-        if (version.code !== 0) {
-            findings.failures.push(`verify needs a Docker engine and none answers (${docker.command} version: ${lastLine(version.stderr) || `exit ${version.code}`})`);
+        const version = await docker.serverVersion();
+        if (!version.ok) {
+            findings.failures.push(`verify needs a Docker engine and none answers (${docker.command} version: ${version.stderr || `exit ${version.code}`})`);
         }
         else {
             engine = true;
@@ -31499,6 +31499,7 @@ class Docker {
     command;
     env;
     running = new Set();
+    version;
     constructor(
     /** Where build and push output goes: the job log, or stderr for the CLI whose stdout is the result. */
     log, command = 'docker', env = process.env) {
@@ -31569,14 +31570,23 @@ class Docker {
             child.kill('SIGKILL');
         this.running.clear();
     }
-    /** Whether an engine answers, and why not. */
-    async serverVersion() {
-        const result = await this.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 });
+    /**
+     * Whether an engine answers, and why not: `docker version` runs once per Docker and every caller (each build, the
+     * drop-privileges check, verify and its network holder) gets that answer; a run does not wait for an engine to appear.
+     */
+    serverVersion() {
+        this.version ??= this.askVersion();
+        return this.version;
+    }
+    async askVersion() {
+        const result = await this.run(['version', '--format', '{{.Server.Version}} {{.Server.Arch}}'], { timeoutMs: 30_000 });
+        const said = { stderr: lastLine(result.stderr), code: result.code };
         if (result.spawnError)
-            return { ok: false, reason: this.notRunnable(result) };
+            return { ok: false, reason: this.notRunnable(result), ...said };
         if (result.code !== 0)
-            return { ok: false, reason: lastLine(result.stderr, 'no output') };
-        return { ok: true, version: result.stdout.trim() };
+            return { ok: false, reason: lastLine(result.stderr, 'no output'), ...said };
+        const [version = '', architecture = ''] = result.stdout.trim().split(/\s+/);
+        return { ok: true, version, architecture };
     }
     /**
      * The first of `commands` the image has on its PATH, found by running its own /bin/sh (pulling the image when the
@@ -39218,11 +39228,21 @@ class RegistryClient {
     auth;
     insecureRegistries;
     credentialCache = new Map();
-    configs;
+    /**
+     * Manifests by `registry/name@digest`: content-addressed, so never stale. A manifest read by tag is kept under
+     * its digest too, so `repo@digest` and `repo:tag@digest` do not ask for it again. Only verified bytes get in.
+     */
+    manifests = new Map();
+    /** Under cacheImageConfigs: the manifest each `registry/name:tag` named when first read, for the run. */
+    tags;
+    /** Under cacheImageConfigs: config blobs by `registry/name@digest`. */
+    configBlobs;
     constructor(options = {}) {
-        // Facts, agent pinning and the daemonless build of one run all read the same configs.
-        if (options.cacheImageConfigs)
-            this.configs = new Map();
+        // Facts, agent pinning, the daemonless build and the audit of one run all read the same tags and configs.
+        if (options.cacheImageConfigs) {
+            this.tags = new Map();
+            this.configBlobs = new Map();
+        }
         const defaults = DEFAULT_RETRY_POLICY;
         this.transport = new Transport({
             timeoutMs: positive(options.timeoutMs, 'timeoutMs') ?? client_DEFAULT_TIMEOUT_MS,
@@ -39259,19 +39279,6 @@ class RegistryClient {
     }
     /** The config of the image `reference` names; from an index, the entry for `platform`. */
     async getImageConfig(reference, platform = { os: 'linux', architecture: 'amd64' }) {
-        const configs = this.configs;
-        if (!configs)
-            return this.fetchImageConfig(reference, platform);
-        const key = `${reference}|${(0,oci/* formatPlatform */.Bq)(platform)}`;
-        let pending = configs.get(key);
-        if (!pending) {
-            pending = this.fetchImageConfig(reference, platform);
-            configs.set(key, pending);
-            pending.catch(() => configs.delete(key));
-        }
-        return pending;
-    }
-    async fetchImageConfig(reference, platform) {
         const ref = (0,image_reference/* parseImageReference */.o_)(reference);
         const repository = this.repository(ref);
         let found = await this.manifest(repository, ref.digest ?? ref.tag ?? 'latest', oci/* MANIFEST_ACCEPT */.dY);
@@ -39291,7 +39298,7 @@ class RegistryClient {
         const manifest = found.json;
         if (!manifest.config?.digest)
             throw new errors/* RegistryError */.gl(repository.registry, repository.name, `manifest ${found.digest} has no config descriptor`);
-        const configBytes = await this.blob(repository, manifest.config.digest);
+        const configBytes = await this.configBlob(repository, manifest.config.digest);
         let config;
         try {
             config = JSON.parse(configBytes.toString('utf8'));
@@ -39427,6 +39434,9 @@ class RegistryClient {
         });
         if (response.status !== 201)
             throw failure(repo, what, response, body);
+        // The tag names this manifest now: what it named before, if kept, is forgotten.
+        if (!(0,core_digest/* isDigest */.Bc)(tag))
+            this.tags?.delete(tagKey(repo, tag));
         const answered = response.headers.get('docker-content-digest');
         if (answered && answered.startsWith('sha256:') && answered !== digest) {
             throw new errors/* RegistryError */.gl(repo.registry, repo.name, `${what}: the registry stored ${answered}, not ${digest}`);
@@ -39436,7 +39446,49 @@ class RegistryClient {
     repository(ref) {
         return { registry: ref.registry, name: ref.repository, base: registryBaseUrl(ref.registry, this.insecureRegistries) };
     }
+    /**
+     * The manifest `tagOrDigest` names: kept by digest, and under cacheImageConfigs by tag. A kept manifest answers
+     * only a request that accepts its media type (a registry may answer a narrower Accept with another manifest).
+     * Concurrent requests for one name share one fetch; a failed fetch is not kept.
+     */
     async manifest(repo, tagOrDigest, accept) {
+        const byDigest = (0,core_digest/* isDigest */.Bc)(tagOrDigest);
+        const cache = byDigest ? this.manifests : this.tags;
+        const key = byDigest ? digestKey(repo, tagOrDigest) : tagKey(repo, tagOrDigest);
+        const kept = cache?.get(key);
+        if (kept) {
+            const found = await kept;
+            if (accept.includes(found.mediaType))
+                return found;
+        }
+        const pending = this.fetchManifest(repo, tagOrDigest, accept);
+        if (cache) {
+            cache.set(key, pending);
+            pending.catch(() => {
+                if (cache.get(key) === pending)
+                    cache.delete(key);
+            });
+        }
+        const found = await pending;
+        if (!byDigest && !this.manifests.has(digestKey(repo, found.digest)))
+            this.manifests.set(digestKey(repo, found.digest), pending);
+        return found;
+    }
+    /** A config blob, kept under cacheImageConfigs (a few KB each; layers are never kept). */
+    async configBlob(repo, digest) {
+        const blobs = this.configBlobs;
+        if (!blobs)
+            return this.blob(repo, digest);
+        const key = digestKey(repo, digest);
+        let pending = blobs.get(key);
+        if (!pending) {
+            pending = this.blob(repo, digest);
+            blobs.set(key, pending);
+            pending.catch(() => blobs.delete(key));
+        }
+        return pending;
+    }
+    async fetchManifest(repo, tagOrDigest, accept) {
         const what = `GET manifest ${tagOrDigest}`;
         const { response, body } = await this.call(repo, {
             what,
@@ -39521,6 +39573,13 @@ class RegistryClient {
         }
     }
 }
+/** Cache keys: a manifest or blob is kept per repository, as the registry's access to it is. */
+function digestKey(repo, digest) {
+    return `${repo.registry}/${repo.name}@${digest}`;
+}
+function tagKey(repo, tag) {
+    return `${repo.registry}/${repo.name}:${tag}`;
+}
 function isManifestType(mediaType) {
     return oci/* MANIFEST_ACCEPT */.dY.includes(mediaType);
 }
@@ -39570,8 +39629,7 @@ function realServices(log) {
         verifier: (definition, options) => verifyTask(docker, definition, { ...options, clock: systemClock }),
         ecs: createEcsTaskDefinitions,
         // Loaded on demand: @actions/github reads the event payload as it loads, and most runs comment on nothing.
-        pullRequests: async (token, apiUrl) => (await Promise.all(/* import() */[__nccwpck_require__.e(413), __nccwpck_require__.e(735)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3735))).createPullRequestComments(token, apiUrl),
-        clock: systemClock
+        pullRequests: async (token, apiUrl) => (await Promise.all(/* import() */[__nccwpck_require__.e(413), __nccwpck_require__.e(735)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3735))).createPullRequestComments(token, apiUrl)
     };
 }
 
@@ -39605,8 +39663,10 @@ if (command?.kind === 'help')
     process.stdout.write((0,_adapters_hosts_cli_host_js__WEBPACK_IMPORTED_MODULE_0__/* .helpText */ .BK)());
 else if (command?.kind === 'version')
     process.stdout.write(`${_cli_help_generated_js__WEBPACK_IMPORTED_MODULE_1__/* .VERSION */ .xv}\n`);
-else if (command?.kind === 'run')
-    await (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .run */ .e)(new _adapters_hosts_cli_host_js__WEBPACK_IMPORTED_MODULE_0__/* .CliHost */ .FV(command.flags), (0,_adapters_services_js__WEBPACK_IMPORTED_MODULE_2__/* .realServices */ .n)(process.stderr));
+else if (command?.kind === 'run') {
+    const host = new _adapters_hosts_cli_host_js__WEBPACK_IMPORTED_MODULE_0__/* .CliHost */ .FV(command.flags);
+    await (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .run */ .e)(host, (0,_adapters_services_js__WEBPACK_IMPORTED_MODULE_2__/* .realServices */ .n)(host.log));
+}
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
@@ -39851,19 +39911,22 @@ const FLAGS = [
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   An: () => (/* binding */ SUDO_WRAPPER),
+/* harmony export */   BH: () => (/* binding */ volumeCoversAgentDir),
 /* harmony export */   Dx: () => (/* binding */ SERVER_URL_VARIABLE),
 /* harmony export */   Et: () => (/* binding */ DEFAULT_AGENT_CONTAINER),
 /* harmony export */   H_: () => (/* binding */ dropPrivilegesWrapper),
 /* harmony export */   Il: () => (/* binding */ AGENT_SCRIPT),
 /* harmony export */   JL: () => (/* binding */ runsAgentScript),
 /* harmony export */   LG: () => (/* binding */ TOKEN_PATTERN),
+/* harmony export */   Pz: () => (/* binding */ runsThroughSudo),
 /* harmony export */   Ug: () => (/* binding */ agentPathsWritable),
 /* harmony export */   Wm: () => (/* binding */ AGENT_WRITABLE_PATHS),
 /* harmony export */   bG: () => (/* binding */ TOKEN_VARIABLE),
 /* harmony export */   bn: () => (/* binding */ AGENT_SIDECAR_MEMORY_RESERVATION),
 /* harmony export */   gF: () => (/* binding */ FAILURE_MARKER),
 /* harmony export */   qr: () => (/* binding */ DEFAULT_AGENT_IMAGE),
-/* harmony export */   sI: () => (/* binding */ AGENT_DIR)
+/* harmony export */   sI: () => (/* binding */ AGENT_DIR),
+/* harmony export */   u$: () => (/* binding */ declaredVolumes)
 /* harmony export */ });
 /** Facts of the Lacework agent's sidecar image and start script (docs/facts.md §2). */
 const AGENT_DIR = '/var/lib/lacework-backup';
@@ -39888,9 +39951,21 @@ function agentPathsWritable(container) {
     const writable = (container.mountPoints ?? []).filter(mount => !mount.readOnly && mount.containerPath).map(mount => mount.containerPath.replace(/\/+$/, ''));
     return AGENT_WRITABLE_PATHS.every(path => writable.some(mount => path === mount || path.startsWith(`${mount}/`)));
 }
+/** The VOLUMEs an image declares that cover the agent directory: `volumesFrom` shares only those. */
+function volumeCoversAgentDir(declared) {
+    return declaredVolumes(declared).some(volume => AGENT_DIR === volume || AGENT_DIR.startsWith(`${volume}/`));
+}
+/** An image config's VOLUME paths, without trailing slashes. */
+function declaredVolumes(declared) {
+    return Object.keys(declared ?? {}).map(volume => volume.replace(/\/+$/, ''));
+}
 /** A container is already instrumented when the agent script is anywhere in its argv, even inside `sh -c`. */
 function runsAgentScript(argv) {
     return argv.some(arg => arg.includes(AGENT_SCRIPT));
+}
+/** Whether `argv` goes through sudo: `sudo` as a word of a shell script, or as an argument of its own. */
+function runsThroughSudo(argv) {
+    return argv.some(arg => arg === 'sudo' || /(^|[\s;&|])sudo\s/.test(arg));
 }
 /** Printed by a wrapper that cannot go on, so its cause can be told from the app's own output. */
 const FAILURE_MARKER = 'lacework-fargate:';
@@ -40333,6 +40408,7 @@ function imageReferenceProblem(reference) {
 /* harmony export */   Io: () => (/* binding */ imageEntries),
 /* harmony export */   dY: () => (/* binding */ MANIFEST_ACCEPT),
 /* harmony export */   md: () => (/* binding */ selectPlatform),
+/* harmony export */   tj: () => (/* binding */ platformOf),
 /* harmony export */   zu: () => (/* binding */ MediaType)
 /* harmony export */ });
 /** The manifest shapes and media types of the OCI image spec and Docker's v2 schema 2, and platform choice in an index. */
@@ -40975,8 +41051,7 @@ function planContainer(container, facts, options) {
     if ((0,core_agent/* runsAgentScript */.JL)(effective.argv)) {
         // Wrapping again would start a second agent; only the settings around it are brought up to date.
         const agentInImage = (0,core_agent/* runsAgentScript */.JL)([...facts.entrypoint, ...facts.cmd]);
-        const viaSudo = effective.argv.some(arg => arg.includes('sudo'));
-        if (!(0,core_user/* isRootUser */.ar)(effective.user) && !viaSudo) {
+        if (!(0,core_user/* isRootUser */.ar)(effective.user) && !(0,core_agent/* runsThroughSudo */.Pz)(effective.argv)) {
             warnings.push({ message: `the agent script runs as user ${effective.user} without sudo: it will exit with status 244` });
         }
         return { ...plan, alreadyInstrumented: true, runAsRoot: false, attachSidecar: plan.attachSidecar && !agentInImage };
@@ -41051,6 +41126,12 @@ function planContainer(container, facts, options) {
 var image_reference = __nccwpck_require__(8630);
 ;// CONCATENATED MODULE: ./src/core/plumbing.ts
 
+/** Lacework's agent image, by repository (any registry, so mirrors match): a sidecar carrying the agent whatever its name. */
+const LACEWORK_AGENT_REPOSITORY = /(^|\/)lacework\/datacollector$/;
+/** Whether `image` is Lacework's agent image. */
+function isAgentImage(image) {
+    return typeof image === 'string' && LACEWORK_AGENT_REPOSITORY.test((0,image_reference/* parseImageReference */.o_)(image).repository);
+}
 /**
  * Containers that are another vendor's agent, a log router or a mesh/telemetry proxy: left alone unless
  * `container-name` names them. Matched by image repository (registry host ignored, so mirrors in ECR or public.ecr.aws
@@ -41063,7 +41144,7 @@ const PLUMBING = [
     { repository: /(^|\/)aws-appmesh-envoy$|(^|\/)envoyproxy\/envoy(-[a-z]+)?$/, what: 'an Envoy / App Mesh proxy' },
     { repository: /(^|\/)aws-for-fluent-bit$|(^|\/)fluent-bit$|(^|\/)fluentd$/, what: 'a log router' },
     { repository: /(^|\/)newrelic\/(nri-ecs|infrastructure(-bundle)?)$/, what: 'the New Relic agent' },
-    { repository: /(^|\/)lacework\/datacollector$/, what: 'the Lacework agent itself' }
+    { repository: LACEWORK_AGENT_REPOSITORY, what: 'the Lacework agent itself' }
 ];
 /** Why a container is plumbing, not the app (`undefined`: it is the app, or at least not known plumbing). */
 function plumbingReason(container) {
@@ -41074,6 +41155,24 @@ function plumbingReason(container) {
     const repository = (0,image_reference/* parseImageReference */.o_)(container.image).repository;
     const found = PLUMBING.find(entry => entry.repository.test(repository));
     return found ? `${found.what} (image ${container.image})` : undefined;
+}
+/**
+ * The containers to instrument, or audit, when none is named: every essential one but the agent sidecar, less the
+ * plumbing, which is listed with why it is left alone.
+ */
+function appContainers(containers, agentContainerName) {
+    const targets = [];
+    const skipped = [];
+    containers.forEach((container, index) => {
+        if (container.essential === false || container.name === agentContainerName)
+            return;
+        const why = plumbingReason(container);
+        if (why)
+            skipped.push({ index, why });
+        else
+            targets.push(index);
+    });
+    return { targets, skipped };
 }
 
 ;// CONCATENATED MODULE: ./src/core/dockerfile.ts
@@ -41145,7 +41244,7 @@ function renderDockerfile(build, agentImage) {
 function findingKey(file, container, field) {
     return `${file}#${container ?? ''}/${field}`;
 }
-const AGENT_PATHS = '`/var/lib/lacework`, `/var/log/lacework` and `/tmp`';
+const AGENT_PATHS = core_agent/* AGENT_WRITABLE_PATHS */.Wm.map(path => `\`${path}\``).join(', ').replace(/, ([^,]*)$/, ' and $1');
 const AUDIT_RULES = [
     {
         id: 'LWF001',
@@ -41343,6 +41442,7 @@ function auditRule(id) {
 
 
 
+
 const SHELLS = /(^|\/)(sh|bash|dash|ash|zsh)$/;
 /** The label a container carries to switch rules off for itself: `lacework-fargate.ignore: "LWF005,LWF006"`. */
 const IGNORE_LABEL = 'lacework-fargate.ignore';
@@ -41371,16 +41471,15 @@ function auditTask(task, options) {
         });
     };
     const sidecars = new Set();
-    containers.forEach((container, index) => {
-        if (container.essential === false || container.name === task.agentContainerName || isAgentImage(container.image) || plumbingReason(container))
-            return;
+    for (const index of task.containers) {
+        const container = containers[index];
         const facts = task.facts.get(container.name);
         const effective = facts ? effectiveCommand(container, facts) : undefined;
         const argv = effective?.argv ?? [...(container.entryPoint ?? []), ...(container.command ?? [])];
         const user = effective?.user ?? container.user ?? '';
         if (!(0,core_agent/* runsAgentScript */.JL)(argv)) {
             add('LWF001', `runs ${describeArgv(argv)} without the Lacework agent`, where(index), container.name, 'agent', true);
-            return;
+            continue;
         }
         // The agent comes from the image (embedded) or from a sidecar's volume.
         const inImage = facts ? (0,core_agent/* runsAgentScript */.JL)([...facts.entrypoint, ...facts.cmd]) : false;
@@ -41390,8 +41489,7 @@ function auditTask(task, options) {
         if (script !== undefined && script.includes(core_agent/* AGENT_SCRIPT */.Il) && !/(^|[;&|\s])exec\s/.test(script)) {
             add('LWF003', `runs the agent and then the app from \`${argv[0]} -c\` without exec: the shell stays PID 1 and the app never gets SIGTERM`, where(index, shellSource(container, effective)), container.name, 'exec', false);
         }
-        const viaSudo = argv.some(arg => /(^|[\s;&|])sudo\s/.test(arg) || arg === 'sudo');
-        if (!(0,core_user/* isRootUser */.ar)(user) && !viaSudo) {
+        if (!(0,core_user/* isRootUser */.ar)(user) && !(0,core_agent/* runsThroughSudo */.Pz)(argv)) {
             add('LWF007', `the agent script starts as user ${user} (no sudo, not run as root): it exits with status 244 and the task runs unmonitored`, where(index, container.user ? 'user' : 'image'), container.name, 'agent-user', false);
         }
         const hits = task.sudoers.get(container.name) ?? [];
@@ -41401,8 +41499,8 @@ function auditTask(task, options) {
             const more = hits.length > 1 ? ` (and ${hits.length - 1} more)` : '';
             add('LWF008', `its image lets user ${user || 'root'} become root beyond the agent script: ${first.file}:${first.line} \`${first.entry}\` (${first.detail})${more}`, where(index, 'image'), container.name, 'sudoers', false);
         }
-        checkContainerSettings(container, index, add, where);
-    });
+        checkContainerSettings(task, container, index, add, where);
+    }
     for (const name of sidecars)
         checkAgentImage(task, name, add);
     return findings;
@@ -41451,12 +41549,13 @@ function checkAgentImage(task, name, add) {
     if (!facts.volumeCovers)
         add('LWF002', `the agent image ${image} declares no VOLUME covering ${core_agent/* AGENT_DIR */.sI}: volumesFrom gives the app nothing`, location, name, 'volume', false);
     if (!facts.architectures.includes(task.architecture)) {
-        add('LWF009', `the agent image ${image} has no linux/${task.architecture} variant (it has ${facts.architectures.map(arch => `linux/${arch}`).join(', ') || 'none'}), but the task runs on ${task.architecture === 'arm64' ? 'ARM64' : 'X86_64'}: the agent never starts`, task.locate(['runtimePlatform', 'cpuArchitecture']), name, 'agent-platform', false);
+        add('LWF009', `the agent image ${image} has no ${platformName(task.architecture)} variant (it has ${facts.architectures.map(platformName).join(', ') || 'none'}), but the task runs on ${cpuArchitectureName(task.architecture)}: the agent never starts`, task.locate(['runtimePlatform', 'cpuArchitecture']), name, 'agent-platform', false);
     }
 }
 /** LWF004 and LWF010: how the container hands the agent its token, and where the agent may write. */
-function checkContainerSettings(container, index, add, where) {
-    const plain = (container.environment ?? []).findIndex(entry => entry.name === core_agent/* TOKEN_VARIABLE */.bG && entry.value);
+function checkContainerSettings(task, container, index, add, where) {
+    const written = task.valueAt(['containerDefinitions', index, 'environment']);
+    const plain = Array.isArray(written) ? written.findIndex(entry => entry?.name === core_agent/* TOKEN_VARIABLE */.bG && entry.value) : -1;
     if (plain >= 0)
         add('LWF004', `${core_agent/* TOKEN_VARIABLE */.bG} is in plain text in environment: anyone who can read the task definition has it`, where(index, 'environment', plain), container.name, 'token', true);
     if (container.readonlyRootFilesystem === true && !(0,core_agent/* agentPathsWritable */.Ug)(container)) {
@@ -41478,10 +41577,6 @@ function shellSource(container, effective) {
 /** The script of a `sh -c '<script>' …` argv, else undefined. */
 function shellScript(argv) {
     return SHELLS.test(argv[0] ?? '') && argv[1] === '-c' ? argv[2] : undefined;
-}
-/** Lacework's agent image, by repository: a sidecar carrying the agent whatever it is named. */
-function isAgentImage(image) {
-    return typeof image === 'string' && /(^|\/)lacework\/datacollector$/.test((0,image_reference/* parseImageReference */.o_)(image).repository);
 }
 function describeArgv(argv) {
     if (argv.length === 0)
@@ -42559,10 +42654,6 @@ function escapeRegExp(text) {
     return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-// EXTERNAL MODULE: ./src/core/errors.ts
-var core_errors = __nccwpck_require__(4296);
-// EXTERNAL MODULE: ./src/core/oci.ts
-var core_oci = __nccwpck_require__(754);
 ;// CONCATENATED MODULE: ./src/core/concurrency.ts
 /** Runs `work` on every item with at most `limit` under way at once; results in the items' order. */
 async function mapWithConcurrency(items, limit, work) {
@@ -42578,6 +42669,10 @@ async function mapWithConcurrency(items, limit, work) {
     return results;
 }
 
+// EXTERNAL MODULE: ./src/core/errors.ts
+var core_errors = __nccwpck_require__(4296);
+// EXTERNAL MODULE: ./src/core/oci.ts
+var core_oci = __nccwpck_require__(754);
 ;// CONCATENATED MODULE: ./src/core/layer-overlay.ts
 /**
  * The file system that a stack of image layers makes, restricted to the paths `wanted` selects, by the OCI
@@ -43254,20 +43349,11 @@ async function planTask(host, ctx, job, lookup) {
     checkSidecarFits(planned, definition, ctx, document);
     return planned;
 }
-/**
- * The images of the containers a run will instrument, checked against Docker's reference grammar before any
- * is looked up (they reach docker and registries), to look them up ahead, several at once.
- */
+/** The images of the containers a run will instrument (containerImage checks each), to look them up ahead, several at once. */
 function selectedImages(job, ctx) {
-    const { definition, view: document } = job;
-    return selectContainers(definition, document, ctx).targets.flatMap(index => {
+    return selectContainers(job.definition, job.view, ctx).targets.flatMap(index => {
         const image = ctx.image ?? containerImage(job, index);
-        if (!image || ctx.image)
-            return image ? [image] : [];
-        const problem = (0,input_limits/* imageReferenceProblem */.i$)(image);
-        if (problem)
-            throw new core_errors/* TaskDefinitionError */.zF(`containerDefinitions[${index}].image: ${problem}`, document.locate(['containerDefinitions', index, 'image']));
-        return [image];
+        return image ? [image] : [];
     });
 }
 /** The containers the audit looks at: those named, or every essential one but the agent sidecar and the plumbing. */
@@ -43275,17 +43361,22 @@ function auditedContainers(job, ctx) {
     return selectContainers(job.definition, job.view, ctx).targets;
 }
 /**
- * A container's image as a reference to look up: as written, or — in a template — its intrinsic function (`Fn::Sub`
+ * A container's image as a reference to look up, checked: as written, or — in a template — its intrinsic function (`Fn::Sub`
  * with the account, region and URL suffix, `Ref` to a parameter, …) worked out from the template parameters.
  */
 function containerImage(job, index) {
     const container = job.definition.containerDefinitions[index];
     const written = container.image;
-    if (written === undefined || typeof written === 'string')
-        return written;
-    const resolved = resolveImage(written, job.resolve ?? { parameters: {} });
-    if ('image' in resolved)
+    if (written === undefined)
+        return undefined;
+    const resolved = typeof written === 'string' ? { image: written } : resolveImage(written, job.resolve ?? { parameters: {} });
+    if ('image' in resolved) {
+        // Checked against Docker's reference grammar before it reaches docker or a registry, whoever asks (instrument, audit, verify).
+        const problem = (0,input_limits/* imageReferenceProblem */.i$)(resolved.image);
+        if (problem)
+            throw new core_errors/* TaskDefinitionError */.zF(`containerDefinitions[${index}].image: ${problem}`, job.view.locate(['containerDefinitions', index, 'image']));
         return resolved.image;
+    }
     throw new core_errors/* TaskDefinitionError */.zF(`${job.id ? `resource ${job.id}, ` : ''}container ${container.name}: its Image ${JSON.stringify(written)} cannot be worked out for the image look-up (${resolved.unresolved}); give the value in the template-parameters input (Name=value, one per line)`, job.view.locate(['containerDefinitions', index, 'image']));
 }
 /**
@@ -43295,19 +43386,10 @@ function containerImage(job, index) {
 function selectContainers(definition, document, ctx) {
     const containers = definition.containerDefinitions;
     if (ctx.containerNames.length === 0) {
-        const essential = containers.map((container, index) => ({ container, index })).filter(({ container }) => container.essential !== false && container.name !== ctx.agentContainerName);
-        if (essential.length === 0)
+        const selected = appContainers(containers, ctx.agentContainerName);
+        if (selected.targets.length + selected.skipped.length === 0)
             throw new core_errors/* TaskDefinitionError */.zF('no essential container to instrument', document.locate(['containerDefinitions']));
-        const targets = [];
-        const skipped = [];
-        for (const { container, index } of essential) {
-            const why = plumbingReason(container);
-            if (why)
-                skipped.push({ index, why });
-            else
-                targets.push(index);
-        }
-        return { targets, skipped };
+        return selected;
     }
     const targets = ctx.containerNames.map(name => {
         const index = containers.findIndex(container => container.name === name);
@@ -43389,6 +43471,48 @@ class PrefixedView {
     }
     full(path) {
         return [...this.prefix, ...path];
+    }
+}
+/**
+ * A document whose positions are reported in another one, under `prefix`: an unwrapped describe output, or a part
+ * cut out of a file by editEach. Its parts are located in the same way, so an error found while editing one points
+ * at the user's own line.
+ */
+class LocatedAt {
+    document;
+    origin;
+    prefix;
+    constructor(document, origin, prefix) {
+        this.document = document;
+        this.origin = origin;
+        this.prefix = prefix;
+    }
+    get file() {
+        return this.document.file;
+    }
+    get text() {
+        return this.document.text;
+    }
+    get value() {
+        return this.document.value;
+    }
+    get(path) {
+        return this.document.get(path);
+    }
+    set(path, value) {
+        this.document.set(path, value);
+    }
+    append(path, value) {
+        this.document.append(path, value);
+    }
+    remove(path) {
+        this.document.remove(path);
+    }
+    editEach(paths, edit) {
+        this.document.editEach(paths, (part, index) => edit(new LocatedAt(part, this.origin, [...this.prefix, ...paths[index]]), index));
+    }
+    locate(path) {
+        return this.origin.locate([...this.prefix, ...path]);
     }
 }
 /**
@@ -43585,6 +43709,7 @@ function deepEqual(a, b) {
 
 
 
+
 /**
  * A JSON text edited in place: every change is a minimal text edit at the node concerned, so indentation, key
  * order, inline arrays and the final newline of the user's file survive and a diff shows only real changes.
@@ -43594,19 +43719,15 @@ class JsonDocument {
     file;
     current;
     layout;
-    origin;
     /** The parse of `current`, kept until the next edit: a large file is parsed once per edit, not per read. */
     tree;
-    constructor(file, current, layout, 
-    /** Where this text came from, when it was cut out of a larger file: positions are reported there. */
-    origin) {
+    constructor(file, current, layout) {
         this.file = file;
         this.current = current;
         this.layout = layout;
-        this.origin = origin;
     }
     /** Parses `text`; malformed JSON is a TaskDefinitionError at its line and column. */
-    static parse(file, text, origin) {
+    static parse(file, text) {
         const errors = [];
         const tree = main.parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
         if (errors.length > 0) {
@@ -43620,7 +43741,7 @@ class JsonDocument {
             const { line, column } = positionOf(text, duplicate.offset);
             throw new core_errors/* TaskDefinitionError */.zF(`duplicate key ${JSON.stringify(duplicate.key)} in one object`, { file, line, column });
         }
-        return new JsonDocument(file, text, detectLayout(text), origin);
+        return new JsonDocument(file, text, detectLayout(text));
     }
     get text() {
         return this.current;
@@ -43690,19 +43811,19 @@ class JsonDocument {
             .filter((part) => part.node !== undefined)
             .sort((a, b) => b.node.offset - a.node.offset);
         for (const { node, index } of parts) {
+            const path = paths[index];
             // Start at the line's beginning when only indentation precedes the node, so the part knows its depth.
             const lineStart = this.lineStart(node.offset);
             const start = this.current.slice(lineStart, node.offset).trim() === '' ? lineStart : node.offset;
             const part = new JsonDocument(this.file, this.current.slice(start, end(node)), this.layout);
-            edit(part, index);
+            // Seen located in this file: an error found while editing the part points at the file's own line.
+            edit(new LocatedAt(part, this, path), index);
             this.current = this.current.slice(0, start) + part.text + this.current.slice(end(node));
         }
         this.tree = undefined;
     }
     /** Where `path` starts in the text (1-based), for annotations; the nearest existing ancestor if it is missing. */
     locate(path) {
-        if (this.origin)
-            return this.origin.document.locate([...this.origin.prefix, ...path]);
         for (let length = path.length; length >= 0; length--) {
             const node = this.find(path.slice(0, length));
             if (node) {
@@ -43857,7 +43978,9 @@ const READ_ONLY_FIELDS = [
  * action cannot take, is a TaskDefinitionError at its line. Container positions are kept: they address the document.
  */
 function readTaskDefinition(file, view, options = {}) {
-    const raw = view.value;
+    // A template's task without Properties (or with an empty one) has no value at all.
+    const value = view.value;
+    const raw = (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {});
     if (!Array.isArray(raw.containerDefinitions) || raw.containerDefinitions.length === 0) {
         throw new core_errors/* TaskDefinitionError */.zF('containerDefinitions must be a non-empty array', view.locate(['containerDefinitions']));
     }
@@ -43886,7 +44009,7 @@ function readTaskDefinition(file, view, options = {}) {
     });
     return definition;
 }
-/** The fields the action reads or writes, by the type RegisterTaskDefinition gives them. */
+/** The fields the action reads or writes (a dotted path for a nested one), by the type RegisterTaskDefinition gives them. */
 const CONTAINER_FIELDS = {
     image: 'string',
     user: 'string',
@@ -43898,12 +44021,15 @@ const CONTAINER_FIELDS = {
     environment: 'entries',
     secrets: 'entries',
     volumesFrom: 'entries',
-    dependsOn: 'entries'
+    dependsOn: 'entries',
+    // Planning reads the capabilities added (Fargate allows only SYS_PTRACE) and the rewrite appends to them.
+    'linuxParameters.capabilities.add': 'strings'
 };
 /** A field of the wrong type would be misread (a string entryPoint split into characters) or crash the rewrite. */
 function checkContainerShape(container, index, document, intrinsics) {
     for (const [field, shape] of Object.entries(CONTAINER_FIELDS)) {
-        const value = container[field];
+        const path = field.split('.');
+        const value = path.reduce((node, key) => (typeof node === 'object' && node !== null ? node[key] : undefined), container);
         // In a template a value may be an intrinsic function (`Fn::Sub`, `Ref`, …): CloudFormation works it out.
         if (value === undefined || (intrinsics && isIntrinsicFunction(value)))
             continue;
@@ -43914,12 +44040,13 @@ function checkContainerShape(container, index, document, intrinsics) {
                         : Array.isArray(value) && value.every(item => typeof item === 'object' && item !== null && !Array.isArray(item));
         if (!ok) {
             const expected = { string: 'a string', boolean: 'true or false', strings: 'a list of strings', object: 'an object', entries: 'a list of objects' }[shape];
-            throw new core_errors/* TaskDefinitionError */.zF(`containerDefinitions[${index}].${field} must be ${expected}`, document.locate(['containerDefinitions', index, field]));
+            throw new core_errors/* TaskDefinitionError */.zF(`containerDefinitions[${index}].${field} must be ${expected}`, document.locate(['containerDefinitions', index, ...path]));
         }
     }
 }
 
 ;// CONCATENATED MODULE: ./src/core/yaml-document.ts
+
 
 
 
@@ -44046,7 +44173,7 @@ class YamlDocument {
         for (const { path, index, slot } of parts) {
             const plain = isPlainCollection(slot.node) && slot.valueStart === slot.node.range[0];
             if (views || !plain) {
-                edit(new YamlView(this, path), index);
+                edit(new PrefixedView(this, path), index);
                 continue;
             }
             const lineStart = this.lineStart(slot.valueStart);
@@ -44062,7 +44189,7 @@ class YamlDocument {
                 part.parsed = part.index(parseYaml(this.file, body));
             }
             catch {
-                edit(new YamlView(this, path), index);
+                edit(new PrefixedView(this, path), index);
                 continue;
             }
             edit(part, index);
@@ -44666,43 +44793,6 @@ class YamlDocument {
         return { file: this.file, line: line + this.lineOffset, column };
     }
 }
-/** A node of a document edited through its paths (editEach's part where the node cannot be cut out of the text). */
-class YamlView {
-    document;
-    prefix;
-    constructor(document, prefix) {
-        this.document = document;
-        this.prefix = prefix;
-    }
-    get file() {
-        return this.document.file;
-    }
-    /** The whole document's text: the view's edits land there directly. */
-    get text() {
-        return this.document.text;
-    }
-    get value() {
-        return this.document.get(this.prefix);
-    }
-    get(path) {
-        return this.document.get([...this.prefix, ...path]);
-    }
-    set(path, value) {
-        this.document.set([...this.prefix, ...path], value);
-    }
-    append(path, value) {
-        this.document.append([...this.prefix, ...path], value);
-    }
-    remove(path) {
-        this.document.remove([...this.prefix, ...path]);
-    }
-    editEach(paths, edit) {
-        this.document.editEach(paths.map(path => [...this.prefix, ...path]), edit);
-    }
-    locate(path) {
-        return this.document.locate([...this.prefix, ...path]);
-    }
-}
 // --------------------------------------------------------------------------------------------- helpers
 /** Parses one YAML document; its problems as TaskDefinitionErrors at their position. */
 function parseYaml(file, text) {
@@ -44932,7 +45022,7 @@ function readSourceFile(file, text, options = DEFAULTS) {
     const single = (kind, view, definition = readTaskDefinition(file, view)) => ({
         kind,
         format,
-        document: view === document ? document : documentOf(view),
+        document: documentOf(view),
         original: documentOf(view).text,
         tasks: [{ id: '', view, definition }]
     });
@@ -44994,44 +45084,6 @@ function unwrapDescribeOutput(file, format, text, document, wrapped) {
 /** The document a view edits (itself when it is one). */
 function documentOf(view) {
     return view instanceof LocatedAt || view instanceof ContainerArrayView ? view.document : view;
-}
-/** A document whose positions are reported in another one, under `prefix`: the unwrapped text of a file. */
-class LocatedAt {
-    document;
-    origin;
-    prefix;
-    constructor(document, origin, prefix) {
-        this.document = document;
-        this.origin = origin;
-        this.prefix = prefix;
-    }
-    get file() {
-        return this.document.file;
-    }
-    get text() {
-        return this.document.text;
-    }
-    get value() {
-        return this.document.value;
-    }
-    get(path) {
-        return this.document.get(path);
-    }
-    set(path, value) {
-        this.document.set(path, value);
-    }
-    append(path, value) {
-        this.document.append(path, value);
-    }
-    remove(path) {
-        this.document.remove(path);
-    }
-    editEach(paths, edit) {
-        this.document.editEach(paths, edit);
-    }
-    locate(path) {
-        return this.origin.locate([...this.prefix, ...path]);
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/app/output-paths.ts
@@ -45351,7 +45403,8 @@ const SUMMARY_LIMIT = 1024 * 1024 - 1024;
  * when the run is for one. Nothing here can fail a deploy whose files are written: a read-only token (fork or
  * Dependabot pull request), an unreadable event payload, GitHub being down — each is one warning.
  */
-async function publishReview(host, services, ctx, key, reviews, verification = '') {
+async function publishReview(host, services, ctx, reviews, verification = '') {
+    const key = sourceKey(ctx, reviews.map(review => review.taskDefinitionPath));
     const runUrl = host.gitHubRun()?.runUrl;
     const withRun = reviews.map(review => ({ ...review, runUrl }));
     // The summary holds up to 1 MiB, the comment 65,536 characters: the comment's shortened diff links to the summary.
@@ -45363,6 +45416,13 @@ async function publishReview(host, services, ctx, key, reviews, verification = '
         summary: () => renderReviews(key, withRun, SUMMARY_LIMIT - appended.length) + appended,
         comment: () => renderReviews(key, withRun, COMMENT_LIMIT - appended.length) + appended
     });
+}
+/**
+ * What a run's comment is found again by: the task-definition input as given, or — for a task definition fetched from
+ * ECS, where that input is empty — the sources read, so that two families' runs on one pull request keep a comment each.
+ */
+function sourceKey(ctx, paths) {
+    return ctx.taskDefinition || paths.join('\n');
 }
 /** Markdown made elsewhere (the audit's report), shown the same way: summary, and one sticky comment under `key`. */
 async function publishMarkdown(host, services, ctx, key, markdown) {
@@ -45425,6 +45485,8 @@ async function post(host, services, ctx, publication) {
 
 
 
+
+
 /** The audit failed the gate (`fail-on`): its findings are reported; the exit status says so. */
 class AuditGateError extends core_errors/* ActionError */.lZ {
 }
@@ -45449,11 +45511,13 @@ async function audit(host, services, ctx) {
     const lookup = new ImageFactsLookup(ctx.inspect, services.docker, registry, saved);
     const images = new ImageFiles(registry, sudoFiles);
     const agents = new Map();
+    await lookAhead(tasks, ctx, lookup);
     const findings = [];
     for (const task of tasks) {
         const facts = new Map();
         const sudoers = new Map();
-        for (const index of auditedContainers(task, ctx)) {
+        const audited = auditedContainers(task, ctx);
+        for (const index of audited) {
             const container = task.definition.containerDefinitions[index];
             const image = lookupImage(host, task, index);
             if (!image)
@@ -45472,7 +45536,7 @@ async function audit(host, services, ctx) {
         const agentFacts = new Map();
         for (const container of task.definition.containerDefinitions) {
             const image = container.image;
-            if (typeof image !== 'string' || !(container.name === ctx.agentContainerName || /(^|\/)lacework\/datacollector$/.test((0,image_reference/* parseImageReference */.o_)(image).repository)))
+            if (typeof image !== 'string' || !(container.name === ctx.agentContainerName || isAgentImage(image)))
                 continue;
             if (!agents.has(image))
                 agents.set(image, agentImageFacts(host, registry, image));
@@ -45487,6 +45551,8 @@ async function audit(host, services, ctx) {
             definition: task.definition,
             architecture: task.architecture,
             locate: path => ({ ...task.view.locate(path), file }),
+            valueAt: path => task.view.get(path),
+            containers: audited,
             agentContainerName: ctx.agentContainerName,
             facts,
             sudoers,
@@ -45529,11 +45595,32 @@ async function report(host, services, ctx, paths, findings) {
     }
     host.setOutput('findings', JSON.stringify(counts));
     const markdown = auditReport(paths, findings);
-    await publishMarkdown(host, services, ctx, `audit ${ctx.taskDefinition || paths.join('\n')}`, markdown);
+    await publishMarkdown(host, services, ctx, `audit ${sourceKey(ctx, paths)}`, markdown);
     const failing = ctx.failOn === 'never' ? 0 : ctx.failOn === 'warning' ? counts.error + counts.warning : counts.error;
     if (failing > 0)
         throw new AuditGateError(`audit: ${counts.error} error(s), ${counts.warning} warning(s), ${counts.note} note(s) (fail-on: ${ctx.failOn})`);
     host.info(`audit: ${counts.error} error(s), ${counts.warning} warning(s), ${counts.note} note(s), ${counts.suppressed} suppressed`);
+}
+/**
+ * Looks every audited image up several at once (`concurrency`), as instrument does; the audit's loop then reads the
+ * answers, failures included, from the lookup's cache and says what went wrong there, once.
+ */
+async function lookAhead(tasks, ctx, lookup) {
+    const wanted = new Map();
+    for (const task of tasks) {
+        for (const index of auditedContainers(task, ctx)) {
+            let image;
+            try {
+                image = containerImage(task, index);
+            }
+            catch {
+                continue;
+            }
+            if (image)
+                wanted.set(`${task.architecture} ${image}`, { image, task });
+        }
+    }
+    await mapWithConcurrency([...wanted.values()], ctx.concurrency, ({ image, task }) => lookup.facts(image, task.architecture).catch(() => undefined));
 }
 /** The image to look up for an audited container; an intrinsic that cannot be resolved is said once and skipped. */
 function lookupImage(host, task, index) {
@@ -45567,23 +45654,22 @@ async function sudoersHits(host, images, task, container, image, user) {
 /** What the audit needs of an agent image: its volume, its platforms, and the digest its tag names now. */
 async function agentImageFacts(host, registry, image) {
     try {
-        const manifest = await registry.getManifest(image.split('@')[0]);
-        const architectures = 'manifests' in manifest.json
-            ? (0,core_oci/* imageEntries */.Io)(manifest.json).map(entry => (entry.platform ?? { os: 'linux', architecture: 'amd64' })).filter(platform => platform.os === 'linux').map(platform => platform.architecture)
+        // The image as the task pins it (its digest when it names one): what a deploy would run.
+        const pinned = await registry.getManifest(image);
+        const architectures = 'manifests' in pinned.json
+            ? (0,core_oci/* imageEntries */.Io)(pinned.json).map(core_oci/* platformOf */.tj).filter(platform => platform.os === 'linux').map(platform => platform.architecture)
             : [];
         const config = await registry.getImageConfig(image, { os: 'linux', architecture: architectures[0] ?? 'amd64' }).catch((error) => {
             if (error instanceof core_errors/* PlatformMissingError */.OK)
                 return undefined;
             throw error;
         });
-        if (!('manifests' in manifest.json) && config)
+        if (!('manifests' in pinned.json) && config)
             architectures.push((config.config.architecture ?? 'amd64'));
-        const volumes = Object.keys(config?.config.config?.Volumes ?? {}).map(volume => volume.replace(/\/+$/, ''));
-        return {
-            volumeCovers: volumes.some(volume => core_agent/* AGENT_DIR */.sI === volume || core_agent/* AGENT_DIR */.sI.startsWith(`${volume}/`)),
-            architectures: [...new Set(architectures)],
-            tagDigest: (0,image_reference/* parseImageReference */.o_)(image).digest ? manifest.digest : undefined
-        };
+        // LWF006 compares a pin with what its tag names now: only a reference with both has a tag to ask about.
+        const reference = (0,image_reference/* parseImageReference */.o_)(image);
+        const tagDigest = reference.digest && reference.tag ? (await registry.getManifest(image.slice(0, image.lastIndexOf('@')))).digest : undefined;
+        return { volumeCovers: (0,core_agent/* volumeCoversAgentDir */.BH)(config?.config.config?.Volumes), architectures: [...new Set(architectures)], tagDigest };
     }
     catch (error) {
         if (!(error instanceof core_errors/* ActionError */.lZ))
@@ -45910,9 +45996,8 @@ function missingPlatform(agentImage, architecture, present, location) {
 }
 /** `volumesFrom` shares only what the source image declares as a VOLUME: it must cover the agent directory. */
 function checkAgentVolume(agentImage, declared) {
-    const volumes = Object.keys(declared ?? {}).map(volume => volume.replace(/\/+$/, ''));
-    if (!volumes.some(volume => core_agent/* AGENT_DIR */.sI === volume || core_agent/* AGENT_DIR */.sI.startsWith(`${volume}/`))) {
-        throw new core_errors/* ImageError */.C8(agentImage, `declares no VOLUME covering ${core_agent/* AGENT_DIR */.sI} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`);
+    if (!(0,core_agent/* volumeCoversAgentDir */.BH)(declared)) {
+        throw new core_errors/* ImageError */.C8(agentImage, `declares no VOLUME covering ${core_agent/* AGENT_DIR */.sI} (it has ${(0,core_agent/* declaredVolumes */.u$)(declared).join(', ') || 'none'}): volumesFrom would give the app nothing`);
     }
 }
 /** `repo:tag@digest` when pinning (and the input names no digest yet), else the input as it is. */
@@ -45935,11 +46020,11 @@ const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu'];
  */
 async function checkDropPrivilegesTools(host, docker, planned) {
     const checked = new Map();
-    let version;
     for (const { plan, facts, architecture } of planned) {
         if (plan.pattern.appUser !== 'non-root' || plan.pattern.strategy !== 'drop-privileges' || plan.alreadyInstrumented)
             continue;
-        version ??= await docker.serverVersion();
+        // The engine's answer is asked once per run (Docker keeps it).
+        const version = await docker.serverVersion();
         if (!version.ok) {
             host.warning(`container ${plan.container}: could not check ${facts.reference} for ${DROP_TOOLS.join(', ')} without a Docker engine; without one of them the container will not start`);
             continue;
@@ -46121,7 +46206,8 @@ async function buildEmbeddedImage(client, request, created) {
     const result = { reference: '', reused: false, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 };
     const done = new Set();
     // A mount answers 201 whether or not the target already has the blob: no HEAD first, one round trip per blob.
-    const mount = async (digest, source, bytes) => {
+    // For a base layer, which the new image always holds, a refused mount is followed by a copy.
+    const mount = async (digest, source) => {
         if (done.has(digest))
             return;
         done.add(digest);
@@ -46129,7 +46215,7 @@ async function buildEmbeddedImage(client, request, created) {
             result.mountedBlobs++;
         }
         else {
-            const content = bytes ?? (await client.getBlob(source, digest));
+            const content = await client.getBlob(source, digest);
             await client.uploadBlob(target, digest, content);
             result.uploadedBytes += content.length;
         }
@@ -46147,21 +46233,48 @@ async function buildEmbeddedImage(client, request, created) {
             result.uploadedBytes += bytes.length;
         }
     };
+    // At most one mount request per agent layer, shared by the early step and the copy step: a refusal is not asked again.
+    const agentMounts = new Map();
+    const mountAgentLayer = (digest) => {
+        let attempt = agentMounts.get(digest);
+        if (!attempt) {
+            attempt = client.mountBlob(target, digest, agentRepository).then(mounted => {
+                if (mounted)
+                    result.mountedBlobs++;
+                return mounted;
+            });
+            agentMounts.set(digest, attempt);
+        }
+        return attempt;
+    };
+    // An agent layer the new image holds: mounted, else (another registry, or a mount refused) sent from the bytes read.
+    const copyAgentLayer = async (digest, bytes) => {
+        if (done.has(digest))
+            return;
+        done.add(digest);
+        if (await mountAgentLayer(digest))
+            return;
+        await client.uploadBlob(target, digest, bytes);
+        result.uploadedBytes += bytes.length;
+    };
     // The base layers go over while the agent's layers are read, and on one registry the agent's own layers are
-    // mounted meanwhile too (most agent images keep their files in layers of their own; when they do not, those
-    // mounts stay unreferenced and cost no bytes): the round trips overlap instead of following each other.
+    // mounted meanwhile too: the round trips overlap instead of following each other. The early agent step only
+    // mounts, as it cannot know yet which layers the new image holds (most agent images keep their files in layers of
+    // their own; when not, those layers are left out): a layer left out costs its mount request, and the registry keeps
+    // it unreferenced until garbage collection; a refused mount copies nothing here, the copy step below sends the
+    // layers the image holds, from the bytes agentLayers read, so nothing is downloaded twice.
     const baseLayers = new Set(base.manifest.layers.map(layer => layer.digest));
     const sameRegistry = (0,image_reference/* parseImageReference */.o_)(request.agentImage).registry === (0,image_reference/* parseImageReference */.o_)(target).registry;
     const early = [
         ...base.manifest.layers.map(layer => () => mount(layer.digest, baseRepository)),
-        ...(sameRegistry ? agent.manifest.layers.filter(layer => !baseLayers.has(layer.digest)).map(layer => () => mount(layer.digest, agentRepository)) : [])
+        ...(sameRegistry ? agent.manifest.layers.filter(layer => !baseLayers.has(layer.digest)).map(layer => () => mountAgentLayer(layer.digest)) : [])
     ];
     const earlyCopies = mapWithConcurrency(early, BLOB_CONCURRENCY, run => run());
     earlyCopies.catch(() => undefined);
     const layers = await agentLayers(client, request.agentImage, agentRepository, agent.manifest.layers, agent.config.rootfs?.diff_ids, baseLayers);
     const image = appendLayers(JSON.stringify(base.manifest), base.configBytes.toString('utf8'), layers, { entrypoint: request.entrypoint, cmd: request.cmd }, created ?? newest(base.config.created, agent.config.created));
     const copies = [
-        ...layers.map(layer => () => (layer.written ? upload(layer.descriptor.digest, layer.bytes, true) : mount(layer.descriptor.digest, agentRepository, layer.bytes))),
+        ...layers.map(layer => () => (layer.written ? upload(layer.descriptor.digest, layer.bytes, true) : copyAgentLayer(layer.descriptor.digest, layer.bytes))),
         // The config is a few KB: sending it costs less than asking first.
         () => upload(image.configDescriptor.digest, Buffer.from(image.config), false)
     ];
@@ -47071,6 +47184,7 @@ function renderDiff(path, before, after, secrets = []) {
 
 
 
+
 const PTRACE = 'SYS_PTRACE';
 /** Applies the plans to the document. Idempotent: a second application finds nothing to change. */
 function rewriteTaskDefinition(doc, changes, settings) {
@@ -47118,7 +47232,7 @@ function rewriteContainer(doc, { plan, image }, settings) {
  */
 function ensureAgentSidecar(doc, settings) {
     const containers = doc.get(['containerDefinitions']);
-    const needsMemory = isUnset(doc.get(['memory']));
+    const needsMemory = isEmptyValue(doc.get(['memory']));
     const index = containers.findIndex(container => container.name === settings.agentContainerName);
     if (index < 0) {
         const sidecar = { essential: false, name: settings.agentContainerName, image: settings.agentImage };
@@ -47128,13 +47242,9 @@ function ensureAgentSidecar(doc, settings) {
     doc.set(['containerDefinitions', index, 'image'], settings.agentImage);
     doc.set(['containerDefinitions', index, 'essential'], false);
     const own = containers[index];
-    if (needsMemory && isUnset(own.memory) && isUnset(own.memoryReservation)) {
+    if (needsMemory && isEmptyValue(own.memory) && isEmptyValue(own.memoryReservation)) {
         doc.set(['containerDefinitions', index, 'memoryReservation'], core_agent/* AGENT_SIDECAR_MEMORY_RESERVATION */.bn);
     }
-}
-/** As the deploy action reads a field: absent, null and "" are not set (empty-values.ts). */
-function isUnset(value) {
-    return value === undefined || value === null || value === '';
 }
 /** Replaces the entry whose `key` matches, or appends it: environment, secrets, volumesFrom, dependsOn. */
 function upsertByKey(doc, path, key, entry) {
@@ -47157,7 +47267,8 @@ function removeByKey(doc, path, key, value) {
  */
 function listAt(doc, path) {
     const value = doc.get(path);
-    if (value === undefined || value === null)
+    // Read as the deploy action reads it: "", null, {} and lists of nothing are not set (empty-values.ts).
+    if (isEmptyValue(value))
         return [];
     if (!Array.isArray(value))
         throw new core_errors/* TaskDefinitionError */.zF(`${path.join('.')} is not a list (${JSON.stringify(value).slice(0, 80)}): it cannot be edited entry by entry; write it as a list`, doc.locate(path));
@@ -47407,7 +47518,7 @@ async function instrument(host, services, ctx) {
     const verification = ctx.verify ? await verify(host, services, ctx, results) : undefined;
     await writeResults(host, services.files, results);
     setActionOutputs(host, results);
-    await publishReview(host, services, ctx, ctx.taskDefinition, results.map(result => result.review), verification);
+    await publishReview(host, services, ctx, results.map(result => result.review), verification);
 }
 /** The rewritten task as it would be registered: a template's intrinsic image (left as written) worked out, as for its look-up. */
 function startable(task) {
@@ -47422,7 +47533,7 @@ async function verify(host, services, ctx, results) {
     }
     catch (error) {
         if (error instanceof VerificationError) {
-            await publishReview(host, services, ctx, ctx.taskDefinition, results.map(result => result.review), error.report);
+            await publishReview(host, services, ctx, results.map(result => result.review), error.report);
         }
         throw error;
     }

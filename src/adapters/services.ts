@@ -22,7 +22,6 @@ export function realServices(log: Writable): Services {
     verifier: (definition, options) => verifyTask(docker, definition, { ...options, clock: systemClock }),
     ecs: createEcsTaskDefinitions,
     // Loaded on demand: @actions/github reads the event payload as it loads, and most runs comment on nothing.
-    pullRequests: async (token, apiUrl) => (await import('./github/pull-request-comment.js')).createPullRequestComments(token, apiUrl),
-    clock: systemClock
+    pullRequests: async (token, apiUrl) => (await import('./github/pull-request-comment.js')).createPullRequestComments(token, apiUrl)
   }
 }

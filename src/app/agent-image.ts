@@ -1,4 +1,4 @@
-import { AGENT_DIR } from '../core/agent.js'
+import { AGENT_DIR, declaredVolumes, volumeCoversAgentDir } from '../core/agent.js'
 import { ImageError, PlatformMissingError, type SourceLocation } from '../core/errors.js'
 import { parseImageReference, repositoryOf } from '../core/image-reference.js'
 import { selectPlatform } from '../core/oci.js'
@@ -84,9 +84,8 @@ function missingPlatform(agentImage: string, architecture: Architecture, present
 
 /** `volumesFrom` shares only what the source image declares as a VOLUME: it must cover the agent directory. */
 function checkAgentVolume(agentImage: string, declared: Record<string, object> | null | undefined): void {
-  const volumes = Object.keys(declared ?? {}).map(volume => volume.replace(/\/+$/, ''))
-  if (!volumes.some(volume => AGENT_DIR === volume || AGENT_DIR.startsWith(`${volume}/`))) {
-    throw new ImageError(agentImage, `declares no VOLUME covering ${AGENT_DIR} (it has ${volumes.join(', ') || 'none'}): volumesFrom would give the app nothing`)
+  if (!volumeCoversAgentDir(declared)) {
+    throw new ImageError(agentImage, `declares no VOLUME covering ${AGENT_DIR} (it has ${declaredVolumes(declared).join(', ') || 'none'}): volumesFrom would give the app nothing`)
   }
 }
 

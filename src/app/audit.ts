@@ -1,17 +1,19 @@
 import { isAbsolute, relative, sep } from 'node:path'
 import { VERSION } from '../cli/help.generated.js'
-import { AGENT_DIR } from '../core/agent.js'
+import { volumeCoversAgentDir } from '../core/agent.js'
 import { auditTask, type AgentImageFacts } from '../core/audit/evaluate.js'
 import { sudoIdentity } from '../core/audit/identity.js'
 import { auditReport, countFindings } from '../core/audit/report.js'
 import type { Finding } from '../core/audit/rules.js'
 import { renderSarif } from '../core/audit/sarif.js'
 import { readSudoers, type SudoersHit } from '../core/audit/sudoers.js'
+import { mapWithConcurrency } from '../core/concurrency.js'
 import { effectiveCommand } from '../core/container-plan.js'
 import { ActionError, InputError, PlatformMissingError } from '../core/errors.js'
 import type { ImageFacts } from '../core/image-facts.js'
 import { parseImageReference } from '../core/image-reference.js'
-import { imageEntries, type Platform } from '../core/oci.js'
+import { imageEntries, platformOf } from '../core/oci.js'
+import { isAgentImage } from '../core/plumbing.js'
 import type { Architecture } from '../core/platform.js'
 import { isRootUser } from '../core/user.js'
 import type { Context } from './context.js'
@@ -20,12 +22,12 @@ import { ImageFiles, sudoFiles } from './image-files.js'
 import { ImageFactsLookup } from './image-facts-lookup.js'
 import { auditedContainers, containerImage } from './plan-task.js'
 import { readTasks } from './read-tasks.js'
-import { publishMarkdown } from './review-publisher.js'
+import { publishMarkdown, sourceKey } from './review-publisher.js'
 import type { Registry, Services } from './services.js'
 import type { TaskJob } from './task-job.js'
 
 /** The audit failed the gate (`fail-on`): its findings are reported; the exit status says so. */
-export class AuditGateError extends ActionError {}
+class AuditGateError extends ActionError {}
 
 /**
  * The audit (input `audit`): reads every task definition the inputs name, looks up what it needs — image facts, the
@@ -46,11 +48,13 @@ export async function audit(host: Host, services: Services, ctx: Context): Promi
   const lookup = new ImageFactsLookup(ctx.inspect, services.docker, registry, saved)
   const images = new ImageFiles(registry, sudoFiles)
   const agents = new Map<string, Promise<AgentImageFacts | undefined>>()
+  await lookAhead(tasks, ctx, lookup)
   const findings: Finding[] = []
   for (const task of tasks) {
     const facts = new Map<string, ImageFacts>()
     const sudoers = new Map<string, SudoersHit[]>()
-    for (const index of auditedContainers(task, ctx)) {
+    const audited = auditedContainers(task, ctx)
+    for (const index of audited) {
       const container = task.definition.containerDefinitions[index]
       const image = lookupImage(host, task, index)
       if (!image) continue
@@ -66,7 +70,7 @@ export async function audit(host: Host, services: Services, ctx: Context): Promi
     const agentFacts = new Map<string, AgentImageFacts>()
     for (const container of task.definition.containerDefinitions) {
       const image = container.image
-      if (typeof image !== 'string' || !(container.name === ctx.agentContainerName || /(^|\/)lacework\/datacollector$/.test(parseImageReference(image).repository))) continue
+      if (typeof image !== 'string' || !(container.name === ctx.agentContainerName || isAgentImage(image))) continue
       if (!agents.has(image)) agents.set(image, agentImageFacts(host, registry, image))
       const found = await agents.get(image)
       if (found) agentFacts.set(image, found)
@@ -80,6 +84,8 @@ export async function audit(host: Host, services: Services, ctx: Context): Promi
           definition: task.definition,
           architecture: task.architecture,
           locate: path => ({ ...task.view.locate(path), file }),
+          valueAt: path => task.view.get(path),
+          containers: audited,
           agentContainerName: ctx.agentContainerName,
           facts,
           sudoers,
@@ -121,10 +127,30 @@ async function report(host: Host, services: Services, ctx: Context, paths: strin
   }
   host.setOutput('findings', JSON.stringify(counts))
   const markdown = auditReport(paths, findings)
-  await publishMarkdown(host, services, ctx, `audit ${ctx.taskDefinition || paths.join('\n')}`, markdown)
+  await publishMarkdown(host, services, ctx, `audit ${sourceKey(ctx, paths)}`, markdown)
   const failing = ctx.failOn === 'never' ? 0 : ctx.failOn === 'warning' ? counts.error + counts.warning : counts.error
   if (failing > 0) throw new AuditGateError(`audit: ${counts.error} error(s), ${counts.warning} warning(s), ${counts.note} note(s) (fail-on: ${ctx.failOn})`)
   host.info(`audit: ${counts.error} error(s), ${counts.warning} warning(s), ${counts.note} note(s), ${counts.suppressed} suppressed`)
+}
+
+/**
+ * Looks every audited image up several at once (`concurrency`), as instrument does; the audit's loop then reads the
+ * answers, failures included, from the lookup's cache and says what went wrong there, once.
+ */
+async function lookAhead(tasks: TaskJob[], ctx: Context, lookup: ImageFactsLookup): Promise<void> {
+  const wanted = new Map<string, { image: string; task: TaskJob }>()
+  for (const task of tasks) {
+    for (const index of auditedContainers(task, ctx)) {
+      let image: string | undefined
+      try {
+        image = containerImage(task, index)
+      } catch {
+        continue
+      }
+      if (image) wanted.set(`${task.architecture} ${image}`, { image, task })
+    }
+  }
+  await mapWithConcurrency([...wanted.values()], ctx.concurrency, ({ image, task }) => lookup.facts(image, task.architecture).catch(() => undefined))
 }
 
 /** The image to look up for an audited container; an intrinsic that cannot be resolved is said once and skipped. */
@@ -156,22 +182,21 @@ async function sudoersHits(host: Host, images: ImageFiles, task: TaskJob, contai
 /** What the audit needs of an agent image: its volume, its platforms, and the digest its tag names now. */
 async function agentImageFacts(host: Host, registry: Registry, image: string): Promise<AgentImageFacts | undefined> {
   try {
-    const manifest = await registry.getManifest(image.split('@')[0])
+    // The image as the task pins it (its digest when it names one): what a deploy would run.
+    const pinned = await registry.getManifest(image)
     const architectures: Architecture[] =
-      'manifests' in manifest.json
-        ? (imageEntries(manifest.json).map(entry => (entry.platform ?? { os: 'linux', architecture: 'amd64' }) as Platform).filter(platform => platform.os === 'linux').map(platform => platform.architecture) as Architecture[])
+      'manifests' in pinned.json
+        ? imageEntries(pinned.json).map(platformOf).filter(platform => platform.os === 'linux').map(platform => platform.architecture as Architecture)
         : []
     const config = await registry.getImageConfig(image, { os: 'linux', architecture: architectures[0] ?? 'amd64' }).catch((error: Error) => {
       if (error instanceof PlatformMissingError) return undefined
       throw error
     })
-    if (!('manifests' in manifest.json) && config) architectures.push((config.config.architecture ?? 'amd64') as Architecture)
-    const volumes = Object.keys(config?.config.config?.Volumes ?? {}).map(volume => volume.replace(/\/+$/, ''))
-    return {
-      volumeCovers: volumes.some(volume => AGENT_DIR === volume || AGENT_DIR.startsWith(`${volume}/`)),
-      architectures: [...new Set(architectures)],
-      tagDigest: parseImageReference(image).digest ? manifest.digest : undefined
-    }
+    if (!('manifests' in pinned.json) && config) architectures.push((config.config.architecture ?? 'amd64') as Architecture)
+    // LWF006 compares a pin with what its tag names now: only a reference with both has a tag to ask about.
+    const reference = parseImageReference(image)
+    const tagDigest = reference.digest && reference.tag ? (await registry.getManifest(image.slice(0, image.lastIndexOf('@')))).digest : undefined
+    return { volumeCovers: volumeCoversAgentDir(config?.config.config?.Volumes), architectures: [...new Set(architectures)], tagDigest }
   } catch (error) {
     if (!(error instanceof ActionError)) throw error
     host.warning(`agent image ${image} was not looked up (${error.message}); LWF002, LWF006 and LWF009 are not checked for it`)

@@ -61,13 +61,14 @@ export async function buildEmbeddedImage(client: Registry, request: EmbeddedImag
   const result: EmbeddedImageResult = { reference: '', reused: false, uploadedBytes: 0, mountedBlobs: 0, existingBlobs: 0 }
   const done = new Set<string>()
   // A mount answers 201 whether or not the target already has the blob: no HEAD first, one round trip per blob.
-  const mount = async (digest: string, source: string, bytes?: Buffer): Promise<void> => {
+  // For a base layer, which the new image always holds, a refused mount is followed by a copy.
+  const mount = async (digest: string, source: string): Promise<void> => {
     if (done.has(digest)) return
     done.add(digest)
     if (await client.mountBlob(target, digest, source)) {
       result.mountedBlobs++
     } else {
-      const content = bytes ?? (await client.getBlob(source, digest))
+      const content = await client.getBlob(source, digest)
       await client.uploadBlob(target, digest, content)
       result.uploadedBytes += content.length
     }
@@ -83,14 +84,38 @@ export async function buildEmbeddedImage(client: Registry, request: EmbeddedImag
       result.uploadedBytes += bytes.length
     }
   }
+  // At most one mount request per agent layer, shared by the early step and the copy step: a refusal is not asked again.
+  const agentMounts = new Map<string, Promise<boolean>>()
+  const mountAgentLayer = (digest: string): Promise<boolean> => {
+    let attempt = agentMounts.get(digest)
+    if (!attempt) {
+      attempt = client.mountBlob(target, digest, agentRepository).then(mounted => {
+        if (mounted) result.mountedBlobs++
+        return mounted
+      })
+      agentMounts.set(digest, attempt)
+    }
+    return attempt
+  }
+  // An agent layer the new image holds: mounted, else (another registry, or a mount refused) sent from the bytes read.
+  const copyAgentLayer = async (digest: string, bytes: Buffer): Promise<void> => {
+    if (done.has(digest)) return
+    done.add(digest)
+    if (await mountAgentLayer(digest)) return
+    await client.uploadBlob(target, digest, bytes)
+    result.uploadedBytes += bytes.length
+  }
   // The base layers go over while the agent's layers are read, and on one registry the agent's own layers are
-  // mounted meanwhile too (most agent images keep their files in layers of their own; when they do not, those
-  // mounts stay unreferenced and cost no bytes): the round trips overlap instead of following each other.
+  // mounted meanwhile too: the round trips overlap instead of following each other. The early agent step only
+  // mounts, as it cannot know yet which layers the new image holds (most agent images keep their files in layers of
+  // their own; when not, those layers are left out): a layer left out costs its mount request, and the registry keeps
+  // it unreferenced until garbage collection; a refused mount copies nothing here, the copy step below sends the
+  // layers the image holds, from the bytes agentLayers read, so nothing is downloaded twice.
   const baseLayers = new Set(base.manifest.layers.map(layer => layer.digest))
   const sameRegistry = parseImageReference(request.agentImage).registry === parseImageReference(target).registry
-  const early = [
+  const early: (() => Promise<unknown>)[] = [
     ...base.manifest.layers.map(layer => () => mount(layer.digest, baseRepository)),
-    ...(sameRegistry ? agent.manifest.layers.filter(layer => !baseLayers.has(layer.digest)).map(layer => () => mount(layer.digest, agentRepository)) : [])
+    ...(sameRegistry ? agent.manifest.layers.filter(layer => !baseLayers.has(layer.digest)).map(layer => () => mountAgentLayer(layer.digest)) : [])
   ]
   const earlyCopies = mapWithConcurrency(early, BLOB_CONCURRENCY, run => run())
   earlyCopies.catch(() => undefined)
@@ -103,7 +128,7 @@ export async function buildEmbeddedImage(client: Registry, request: EmbeddedImag
     created ?? newest(base.config.created, agent.config.created)
   )
   const copies: (() => Promise<void>)[] = [
-    ...layers.map(layer => () => (layer.written ? upload(layer.descriptor.digest, layer.bytes, true) : mount(layer.descriptor.digest, agentRepository, layer.bytes))),
+    ...layers.map(layer => () => (layer.written ? upload(layer.descriptor.digest, layer.bytes, true) : copyAgentLayer(layer.descriptor.digest, layer.bytes))),
     // The config is a few KB: sending it costs less than asking first.
     () => upload(image.configDescriptor.digest, Buffer.from(image.config), false)
   ]

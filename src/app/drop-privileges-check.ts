@@ -2,7 +2,7 @@ import { ImageError } from '../core/errors.js'
 import { platformName } from '../core/platform.js'
 import type { Host } from './host.js'
 import type { PlannedContainer } from './plan-task.js'
-import type { DockerEngine, EngineAnswer, FoundCommand } from './services.js'
+import type { DockerEngine, FoundCommand } from './services.js'
 
 const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu']
 
@@ -12,10 +12,10 @@ const DROP_TOOLS = ['setpriv', 'su-exec', 'gosu']
  */
 export async function checkDropPrivilegesTools(host: Host, docker: DockerEngine, planned: PlannedContainer[]): Promise<void> {
   const checked = new Map<string, FoundCommand>()
-  let version: EngineAnswer | undefined
   for (const { plan, facts, architecture } of planned) {
     if (plan.pattern.appUser !== 'non-root' || plan.pattern.strategy !== 'drop-privileges' || plan.alreadyInstrumented) continue
-    version ??= await docker.serverVersion()
+    // The engine's answer is asked once per run (Docker keeps it).
+    const version = await docker.serverVersion()
     if (!version.ok) {
       host.warning(`container ${plan.container}: could not check ${facts.reference} for ${DROP_TOOLS.join(', ')} without a Docker engine; without one of them the container will not start`)
       continue

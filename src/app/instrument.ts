@@ -36,7 +36,7 @@ export async function instrument(host: Host, services: Services, ctx: Context): 
   const verification = ctx.verify ? await verify(host, services, ctx, results) : undefined
   await writeResults(host, services.files, results)
   setActionOutputs(host, results)
-  await publishReview(host, services, ctx, ctx.taskDefinition, results.map(result => result.review), verification)
+  await publishReview(host, services, ctx, results.map(result => result.review), verification)
 }
 
 /** The rewritten task as it would be registered: a template's intrinsic image (left as written) worked out, as for its look-up. */
@@ -57,7 +57,7 @@ async function verify(host: Host, services: Services, ctx: Context, results: Rew
     )
   } catch (error) {
     if (error instanceof VerificationError) {
-      await publishReview(host, services, ctx, ctx.taskDefinition, results.map(result => result.review), error.report)
+      await publishReview(host, services, ctx, results.map(result => result.review), error.report)
     }
     throw error
   }

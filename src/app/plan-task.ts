@@ -7,7 +7,7 @@ import { LIMITS, imageReferenceProblem } from '../core/input-limits.js'
 import type { EditableDocument } from '../core/document.js'
 import { resolveImage } from '../core/cloudformation.js'
 import { patternName } from '../core/pattern.js'
-import { plumbingReason } from '../core/plumbing.js'
+import { appContainers } from '../core/plumbing.js'
 import type { Architecture } from '../core/platform.js'
 import type { TaskDefinition } from '../core/task-definition.js'
 import type { Context } from './context.js'
@@ -48,7 +48,7 @@ export async function planTasks(host: Host, ctx: Context, jobs: TaskJob[], looku
  * Selects the containers, reads their images' facts and plans each one; checks the whole task before any
  * image is built, and reports warnings at the lines of the file as the user wrote it.
  */
-export async function planTask(host: Host, ctx: Context, job: TaskJob, lookup: ImageFactsLookup): Promise<PlannedContainer[]> {
+async function planTask(host: Host, ctx: Context, job: TaskJob, lookup: ImageFactsLookup): Promise<PlannedContainer[]> {
   const { definition, view: document } = job
   const { targets, skipped } = selectContainers(definition, document, ctx)
   job.skipped = skipped.map(({ index, why }) => {
@@ -100,18 +100,11 @@ export async function planTask(host: Host, ctx: Context, job: TaskJob, lookup: I
   return planned
 }
 
-/**
- * The images of the containers a run will instrument, checked against Docker's reference grammar before any
- * is looked up (they reach docker and registries), to look them up ahead, several at once.
- */
-export function selectedImages(job: TaskJob, ctx: Context): string[] {
-  const { definition, view: document } = job
-  return selectContainers(definition, document, ctx).targets.flatMap(index => {
+/** The images of the containers a run will instrument (containerImage checks each), to look them up ahead, several at once. */
+function selectedImages(job: TaskJob, ctx: Context): string[] {
+  return selectContainers(job.definition, job.view, ctx).targets.flatMap(index => {
     const image = ctx.image ?? containerImage(job, index)
-    if (!image || ctx.image) return image ? [image] : []
-    const problem = imageReferenceProblem(image)
-    if (problem) throw new TaskDefinitionError(`containerDefinitions[${index}].image: ${problem}`, document.locate(['containerDefinitions', index, 'image']))
-    return [image]
+    return image ? [image] : []
   })
 }
 
@@ -121,15 +114,20 @@ export function auditedContainers(job: TaskJob, ctx: Context): number[] {
 }
 
 /**
- * A container's image as a reference to look up: as written, or — in a template — its intrinsic function (`Fn::Sub`
+ * A container's image as a reference to look up, checked: as written, or — in a template — its intrinsic function (`Fn::Sub`
  * with the account, region and URL suffix, `Ref` to a parameter, …) worked out from the template parameters.
  */
 export function containerImage(job: TaskJob, index: number): string | undefined {
   const container = job.definition.containerDefinitions[index]
   const written: unknown = container.image
-  if (written === undefined || typeof written === 'string') return written
-  const resolved = resolveImage(written, job.resolve ?? { parameters: {} })
-  if ('image' in resolved) return resolved.image
+  if (written === undefined) return undefined
+  const resolved = typeof written === 'string' ? { image: written } : resolveImage(written, job.resolve ?? { parameters: {} })
+  if ('image' in resolved) {
+    // Checked against Docker's reference grammar before it reaches docker or a registry, whoever asks (instrument, audit, verify).
+    const problem = imageReferenceProblem(resolved.image)
+    if (problem) throw new TaskDefinitionError(`containerDefinitions[${index}].image: ${problem}`, job.view.locate(['containerDefinitions', index, 'image']))
+    return resolved.image
+  }
   throw new TaskDefinitionError(
     `${job.id ? `resource ${job.id}, ` : ''}container ${container.name}: its Image ${JSON.stringify(written)} cannot be worked out for the image look-up (${resolved.unresolved}); give the value in the template-parameters input (Name=value, one per line)`,
     job.view.locate(['containerDefinitions', index, 'image'])
@@ -143,16 +141,9 @@ export function containerImage(job: TaskJob, index: number): string | undefined 
 function selectContainers(definition: TaskDefinition, document: EditableDocument, ctx: Context): { targets: number[]; skipped: { index: number; why: string }[] } {
   const containers = definition.containerDefinitions
   if (ctx.containerNames.length === 0) {
-    const essential = containers.map((container, index) => ({ container, index })).filter(({ container }) => container.essential !== false && container.name !== ctx.agentContainerName)
-    if (essential.length === 0) throw new TaskDefinitionError('no essential container to instrument', document.locate(['containerDefinitions']))
-    const targets: number[] = []
-    const skipped: { index: number; why: string }[] = []
-    for (const { container, index } of essential) {
-      const why = plumbingReason(container)
-      if (why) skipped.push({ index, why })
-      else targets.push(index)
-    }
-    return { targets, skipped }
+    const selected = appContainers(containers, ctx.agentContainerName)
+    if (selected.targets.length + selected.skipped.length === 0) throw new TaskDefinitionError('no essential container to instrument', document.locate(['containerDefinitions']))
+    return selected
   }
   const targets = ctx.containerNames.map(name => {
     const index = containers.findIndex(container => container.name === name)

@@ -12,7 +12,8 @@ const SUMMARY_LIMIT = 1024 * 1024 - 1024
  * when the run is for one. Nothing here can fail a deploy whose files are written: a read-only token (fork or
  * Dependabot pull request), an unreadable event payload, GitHub being down — each is one warning.
  */
-export async function publishReview(host: Host, services: Pick<Services, 'pullRequests'>, ctx: Context, key: string, reviews: ReviewInput[], verification = ''): Promise<void> {
+export async function publishReview(host: Host, services: Pick<Services, 'pullRequests'>, ctx: Context, reviews: ReviewInput[], verification = ''): Promise<void> {
+  const key = sourceKey(ctx, reviews.map(review => review.taskDefinitionPath))
   const runUrl = host.gitHubRun()?.runUrl
   const withRun = reviews.map(review => ({ ...review, runUrl }))
   // The summary holds up to 1 MiB, the comment 65,536 characters: the comment's shortened diff links to the summary.
@@ -24,6 +25,14 @@ export async function publishReview(host: Host, services: Pick<Services, 'pullRe
     summary: () => renderReviews(key, withRun, SUMMARY_LIMIT - appended.length) + appended,
     comment: () => renderReviews(key, withRun, COMMENT_LIMIT - appended.length) + appended
   })
+}
+
+/**
+ * What a run's comment is found again by: the task-definition input as given, or — for a task definition fetched from
+ * ECS, where that input is empty — the sources read, so that two families' runs on one pull request keep a comment each.
+ */
+export function sourceKey(ctx: Pick<Context, 'taskDefinition'>, paths: readonly string[]): string {
+  return ctx.taskDefinition || paths.join('\n')
 }
 
 /** Markdown made elsewhere (the audit's report), shown the same way: summary, and one sticky comment under `key`. */

@@ -19,7 +19,6 @@ export interface Services {
   ecs: EcsClientFactory
   /** The pull-request comments; the GitHub client is loaded only when a review is published. */
   pullRequests(token: string, apiUrl: string): Promise<PullRequestComments>
-  clock: Clock
 }
 
 /** The task definitions and what the run writes: the local file system. Failures carry the file they are about. */

@@ -26,9 +26,24 @@ export function agentPathsWritable(container: { mountPoints?: { containerPath?: 
   return AGENT_WRITABLE_PATHS.every(path => writable.some(mount => path === mount || path.startsWith(`${mount}/`)))
 }
 
+/** The VOLUMEs an image declares that cover the agent directory: `volumesFrom` shares only those. */
+export function volumeCoversAgentDir(declared: Record<string, unknown> | null | undefined): boolean {
+  return declaredVolumes(declared).some(volume => AGENT_DIR === volume || AGENT_DIR.startsWith(`${volume}/`))
+}
+
+/** An image config's VOLUME paths, without trailing slashes. */
+export function declaredVolumes(declared: Record<string, unknown> | null | undefined): string[] {
+  return Object.keys(declared ?? {}).map(volume => volume.replace(/\/+$/, ''))
+}
+
 /** A container is already instrumented when the agent script is anywhere in its argv, even inside `sh -c`. */
 export function runsAgentScript(argv: readonly string[]): boolean {
   return argv.some(arg => arg.includes(AGENT_SCRIPT))
+}
+
+/** Whether `argv` goes through sudo: `sudo` as a word of a shell script, or as an argument of its own. */
+export function runsThroughSudo(argv: readonly string[]): boolean {
+  return argv.some(arg => arg === 'sudo' || /(^|[\s;&|])sudo\s/.test(arg))
 }
 
 /** Printed by a wrapper that cannot go on, so its cause can be told from the app's own output. */

@@ -1,4 +1,4 @@
-import { AGENT_SCRIPT, SUDO_WRAPPER, dropPrivilegesWrapper, runsAgentScript } from './agent.js'
+import { AGENT_SCRIPT, SUDO_WRAPPER, dropPrivilegesWrapper, runsAgentScript, runsThroughSudo } from './agent.js'
 import type { ImageFacts } from './image-facts.js'
 import type { ContainerDefinition } from './task-definition.js'
 import { keepsAppUser, type NonRootStrategy, type Pattern, type Placement } from './pattern.js'
@@ -170,8 +170,7 @@ export function planContainer(container: ContainerDefinition, facts: ImageFacts,
   if (runsAgentScript(effective.argv)) {
     // Wrapping again would start a second agent; only the settings around it are brought up to date.
     const agentInImage = runsAgentScript([...facts.entrypoint, ...facts.cmd])
-    const viaSudo = effective.argv.some(arg => arg.includes('sudo'))
-    if (!isRootUser(effective.user) && !viaSudo) {
+    if (!isRootUser(effective.user) && !runsThroughSudo(effective.argv)) {
       warnings.push({ message: `the agent script runs as user ${effective.user} without sudo: it will exit with status 244` })
     }
     return { ...plan, alreadyInstrumented: true, runAsRoot: false, attachSidecar: plan.attachSidecar && !agentInImage }

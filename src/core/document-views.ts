@@ -60,6 +60,47 @@ export class PrefixedView implements EditableDocument {
 }
 
 /**
+ * A document whose positions are reported in another one, under `prefix`: an unwrapped describe output, or a part
+ * cut out of a file by editEach. Its parts are located in the same way, so an error found while editing one points
+ * at the user's own line.
+ */
+export class LocatedAt implements EditableDocument {
+  constructor(
+    readonly document: EditableDocument,
+    private readonly origin: EditableDocument,
+    private readonly prefix: DocumentPath
+  ) {}
+
+  get file(): string {
+    return this.document.file
+  }
+  get text(): string {
+    return this.document.text
+  }
+  get value(): unknown {
+    return this.document.value
+  }
+  get(path: DocumentPath): unknown {
+    return this.document.get(path)
+  }
+  set(path: DocumentPath, value: unknown): void {
+    this.document.set(path, value)
+  }
+  append(path: DocumentPath, value: unknown): void {
+    this.document.append(path, value)
+  }
+  remove(path: DocumentPath): void {
+    this.document.remove(path)
+  }
+  editEach(paths: DocumentPath[], edit: (part: EditableDocument, index: number) => void): void {
+    this.document.editEach(paths, (part, index) => edit(new LocatedAt(part, this.origin, [...this.prefix, ...paths[index]]), index))
+  }
+  locate(path: DocumentPath): DocumentLocation {
+    return this.origin.locate([...this.prefix, ...path])
+  }
+}
+
+/**
  * Where CloudFormation's name is not the API's with its first letter upper-cased (AWS::ECS::TaskDefinition
  * reference), by the camelCase name of the object holding it; no parent: anywhere.
  */

@@ -2,6 +2,7 @@ import * as jsonc from 'jsonc-parser'
 import { TaskDefinitionError } from './errors.js'
 
 import { deepEqual, type DocumentLocation, type DocumentPath, type EditableDocument } from './document.js'
+import { LocatedAt } from './document-views.js'
 
 export type JsonPath = DocumentPath
 
@@ -24,13 +25,11 @@ export class JsonDocument implements EditableDocument {
   private constructor(
     readonly file: string,
     private current: string,
-    readonly layout: JsonLayout,
-    /** Where this text came from, when it was cut out of a larger file: positions are reported there. */
-    private readonly origin?: { document: JsonDocument; prefix: JsonPath }
+    readonly layout: JsonLayout
   ) {}
 
   /** Parses `text`; malformed JSON is a TaskDefinitionError at its line and column. */
-  static parse(file: string, text: string, origin?: { document: JsonDocument; prefix: JsonPath }): JsonDocument {
+  static parse(file: string, text: string): JsonDocument {
     const errors: jsonc.ParseError[] = []
     const tree = jsonc.parseTree(text, errors, { disallowComments: true, allowTrailingComma: false })
     if (errors.length > 0) {
@@ -44,7 +43,7 @@ export class JsonDocument implements EditableDocument {
       const { line, column } = positionOf(text, duplicate.offset)
       throw new TaskDefinitionError(`duplicate key ${JSON.stringify(duplicate.key)} in one object`, { file, line, column })
     }
-    return new JsonDocument(file, text, detectLayout(text), origin)
+    return new JsonDocument(file, text, detectLayout(text))
   }
 
   get text(): string {
@@ -112,11 +111,13 @@ export class JsonDocument implements EditableDocument {
       .filter((part): part is { node: jsonc.Node; index: number } => part.node !== undefined)
       .sort((a, b) => b.node.offset - a.node.offset)
     for (const { node, index } of parts) {
+      const path = paths[index]
       // Start at the line's beginning when only indentation precedes the node, so the part knows its depth.
       const lineStart = this.lineStart(node.offset)
       const start = this.current.slice(lineStart, node.offset).trim() === '' ? lineStart : node.offset
       const part = new JsonDocument(this.file, this.current.slice(start, end(node)), this.layout)
-      edit(part, index)
+      // Seen located in this file: an error found while editing the part points at the file's own line.
+      edit(new LocatedAt(part, this, path), index)
       this.current = this.current.slice(0, start) + part.text + this.current.slice(end(node))
     }
     this.tree = undefined
@@ -124,7 +125,6 @@ export class JsonDocument implements EditableDocument {
 
   /** Where `path` starts in the text (1-based), for annotations; the nearest existing ancestor if it is missing. */
   locate(path: JsonPath): DocumentLocation {
-    if (this.origin) return this.origin.document.locate([...this.origin.prefix, ...path])
     for (let length = path.length; length >= 0; length--) {
       const node = this.find(path.slice(0, length))
       if (node) {

@@ -98,7 +98,7 @@ export function formatPlatform(platform: Platform): string {
 }
 
 /** An index entry without a platform is linux/amd64, as docker reads it. */
-function platformOf(entry: Descriptor): Platform {
+export function platformOf(entry: Descriptor): Platform {
   return entry.platform ?? { os: 'linux', architecture: 'amd64' }
 }
 

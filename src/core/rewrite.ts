@@ -1,6 +1,7 @@
 import { AGENT_SIDECAR_MEMORY_RESERVATION, SERVER_URL_VARIABLE, TOKEN_VARIABLE } from './agent.js'
 import type { ContainerPlan } from './container-plan.js'
 import { deepEqual, type DocumentPath, type EditableDocument } from './document.js'
+import { isEmptyValue } from './empty-values.js'
 import { TaskDefinitionError } from './errors.js'
 import type { ContainerDefinition } from './task-definition.js'
 
@@ -67,7 +68,7 @@ function rewriteContainer(doc: EditableDocument, { plan, image }: ContainerChang
  */
 function ensureAgentSidecar(doc: EditableDocument, settings: AgentSettings): void {
   const containers = doc.get(['containerDefinitions']) as ContainerDefinition[]
-  const needsMemory = isUnset(doc.get(['memory']))
+  const needsMemory = isEmptyValue(doc.get(['memory']))
   const index = containers.findIndex(container => container.name === settings.agentContainerName)
   if (index < 0) {
     const sidecar = { essential: false, name: settings.agentContainerName, image: settings.agentImage }
@@ -77,14 +78,9 @@ function ensureAgentSidecar(doc: EditableDocument, settings: AgentSettings): voi
   doc.set(['containerDefinitions', index, 'image'], settings.agentImage)
   doc.set(['containerDefinitions', index, 'essential'], false)
   const own = containers[index] as unknown as Record<string, unknown>
-  if (needsMemory && isUnset(own.memory) && isUnset(own.memoryReservation)) {
+  if (needsMemory && isEmptyValue(own.memory) && isEmptyValue(own.memoryReservation)) {
     doc.set(['containerDefinitions', index, 'memoryReservation'], AGENT_SIDECAR_MEMORY_RESERVATION)
   }
-}
-
-/** As the deploy action reads a field: absent, null and "" are not set (empty-values.ts). */
-function isUnset(value: unknown): boolean {
-  return value === undefined || value === null || value === ''
 }
 
 /** Replaces the entry whose `key` matches, or appends it: environment, secrets, volumesFrom, dependsOn. */
@@ -107,7 +103,8 @@ function removeByKey(doc: EditableDocument, path: DocumentPath, key: string, val
  */
 function listAt(doc: EditableDocument, path: DocumentPath): unknown[] {
   const value = doc.get(path)
-  if (value === undefined || value === null) return []
+  // Read as the deploy action reads it: "", null, {} and lists of nothing are not set (empty-values.ts).
+  if (isEmptyValue(value)) return []
   if (!Array.isArray(value)) throw new TaskDefinitionError(`${path.join('.')} is not a list (${JSON.stringify(value).slice(0, 80)}): it cannot be edited entry by entry; write it as a list`, doc.locate(path))
   return value
 }

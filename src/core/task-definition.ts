@@ -58,7 +58,9 @@ export const READ_ONLY_FIELDS = [
  * action cannot take, is a TaskDefinitionError at its line. Container positions are kept: they address the document.
  */
 export function readTaskDefinition(file: string, view: EditableDocument, options: { intrinsics?: boolean } = {}): TaskDefinition {
-  const raw = view.value as { containerDefinitions?: unknown }
+  // A template's task without Properties (or with an empty one) has no value at all.
+  const value = view.value
+  const raw = (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {}) as { containerDefinitions?: unknown }
   if (!Array.isArray(raw.containerDefinitions) || raw.containerDefinitions.length === 0) {
     throw new TaskDefinitionError('containerDefinitions must be a non-empty array', view.locate(['containerDefinitions']))
   }
@@ -93,7 +95,7 @@ export function readTaskDefinition(file: string, view: EditableDocument, options
 
 type Shape = 'string' | 'boolean' | 'strings' | 'object' | 'entries'
 
-/** The fields the action reads or writes, by the type RegisterTaskDefinition gives them. */
+/** The fields the action reads or writes (a dotted path for a nested one), by the type RegisterTaskDefinition gives them. */
 const CONTAINER_FIELDS: Record<string, Shape> = {
   image: 'string',
   user: 'string',
@@ -105,13 +107,16 @@ const CONTAINER_FIELDS: Record<string, Shape> = {
   environment: 'entries',
   secrets: 'entries',
   volumesFrom: 'entries',
-  dependsOn: 'entries'
+  dependsOn: 'entries',
+  // Planning reads the capabilities added (Fargate allows only SYS_PTRACE) and the rewrite appends to them.
+  'linuxParameters.capabilities.add': 'strings'
 }
 
 /** A field of the wrong type would be misread (a string entryPoint split into characters) or crash the rewrite. */
 function checkContainerShape(container: Record<string, unknown>, index: number, document: EditableDocument, intrinsics: boolean): void {
   for (const [field, shape] of Object.entries(CONTAINER_FIELDS)) {
-    const value = container[field]
+    const path = field.split('.')
+    const value = path.reduce<unknown>((node, key) => (typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined), container)
     // In a template a value may be an intrinsic function (`Fn::Sub`, `Ref`, …): CloudFormation works it out.
     if (value === undefined || (intrinsics && isIntrinsicFunction(value))) continue
     const ok =
@@ -122,7 +127,7 @@ function checkContainerShape(container: Record<string, unknown>, index: number, 
       : Array.isArray(value) && value.every(item => typeof item === 'object' && item !== null && !Array.isArray(item))
     if (!ok) {
       const expected = { string: 'a string', boolean: 'true or false', strings: 'a list of strings', object: 'an object', entries: 'a list of objects' }[shape]
-      throw new TaskDefinitionError(`containerDefinitions[${index}].${field} must be ${expected}`, document.locate(['containerDefinitions', index, field]))
+      throw new TaskDefinitionError(`containerDefinitions[${index}].${field} must be ${expected}`, document.locate(['containerDefinitions', index, ...path]))
     }
   }
 }

@@ -1,7 +1,7 @@
 import { stringify } from 'yaml'
 import { isTemplate, taskDefinitionResources } from './cloudformation.js'
-import type { DocumentLocation, DocumentPath, EditableDocument } from './document.js'
-import { ContainerArrayView, PascalCaseView, PrefixedView } from './document-views.js'
+import type { EditableDocument } from './document.js'
+import { ContainerArrayView, LocatedAt, PascalCaseView, PrefixedView } from './document-views.js'
 import { InputError, TaskDefinitionError } from './errors.js'
 import { checkTaskDefinitionText } from './input-limits.js'
 import { JsonDocument, detectLayout } from './json-document.js'
@@ -54,7 +54,7 @@ export function readSourceFile(file: string, text: string, options: SourceOption
   const single = (kind: SourceKind, view: EditableDocument, definition = readTaskDefinition(file, view)): SourceFile => ({
     kind,
     format,
-    document: view === document ? document : documentOf(view),
+    document: documentOf(view),
     original: documentOf(view).text,
     tasks: [{ id: '', view, definition }]
   })
@@ -115,41 +115,4 @@ function unwrapDescribeOutput(file: string, format: 'json' | 'yaml', text: strin
 /** The document a view edits (itself when it is one). */
 function documentOf(view: EditableDocument): EditableDocument {
   return view instanceof LocatedAt || view instanceof ContainerArrayView ? view.document : view
-}
-
-/** A document whose positions are reported in another one, under `prefix`: the unwrapped text of a file. */
-class LocatedAt implements EditableDocument {
-  constructor(
-    readonly document: EditableDocument,
-    private readonly origin: EditableDocument,
-    private readonly prefix: DocumentPath
-  ) {}
-
-  get file(): string {
-    return this.document.file
-  }
-  get text(): string {
-    return this.document.text
-  }
-  get value(): unknown {
-    return this.document.value
-  }
-  get(path: DocumentPath): unknown {
-    return this.document.get(path)
-  }
-  set(path: DocumentPath, value: unknown): void {
-    this.document.set(path, value)
-  }
-  append(path: DocumentPath, value: unknown): void {
-    this.document.append(path, value)
-  }
-  remove(path: DocumentPath): void {
-    this.document.remove(path)
-  }
-  editEach(paths: DocumentPath[], edit: (part: EditableDocument, index: number) => void): void {
-    this.document.editEach(paths, edit)
-  }
-  locate(path: DocumentPath): DocumentLocation {
-    return this.origin.locate([...this.prefix, ...path])
-  }
 }

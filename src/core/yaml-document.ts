@@ -1,6 +1,7 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit, type CST, type Document, type Pair, type ParsedNode, type YAMLMap, type YAMLSeq } from 'yaml'
 import { deepEqual, type DocumentLocation, type DocumentPath, type EditableDocument } from './document.js'
 import { TaskDefinitionError } from './errors.js'
+import { PrefixedView } from './document-views.js'
 import { positionOf } from './json-document.js'
 
 /** How the file lays out its YAML, so inserted parts look like the rest. */
@@ -186,7 +187,7 @@ export class YamlDocument implements EditableDocument {
     for (const { path, index, slot } of parts) {
       const plain = isPlainCollection(slot.node) && slot.valueStart === (slot.node as ParsedNode).range[0]
       if (views || !plain) {
-        edit(new YamlView(this, path), index)
+        edit(new PrefixedView(this, path), index)
         continue
       }
       const lineStart = this.lineStart(slot.valueStart)
@@ -201,7 +202,7 @@ export class YamlDocument implements EditableDocument {
         part = new YamlDocument(this.file, body, this.layout, this.lineOffset + this.current.slice(0, lineStart).split('\n').length - 1)
         part.parsed = part.index(parseYaml(this.file, body))
       } catch {
-        edit(new YamlView(this, path), index)
+        edit(new PrefixedView(this, path), index)
         continue
       }
       edit(part, index)
@@ -792,54 +793,6 @@ export class YamlDocument implements EditableDocument {
   private position(offset: number): DocumentLocation {
     const { line, column } = positionOf(this.current, offset)
     return { file: this.file, line: line + this.lineOffset, column }
-  }
-}
-
-/** A node of a document edited through its paths (editEach's part where the node cannot be cut out of the text). */
-class YamlView implements EditableDocument {
-  constructor(
-    private readonly document: YamlDocument,
-    private readonly prefix: DocumentPath
-  ) {}
-
-  get file(): string {
-    return this.document.file
-  }
-
-  /** The whole document's text: the view's edits land there directly. */
-  get text(): string {
-    return this.document.text
-  }
-
-  get value(): unknown {
-    return this.document.get(this.prefix)
-  }
-
-  get(path: DocumentPath): unknown {
-    return this.document.get([...this.prefix, ...path])
-  }
-
-  set(path: DocumentPath, value: unknown): void {
-    this.document.set([...this.prefix, ...path], value)
-  }
-
-  append(path: DocumentPath, value: unknown): void {
-    this.document.append([...this.prefix, ...path], value)
-  }
-
-  remove(path: DocumentPath): void {
-    this.document.remove([...this.prefix, ...path])
-  }
-
-  editEach(paths: DocumentPath[], edit: (part: EditableDocument, index: number) => void): void {
-    this.document.editEach(
-      paths.map(path => [...this.prefix, ...path]),
-      edit
-    )
-  }
-
-  locate(path: DocumentPath): DocumentLocation {
-    return this.document.locate([...this.prefix, ...path])
   }
 }
 

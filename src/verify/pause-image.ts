@@ -81,9 +81,9 @@ export function singleFileTar(name: string, content: Buffer, mode = 0o755): Buff
 
 /** The holder image for the engine's architecture, imported once and then reused. */
 export async function ensurePauseImage(docker: Docker): Promise<string> {
-  const info = await docker.run(['version', '--format', '{{.Server.Arch}}'], { timeoutMs: 30_000 })
-  if (info.code !== 0) throw new Error(`docker version failed: ${lastLine(info.stderr)}`)
-  const program = pauseProgram(info.stdout.trim())
+  const engine = await docker.serverVersion()
+  if (!engine.ok) throw new Error(`docker version failed: ${engine.stderr}`)
+  const program = pauseProgram(engine.architecture)
   const tag = `lacework-fargate-verify/pause:${digestOf(program).slice('sha256:'.length, 'sha256:'.length + 16)}`
   if ((await docker.run(['image', 'inspect', '--format', '{{.Id}}', tag], { timeoutMs: 30_000 })).code === 0) return tag
   const imported = await docker.run(['import', '--change', 'ENTRYPOINT ["/pause"]', '--change', 'LABEL lacework-fargate.verify.pause=1', '-', tag], {

@@ -30,9 +30,9 @@ export async function verifyTask(docker: Docker, definition: TaskDefinition, opt
   const guard = guardAgainstCancellation(task, docker)
   let engine = false
   try {
-    const version = await docker.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 })
-    if (version.code !== 0) {
-      findings.failures.push(`verify needs a Docker engine and none answers (${docker.command} version: ${lastLine(version.stderr) || `exit ${version.code}`})`)
+    const version = await docker.serverVersion()
+    if (!version.ok) {
+      findings.failures.push(`verify needs a Docker engine and none answers (${docker.command} version: ${version.stderr || `exit ${version.code}`})`)
     } else {
       engine = true
       await runChecks(task, options, findings)

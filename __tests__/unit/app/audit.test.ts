@@ -1,6 +1,6 @@
 import type { InputName } from '../../../src/app/context.js'
 import { run } from '../../../src/main.js'
-import { MemoryFiles, MemoryHost, MemoryRegistry, fakeServices, imageConfig, layer } from '../../support/fakes.js'
+import { MemoryDocker, MemoryFiles, MemoryHost, MemoryRegistry, fakeServices, imageConfig, layer } from '../../support/fakes.js'
 
 // The audit through `run`, in memory: the seed's shape of a task definition, an image whose sudoers lets its user become
 // root, an agent image by tag. Expected rule ids and lines are written out from the rules.
@@ -110,5 +110,55 @@ describe('the action\'s own output audits clean', () => {
     // The image still has the broad rule, but the app runs as root: the rule gives it nothing it does not have.
     expect([...host.errors, ...host.warnings].map(item => item.message)).toEqual([])
     expect(JSON.parse(host.outputs.findings)).toEqual({ error: 0, warning: 0, note: 0, suppressed: 0 })
+  })
+})
+
+describe('an image outside Docker\'s reference grammar', () => {
+  it('never reaches docker: one warning at its line, and no inspect or pull', async () => {
+    const calls: string[] = []
+    class RecordingDocker extends MemoryDocker {
+      override async inspect(reference: string): ReturnType<MemoryDocker['inspect']> {
+        calls.push(`inspect ${reference}`)
+        return super.inspect(reference)
+      }
+      override async pull(reference: string): Promise<void> {
+        calls.push(`pull ${reference}`)
+        return super.pull(reference)
+      }
+    }
+    const text = '{\n  "family": "web",\n  "containerDefinitions": [\n    { "name": "web", "essential": true, "image": "--privileged" }\n  ]\n}\n'
+    const h = new MemoryHost({ audit: 'true', 'task-definition': 'task.json', inspect: 'docker', 'fail-on': 'never' })
+    await run(h, fakeServices({ files: new MemoryFiles({ 'task.json': text }), docker: new RecordingDocker({ ok: true, version: '28.0.0' }) }))
+    expect(calls).toEqual([])
+    const warnings = h.warnings.filter(w => w.message.includes('--privileged'))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0].location).toMatchObject({ file: 'task.json', line: 4 })
+  })
+})
+
+describe('the agent image as the task pins it', () => {
+  const withAgent = (agent: string): string => seedShaped.replace(`"image": "${AGENT}"`, `"image": "${agent}"`)
+  const agentLayer = layer([{ path: 'var/lib/lacework-backup' }, { path: 'var/lib/lacework-backup/lacework-sidecar.sh', data: '#!/bin/sh\n# v2\n' }])
+
+  it('pinned by digest alone: there is no tag to be stale against, so no LWF006, even when latest has moved', async () => {
+    const memory = registry()
+    const first = await memory.getManifest(AGENT)
+    memory.addImage(AGENT, imageConfig({ Volumes: { '/var/lib/lacework-backup': {} } }, [agentLayer]), [agentLayer])
+    memory.addImage('reg.test/lacework/datacollector:latest', imageConfig({ Volumes: { '/var/lib/lacework-backup': {} } }, [agentLayer]), [agentLayer])
+    const { host } = await audit(withAgent(`reg.test/lacework/datacollector@${first.digest}`), { 'fail-on': 'never' }, memory)
+    const ids = [...host.errors, ...host.warnings].map(finding => finding.message.slice(0, 6))
+    expect(ids).not.toContain('LWF006')
+    expect(ids).not.toContain('LWF005')
+    expect(host.warnings.filter(warning => warning.message.startsWith('agent image'))).toEqual([])
+  })
+
+  it('pinned by tag and digest, with the tag moved since: LWF006 names what the tag names now', async () => {
+    const memory = registry()
+    const first = await memory.getManifest(AGENT)
+    const moved = memory.addImage(AGENT, imageConfig({ Volumes: { '/var/lib/lacework-backup': {} } }, [agentLayer]), [agentLayer])
+    const { host } = await audit(withAgent(`${AGENT}@${first.digest}`), { 'fail-on': 'never' }, memory)
+    const stale = host.warnings.filter(warning => warning.message.startsWith('LWF006'))
+    expect(stale).toHaveLength(1)
+    expect(stale[0].message).toContain(`pins ${first.digest}, but its tag latest-sidecar names ${moved} now`)
   })
 })

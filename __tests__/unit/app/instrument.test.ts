@@ -205,6 +205,23 @@ describe('the review', () => {
     expect(h.outputs['comment-url']).toBe('https://github.test/acme/web/pull/7#issuecomment-1')
   })
 
+  it('task definitions fetched from ECS: each family keeps a comment of its own', async () => {
+    const { registry } = registryWithAppAndAgent()
+    const comments = new MemoryComments()
+    const ecs = {
+      describe: async (family: string) => ({ taskDefinition: { ...JSON.parse(taskDefinition()), family, revision: 3 }, tags: [] })
+    }
+    for (const family of ['web', 'worker']) {
+      const h = new MemoryHost(
+        { 'task-definition-family': family, 'agent-image': AGENT, 'lacework-access-token-secret': SECRET, inspect: 'registry', 'github-token': 'ghs_test' },
+        { outputFolder: 'out', gitHubRun: gitHubRun(() => pullRequest) }
+      )
+      await run(h, fakeServices({ files: new MemoryFiles(), registry, comments, ecs }))
+      expect(h.errors).toEqual([])
+    }
+    expect(comments.comments.map(comment => comment.marker)).toEqual(['<!-- lacework-fargate: web.json -->', '<!-- lacework-fargate: worker.json -->'])
+  })
+
   it.each([
     ['a malformed event payload', () => gitHubRun(() => { throw new SyntaxError('Unexpected token } in JSON at position 3') }), new MemoryComments()],
     ['GitHub refusing the token', () => gitHubRun(() => pullRequest), new MemoryComments(() => ({ status: 'forbidden', httpStatus: 403, message: 'Resource not accessible by integration' }))],

@@ -7,7 +7,8 @@ import {
   templateParameters,
   type ResolveContext
 } from '../../../src/core/cloudformation.js'
-import { InputError } from '../../../src/core/errors.js'
+import { InputError, TaskDefinitionError } from '../../../src/core/errors.js'
+import { readSourceFile } from '../../../src/core/task-source.js'
 
 const HASH = '7f2c1e0b9a8d4c6e5f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e'
 const frankfurt: ResolveContext = { parameters: {}, accountId: '123456789012', region: 'eu-central-1' }
@@ -256,5 +257,14 @@ describe('parseTemplateParameters', () => {
       'AWS::Region': 'eu-central-1',
       'AWS::URLSuffix': 'amazonaws.com'
     })
+  })
+})
+
+describe('a task definition resource without Properties', () => {
+  it('is refused at the resource like any task without containers, not with a crash', () => {
+    for (const text of ['Resources:\n  Task:\n    Type: AWS::ECS::TaskDefinition\n', 'Resources:\n  Task:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n']) {
+      expect(() => readSourceFile('stack.yaml', text)).toThrow(TaskDefinitionError)
+      expect(() => readSourceFile('stack.yaml', text)).toThrow('containerDefinitions must be a non-empty array')
+    }
   })
 })

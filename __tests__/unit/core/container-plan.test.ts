@@ -176,3 +176,12 @@ describe('empty values inside intrinsic functions', () => {
     expect(withoutEmptyValues({ name: 'web', image, user: '' })).toEqual({ name: 'web', image })
   })
 })
+
+describe('the agent through sudo, as the plan and the audit both tell it', () => {
+  it('a word that merely contains "sudo" is not sudo: the 244 warning stays', () => {
+    const plan = planContainer({ name: 'web', entryPoint: [SCRIPT, '/app/sudoku-server'] }, unprivileged, { mode: 'sidecar', nonRootStrategy: 'sudo' })
+    expect(plan.warnings.map(w => w.message)).toContain('the agent script runs as user 101 without sudo: it will exit with status 244')
+    const wrapped = planContainer({ name: 'web', entryPoint: [...WRAPPER, '/app/server'] }, unprivileged, { mode: 'sidecar', nonRootStrategy: 'sudo' })
+    expect(wrapped.warnings).toEqual([])
+  })
+})

@@ -1,6 +1,6 @@
 import { planContainer } from '../../../src/core/container-plan.js'
 import type { EditableDocument } from '../../../src/core/document.js'
-import { ContainerArrayView, PascalCaseView, PrefixedView } from '../../../src/core/document-views.js'
+import { ContainerArrayView, LocatedAt, PascalCaseView, PrefixedView } from '../../../src/core/document-views.js'
 import { TaskDefinitionError } from '../../../src/core/errors.js'
 import type { ImageFacts } from '../../../src/core/image-facts.js'
 import { JsonDocument } from '../../../src/core/json-document.js'
@@ -621,5 +621,18 @@ describe('PascalCaseView against AWS\'s ECS model', () => {
         }
       ]
     })
+  })
+})
+
+describe('LocatedAt', () => {
+  it('reports positions in the file it was unwrapped from, for its parts too', () => {
+    const file = '{\n  "taskDefinition": {\n    "family": "web",\n    "containerDefinitions": [\n      { "name": "a" },\n      {\n        "name": "b"\n      }\n    ]\n  }\n}\n'
+    const origin = JsonDocument.parse('describe.json', file)
+    const unwrapped = JsonDocument.parse('describe.json', JSON.stringify(origin.get(['taskDefinition']), null, 2))
+    const view = new LocatedAt(unwrapped, origin, ['taskDefinition'])
+    expect(view.locate(['containerDefinitions', 1, 'name'])).toMatchObject({ line: 7 })
+    const seen: number[] = []
+    view.editEach([['containerDefinitions', 1]], part => seen.push(part.locate(['name']).line ?? 0))
+    expect(seen).toEqual([7])
   })
 })

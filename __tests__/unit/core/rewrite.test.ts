@@ -144,3 +144,76 @@ describe('the agent sidecar and task memory', () => {
     expect(sidecarOf(rewrite(task({}, { name: 'datacollector-sidecar', image: 'old', memory: 64 })))).not.toHaveProperty('memoryReservation')
   })
 })
+
+describe('errors inside a container point at the file\'s own line', () => {
+  const lineOf = (text: string, needle: string): number => text.split('\n').findIndex(line => line.includes(needle)) + 1
+
+  it('a capabilities.add that is not a list is refused when the file is read (planning would crash on it)', () => {
+    const text = `{
+  "family": "web",
+  "containerDefinitions": [
+    { "name": "first", "image": "web:1", "essential": false },
+    { "name": "web", "image": "web:1", "linuxParameters": { "capabilities": { "add": "NET_ADMIN" } } }
+  ]
+}
+`
+    expect(() => readSourceFile('task.json', text)).toThrow('containerDefinitions[1].linuxParameters.capabilities.add must be a list of strings')
+    try {
+      readSourceFile('task.json', text)
+    } catch (error) {
+      expect((error as TaskDefinitionError).location).toMatchObject({ file: 'task.json', line: lineOf(text, '"add": "NET_ADMIN"') })
+    }
+  })
+
+  it('a template list the rewrite cannot edit (an Fn::If), in the second container, is refused at its line in the template', () => {
+    const text = `{
+  "Resources": {
+    "Task": {
+      "Type": "AWS::ECS::TaskDefinition",
+      "Properties": {
+        "Memory": "512",
+        "ContainerDefinitions": [
+          { "Name": "first", "Image": "web:1", "Essential": false },
+          {
+            "Name": "web",
+            "Image": "web:1",
+            "Environment": { "Fn::If": ["Prod", [], []] }
+          }
+        ]
+      }
+    }
+  }
+}
+`
+    const file = readSourceFile('stack.json', text)
+    const task = file.tasks[0]
+    const plan = planContainer(task.definition.containerDefinitions[1], unprivileged, { mode: 'sidecar', nonRootStrategy: 'sudo' })
+    let error: unknown
+    try {
+      rewriteTaskDefinition(task.view, [{ index: 1, plan }], settings)
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(TaskDefinitionError)
+    expect((error as TaskDefinitionError).message).toMatch(/environment is not a list/)
+    expect((error as TaskDefinitionError).location).toMatchObject({ file: 'stack.json', line: lineOf(text, '"Environment"') })
+  })
+})
+
+describe('fields the deploy action reads as not set are filled in, not refused', () => {
+  it('"environment": "", "volumesFrom": {}, "dependsOn": "" and an empty capabilities.add', () => {
+    const text = JSON.stringify({
+      family: 'web',
+      memory: '512',
+      containerDefinitions: [
+        { name: 'web', image: 'web:1', environment: '', secrets: '', volumesFrom: {}, dependsOn: '', linuxParameters: { capabilities: { add: '' } } }
+      ]
+    }, null, 2)
+    const web = JSON.parse(rewrite(text)).containerDefinitions[0]
+    expect(web.environment).toEqual([{ name: 'LaceworkServerUrl', value: 'https://api.fra.lacework.net' }])
+    expect(web.secrets).toEqual([{ name: 'LaceworkAccessToken', valueFrom: settings.token?.kind === 'secret' ? settings.token.valueFrom : '' }])
+    expect(web.volumesFrom).toEqual([{ sourceContainer: 'datacollector-sidecar', readOnly: true }])
+    expect(web.dependsOn).toEqual([{ containerName: 'datacollector-sidecar', condition: 'SUCCESS' }])
+    expect(web.linuxParameters.capabilities.add).toEqual(['SYS_PTRACE'])
+  })
+})

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Writable } from 'node:stream'
-import type { DockerEngine, EngineAnswer, FoundCommand } from '../../app/services.js'
+import type { DockerEngine, FoundCommand } from '../../app/services.js'
 import { FAILURE_MARKER } from '../../core/agent.js'
 import { DockerError, ImageError } from '../../core/errors.js'
 import type { InspectEntry } from '../../core/image-facts.js'
@@ -33,12 +33,19 @@ export interface DockerCallOptions {
 const DEFAULT_TIMEOUT_MS = 60 * 60_000
 
 /**
+ * What `docker version` said, asked once per Docker: the engine's version and CPU architecture, or why no engine
+ * answers (`reason`), with what docker itself said (`stderr`, its last line) and its exit code.
+ */
+export type ServerVersion = { ok: true; version: string; architecture: string } | { ok: false; reason: string; stderr: string; code: number }
+
+/**
  * The docker command line: the one way this action runs docker, for image work and for `verify`'s local task alike.
  * Always an argument array, never a shell, so no value from a task definition is ever interpreted; every command has
  * a time limit; commands in flight are remembered so a cancelled run can end them before removing what they made.
  */
 export class Docker implements DockerEngine {
   private readonly running = new Set<ChildProcess>()
+  private version?: Promise<ServerVersion>
 
   constructor(
     /** Where build and push output goes: the job log, or stderr for the CLI whose stdout is the result. */
@@ -108,12 +115,22 @@ export class Docker implements DockerEngine {
     this.running.clear()
   }
 
-  /** Whether an engine answers, and why not. */
-  async serverVersion(): Promise<EngineAnswer> {
-    const result = await this.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 })
-    if (result.spawnError) return { ok: false, reason: this.notRunnable(result) }
-    if (result.code !== 0) return { ok: false, reason: lastLine(result.stderr, 'no output') }
-    return { ok: true, version: result.stdout.trim() }
+  /**
+   * Whether an engine answers, and why not: `docker version` runs once per Docker and every caller (each build, the
+   * drop-privileges check, verify and its network holder) gets that answer; a run does not wait for an engine to appear.
+   */
+  serverVersion(): Promise<ServerVersion> {
+    this.version ??= this.askVersion()
+    return this.version
+  }
+
+  private async askVersion(): Promise<ServerVersion> {
+    const result = await this.run(['version', '--format', '{{.Server.Version}} {{.Server.Arch}}'], { timeoutMs: 30_000 })
+    const said = { stderr: lastLine(result.stderr), code: result.code }
+    if (result.spawnError) return { ok: false, reason: this.notRunnable(result), ...said }
+    if (result.code !== 0) return { ok: false, reason: lastLine(result.stderr, 'no output'), ...said }
+    const [version = '', architecture = ''] = result.stdout.trim().split(/\s+/)
+    return { ok: true, version, architecture }
   }
 
   /**

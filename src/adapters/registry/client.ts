@@ -46,7 +46,10 @@ export interface RegistryClientOptions {
   retryAfterMaxMs?: number
   /** Replaces node:http for every request (tests record requests this way). */
   fetch?: typeof fetch
-  /** Keep each image config read, so one run asks the registry once however many steps need it. */
+  /**
+   * For one run: keep the manifest digest each tag names (a tag is taken not to move during a run) and every config
+   * blob read, so the registry is asked once however many steps need them. Manifests are kept by digest always.
+   */
   cacheImageConfigs?: boolean
   /** Test seams: the jitter's random source, the sleep, a callback per retry. */
   retryHooks?: RetryHooks
@@ -79,11 +82,22 @@ export class RegistryClient {
   private readonly auth: RegistryAuth
   private readonly insecureRegistries: string[]
   private readonly credentialCache = new Map<string, Promise<RegistryCredentials | undefined>>()
-  private readonly configs?: Map<string, Promise<ImageConfigResult>>
+  /**
+   * Manifests by `registry/name@digest`: content-addressed, so never stale. A manifest read by tag is kept under
+   * its digest too, so `repo@digest` and `repo:tag@digest` do not ask for it again. Only verified bytes get in.
+   */
+  private readonly manifests = new Map<string, Promise<ManifestResult>>()
+  /** Under cacheImageConfigs: the manifest each `registry/name:tag` named when first read, for the run. */
+  private readonly tags?: Map<string, Promise<ManifestResult>>
+  /** Under cacheImageConfigs: config blobs by `registry/name@digest`. */
+  private readonly configBlobs?: Map<string, Promise<Buffer>>
 
   constructor(options: RegistryClientOptions = {}) {
-    // Facts, agent pinning and the daemonless build of one run all read the same configs.
-    if (options.cacheImageConfigs) this.configs = new Map()
+    // Facts, agent pinning, the daemonless build and the audit of one run all read the same tags and configs.
+    if (options.cacheImageConfigs) {
+      this.tags = new Map()
+      this.configBlobs = new Map()
+    }
     const defaults = DEFAULT_RETRY_POLICY
     this.transport = new Transport({
       timeoutMs: positive(options.timeoutMs, 'timeoutMs') ?? DEFAULT_TIMEOUT_MS,
@@ -123,19 +137,6 @@ export class RegistryClient {
 
   /** The config of the image `reference` names; from an index, the entry for `platform`. */
   async getImageConfig(reference: string, platform: Platform = { os: 'linux', architecture: 'amd64' }): Promise<ImageConfigResult> {
-    const configs = this.configs
-    if (!configs) return this.fetchImageConfig(reference, platform)
-    const key = `${reference}|${formatPlatform(platform)}`
-    let pending = configs.get(key)
-    if (!pending) {
-      pending = this.fetchImageConfig(reference, platform)
-      configs.set(key, pending)
-      pending.catch(() => configs.delete(key))
-    }
-    return pending
-  }
-
-  private async fetchImageConfig(reference: string, platform: Platform): Promise<ImageConfigResult> {
     const ref = parseImageReference(reference)
     const repository = this.repository(ref)
     let found = await this.manifest(repository, ref.digest ?? ref.tag ?? 'latest', MANIFEST_ACCEPT)
@@ -153,7 +154,7 @@ export class RegistryClient {
     }
     const manifest = found.json as ImageManifest
     if (!manifest.config?.digest) throw new RegistryError(repository.registry, repository.name, `manifest ${found.digest} has no config descriptor`)
-    const configBytes = await this.blob(repository, manifest.config.digest)
+    const configBytes = await this.configBlob(repository, manifest.config.digest)
     let config: ImageConfig
     try {
       config = JSON.parse(configBytes.toString('utf8')) as ImageConfig
@@ -282,6 +283,8 @@ export class RegistryClient {
       scopes: [repositoryScope(repo.name, 'pull,push')]
     })
     if (response.status !== 201) throw failure(repo, what, response, body)
+    // The tag names this manifest now: what it named before, if kept, is forgotten.
+    if (!isDigest(tag)) this.tags?.delete(tagKey(repo, tag))
     const answered = response.headers.get('docker-content-digest')
     if (answered && answered.startsWith('sha256:') && answered !== digest) {
       throw new RegistryError(repo.registry, repo.name, `${what}: the registry stored ${answered}, not ${digest}`)
@@ -293,7 +296,47 @@ export class RegistryClient {
     return { registry: ref.registry, name: ref.repository, base: registryBaseUrl(ref.registry, this.insecureRegistries) }
   }
 
+  /**
+   * The manifest `tagOrDigest` names: kept by digest, and under cacheImageConfigs by tag. A kept manifest answers
+   * only a request that accepts its media type (a registry may answer a narrower Accept with another manifest).
+   * Concurrent requests for one name share one fetch; a failed fetch is not kept.
+   */
   private async manifest(repo: Repository, tagOrDigest: string, accept: readonly string[]): Promise<ManifestResult> {
+    const byDigest = isDigest(tagOrDigest)
+    const cache = byDigest ? this.manifests : this.tags
+    const key = byDigest ? digestKey(repo, tagOrDigest) : tagKey(repo, tagOrDigest)
+    const kept = cache?.get(key)
+    if (kept) {
+      const found = await kept
+      if (accept.includes(found.mediaType)) return found
+    }
+    const pending = this.fetchManifest(repo, tagOrDigest, accept)
+    if (cache) {
+      cache.set(key, pending)
+      pending.catch(() => {
+        if (cache.get(key) === pending) cache.delete(key)
+      })
+    }
+    const found = await pending
+    if (!byDigest && !this.manifests.has(digestKey(repo, found.digest))) this.manifests.set(digestKey(repo, found.digest), pending)
+    return found
+  }
+
+  /** A config blob, kept under cacheImageConfigs (a few KB each; layers are never kept). */
+  private async configBlob(repo: Repository, digest: string): Promise<Buffer> {
+    const blobs = this.configBlobs
+    if (!blobs) return this.blob(repo, digest)
+    const key = digestKey(repo, digest)
+    let pending = blobs.get(key)
+    if (!pending) {
+      pending = this.blob(repo, digest)
+      blobs.set(key, pending)
+      pending.catch(() => blobs.delete(key))
+    }
+    return pending
+  }
+
+  private async fetchManifest(repo: Repository, tagOrDigest: string, accept: readonly string[]): Promise<ManifestResult> {
     const what = `GET manifest ${tagOrDigest}`
     const { response, body } = await this.call(repo, {
       what,
@@ -368,6 +411,15 @@ export class RegistryClient {
       url = next
     }
   }
+}
+
+/** Cache keys: a manifest or blob is kept per repository, as the registry's access to it is. */
+function digestKey(repo: Repository, digest: string): string {
+  return `${repo.registry}/${repo.name}@${digest}`
+}
+
+function tagKey(repo: Repository, tag: string): string {
+  return `${repo.registry}/${repo.name}:${tag}`
 }
 
 function isManifestType(mediaType: string): boolean {

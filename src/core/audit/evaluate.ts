@@ -1,10 +1,10 @@
-import { AGENT_DIR, AGENT_SCRIPT, AGENT_WRITABLE_PATHS, TOKEN_VARIABLE, agentPathsWritable, runsAgentScript } from '../agent.js'
+import { AGENT_DIR, AGENT_SCRIPT, AGENT_WRITABLE_PATHS, TOKEN_VARIABLE, agentPathsWritable, runsAgentScript, runsThroughSudo } from '../agent.js'
 import { effectiveCommand } from '../container-plan.js'
 import type { DocumentLocation, DocumentPath } from '../document.js'
 import type { ImageFacts } from '../image-facts.js'
 import { parseImageReference } from '../image-reference.js'
-import { plumbingReason } from '../plumbing.js'
-import type { Architecture } from '../platform.js'
+import { isAgentImage } from '../plumbing.js'
+import { cpuArchitectureName, platformName, type Architecture } from '../platform.js'
 import type { ContainerDefinition, TaskDefinition } from '../task-definition.js'
 import { isRootUser } from '../user.js'
 import { auditRule, findingKey, type Finding, type RuleId } from './rules.js'
@@ -28,6 +28,10 @@ export interface AuditedTask {
   definition: TaskDefinition
   architecture: Architecture
   locate(path: DocumentPath): DocumentLocation
+  /** The document's own value at `path`: `definition` leaves empty values out, which moves the positions in its lists. */
+  valueAt(path: DocumentPath): unknown
+  /** The containers to audit, by index: those `container-name` names, or appContainers' (plumbing.ts). */
+  containers: readonly number[]
   agentContainerName: string
   /** Image facts by container name (missing: the look-up failed or was not possible). */
   facts: ReadonlyMap<string, ImageFacts>
@@ -37,7 +41,6 @@ export interface AuditedTask {
   agents: ReadonlyMap<string, AgentImageFacts>
 }
 
-/** Which token input a run would instrument with: the audit says a plaintext token is fixed only by the secret one. */
 export interface AuditOptions {
   /** Rules switched off by input `audit-ignore`. */
   ignore: readonly RuleId[]
@@ -73,15 +76,15 @@ export function auditTask(task: AuditedTask, options: AuditOptions): Finding[] {
   }
 
   const sidecars = new Set<string>()
-  containers.forEach((container, index) => {
-    if (container.essential === false || container.name === task.agentContainerName || isAgentImage(container.image) || plumbingReason(container)) return
+  for (const index of task.containers) {
+    const container = containers[index]
     const facts = task.facts.get(container.name)
     const effective = facts ? effectiveCommand(container, facts) : undefined
     const argv = effective?.argv ?? [...(container.entryPoint ?? []), ...(container.command ?? [])]
     const user = effective?.user ?? container.user ?? ''
     if (!runsAgentScript(argv)) {
       add('LWF001', `runs ${describeArgv(argv)} without the Lacework agent`, where(index), container.name, 'agent', true)
-      return
+      continue
     }
     // The agent comes from the image (embedded) or from a sidecar's volume.
     const inImage = facts ? runsAgentScript([...facts.entrypoint, ...facts.cmd]) : false
@@ -90,8 +93,7 @@ export function auditTask(task: AuditedTask, options: AuditOptions): Finding[] {
     if (script !== undefined && script.includes(AGENT_SCRIPT) && !/(^|[;&|\s])exec\s/.test(script)) {
       add('LWF003', `runs the agent and then the app from \`${argv[0]} -c\` without exec: the shell stays PID 1 and the app never gets SIGTERM`, where(index, shellSource(container, effective)), container.name, 'exec', false)
     }
-    const viaSudo = argv.some(arg => /(^|[\s;&|])sudo\s/.test(arg) || arg === 'sudo')
-    if (!isRootUser(user) && !viaSudo) {
+    if (!isRootUser(user) && !runsThroughSudo(argv)) {
       add('LWF007', `the agent script starts as user ${user} (no sudo, not run as root): it exits with status 244 and the task runs unmonitored`, where(index, container.user ? 'user' : 'image'), container.name, 'agent-user', false)
     }
     const hits = task.sudoers.get(container.name) ?? []
@@ -101,8 +103,8 @@ export function auditTask(task: AuditedTask, options: AuditOptions): Finding[] {
       const more = hits.length > 1 ? ` (and ${hits.length - 1} more)` : ''
       add('LWF008', `its image lets user ${user || 'root'} become root beyond the agent script: ${first.file}:${first.line} \`${first.entry}\` (${first.detail})${more}`, where(index, 'image'), container.name, 'sudoers', false)
     }
-    checkContainerSettings(container, index, add, where)
-  })
+    checkContainerSettings(task, container, index, add, where)
+  }
   for (const name of sidecars) checkAgentImage(task, name, add)
   return findings
 }
@@ -153,7 +155,7 @@ function checkAgentImage(task: AuditedTask, name: string, add: Add): void {
   if (!facts.architectures.includes(task.architecture)) {
     add(
       'LWF009',
-      `the agent image ${image} has no linux/${task.architecture} variant (it has ${facts.architectures.map(arch => `linux/${arch}`).join(', ') || 'none'}), but the task runs on ${task.architecture === 'arm64' ? 'ARM64' : 'X86_64'}: the agent never starts`,
+      `the agent image ${image} has no ${platformName(task.architecture)} variant (it has ${facts.architectures.map(platformName).join(', ') || 'none'}), but the task runs on ${cpuArchitectureName(task.architecture)}: the agent never starts`,
       task.locate(['runtimePlatform', 'cpuArchitecture']),
       name,
       'agent-platform',
@@ -163,8 +165,9 @@ function checkAgentImage(task: AuditedTask, name: string, add: Add): void {
 }
 
 /** LWF004 and LWF010: how the container hands the agent its token, and where the agent may write. */
-function checkContainerSettings(container: ContainerDefinition, index: number, add: Add, where: Where): void {
-  const plain = (container.environment ?? []).findIndex(entry => entry.name === TOKEN_VARIABLE && entry.value)
+function checkContainerSettings(task: AuditedTask, container: ContainerDefinition, index: number, add: Add, where: Where): void {
+  const written = task.valueAt(['containerDefinitions', index, 'environment'])
+  const plain = Array.isArray(written) ? written.findIndex(entry => entry?.name === TOKEN_VARIABLE && entry.value) : -1
   if (plain >= 0) add('LWF004', `${TOKEN_VARIABLE} is in plain text in environment: anyone who can read the task definition has it`, where(index, 'environment', plain), container.name, 'token', true)
   if (container.readonlyRootFilesystem === true && !agentPathsWritable(container)) {
     add('LWF010', `readonlyRootFilesystem is true without writable volumes at ${AGENT_WRITABLE_PATHS.join(', ')}: the agent cannot write and stops`, where(index, 'readonlyRootFilesystem'), container.name, 'read-only', false)
@@ -185,11 +188,6 @@ function shellSource(container: ContainerDefinition, effective: ReturnType<typeo
 /** The script of a `sh -c '<script>' …` argv, else undefined. */
 function shellScript(argv: string[]): string | undefined {
   return SHELLS.test(argv[0] ?? '') && argv[1] === '-c' ? argv[2] : undefined
-}
-
-/** Lacework's agent image, by repository: a sidecar carrying the agent whatever it is named. */
-function isAgentImage(image: unknown): boolean {
-  return typeof image === 'string' && /(^|\/)lacework\/datacollector$/.test(parseImageReference(image).repository)
 }
 
 function describeArgv(argv: string[]): string {

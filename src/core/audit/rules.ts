@@ -1,4 +1,4 @@
-import { AGENT_SCRIPT, DEFAULT_AGENT_CONTAINER, TOKEN_VARIABLE } from '../agent.js'
+import { AGENT_SCRIPT, AGENT_WRITABLE_PATHS, DEFAULT_AGENT_CONTAINER, TOKEN_VARIABLE } from '../agent.js'
 import { SUDOERS_FILE } from '../dockerfile.js'
 
 /** SARIF's result levels that code scanning shows (`none` is left out: every rule here reports a problem). */
@@ -45,7 +45,7 @@ export function findingKey(file: string, container: string | undefined, field: s
   return `${file}#${container ?? ''}/${field}`
 }
 
-const AGENT_PATHS = '`/var/lib/lacework`, `/var/log/lacework` and `/tmp`'
+const AGENT_PATHS = AGENT_WRITABLE_PATHS.map(path => `\`${path}\``).join(', ').replace(/, ([^,]*)$/, ' and $1')
 
 export const AUDIT_RULES: readonly AuditRule[] = [
   {

@@ -4,6 +4,7 @@ import type { SudoersHit } from '../../../../src/core/audit/sudoers.js'
 import type { ImageFacts } from '../../../../src/core/image-facts.js'
 import { JsonDocument } from '../../../../src/core/json-document.js'
 import type { ContainerDefinition } from '../../../../src/core/task-definition.js'
+import { appContainers } from '../../../../src/core/plumbing.js'
 
 // Each rule with a case that trips it and a near miss that does not. Task definitions are written here by hand, as
 // the seed's and the action's outputs look.
@@ -27,6 +28,8 @@ function task(containers: ContainerDefinition[], extra: Partial<AuditedTask> & {
     definition: document.value as AuditedTask['definition'],
     architecture: 'amd64',
     locate: path => document.locate(path),
+    valueAt: path => document.get(path),
+    containers: appContainers(containers, 'datacollector-sidecar').targets,
     agentContainerName: 'datacollector-sidecar',
     facts: new Map(containers.filter(c => c.name !== 'datacollector-sidecar').map(c => [c.name, c.image === unprivileged.reference ? unprivileged : nginx])),
     sudoers: new Map(),
@@ -164,5 +167,22 @@ describe('suppressions and locations', () => {
     const lines = JSON.stringify({ containerDefinitions: [rootSidecar, { ...sidecar, image: AGENT }] }, null, 2).split('\n')
     const line = lines.findIndex(text => text.includes(`"image": "${AGENT}"`)) + 1
     expect(finding.location).toEqual({ file: 'task.json', line, column: lines[line - 1].indexOf('"image"') + 1 })
+  })
+})
+
+describe('what the audit looks at', () => {
+  it('only the containers it is given (container-name): another container without the agent is not reported', () => {
+    const worker = { name: 'worker', image: 'nginx:1.23.1', essential: true }
+    const both = task([rootSidecar, sidecar, worker])
+    expect(rules(both)).toContain('LWF001')
+    expect(rules({ ...both, containers: [0] })).not.toContain('LWF001')
+  })
+
+  it('LWF004 points at the token entry as the file has it, empty entries before it included', () => {
+    const app = { ...rootSidecar, environment: [{ name: '', value: '' }, { name: 'LaceworkAccessToken', value: 'plainTokenValue_0123' }] }
+    const audited = task([app, sidecar])
+    const [finding] = auditTask(audited, { ignore: [] }).filter(f => f.ruleId === 'LWF004')
+    expect(finding.location).toEqual(audited.locate(['containerDefinitions', 0, 'environment', 1]))
+    expect(finding.location).not.toEqual(audited.locate(['containerDefinitions', 0, 'environment', 0]))
   })
 })
